@@ -1,0 +1,32 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { BullModule } from '@nestjs/bullmq';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import type { ApiConfig } from '@bulwark/config';
+import { dataSourceOptions } from '@bulwark/database';
+import { redisConnectionOptions } from '@bulwark/jobs';
+import { API_CONFIG } from './common/api-config';
+import { HealthController } from './health/health.controller';
+import { RunsModule } from './runs/runs.module';
+
+@Module({})
+export class AppModule {
+  /** The config is validated before Nest starts (main.ts) and handed in, never read from process.env here. */
+  static forRoot(config: ApiConfig): DynamicModule {
+    const configModule: DynamicModule = {
+      module: class ApiConfigModule {},
+      global: true,
+      providers: [{ provide: API_CONFIG, useValue: config }],
+      exports: [API_CONFIG],
+    };
+    return {
+      module: AppModule,
+      imports: [
+        configModule,
+        TypeOrmModule.forRoot({ ...dataSourceOptions(config.databaseUrl, 'bulwark-api'), retryAttempts: 0 }),
+        BullModule.forRoot({ connection: redisConnectionOptions(config.redisUrl), prefix: config.queuePrefix }),
+        RunsModule,
+      ],
+      controllers: [HealthController],
+    };
+  }
+}

@@ -1,0 +1,37 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException } from '@nestjs/common';
+import { AbstractHttpAdapter, BaseExceptionFilter } from '@nestjs/core';
+import type { Response } from 'express';
+
+interface BodyParserError {
+  type: string;
+  status: number;
+  message: string;
+}
+
+function isBodyParserError(err: unknown): err is BodyParserError {
+  return typeof err === 'object' && err !== null && typeof (err as BodyParserError).type === 'string' && typeof (err as BodyParserError).status === 'number';
+}
+
+/**
+ * body-parser rejects a request before any route runs; give those rejections the same JSON
+ * shape as validation errors, with a message that says what was wrong with the body.
+ */
+@Catch()
+export class BodyParserErrorFilter extends BaseExceptionFilter implements ExceptionFilter {
+  constructor(
+    httpAdapter: AbstractHttpAdapter,
+    private readonly limitBytes: number,
+  ) {
+    super(httpAdapter);
+  }
+
+  override catch(exception: unknown, host: ArgumentsHost): void {
+    if (exception instanceof HttpException || !isBodyParserError(exception)) {
+      return super.catch(exception, host);
+    }
+    const res = host.switchToHttp().getResponse<Response>();
+    const message =
+      exception.type === 'entity.too.large' ? `body exceeds the limit of ${this.limitBytes} bytes (BODY_LIMIT_BYTES)` : exception.message;
+    res.status(exception.status).json({ statusCode: exception.status, message: [message], error: exception.type });
+  }
+}

@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { BullModule } from '@nestjs/bullmq';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { Checkpoint, Metric, Run } from '@bulwark/database';
+import { TRAINING_QUEUE } from '@bulwark/jobs';
+import { RunJobsProducer } from './run-jobs.producer';
+import { RunsController } from './runs.controller';
+import { RunsService } from './runs.service';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([Run, Metric, Checkpoint]), BullModule.registerQueue({ name: TRAINING_QUEUE })],
+  controllers: [RunsController],
+  providers: [RunsService, RunJobsProducer],
+  exports: [BullModule],
+})
+export class RunsModule {}

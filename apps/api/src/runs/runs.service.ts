@@ -1,0 +1,172 @@
+import { BadRequestException, ConflictException, Inject, Injectable, Logger, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { createHash } from 'node:crypto';
+import { DataSource, QueryFailedError, Repository } from 'typeorm';
+import type { ApiConfig } from '@bulwark/config';
+import { Checkpoint, Metric, Run, RunLedger, TERMINAL_STATUSES } from '@bulwark/database';
+import { DEFAULT_EVAL_ATTACK, DEFAULT_LEARNING_RATE, DEFAULT_TEST_FRACTION, TrainingRunSpec } from '@bulwark/jobs';
+import { API_CONFIG } from '../common/api-config';
+import { CreateRunDto } from './dto/create-run.dto';
+import { ListRunsQueryDto } from './dto/list-runs-query.dto';
+import { RunJobsProducer } from './run-jobs.producer';
+
+export interface CreateRunResult {
+  run: Run;
+  /** True when an Idempotency-Key matched an existing run and nothing new was created. */
+  replayed: boolean;
+}
+
+export interface Page<T> {
+  items: T[];
+  total: number;
+  limit: number;
+  offset: number;
+}
+
+const UNIQUE_VIOLATION = '23505';
+
+@Injectable()
+export class RunsService {
+  private readonly logger = new Logger(RunsService.name);
+  private readonly ledger: RunLedger;
+
+  constructor(
+    @InjectRepository(Run) private readonly runs: Repository<Run>,
+    @InjectRepository(Metric) private readonly metrics: Repository<Metric>,
+    @InjectRepository(Checkpoint) private readonly checkpoints: Repository<Checkpoint>,
+    @InjectDataSource() dataSource: DataSource,
+    @Inject(API_CONFIG) private readonly config: ApiConfig,
+    private readonly producer: RunJobsProducer,
+  ) {
+    this.ledger = new RunLedger(dataSource);
+  }
+
+  async create(dto: CreateRunDto, idempotencyKey?: string): Promise<CreateRunResult> {
+    const spec = this.resolveSpec(dto);
+    const requestHash = sha256(JSON.stringify(spec));
+    if (idempotencyKey) {
+      const existing = await this.runs.findOneBy({ idempotencyKey });
+      if (existing) return { run: this.checkReplay(existing, requestHash), replayed: true };
+    }
+
+    let run: Run;
+    try {
+      run = await this.runs.save(this.runs.create({ kind: spec.kind, status: 'queued', spec, idempotencyKey: idempotencyKey ?? null, requestHash }));
+    } catch (err) {
+      // Two requests with the same key raced past the lookup: the loser returns the winner's run.
+      if (idempotencyKey && err instanceof QueryFailedError && (err.driverError as { code?: string }).code === UNIQUE_VIOLATION) {
+        const winner = await this.runs.findOneByOrFail({ idempotencyKey });
+        return { run: this.checkReplay(winner, requestHash), replayed: true };
+      }
+      throw err;
+    }
+
+    try {
+      await this.producer.enqueue(run);
+    } catch (err) {
+      const reason = `could not enqueue the job: Redis is unreachable (${(err as Error).message})`;
+      this.logger.error(`run ${run.id}: ${reason}`);
+      await this.ledger.markFailed(run.id, reason);
+      throw new ServiceUnavailableException(reason);
+    }
+    return { run, replayed: false };
+  }
+
+  async list(query: ListRunsQueryDto): Promise<Page<Run>> {
+    const where = { ...(query.status && { status: query.status }), ...(query.kind && { kind: query.kind }) };
+    const [items, total] = await this.runs.findAndCount({
+      where,
+      order: { createdAt: 'DESC', id: 'ASC' },
+      take: query.limit,
+      skip: query.offset,
+    });
+    return { items, total, limit: query.limit, offset: query.offset };
+  }
+
+  async get(id: string): Promise<Run> {
+    const run = await this.runs.findOneBy({ id });
+    if (!run) throw new NotFoundException(`run ${id} not found`);
+    return run;
+  }
+
+  async metricsOf(id: string, key?: string): Promise<Metric[]> {
+    await this.get(id);
+    return this.metrics.find({
+      where: { runId: id, ...(key && { key }) },
+      order: { key: 'ASC', step: 'ASC' },
+    });
+  }
+
+  async checkpointsOf(id: string): Promise<Checkpoint[]> {
+    await this.get(id);
+    return this.checkpoints.find({ where: { runId: id }, order: { epoch: 'ASC' } });
+  }
+
+  async checkpointData(id: string, checkpointId: string): Promise<Checkpoint & { data: Buffer }> {
+    const checkpoint = await this.checkpoints
+      .createQueryBuilder('c')
+      .addSelect('c.data')
+      .where('c.run_id = :id AND c.id = :checkpointId', { id, checkpointId })
+      .getOne();
+    if (!checkpoint) throw new NotFoundException(`checkpoint ${checkpointId} of run ${id} not found`);
+    return checkpoint as Checkpoint & { data: Buffer };
+  }
+
+  /**
+   * A queued run is removed from the queue and never starts. A running run gets a cancel flag
+   * that its worker checks at every batch boundary; the run ends `cancelled` shortly after.
+   */
+  async cancel(id: string): Promise<Run> {
+    const run = await this.get(id);
+    if (TERMINAL_STATUSES.includes(run.status)) {
+      throw new ConflictException(`run ${id} has already ended (${run.status})`);
+    }
+    await this.runs
+      .createQueryBuilder()
+      .update()
+      .set({ cancelRequestedAt: () => 'coalesce(cancel_requested_at, now())' })
+      .where('id = :id', { id })
+      .execute();
+    await this.producer.removeIfWaiting(id);
+    // Only a run no worker has started can be ended here; a running one is ended by its worker.
+    await this.runs
+      .createQueryBuilder()
+      .update()
+      .set({ status: 'cancelled', finishedAt: () => 'now()' })
+      .where("id = :id AND status = 'queued'", { id })
+      .execute();
+    return this.get(id);
+  }
+
+  /** Fills in defaults so the stored spec says exactly what ran, and applies deployment limits. */
+  private resolveSpec(dto: CreateRunDto): TrainingRunSpec {
+    if (dto.epochs > this.config.maxEpochs) {
+      throw new BadRequestException([`epochs must not be greater than ${this.config.maxEpochs} (MAX_EPOCHS)`]);
+    }
+    if (dto.batchSize > this.config.maxBatchSize) {
+      throw new BadRequestException([`batchSize must not be greater than ${this.config.maxBatchSize} (MAX_BATCH_SIZE)`]);
+    }
+    return {
+      kind: dto.kind,
+      dataset: dto.dataset,
+      model: dto.model,
+      attack: dto.attack ? { name: dto.attack.name, epsilon: dto.attack.epsilon } : { ...DEFAULT_EVAL_ATTACK },
+      epochs: dto.epochs,
+      batchSize: dto.batchSize,
+      seed: dto.seed,
+      learningRate: dto.learningRate ?? DEFAULT_LEARNING_RATE,
+      testFraction: dto.testFraction ?? DEFAULT_TEST_FRACTION,
+    };
+  }
+
+  private checkReplay(existing: Run, requestHash: string): Run {
+    if (existing.requestHash !== requestHash) {
+      throw new ConflictException('Idempotency-Key was already used with a different request body');
+    }
+    return existing;
+  }
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}

@@ -1,0 +1,19 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { assertServicesReachable, loadWorkerConfig } from '@bulwark/config';
+import { WorkerModule } from './worker.module';
+
+/** The worker: a Nest application context (no HTTP) that consumes the queues until SIGTERM. */
+async function main(): Promise<void> {
+  const config = loadWorkerConfig();
+  await assertServicesReachable(config);
+  const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config), { logger: ['error', 'warn', 'log'] });
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  Logger.log(`worker ${process.pid} ready`, 'bulwark-worker');
+}
+
+main().catch((err: unknown) => {
+  console.error(`bulwark-worker: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,82 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Job, Worker } from 'bullmq';
+import { join } from 'node:path';
+import { DataSource } from 'typeorm';
+import type { WorkerConfig } from '@bulwark/config';
+import { RunLedger } from '@bulwark/database';
+import { RunJobData, TRAINING_QUEUE, redisConnectionOptions } from '@bulwark/jobs';
+import { WORKER_CONFIG } from './worker-config';
+
+/** How long SIGTERM waits for an active job before leaving it to be re-delivered (it resumes from its checkpoint). */
+const SHUTDOWN_GRACE_MS = 30_000;
+
+/**
+ * Owns the BullMQ worker of the `training` queue. The processor itself runs sandboxed in a child
+ * process (processors/training.processor.ts); this parent records what only it can see: a job
+ * that failed for good (including a child that crashed) and a failed attempt that will be retried.
+ */
+@Injectable()
+export class TrainingQueueWorker implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(TrainingQueueWorker.name);
+  private readonly ledger: RunLedger;
+  private worker?: Worker<RunJobData>;
+
+  constructor(
+    @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
+    @InjectDataSource() dataSource: DataSource,
+  ) {
+    this.ledger = new RunLedger(dataSource);
+  }
+
+  onApplicationBootstrap(): void {
+    const processorFile = join(__dirname, 'processors', 'training.processor.js');
+    this.worker = new Worker<RunJobData>(TRAINING_QUEUE, processorFile, {
+      connection: redisConnectionOptions(this.config.redisUrl),
+      prefix: this.config.queuePrefix,
+      concurrency: this.config.concurrency,
+      useWorkerThreads: false,
+      // A job whose worker died is re-delivered and resumes from its checkpoint; twice is allowed.
+      maxStalledCount: 2,
+    });
+    this.worker.on('failed', (job, err) => void this.onFailed(job, err));
+    this.worker.on('completed', (job) => this.logger.log(`job ${job?.id} (${job?.name}) completed: ${JSON.stringify(job?.returnvalue)}`));
+    this.worker.on('active', (job) => this.logger.log(`job ${job.id} (${job.name}) started, attempt ${job.attemptsMade + 1}`));
+    this.worker.on('stalled', (jobId) => this.logger.warn(`job ${jobId} stalled; it will be re-delivered`));
+    this.worker.on('error', (err) => this.logger.error(`queue error: ${err.message}`));
+    this.logger.log(`consuming "${TRAINING_QUEUE}" (prefix ${this.config.queuePrefix}, concurrency ${this.config.concurrency})`);
+  }
+
+  async onApplicationShutdown(signal?: string): Promise<void> {
+    if (!this.worker) return;
+    this.logger.log(`${signal ?? 'shutdown'}: no new jobs; waiting up to ${SHUTDOWN_GRACE_MS / 1000}s for active ones`);
+    const graceful = this.worker.close();
+    const timedOut = await Promise.race([graceful.then(() => false), delay(SHUTDOWN_GRACE_MS).then(() => true)]);
+    if (timedOut) {
+      this.logger.warn('active jobs did not finish in time; they will be re-delivered and resume from their checkpoints');
+      await this.worker.close(true);
+    }
+  }
+
+  private async onFailed(job: Job<RunJobData> | undefined, err: Error): Promise<void> {
+    if (!job) return;
+    const attempts = job.opts.attempts ?? 1;
+    const final = err.name === 'UnrecoverableError' || job.attemptsMade >= attempts;
+    const message = err.message || String(err);
+    try {
+      if (final) {
+        await this.ledger.markFailed(job.data.runId, message);
+        this.logger.error(`run ${job.data.runId} failed: ${message}`);
+      } else {
+        await this.ledger.markRetrying(job.data.runId, `attempt ${job.attemptsMade} of ${attempts} failed: ${message}`);
+        this.logger.warn(`run ${job.data.runId} attempt ${job.attemptsMade}/${attempts} failed, will retry: ${message}`);
+      }
+    } catch (dbErr) {
+      this.logger.error(`could not record the failure of run ${job.data.runId}: ${(dbErr as Error).message}`);
+    }
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

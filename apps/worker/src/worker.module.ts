@@ -1,0 +1,17 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import type { WorkerConfig } from '@bulwark/config';
+import { dataSourceOptions } from '@bulwark/database';
+import { TrainingQueueWorker } from './training-queue.worker';
+import { WORKER_CONFIG } from './worker-config';
+
+@Module({})
+export class WorkerModule {
+  static forRoot(config: WorkerConfig): DynamicModule {
+    return {
+      module: WorkerModule,
+      imports: [TypeOrmModule.forRoot({ ...dataSourceOptions(config.databaseUrl, 'bulwark-worker'), retryAttempts: 0 })],
+      providers: [{ provide: WORKER_CONFIG, useValue: config }, TrainingQueueWorker],
+    };
+  }
+}

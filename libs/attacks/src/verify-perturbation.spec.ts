@@ -1,0 +1,40 @@
+import * as tf from '@tensorflow/tfjs';
+import { checkPerturbation, verifyPerturbation } from './verify-perturbation';
+
+describe('verifyPerturbation', () => {
+  beforeAll(async () => {
+    await tf.setBackend('cpu');
+  });
+
+  it('accepts ‖δ‖∞ ≤ ε + 1e-5 inside [0,1] and rejects everything else', () => {
+    const inputs = tf.tensor2d([
+      [0.5, 0.5, 0.5],
+      [0.5, 0.5, 0.5],
+      [0.5, 0.5, 0.5],
+      [0.95, 0.5, 0.5],
+      [0.5, 0.5, 0.5],
+    ]);
+    const adversarial = tf.tensor2d([
+      [0.6, 0.5, 0.4], // exactly ε (up to float32 rounding)
+      [0.5, 0.5, 0.600005], // ε + 5e-6: inside the tolerance
+      [0.5, 0.5, 0.62], // 0.12 > ε
+      [1.01, 0.5, 0.5], // small step but outside the box
+      [0.5, NaN, 0.5],
+    ]);
+
+    const check = checkPerturbation({ inputs, adversarial, epsilon: 0.1, norm: 'linf' });
+
+    expect(check.valid).toEqual([true, true, false, false, false]);
+    expect(verifyPerturbation({ inputs, adversarial, epsilon: 0.1, norm: 'linf' })).toEqual(check.valid);
+    expect(check.linfNorms[2]).toBeCloseTo(0.12, 6);
+    tf.dispose([inputs, adversarial]);
+  });
+
+  it('refuses mismatched shapes and unknown norms', () => {
+    const a = tf.zeros([2, 3]);
+    const b = tf.zeros([3, 2]);
+    expect(() => verifyPerturbation({ inputs: a, adversarial: b, epsilon: 0.1, norm: 'linf' })).toThrow(/shape/);
+    expect(() => verifyPerturbation({ inputs: a, adversarial: a, epsilon: 0.1, norm: 'l2' as 'linf' })).toThrow(/norm/);
+    tf.dispose([a, b]);
+  });
+});

@@ -1,0 +1,64 @@
+import * as tf from '@tensorflow/tfjs';
+import type { PerturbationNorm } from './attack-result';
+
+/** Slack on ‖δ‖ ≤ ε for float32 rounding of x + δ (ARCHITECTURE.md: within 1e-5). */
+export const PERTURBATION_TOLERANCE = 1e-5;
+
+export interface VerifyPerturbationOptions {
+  inputs: tf.Tensor;
+  adversarial: tf.Tensor;
+  epsilon: number;
+  norm: PerturbationNorm;
+}
+
+export interface PerturbationCheck {
+  valid: boolean[];
+  linfNorms: Float32Array;
+}
+
+/**
+ * Per example: is the adversarial input inside the threat model? ‖x' − x‖∞ ≤ ε + 1e-5,
+ * every value of x' in [0,1] and finite. An attack's own clipping is not trusted: this
+ * re-measures what was actually produced.
+ */
+export function verifyPerturbation(options: VerifyPerturbationOptions): boolean[] {
+  return checkPerturbation(options).valid;
+}
+
+/** verifyPerturbation plus the measured norms, for callers that report both. */
+export function checkPerturbation({ inputs, adversarial, epsilon, norm }: VerifyPerturbationOptions): PerturbationCheck {
+  if (norm !== 'linf') {
+    throw new Error(`verifyPerturbation: unsupported norm '${String(norm)}'`);
+  }
+  assertEpsilon(epsilon);
+  if (!tf.util.arraysEqual(inputs.shape, adversarial.shape)) {
+    throw new Error(`inputs [${inputs.shape}] and adversarial [${adversarial.shape}] differ in shape`);
+  }
+  const batch = inputs.shape[0] ?? 0;
+  if (batch === 0) {
+    return { valid: [], linfNorms: new Float32Array(0) };
+  }
+  const [normsTensor, boxTensor] = tf.tidy(() => {
+    const x = tf.reshape(inputs, [batch, -1]);
+    const xAdv = tf.reshape(adversarial, [batch, -1]);
+    const norms = tf.max(tf.abs(tf.sub(xAdv, x)), 1);
+    // Reductions may skip NaN, so non-finite values are tested for explicitly.
+    const inBox = tf.logicalAnd(
+      tf.logicalAnd(tf.greaterEqual(tf.min(xAdv, 1), 0), tf.lessEqual(tf.max(xAdv, 1), 1)),
+      tf.all(tf.logicalAnd(tf.isFinite(xAdv), tf.isFinite(x)), 1),
+    );
+    return [norms, inBox];
+  });
+  const linfNorms = normsTensor.dataSync() as Float32Array;
+  const inBox = boxTensor.dataSync();
+  tf.dispose([normsTensor, boxTensor]);
+  const bound = epsilon + PERTURBATION_TOLERANCE;
+  const valid = Array.from(linfNorms, (n, i) => inBox[i] === 1 && n <= bound);
+  return { valid, linfNorms };
+}
+
+export function assertEpsilon(epsilon: number): void {
+  if (!Number.isFinite(epsilon) || epsilon < 0) {
+    throw new Error(`epsilon must be a finite number >= 0, got ${epsilon}`);
+  }
+}

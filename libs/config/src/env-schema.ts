@@ -1,0 +1,30 @@
+/**
+ * Every environment variable Bulwark reads, declared once. The API and the worker validate
+ * their slice at boot (`loadConfig`), docker-compose.yml is checked against this list by a
+ * test, and the README's table is written from it.
+ */
+export type AppName = 'api' | 'worker' | 'migrate';
+
+export interface EnvVarSpec {
+  readonly name: string;
+  readonly apps: readonly AppName[];
+  readonly required: boolean;
+  readonly default?: string;
+  readonly description: string;
+}
+
+export const ENV_SCHEMA: readonly EnvVarSpec[] = [
+  { name: 'DATABASE_URL', apps: ['api', 'worker', 'migrate'], required: true, description: 'Postgres connection URL (postgres://user:pass@host:port/db)' },
+  { name: 'REDIS_URL', apps: ['api', 'worker'], required: true, description: 'Redis connection URL (redis://host:port[/db])' },
+  { name: 'QUEUE_PREFIX', apps: ['api', 'worker'], required: false, default: 'bulwark', description: 'Redis key prefix for every BullMQ queue (tests use their own)' },
+  { name: 'API_HOST', apps: ['api'], required: false, default: '0.0.0.0', description: 'Interface the HTTP server binds' },
+  { name: 'API_PORT', apps: ['api'], required: false, default: '3000', description: 'HTTP port' },
+  { name: 'BODY_LIMIT_BYTES', apps: ['api'], required: false, default: '16384', description: 'Largest accepted JSON body; larger requests get 413' },
+  { name: 'MAX_EPOCHS', apps: ['api'], required: false, default: '100', description: 'Largest `epochs` a run may ask for' },
+  { name: 'MAX_BATCH_SIZE', apps: ['api'], required: false, default: '1024', description: 'Largest `batchSize` a run may ask for' },
+  { name: 'JOB_ATTEMPTS', apps: ['api'], required: false, default: '3', description: 'BullMQ attempts per job (retries with exponential backoff)' },
+  { name: 'JOB_BACKOFF_MS', apps: ['api'], required: false, default: '5000', description: 'Base delay of the exponential retry backoff' },
+  { name: 'WORKER_CONCURRENCY', apps: ['worker'], required: false, default: '1', description: 'Jobs one worker process runs at once (each in its own child process)' },
+  { name: 'BULWARK_BACKEND', apps: ['worker'], required: false, description: 'Force a TensorFlow.js backend: node-gpu, node, wasm or cpu (default: the first that loads)' },
+  { name: 'CANCEL_POLL_MS', apps: ['worker'], required: false, default: '500', description: 'How often a running job checks whether its run was cancelled' },
+];

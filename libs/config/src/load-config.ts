@@ -1,0 +1,113 @@
+import { AppName, ENV_SCHEMA } from './env-schema';
+
+/** Thrown at boot; its message names the variable so the operator knows what to fix. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export interface CommonConfig {
+  databaseUrl: string;
+  redisUrl: string;
+  queuePrefix: string;
+}
+
+export interface ApiConfig extends CommonConfig {
+  host: string;
+  port: number;
+  bodyLimitBytes: number;
+  maxEpochs: number;
+  maxBatchSize: number;
+  jobAttempts: number;
+  jobBackoffMs: number;
+}
+
+export type BackendName = 'node-gpu' | 'node' | 'wasm' | 'cpu';
+export const BACKEND_NAMES: readonly BackendName[] = ['node-gpu', 'node', 'wasm', 'cpu'];
+
+export interface WorkerConfig extends CommonConfig {
+  concurrency: number;
+  forcedBackend?: BackendName;
+  cancelPollMs: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+function raw(env: Env, name: string): string | undefined {
+  const spec = ENV_SCHEMA.find((v) => v.name === name);
+  if (!spec) throw new Error(`internal: ${name} is not declared in ENV_SCHEMA`);
+  const value = env[name]?.trim();
+  if (value) return value;
+  if (spec.required) throw new ConfigError(`${name} is required (${spec.description})`);
+  return spec.default;
+}
+
+function url(env: Env, name: string, protocols: string[]): string {
+  const value = raw(env, name)!;
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new ConfigError(`${name} is not a valid URL: "${value}"`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(`${name} must use ${protocols.join(' or ')} (got "${parsed.protocol}")`);
+  }
+  return value;
+}
+
+function integer(env: Env, name: string, min: number, max: number): number {
+  const value = raw(env, name)!;
+  const n = Number(value);
+  if (!/^-?\d+$/.test(value) || n < min || n > max) {
+    throw new ConfigError(`${name} must be an integer in [${min}, ${max}] (got "${value}")`);
+  }
+  return n;
+}
+
+function common(env: Env): CommonConfig {
+  const queuePrefix = raw(env, 'QUEUE_PREFIX')!;
+  // BullMQ joins prefix and queue name with ':'; a ':' inside the prefix would split keys wrongly.
+  if (!/^[A-Za-z0-9_.-]+$/.test(queuePrefix)) {
+    throw new ConfigError(`QUEUE_PREFIX may hold only letters, digits, '_', '.', '-' (got "${queuePrefix}")`);
+  }
+  return {
+    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    queuePrefix,
+  };
+}
+
+export function loadApiConfig(env: Env = process.env): ApiConfig {
+  return {
+    ...common(env),
+    host: raw(env, 'API_HOST')!,
+    port: integer(env, 'API_PORT', 0, 65535),
+    bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 256, 10 * 1024 * 1024),
+    maxEpochs: integer(env, 'MAX_EPOCHS', 1, 10_000),
+    maxBatchSize: integer(env, 'MAX_BATCH_SIZE', 1, 65_536),
+    jobAttempts: integer(env, 'JOB_ATTEMPTS', 1, 100),
+    jobBackoffMs: integer(env, 'JOB_BACKOFF_MS', 0, 3_600_000),
+  };
+}
+
+export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
+  const backend = raw(env, 'BULWARK_BACKEND');
+  if (backend !== undefined && !BACKEND_NAMES.includes(backend as BackendName)) {
+    throw new ConfigError(`BULWARK_BACKEND must be one of ${BACKEND_NAMES.join(', ')} (got "${backend}")`);
+  }
+  return {
+    ...common(env),
+    concurrency: integer(env, 'WORKER_CONCURRENCY', 1, 64),
+    forcedBackend: backend as BackendName | undefined,
+    cancelPollMs: integer(env, 'CANCEL_POLL_MS', 50, 60_000),
+  };
+}
+
+export function loadMigrateConfig(env: Env = process.env): Pick<CommonConfig, 'databaseUrl'> {
+  return { databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']) };
+}
+
+/** Variables an app reads, for documentation and for checking deployment files. */
+export function envVarsFor(app: AppName) {
+  return ENV_SCHEMA.filter((v) => v.apps.includes(app));
+}

@@ -1,0 +1,23 @@
+import type { DataSourceOptions } from 'typeorm';
+import { Checkpoint } from './entities/checkpoint.entity';
+import { Metric } from './entities/metric.entity';
+import { Run } from './entities/run.entity';
+import { InitialSchema1764086400000 } from './migrations/1764086400000-initial-schema';
+
+export const ENTITIES = [Run, Metric, Checkpoint];
+/** In timestamp order. Listed by class, not by glob, so they resolve the same from src and dist. */
+export const MIGRATIONS = [InitialSchema1764086400000];
+
+export function dataSourceOptions(databaseUrl: string, applicationName = 'bulwark'): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url: databaseUrl,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    // Schema changes happen only through migrations, run as an explicit step.
+    synchronize: false,
+    migrationsRun: false,
+    applicationName,
+    extra: { max: 5 },
+  };
+}

@@ -1,0 +1,67 @@
+import { Exclude } from 'class-transformer';
+import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import type { RunKind, TrainingRunSpec } from '@bulwark/jobs';
+
+export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+/** A run in one of these states never changes again. */
+export const TERMINAL_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'cancelled'];
+
+/** The compute backend a run actually used, recorded by the worker when it starts. */
+export interface RunBackend {
+  name: string;
+  tfjsVersion: string;
+  threads: number;
+}
+
+@Entity({ name: 'runs' })
+@Index('runs_status_created_idx', ['status', 'createdAt'])
+export class Run {
+  @PrimaryGeneratedColumn('uuid')
+  id: string;
+
+  @Column({ type: 'varchar', length: 32 })
+  kind: RunKind;
+
+  @Column({ type: 'varchar', length: 16, default: 'queued' })
+  status: RunStatus;
+
+  @Column({ type: 'jsonb' })
+  spec: TrainingRunSpec;
+
+  @Column({ name: 'idempotency_key', type: 'varchar', length: 255, nullable: true, unique: true })
+  idempotencyKey: string | null;
+
+  /** sha256 of the request body that created the run, to refuse a reused key with another body. */
+  @Exclude()
+  @Column({ name: 'request_hash', type: 'char', length: 64, nullable: true })
+  requestHash: string | null;
+
+  @Column({ type: 'jsonb', nullable: true })
+  backend: RunBackend | null;
+
+  /** Fraction of the run's batches done, 0..1. */
+  @Column({ type: 'real', default: 0 })
+  progress: number;
+
+  @Column({ type: 'integer', default: 0 })
+  attempts: number;
+
+  @Column({ type: 'text', nullable: true })
+  error: string | null;
+
+  @Column({ name: 'cancel_requested_at', type: 'timestamptz', nullable: true })
+  cancelRequestedAt: Date | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt: Date;
+
+  @Column({ name: 'started_at', type: 'timestamptz', nullable: true })
+  startedAt: Date | null;
+
+  @Column({ name: 'finished_at', type: 'timestamptz', nullable: true })
+  finishedAt: Date | null;
+}

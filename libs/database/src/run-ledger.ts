@@ -1,0 +1,110 @@
+import { DataSource, In } from 'typeorm';
+import { Checkpoint } from './entities/checkpoint.entity';
+import { Metric } from './entities/metric.entity';
+import { Run, RunBackend, TERMINAL_STATUSES } from './entities/run.entity';
+
+export interface MetricPoint {
+  key: string;
+  step: number;
+  value: number;
+}
+
+/**
+ * The state transitions of a run as the worker sees them. Every transition is one guarded
+ * UPDATE, so a late or re-delivered job cannot resurrect a run that has ended.
+ */
+export class RunLedger {
+  constructor(private readonly dataSource: DataSource) {}
+
+  find(runId: string): Promise<Run | null> {
+    return this.dataSource.getRepository(Run).findOneBy({ id: runId });
+  }
+
+  /** Returns the run if it may start (queued, or running after a crash); null if it was cancelled or has ended. */
+  async markRunning(runId: string, backend: RunBackend, attempt: number): Promise<Run | null> {
+    const result = await this.dataSource
+      .createQueryBuilder()
+      .update(Run)
+      .set({ status: 'running', backend, attempts: attempt, error: null, startedAt: () => 'coalesce(started_at, now())' })
+      .where("id = :runId AND status IN ('queued', 'running') AND cancel_requested_at IS NULL", { runId })
+      .execute();
+    return result.affected ? this.find(runId) : null;
+  }
+
+  async setProgress(runId: string, progress: number): Promise<void> {
+    await this.dataSource.getRepository(Run).update({ id: runId, status: 'running' }, { progress: clamp01(progress) });
+  }
+
+  async markSucceeded(runId: string): Promise<boolean> {
+    return this.finish(runId, { status: 'succeeded', progress: 1, error: null });
+  }
+
+  async markCancelled(runId: string): Promise<boolean> {
+    return this.finish(runId, { status: 'cancelled' });
+  }
+
+  async markFailed(runId: string, error: string): Promise<boolean> {
+    return this.finish(runId, { status: 'failed', error: error.slice(0, 4000) });
+  }
+
+  /** A failed attempt that BullMQ will retry: the run waits again, keeping the reason. */
+  async markRetrying(runId: string, error: string): Promise<void> {
+    await this.dataSource
+      .getRepository(Run)
+      .update({ id: runId, status: In(['queued', 'running']) }, { status: 'queued', error: error.slice(0, 4000) });
+  }
+
+  async isCancelRequested(runId: string): Promise<boolean> {
+    const row = await this.dataSource
+      .getRepository(Run)
+      .findOne({ where: { id: runId }, select: { id: true, cancelRequestedAt: true, status: true } });
+    return !row || row.cancelRequestedAt !== null || row.status === 'cancelled';
+  }
+
+  async upsertMetrics(runId: string, points: MetricPoint[]): Promise<void> {
+    if (!points.length) return;
+    await this.dataSource
+      .createQueryBuilder()
+      .insert()
+      .into(Metric)
+      .values(points.map((p) => ({ runId, key: p.key, step: p.step, value: p.value, recordedAt: new Date() })))
+      .orUpdate(['value', 'recorded_at'], ['run_id', 'key', 'step'])
+      .execute();
+  }
+
+  async saveCheckpoint(runId: string, epoch: number, data: Buffer, sha256: string, format: string): Promise<void> {
+    await this.dataSource
+      .createQueryBuilder()
+      .insert()
+      .into(Checkpoint)
+      .values({ runId, epoch, data, sha256, sizeBytes: data.length, format })
+      .orUpdate(['data', 'sha256', 'size_bytes', 'format', 'created_at'], ['run_id', 'epoch'])
+      .execute();
+  }
+
+  /** The newest checkpoint with its bytes, for resuming a re-delivered job. */
+  async latestCheckpoint(runId: string): Promise<(Checkpoint & { data: Buffer }) | null> {
+    return this.dataSource
+      .getRepository(Checkpoint)
+      .createQueryBuilder('c')
+      .addSelect('c.data')
+      .where('c.run_id = :runId', { runId })
+      .orderBy('c.epoch', 'DESC')
+      .limit(1)
+      .getOne() as Promise<(Checkpoint & { data: Buffer }) | null>;
+  }
+
+  private async finish(runId: string, values: Partial<Run>): Promise<boolean> {
+    const result = await this.dataSource
+      .createQueryBuilder()
+      .update(Run)
+      .set({ ...values, finishedAt: () => 'now()' })
+      .where('id = :runId AND status NOT IN (:...terminal)', { runId, terminal: TERMINAL_STATUSES })
+      .execute();
+    return (result.affected ?? 0) > 0;
+  }
+}
+
+function clamp01(x: number): number {
+  return Math.min(1, Math.max(0, x));
+}

