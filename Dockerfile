@@ -1,5 +1,3 @@
-# syntax=docker/dockerfile:1
-#
 # One image for the api, the worker and the migration step; docker-compose.yml picks the
 # command. TFJS chooses which native TensorFlow backend the image carries:
 #   cpu   (default) node:20-bookworm-slim with @tensorflow/tfjs-node
@@ -8,8 +6,8 @@
 #   none  no libtensorflow at all: the wasm and cpu backends only, the smallest image
 # Either way the native package is optional: when libtensorflow cannot be downloaded (no
 # internet, no prebuilt binary for the platform) the image still builds, and the worker falls
-# back to wasm at start-up. Build with BuildKit (the default since Docker 23): it builds only
-# the runtime base that TFJS selects.
+# back to wasm. Build with BuildKit (the default since Docker 23): it builds only the runtime
+# base that TFJS selects.
 ARG NODE_IMAGE=node:20-bookworm-slim
 ARG CUDA_IMAGE=nvidia/cuda:11.8.0-cudnn8-runtime-ubuntu22.04
 ARG TFJS=cpu

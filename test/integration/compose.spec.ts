@@ -5,7 +5,7 @@
  * with the Compose v2 plugin, whose output spells ports, volumes and durations differently.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
@@ -147,6 +147,20 @@ function durationSeconds(value: string | undefined): number {
   return total;
 }
 
+/**
+ * How long the worker itself waits for active jobs after SIGTERM (SHUTDOWN_GRACE_MS in its
+ * source); Docker must not SIGKILL before that wait and the hand-back after it are over.
+ */
+function workerShutdownWaitSeconds(): number {
+  const dir = join(ROOT, 'apps/worker/src');
+  const files = existsSync(dir) ? readdirSync(dir, { recursive: true, encoding: 'utf8' }) : [];
+  for (const file of files.filter((f) => f.endsWith('.ts') && !f.endsWith('.spec.ts'))) {
+    const m = /SHUTDOWN_GRACE_MS\s*=\s*([\d_]+)/.exec(readFileSync(join(dir, file), 'utf8'));
+    if (m) return Number(m[1].replace(/_/g, '')) / 1000;
+  }
+  return 30;
+}
+
 function healthcheckText(service: Service): string {
   const test = service.healthcheck?.test;
   return Array.isArray(test) ? test.join(' ') : test ?? '';
@@ -269,7 +283,7 @@ describe('docker-compose.yml', () => {
     const worker = config.services.worker;
     expect(worker.container_name).toBeUndefined();
     expect(portMappings(worker).filter((p) => p.published !== undefined)).toEqual([]);
-    expect(durationSeconds(worker.stop_grace_period)).toBeGreaterThanOrEqual(30);
+    expect(durationSeconds(worker.stop_grace_period)).toBeGreaterThanOrEqual(workerShutdownWaitSeconds() + 10);
     // Without an init, node is PID 1 and the kernel drops SIGTERM unless a handler is installed.
     expect(worker.init).toBe(true);
   });

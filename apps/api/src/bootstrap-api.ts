@@ -24,7 +24,6 @@ export async function createApiApp(config: ApiConfig): Promise<INestApplication>
     }),
   );
   app.useGlobalInterceptors(new ClassSerializerInterceptor(app.get(Reflector)));
-  app.enableShutdownHooks();
 
   const document = SwaggerModule.createDocument(
     app,

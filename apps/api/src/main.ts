@@ -1,12 +1,13 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { assertServicesReachable, loadApiConfig } from '@bulwark/config';
+import { assertServicesReachable, closeOnSignals, loadApiConfig } from '@bulwark/config';
 import { createApiApp } from './bootstrap-api';
 
 async function main(): Promise<void> {
   const config = loadApiConfig();
   await assertServicesReachable(config);
   const app = await createApiApp(config);
+  closeOnSignals(app, 'bulwark-api');
   await app.listen(config.port, config.host);
   Logger.log(`listening on http://${config.host}:${config.port} (OpenAPI at /docs)`, 'bulwark-api');
 }

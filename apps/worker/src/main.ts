@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { assertServicesReachable, loadWorkerConfig } from '@bulwark/config';
+import { assertServicesReachable, closeOnSignals, loadWorkerConfig } from '@bulwark/config';
 import { WorkerModule } from './worker.module';
 
 /** The worker: a Nest application context (no HTTP) that consumes the queues until SIGTERM. */
@@ -9,7 +9,7 @@ async function main(): Promise<void> {
   const config = loadWorkerConfig();
   await assertServicesReachable(config);
   const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config), { logger: ['error', 'warn', 'log'] });
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  closeOnSignals(app, 'bulwark-worker');
   Logger.log(`worker ${process.pid} ready`, 'bulwark-worker');
 }
 

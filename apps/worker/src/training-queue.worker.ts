@@ -47,15 +47,16 @@ export class TrainingQueueWorker implements OnApplicationBootstrap, OnApplicatio
     this.logger.log(`consuming "${TRAINING_QUEUE}" (prefix ${this.config.queuePrefix}, concurrency ${this.config.concurrency})`);
   }
 
-  async onApplicationShutdown(signal?: string): Promise<void> {
+  async onApplicationShutdown(): Promise<void> {
     if (!this.worker) return;
-    this.logger.log(`${signal ?? 'shutdown'}: no new jobs; waiting up to ${SHUTDOWN_GRACE_MS / 1000}s for active ones`);
+    this.logger.log(`shutting down: no new jobs; waiting up to ${SHUTDOWN_GRACE_MS / 1000}s for active ones`);
     const graceful = this.worker.close();
     const timedOut = await Promise.race([graceful.then(() => false), delay(SHUTDOWN_GRACE_MS).then(() => true)]);
     if (timedOut) {
       this.logger.warn('active jobs did not finish in time; they will be re-delivered and resume from their checkpoints');
       await this.worker.close(true);
     }
+    this.logger.log('worker closed');
   }
 
   private async onFailed(job: Job<RunJobData> | undefined, err: Error): Promise<void> {

@@ -37,12 +37,14 @@ export async function assertServicesReachable(
     retryStrategy: () => null,
     enableOfflineQueue: false,
   });
-  redis.on('error', () => undefined);
+  // ioredis rejects connect() with a generic "Connection is closed"; the cause arrives as an 'error' event.
+  let cause: unknown;
+  redis.on('error', (err) => (cause ??= err));
   try {
     await redis.connect();
     await redis.ping();
   } catch (err) {
-    throw new Error(`cannot reach Redis at ${redactUrl(urls.redisUrl)} (REDIS_URL): ${describe(err)}`);
+    throw new Error(`cannot reach Redis at ${redactUrl(urls.redisUrl)} (REDIS_URL): ${describe(cause ?? err)}`);
   } finally {
     redis.disconnect();
   }

@@ -185,6 +185,9 @@ function parse(bytes: Uint8Array): { header: CheckpointHeader; data: Uint8Array 
   }
   const data = buffer.subarray(align8(headerEnd));
   for (const entry of header.tensors) {
+    if (!Array.isArray(entry.shape) || !entry.shape.every((dim) => Number.isInteger(dim) && dim >= 0)) {
+      throw new Error(`corrupt checkpoint: tensor ${String(entry.name)} has no valid shape`);
+    }
     const elements = entry.shape.reduce((product, dim) => product * dim, 1);
     if (
       (entry.dtype !== 'float32' && entry.dtype !== 'int32') ||
@@ -200,7 +203,8 @@ function parse(bytes: Uint8Array): { header: CheckpointHeader; data: Uint8Array 
 
 function readTensor(data: Uint8Array, entry: CheckpointTensorEntry): tf.Tensor {
   // Copied out: the source buffer's byteOffset need not be 4-byte aligned.
-  const copy = data.slice(entry.offset, entry.offset + entry.byteLength);
+  const copy = new Uint8Array(entry.byteLength);
+  copy.set(data.subarray(entry.offset, entry.offset + entry.byteLength));
   const values = entry.dtype === 'float32' ? new Float32Array(copy.buffer) : new Int32Array(copy.buffer);
   return tf.tensor(values, entry.shape, entry.dtype);
 }
@@ -209,7 +213,7 @@ function assertModelFits(model: tf.LayersModel, entries: CheckpointTensorEntry[]
   const weights = model.weights;
   const fits =
     entries.length === weights.length &&
-    entries.every((entry, i) => tf.util.arraysEqual(entry.shape, weights[i].shape) && entry.dtype === weights[i].dtype);
+    entries.every((entry, i) => sameShape(entry.shape, weights[i].shape) && entry.dtype === weights[i].dtype);
   if (!fits) {
     const have = weights.map((w) => `${w.originalName}[${w.shape}]`).join(', ');
     const want = entries.map((e) => `${e.name}[${e.shape}]`).join(', ');
@@ -225,12 +229,17 @@ function assertAdamStateFits(model: tf.LayersModel, entries: CheckpointTensorEnt
     entries.length > 0 &&
     entries[0].shape.length === 0 &&
     (moments.length === 0 || moments.length === 2 * trainable.length) &&
-    moments.every((entry, i) => tf.util.arraysEqual(entry.shape, trainable[i % trainable.length].shape)) &&
+    moments.every((entry, i) => sameShape(entry.shape, trainable[i % trainable.length].shape)) &&
     powers.length === ADAM_POWER_NAMES.length &&
     powers.every((entry, i) => entry.name === ADAM_POWER_NAMES[i] && entry.shape.length === 0);
   if (!fits) {
     throw new Error(`checkpoint's Adam state does not fit the trainable weights of model ${model.name}`);
   }
+}
+
+/** Layer weight shapes are typed as possibly-unknown dims; weights' dims are always known. */
+function sameShape(stored: number[], actual: ReadonlyArray<number | null>): boolean {
+  return stored.length === actual.length && stored.every((dim, i) => dim === actual[i]);
 }
 
 function assertLittleEndianHost(): void {

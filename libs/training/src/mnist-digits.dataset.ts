@@ -35,7 +35,10 @@ export function loadMnistDigits(): Dataset {
       const start = next[digit] * PIXELS;
       if (start >= data.length) continue;
       for (let p = 0; p < PIXELS; p += 1) {
-        images[written * PIXELS + p] = Math.min(255, Math.max(0, Math.round(data[start + p] * 255)));
+        // Math.round(v·255) written as a truncation of v·255 + 0.5 (equal for v >= 0): under
+        // Jest's sandboxed globals, calling Math.* 7.8 million times takes seconds.
+        const scaled = data[start + p] * 255 + 0.5;
+        images[written * PIXELS + p] = scaled < 0 ? 0 : scaled > 255 ? 255 : scaled;
       }
       labels[written] = digit;
       next[digit] += 1;

@@ -32,7 +32,7 @@ export function createModel(spec: ModelSpec): tf.LayersModel {
   }
   // One derived seed per layer: reusing a seed would give layers of equal shape equal weights.
   const seeds = createRng(spec.seed);
-  const kernelInitializer = (): tf.initializers.Initializer => tf.initializers.glorotUniform({ seed: seeds.int(2 ** 31) });
+  const kernelInitializer = () => tf.initializers.glorotUniform({ seed: seeds.int(2 ** 31) });
   const dense = (name: string, units: number, activation: 'relu' | 'linear') =>
     tf.layers.dense({ name, units, activation, kernelInitializer: kernelInitializer(), biasInitializer: 'zeros' });
   const conv = (name: string, filters: number) =>

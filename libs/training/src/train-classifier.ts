@@ -78,8 +78,17 @@ export async function trainClassifier(options: TrainOptions): Promise<TrainSumma
   if (!Number.isInteger(epochs) || epochs < 0 || !Number.isInteger(startEpoch) || startEpoch < 0) {
     throw new Error(`epochs (${epochs}) and startEpoch (${startEpoch}) must be non-negative integers`);
   }
+  if (!Number.isInteger(batchSize) || batchSize <= 0) {
+    throw new Error(`batchSize must be a positive integer, got ${batchSize}`);
+  }
   if (train.size === 0) {
     throw new Error(`training set ${train.name} is empty`);
+  }
+  // Checked now rather than when first used, which for evalAttack is after a whole epoch.
+  for (const settings of adversarial === undefined ? [evalAttack] : [adversarial, evalAttack]) {
+    if (settings.attack !== 'fgsm' || !Number.isFinite(settings.epsilon) || settings.epsilon < 0) {
+      throw new Error(`unsupported attack settings ${JSON.stringify(settings)}: expected fgsm with epsilon >= 0`);
+    }
   }
   const variables = model.trainableWeights.map((weight) => weight.read() as tf.Variable);
   const batches = batchCount(train, batchSize);

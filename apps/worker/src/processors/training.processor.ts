@@ -25,6 +25,7 @@ async function createChildContext(): Promise<ChildContext> {
   const config = loadWorkerConfig();
   const backend = await selectBackend({ forced: config.forcedBackend, log: (line) => console.log(`[worker child ${process.pid}] ${line}`) });
   const dataSource = await new DataSource(dataSourceOptions(config.databaseUrl, 'bulwark-worker-job')).initialize();
+  console.log(`[worker child ${process.pid}] ready: backend ${backend.name} (tfjs ${backend.tfjsVersion}, ${backend.threads} thread(s))`);
   return { ledger: new RunLedger(dataSource), backend, cancelPollMs: config.cancelPollMs };
 }
 

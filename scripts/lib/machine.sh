@@ -1,0 +1,49 @@
+# Shared by scripts/test.sh and scripts/demo.sh: make a fresh machine of this kind ready.
+# Installs what the project needs and starts Postgres and Redis if they are down.
+
+log() { printf '\033[1m[bulwark]\033[0m %s\n' "$*" >&2; }
+
+# Debian packages the tests and the demo use; installed only when missing.
+ensure_system_packages() {
+  local missing=()
+  command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+  command -v pg_isready >/dev/null 2>&1 || missing+=(postgresql-client)
+  command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
+  if ((${#missing[@]})); then
+    log "installing ${missing[*]} (apt)"
+    if [ "$(id -u)" = 0 ]; then
+      apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    else
+      sudo apt-get update -qq >/dev/null && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+  fi
+}
+
+ensure_services() {
+  if ! pg_isready -h 127.0.0.1 -p 5432 -q; then
+    log "starting PostgreSQL"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start
+    for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done
+  fi
+  if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+    log "starting Redis"
+    mkdir -p /var/lib/redis /var/log/redis
+    redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+      --dir /var/lib/redis --logfile /var/log/redis/ci.log
+    for _ in $(seq 1 30); do redis-cli ping >/dev/null 2>&1 && break; sleep 1; done
+  fi
+  pg_isready -h 127.0.0.1 -p 5432 -q || { log "PostgreSQL is not reachable on 127.0.0.1:5432"; return 1; }
+  redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null || { log "Redis is not reachable on 127.0.0.1:6379"; return 1; }
+}
+
+# npm ci only when package-lock.json changed since the last install (a fresh clone always installs).
+ensure_node_modules() {
+  local stamp=node_modules/.bulwark-lock-sha256
+  local want
+  want=$(sha256sum package-lock.json | cut -d' ' -f1)
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    log "npm ci (the native TensorFlow packages are optional: their failed download is expected offline)"
+    npm ci --no-audit --no-fund --loglevel=error
+    echo "$want" >"$stamp"
+  fi
+}

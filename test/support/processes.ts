@@ -1,0 +1,68 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+
+const ROOT = join(__dirname, '..', '..');
+export const API_MAIN = join(ROOT, 'dist/apps/api/src/main.js');
+export const WORKER_MAIN = join(ROOT, 'dist/apps/worker/src/main.js');
+
+export interface ManagedProcess {
+  child: ChildProcess;
+  output: () => string;
+  /** SIGTERM, then wait for exit; returns the exit code (or the signal's name). */
+  stop: (timeoutMs?: number) => Promise<number | string | null>;
+  exited: Promise<number | string | null>;
+}
+
+export function assertBuilt(): void {
+  for (const file of [API_MAIN, WORKER_MAIN]) {
+    if (!existsSync(file)) throw new Error(`${file} is missing: run \`npm run build\` before the e2e tests (scripts/test.sh does)`);
+  }
+}
+
+export function startProcess(script: string, env: Record<string, string | undefined>): ManagedProcess {
+  const child = spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | string | null>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal)));
+  return {
+    child,
+    output: () => output,
+    exited,
+    stop: async (timeoutMs = 40_000) => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number, intervalMs = 250): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
