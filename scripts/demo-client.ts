@@ -33,7 +33,7 @@ async function follow(run: RunView, label: string): Promise<RunView> {
   let lastShown = '';
   for (;;) {
     const now = await api<RunView>('GET', `/runs/${run.id}`);
-    const line = `${label}: ${now.status} ${(now.progress * 100).toFixed(0)}%`;
+    const line = `${label}: ${now.status} ${Math.floor(now.progress * 10) * 10}%`;
     if (line !== lastShown) console.log(line);
     lastShown = line;
     if (['succeeded', 'failed', 'cancelled'].includes(now.status)) return now;

@@ -28,7 +28,7 @@ describe('runs API (real Postgres and Redis, no worker)', () => {
 
   beforeAll(async () => {
     config = testApiConfig('api', { BODY_LIMIT_BYTES: '2048' });
-    app = await createApiApp(config);
+    app = await createApiApp(config, ['error', 'warn']);
     await app.init();
     dataSource = app.get(DataSource);
     queue = new Queue(TRAINING_QUEUE, { connection: redisConnectionOptions(config.redisUrl), prefix: config.queuePrefix });
