@@ -1,4 +1,4 @@
-export { batchIterator, makeBatch, type Batch, type BatchIndices, type BatchIteratorOptions } from './batches';
+export { batchIterator, makeBatch, type Batch, type BatchIndices, type BatchIteratorOptions } from './datasets/batches';
 export {
   CHECKPOINT_VERSION,
   checkpointDigest,
@@ -11,13 +11,13 @@ export {
   type RestoredState,
   type RestoreTargets,
   type SerializeCheckpointOptions,
-} from './checkpoint';
-export { splitDataset, subsetDataset, type Dataset, type DatasetSplit, type SplitOptions } from './dataset';
-export { DEFAULT_EVAL_BATCH_SIZE, evaluateFgsm, type EvaluateFgsmOptions, type FgsmEvaluation } from './evaluate-fgsm';
-export { loadMnistDigits } from './mnist-digits.dataset';
-export { asLogitsModel, createModel, isModelName, MODEL_NAMES, type ModelName, type ModelSpec } from './model-zoo';
+} from './checkpoints/checkpoint';
+export { splitDataset, subsetDataset, type Dataset, type DatasetSplit, type SplitOptions } from './datasets/dataset';
+export { DEFAULT_EVAL_BATCH_SIZE, evaluateFgsm, type EvaluateFgsmOptions, type FgsmEvaluation } from './train/evaluate-fgsm';
+export { loadMnistDigits } from './datasets/mnist-digits.dataset';
+export { asLogitsModel, createModel, isModelName, MODEL_NAMES, type ModelName, type ModelSpec } from './models/model-zoo';
 export { createRng, restoreRng, type Rng } from './rng';
-export { BACKEND_NAMES, isBackendName, selectBackend, type BackendInfo, type BackendName, type SelectBackendOptions } from './select-backend';
+export { BACKEND_NAMES, isBackendName, selectBackend, type BackendInfo, type BackendName, type SelectBackendOptions } from './backend/select-backend';
 export {
   trainClassifier,
   type BatchProgress,
@@ -25,4 +25,4 @@ export {
   type FgsmSettings,
   type TrainOptions,
   type TrainSummary,
-} from './train-classifier';
+} from './train/train-classifier';

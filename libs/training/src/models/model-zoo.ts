@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LogitsModel } from '@bulwark/attacks';
-import { createRng } from './rng';
+import { createRng } from '../rng';
 
 export const MODEL_NAMES = ['mlp', 'cnn-small'] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { craftFgsm, softmaxCrossEntropy } from '@bulwark/attacks';
-import { batchCount, batchIterator, makeBatch } from './batches';
-import type { Dataset } from './dataset';
+import { batchCount, batchIterator, makeBatch } from '../datasets/batches';
+import type { Dataset } from '../datasets/dataset';
 import { DEFAULT_EVAL_BATCH_SIZE, evaluateFgsm, yieldToEventLoop } from './evaluate-fgsm';
-import { applyModel, asLogitsModel } from './model-zoo';
-import type { Rng } from './rng';
+import { applyModel, asLogitsModel } from '../models/model-zoo';
+import type { Rng } from '../rng';
 
 export interface FgsmSettings {
   attack: 'fgsm';

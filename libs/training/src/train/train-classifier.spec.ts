@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import { splitDataset, subsetDataset, type Dataset } from './dataset';
-import { loadMnistDigits } from './mnist-digits.dataset';
-import { createModel } from './model-zoo';
-import { createRng } from './rng';
-import { selectBackend } from './select-backend';
+import { splitDataset, subsetDataset, type Dataset } from '../datasets/dataset';
+import { loadMnistDigits } from '../datasets/mnist-digits.dataset';
+import { createModel } from '../models/model-zoo';
+import { createRng } from '../rng';
+import { selectBackend } from '../backend/select-backend';
 import { trainClassifier, type BatchProgress, type EpochResult } from './train-classifier';
 
 const mlp = (seed: number) => createModel({ name: 'mlp', inputShape: [28, 28, 1], numClasses: 10, seed });

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LogitsModel } from '@bulwark/attacks';
-import type { Dataset } from './dataset';
+import type { Dataset } from '../datasets/dataset';
 import { evaluateFgsm } from './evaluate-fgsm';
-import { selectBackend } from './select-backend';
+import { selectBackend } from '../backend/select-backend';
 
 describe('evaluateFgsm', () => {
   beforeAll(async () => {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { asLogitsModel, createModel, MODEL_NAMES } from './model-zoo';
-import { selectBackend } from './select-backend';
+import { selectBackend } from '../backend/select-backend';
 
 function weightValues(model: tf.LayersModel): Float32Array[] {
   return model.getWeights().map((w) => w.dataSync() as Float32Array);

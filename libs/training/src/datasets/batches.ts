@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { exampleLength, type Dataset } from './dataset';
-import type { Rng } from './rng';
+import type { Rng } from '../rng';
 
 export interface BatchIteratorOptions {
   batchSize: number;

@@ -1,4 +1,4 @@
-import { createRng } from './rng';
+import { createRng } from '../rng';
 
 /**
  * An in-memory image classification dataset. Pixels stay uint8 (a quarter of float32's

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { fgsm, predictLabels, type LogitsModel } from '@bulwark/attacks';
-import { makeBatch, sequentialBatches } from './batches';
-import type { Dataset } from './dataset';
+import { makeBatch, sequentialBatches } from '../datasets/batches';
+import type { Dataset } from '../datasets/dataset';
 
 export interface EvaluateFgsmOptions {
   model: LogitsModel;

@@ -1,12 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { createHash } from 'node:crypto';
 import { checkpointDigest, readCheckpointHeader, restoreCheckpoint, serializeCheckpoint } from './checkpoint';
-import { splitDataset, subsetDataset, type Dataset } from './dataset';
-import { loadMnistDigits } from './mnist-digits.dataset';
-import { createModel } from './model-zoo';
-import { createRng, restoreRng } from './rng';
-import { selectBackend } from './select-backend';
-import { trainClassifier, type EpochResult, type TrainOptions } from './train-classifier';
+import { splitDataset, subsetDataset, type Dataset } from '../datasets/dataset';
+import { loadMnistDigits } from '../datasets/mnist-digits.dataset';
+import { createModel } from '../models/model-zoo';
+import { createRng, restoreRng } from '../rng';
+import { selectBackend } from '../backend/select-backend';
+import { trainClassifier, type EpochResult, type TrainOptions } from '../train/train-classifier';
 
 const mlp = (seed: number) => createModel({ name: 'mlp', inputShape: [28, 28, 1], numClasses: 10, seed });
 

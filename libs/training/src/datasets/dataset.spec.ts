@@ -2,8 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { batchIterator, makeBatch, sequentialBatches } from './batches';
 import { splitDataset, subsetDataset, type Dataset } from './dataset';
 import { loadMnistDigits } from './mnist-digits.dataset';
-import { createRng } from './rng';
-import { selectBackend } from './select-backend';
+import { createRng } from '../rng';
+import { selectBackend } from '../backend/select-backend';
 
 /** Example i has every pixel equal to i and label i % 3, so examples can be traced. */
 function tracedDataset(size: number): Dataset {
