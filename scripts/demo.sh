@@ -6,11 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/machine.sh
 
-ensure_system_packages
-ensure_services
-ensure_node_modules
-log "build"
-npm run --silent build
+prepare_machine_and_build
 
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/bulwark}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"

@@ -5,11 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/machine.sh
 
-ensure_system_packages
-ensure_services
-ensure_node_modules
-log "build"
-npm run --silent build
+prepare_machine_and_build
 log "typecheck"
 npm run --silent typecheck
 

@@ -47,3 +47,12 @@ ensure_node_modules() {
     echo "$want" >"$stamp"
   fi
 }
+
+# Everything both commands need before they run anything of the project's.
+prepare_machine_and_build() {
+  ensure_system_packages
+  ensure_services
+  ensure_node_modules
+  log "build"
+  npm run --silent build
+}
