@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { batchIterator, makeBatch, sequentialBatches } from './batches';
-import { splitDataset, subsetDataset, type Dataset } from './dataset';
+import { splitDataset, subsetDataset, validationSplit, type Dataset } from './dataset';
 import { loadMnistDigits } from './mnist-digits.dataset';
 import { createRng } from '../rng';
 import { selectBackend } from '../backend/select-backend';
@@ -58,6 +58,21 @@ describe('datasets', () => {
     expect(ids(subsetDataset(ds, 5))).toEqual([0, 1, 2, 3, 4]);
     expect(() => splitDataset(ds, { testFraction: 1, seed: 1 })).toThrow(/testFraction/);
     expect(() => subsetDataset(ds, 101)).toThrow(/subset/);
+  });
+
+  it('carves a seeded validation split out of a training set, disjoint and covering', () => {
+    const ds = tracedDataset(50);
+    const { train, validation } = validationSplit(ds, { validationFraction: 0.1, seed: 5 });
+
+    expect([train.name, validation.name]).toEqual(['traced/train', 'traced/validation']);
+    expect([train.size, validation.size]).toEqual([45, 5]);
+    expect([...ids(train), ...ids(validation)].sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect(ids(validationSplit(ds, { validationFraction: 0.1, seed: 5 }).validation)).toEqual(ids(validation));
+    expect(ids(validationSplit(ds, { validationFraction: 0.1, seed: 6 }).validation)).not.toEqual(ids(validation));
+    // Same shuffle as splitDataset, so a seed picks the same held-out examples either way.
+    expect(ids(validation)).toEqual(ids(splitDataset(ds, { testFraction: 0.1, seed: 5 }).test));
+    expect(() => validationSplit(ds, { validationFraction: 0, seed: 1 })).toThrow('validationFraction must be in (0, 1), got 0');
+    expect(() => validationSplit(ds, { validationFraction: 0.001, seed: 1 })).toThrow(/leaves one split empty/);
   });
 
   it('iterates shuffled batches that cover each epoch once, differently per epoch', () => {

@@ -32,18 +32,47 @@ export function exampleLength(ds: Dataset): number {
 
 /** Seeded shuffle, then the first round(size × testFraction) examples become the test split. */
 export function splitDataset(ds: Dataset, { testFraction, seed }: SplitOptions): DatasetSplit {
-  if (!(testFraction > 0 && testFraction < 1)) {
-    throw new Error(`testFraction must be in (0, 1), got ${testFraction}`);
+  const [kept, heldOut] = seededPartition(ds, 'testFraction', testFraction, seed);
+  return {
+    train: takeExamples(ds, kept, `${ds.name}/train`),
+    test: takeExamples(ds, heldOut, `${ds.name}/test`),
+  };
+}
+
+export interface ValidationSplitOptions {
+  /** Fraction of the training examples held out for validation, in (0, 1). */
+  validationFraction: number;
+  seed: number;
+}
+
+export interface TrainValidationSplit {
+  train: Dataset;
+  validation: Dataset;
+}
+
+/**
+ * Carves a validation set out of a training set (never out of a test set: model selection
+ * on the test set makes its accuracy optimistic). Same seeded shuffle as `splitDataset`.
+ */
+export function validationSplit(train: Dataset, { validationFraction, seed }: ValidationSplitOptions): TrainValidationSplit {
+  const [kept, heldOut] = seededPartition(train, 'validationFraction', validationFraction, seed);
+  return {
+    train: takeExamples(train, kept, `${train.name}/train`),
+    validation: takeExamples(train, heldOut, `${train.name}/validation`),
+  };
+}
+
+/** [kept, held out]: a seeded shuffle whose first round(size × fraction) indices are held out. */
+function seededPartition(ds: Dataset, option: string, fraction: number, seed: number): [Uint32Array, Uint32Array] {
+  if (!(fraction > 0 && fraction < 1)) {
+    throw new Error(`${option} must be in (0, 1), got ${fraction}`);
   }
-  const testCount = Math.round(ds.size * testFraction);
-  if (testCount === 0 || testCount === ds.size) {
-    throw new Error(`splitting ${ds.size} examples with testFraction ${testFraction} leaves one split empty`);
+  const heldOutCount = Math.round(ds.size * fraction);
+  if (heldOutCount === 0 || heldOutCount === ds.size) {
+    throw new Error(`splitting ${ds.size} examples with ${option} ${fraction} leaves one split empty`);
   }
   const order = createRng(seed).shuffle(Uint32Array.from({ length: ds.size }, (_, i) => i));
-  return {
-    train: takeExamples(ds, order.subarray(testCount), `${ds.name}/train`),
-    test: takeExamples(ds, order.subarray(0, testCount), `${ds.name}/test`),
-  };
+  return [order.subarray(heldOutCount), order.subarray(0, heldOutCount)];
 }
 
 /** The first `count` examples, for quick runs and tests. */
@@ -67,4 +96,13 @@ export function takeExamples(ds: Dataset, indices: Uint32Array, name: string): D
     labels[i] = ds.labels[index];
   });
   return { name, images, labels, shape: [...ds.shape], classNames: [...ds.classNames], size: indices.length };
+}
+
+/** Throws, naming `source`, at the first label that is not a valid class index. */
+export function assertLabelsInRange(labels: Uint8Array, classCount: number, source: string): void {
+  for (let i = 0; i < labels.length; i += 1) {
+    if (labels[i] >= classCount) {
+      throw new Error(`${source}: label ${labels[i]} at index ${i} is out of range: expected 0..${classCount - 1} (${classCount} classes)`);
+    }
+  }
 }
