@@ -48,9 +48,15 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
     done \
  && npm cache clean --force
 
-FROM ${NODE_IMAGE} AS runtime-cpu
+# Fashion-MNIST ships as a Debian package; the worker reads it from FASHION_MNIST_DIR's default.
+FROM ${NODE_IMAGE} AS runtime-debian
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends dataset-fashion-mnist \
+ && rm -rf /var/lib/apt/lists/*
 
-FROM ${NODE_IMAGE} AS runtime-none
+FROM runtime-debian AS runtime-cpu
+
+FROM runtime-debian AS runtime-none
 
 FROM ${CUDA_IMAGE} AS runtime-gpu
 COPY --from=build /usr/local/bin/node /usr/local/bin/node

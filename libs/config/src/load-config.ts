@@ -28,6 +28,8 @@ export interface WorkerConfig extends CommonConfig {
   concurrency: number;
   forcedBackend?: BackendName;
   cancelPollMs: number;
+  /** Where the worker reads datasets that are files on disk. */
+  datasetDirs: { fashionMnist: string; cifar10?: string };
 }
 
 type Env = Record<string, string | undefined>;
@@ -100,6 +102,7 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     concurrency: integer(env, 'WORKER_CONCURRENCY', 1, 64),
     forcedBackend: backend as BackendName | undefined,
     cancelPollMs: integer(env, 'CANCEL_POLL_MS', 50, 60_000),
+    datasetDirs: { fashionMnist: raw(env, 'FASHION_MNIST_DIR')!, cifar10: raw(env, 'CIFAR10_DIR') },
   };
 }
 

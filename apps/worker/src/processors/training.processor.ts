@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import type { SandboxedJob } from 'bullmq';
 import { UnrecoverableError } from 'bullmq';
 import { DataSource } from 'typeorm';
-import { loadWorkerConfig } from '@bulwark/config';
+import { WorkerConfig, loadWorkerConfig } from '@bulwark/config';
 import { RunLedger, dataSourceOptions } from '@bulwark/database';
 import { RunJobData, assertNever, isTrainingJobName } from '@bulwark/jobs';
 import { BackendInfo, selectBackend } from '@bulwark/training';
@@ -17,6 +17,7 @@ interface ChildContext {
   ledger: RunLedger;
   backend: BackendInfo;
   cancelPollMs: number;
+  datasetDirs: WorkerConfig['datasetDirs'];
 }
 
 let context: Promise<ChildContext> | undefined;
@@ -26,7 +27,7 @@ async function createChildContext(): Promise<ChildContext> {
   const backend = await selectBackend({ forced: config.forcedBackend, log: (line) => console.log(`[worker child ${process.pid}] ${line}`) });
   const dataSource = await new DataSource(dataSourceOptions(config.databaseUrl, 'bulwark-worker-job')).initialize();
   console.log(`[worker child ${process.pid}] ready: backend ${backend.name} (tfjs ${backend.tfjsVersion}, ${backend.threads} thread(s))`);
-  return { ledger: new RunLedger(dataSource), backend, cancelPollMs: config.cancelPollMs };
+  return { ledger: new RunLedger(dataSource), backend, cancelPollMs: config.cancelPollMs, datasetDirs: config.datasetDirs };
 }
 
 export default async function trainingProcessor(job: SandboxedJob<RunJobData>) {
@@ -34,7 +35,7 @@ export default async function trainingProcessor(job: SandboxedJob<RunJobData>) {
     context = undefined;
     throw err;
   });
-  const { ledger, backend, cancelPollMs } = await context;
+  const { ledger, backend, cancelPollMs, datasetDirs } = await context;
   const name = job.name;
   if (!isTrainingJobName(name)) throw new UnrecoverableError(`unknown job name "${name}" on the training queue`);
   switch (name) {
@@ -44,6 +45,7 @@ export default async function trainingProcessor(job: SandboxedJob<RunJobData>) {
         ledger,
         backend,
         cancelPollMs,
+        datasetDirs,
         attempt: job.attemptsMade + 1,
         reportProgress: (fraction) => job.updateProgress(Math.round(fraction * 1000) / 10),
         log: (line) => console.log(`[worker child ${process.pid}] ${line}`),

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { UnrecoverableError } from 'bullmq';
+import type { WorkerConfig } from '@bulwark/config';
 import type { RunLedger } from '@bulwark/database';
 import { DATASET_NAMES, MODEL_NAMES, RunJobData, TrainingJobName, TrainingRunSpec } from '@bulwark/jobs';
 import {
@@ -8,11 +9,10 @@ import {
   checkpointDigest,
   createModel,
   createRng,
-  loadMnistDigits,
+  loadDataset,
   restoreCheckpoint,
   restoreRng,
   serializeCheckpoint,
-  splitDataset,
   trainClassifier,
 } from '@bulwark/training';
 import { throttle } from './throttle';
@@ -25,6 +25,7 @@ export interface TrainingJobContext {
   /** 1-based attempt number of this delivery. */
   attempt: number;
   cancelPollMs: number;
+  datasetDirs: WorkerConfig['datasetDirs'];
   reportProgress: (fraction: number) => Promise<void>;
   log: (line: string) => void;
 }
@@ -55,7 +56,7 @@ export async function runTrainingJob(
     return { status: 'skipped', reason: `run is ${run.cancelRequestedAt ? 'cancelled' : run.status}` };
   }
 
-  const { train, test } = splitDataset(loadDataset(spec), { testFraction: spec.testFraction, seed: spec.seed });
+  const { train, test } = loadRunDataset(spec, ctx.datasetDirs);
   const model = createModel({ name: spec.model, inputShape: train.shape, numClasses: train.classNames.length, seed: spec.seed });
   const optimizer = tf.train.adam(spec.learningRate);
   let rng = createRng(spec.seed);
@@ -118,12 +119,16 @@ export function epochMetrics(spec: TrainingRunSpec, r: EpochResult) {
   ];
 }
 
-function loadDataset(spec: TrainingRunSpec) {
-  switch (spec.dataset) {
-    case 'mnist':
-      return loadMnistDigits();
-    default:
-      throw new UnrecoverableError(`dataset "${String(spec.dataset)}" is not available on this worker`);
+/** Missing or broken dataset files cannot be fixed by a retry: they fail the run at once, naming the file. */
+function loadRunDataset(spec: TrainingRunSpec, dirs: WorkerConfig['datasetDirs']) {
+  if (spec.dataset === 'cifar10' && !dirs.cifar10) {
+    throw new UnrecoverableError('dataset cifar10 needs CIFAR10_DIR on the worker (the directory of data_batch_1.bin … test_batch.bin)');
+  }
+  const directory = spec.dataset === 'fashion-mnist' ? dirs.fashionMnist : spec.dataset === 'cifar10' ? dirs.cifar10 : undefined;
+  try {
+    return loadDataset(spec.dataset, { directory, testFraction: spec.testFraction, seed: spec.seed });
+  } catch (err) {
+    throw new UnrecoverableError(`cannot load dataset ${spec.dataset}: ${(err as Error).message}`);
   }
 }
 

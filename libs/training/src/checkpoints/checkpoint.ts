@@ -155,6 +155,24 @@ export async function restoreCheckpoint(bytes: Uint8Array, { model, optimizer }:
   return { epoch: header.epoch, rngState: [...header.rngState] };
 }
 
+/**
+ * Loads only the model weights, for export and evaluation, where no optimizer exists.
+ * Throws, changing nothing in the model, if the checkpoint does not fit it.
+ */
+export function restoreModelWeights(bytes: Uint8Array, model: tf.LayersModel): CheckpointHeader {
+  assertLittleEndianHost();
+  const { header, data } = parse(bytes);
+  const entries = header.tensors.filter((entry) => entry.role === 'model');
+  assertModelFits(model, entries);
+  const tensors = entries.map((entry) => readTensor(data, entry));
+  try {
+    model.setWeights(tensors);
+  } finally {
+    tf.dispose(tensors);
+  }
+  return header;
+}
+
 /** sha256 of the serialized bytes, hex: identifies a checkpoint in the database and in logs. */
 export function checkpointDigest(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
