@@ -6,6 +6,7 @@ import { dataSourceOptions } from '@bulwark/database';
 import { redisConnectionOptions } from '@bulwark/jobs';
 import { API_CONFIG } from './common/api-config';
 import { HealthController } from './health/health.controller';
+import { EvaluationsModule } from './evaluations/evaluations.module';
 import { RunsModule } from './runs/runs.module';
 
 @Module({})
@@ -25,6 +26,7 @@ export class AppModule {
         TypeOrmModule.forRoot({ ...dataSourceOptions(config.databaseUrl, 'bulwark-api'), retryAttempts: 0 }),
         BullModule.forRoot({ connection: redisConnectionOptions(config.redisUrl), prefix: config.queuePrefix }),
         RunsModule,
+        EvaluationsModule,
       ],
       controllers: [HealthController],
     };

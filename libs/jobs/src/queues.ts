@@ -1,5 +1,5 @@
 import type { JobsOptions } from 'bullmq';
-import type { RunKind } from './run-spec';
+import type { TrainingRunKind } from './run-spec';
 
 /**
  * The one contract api and worker share: queue names, job names and payloads.
@@ -19,7 +19,7 @@ export type TrainingJobName = TrainingJob['name'];
 
 export const TRAINING_JOB_NAMES: readonly TrainingJobName[] = ['train', 'adversarial-train'];
 
-export function trainingJobFor(kind: RunKind, runId: string): TrainingJob {
+export function trainingJobFor(kind: TrainingRunKind, runId: string): TrainingJob {
   switch (kind) {
     case 'train':
       return { name: 'train', data: { runId } };
@@ -34,13 +34,23 @@ export function isTrainingJobName(name: string): name is TrainingJobName {
   return (TRAINING_JOB_NAMES as readonly string[]).includes(name);
 }
 
+export const EVALUATION_QUEUE = 'evaluation';
+
+export type EvaluationJob = { name: 'evaluate'; data: RunJobData };
+export type EvaluationJobName = EvaluationJob['name'];
+export const EVALUATION_JOB_NAMES: readonly EvaluationJobName[] = ['evaluate'];
+
+export function isEvaluationJobName(name: string): name is EvaluationJobName {
+  return (EVALUATION_JOB_NAMES as readonly string[]).includes(name);
+}
+
 export interface RetryPolicy {
   attempts: number;
   backoffMs: number;
 }
 
 /** The job id is the run id, so enqueueing the same run twice is a no-op in BullMQ. */
-export function trainingJobOptions(runId: string, retry: RetryPolicy): JobsOptions {
+export function runJobOptions(runId: string, retry: RetryPolicy): JobsOptions {
   return {
     jobId: runId,
     attempts: retry.attempts,

@@ -3,7 +3,10 @@
  * Kept here, free of tfjs, so the API can validate without loading the compute engine; the
  * worker's tests check that every name listed here is one the engine can build.
  */
-export const RUN_KINDS = ['train', 'adversarial-training'] as const;
+export const TRAINING_RUN_KINDS = ['train', 'adversarial-training'] as const;
+export type TrainingRunKind = (typeof TRAINING_RUN_KINDS)[number];
+
+export const RUN_KINDS = [...TRAINING_RUN_KINDS, 'evaluation'] as const;
 export type RunKind = (typeof RUN_KINDS)[number];
 
 export const DATASET_NAMES = ['mnist', 'fashion-mnist', 'cifar10'] as const;
@@ -23,7 +26,7 @@ export interface AttackSpec {
 
 /** The resolved, stored configuration of a training run (defaults filled in by the API). */
 export interface TrainingRunSpec {
-  kind: RunKind;
+  kind: TrainingRunKind;
   dataset: DatasetName;
   model: ModelName;
   /** For adversarial training: the attack crafted against every batch. For every run: the attack measured on the test split after each epoch. */
@@ -39,3 +42,65 @@ export interface TrainingRunSpec {
 export const DEFAULT_EVAL_ATTACK: AttackSpec = { name: 'fgsm', epsilon: 0.1 };
 export const DEFAULT_LEARNING_RATE = 1e-3;
 export const DEFAULT_TEST_FRACTION = 0.2;
+
+/** Threat models an evaluation can measure. */
+export const NORMS = ['linf', 'l2'] as const;
+export type Norm = (typeof NORMS)[number];
+
+/**
+ * Attacks an evaluation can run, each measured on its own and folded into the per-example
+ * worst case. 'standard' expands to APGD-CE → APGD-T → Square (each on the still-robust examples).
+ */
+export const EVALUATION_ATTACKS = ['fgsm', 'pgd', 'apgd-ce', 'apgd-t', 'square'] as const;
+export type EvaluationAttackName = (typeof EVALUATION_ATTACKS)[number];
+
+export const EVALUATION_SUITES = ['standard', 'quick', 'custom'] as const;
+export type EvaluationSuite = (typeof EVALUATION_SUITES)[number];
+
+/** Every hyperparameter of every attack, resolved and stored with the evaluation. */
+export interface EvaluationAttackParams {
+  pgd: { steps: number; stepSizeFactor: number; restarts: number; loss: 'ce' | 'margin' };
+  apgd: { steps: number; restarts: number };
+  apgdTargeted: { steps: number; targetClasses: number };
+  square: { queries: number; pInit: number };
+}
+
+export interface EvaluationRunSpec {
+  kind: 'evaluation';
+  /** The training run whose checkpoint is evaluated, and that checkpoint. */
+  sourceRunId: string;
+  checkpointId: string;
+  checkpointEpoch: number;
+  /** Copied from the source run, so the evaluation rebuilds the same model and the same test split. */
+  dataset: DatasetName;
+  model: ModelName;
+  datasetSeed: number;
+  testFraction: number;
+  norm: Norm;
+  /** Ascending, each in [0, 1] for L∞ and [0, 10] for L2 (input space [0,1]). */
+  epsilons: number[];
+  suite: EvaluationSuite;
+  /** In the order they run; the suite's worst case is over all of them. */
+  attacks: EvaluationAttackName[];
+  params: EvaluationAttackParams;
+  /** n: a seeded subset of the test split of this size (the same subset for the same seed and n). */
+  examples: number;
+  seed: number;
+  /** Adversarial examples stored per ε for the gallery. */
+  galleryPerEpsilon: number;
+}
+
+export type RunSpec = TrainingRunSpec | EvaluationRunSpec;
+
+export const SUITE_ATTACKS: Record<Exclude<EvaluationSuite, 'custom'>, EvaluationAttackName[]> = {
+  // FGSM and PGD run beside the AutoAttack-style stages so the validity checks can compare them.
+  standard: ['fgsm', 'pgd', 'apgd-ce', 'apgd-t', 'square'],
+  quick: ['fgsm', 'pgd'],
+};
+
+export const DEFAULT_EVALUATION_PARAMS: EvaluationAttackParams = {
+  pgd: { steps: 20, stepSizeFactor: 2.5, restarts: 1, loss: 'ce' },
+  apgd: { steps: 100, restarts: 1 },
+  apgdTargeted: { steps: 100, targetClasses: 3 },
+  square: { queries: 1000, pInit: 0.8 },
+};

@@ -1,14 +1,12 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res, StreamableFile } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiCreatedResponse, ApiHeader, ApiNotFoundResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { BadRequestException } from '@nestjs/common';
+import { parseIdempotencyKey } from '../common/idempotency-key';
 import { CreateRunDto } from './dto/create-run.dto';
 import { ListRunsQueryDto } from './dto/list-runs-query.dto';
 import { MetricsQueryDto } from './dto/metrics-query.dto';
 import { RunIdPipe } from './run-id.pipe';
 import { RunsService } from './runs.service';
-
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 @ApiTags('runs')
 @Controller('runs')
@@ -24,10 +22,7 @@ export class RunsController {
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Res({ passthrough: true }) res: Response,
   ) {
-    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-      throw new BadRequestException(['Idempotency-Key must be 1-255 printable ASCII characters']);
-    }
-    const { run, replayed } = await this.runs.create(dto, idempotencyKey);
+    const { run, replayed } = await this.runs.create(dto, parseIdempotencyKey(idempotencyKey));
     if (replayed) res.setHeader('Idempotent-Replayed', 'true');
     return run;
   }

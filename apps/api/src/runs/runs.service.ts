@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { DataSource, QueryFailedError, Repository } from 'typeorm';
 import type { ApiConfig } from '@bulwark/config';
 import { Checkpoint, Metric, Run, RunLedger, TERMINAL_STATUSES } from '@bulwark/database';
-import { DEFAULT_EVAL_ATTACK, DEFAULT_LEARNING_RATE, DEFAULT_TEST_FRACTION, TrainingRunSpec } from '@bulwark/jobs';
+import { DEFAULT_EVAL_ATTACK, DEFAULT_LEARNING_RATE, DEFAULT_TEST_FRACTION, RunSpec, TrainingRunSpec } from '@bulwark/jobs';
 import { API_CONFIG } from '../common/api-config';
 import { CreateRunDto } from './dto/create-run.dto';
 import { ListRunsQueryDto } from './dto/list-runs-query.dto';
@@ -14,6 +14,13 @@ export interface CreateRunResult {
   run: Run;
   /** True when an Idempotency-Key matched an existing run and nothing new was created. */
   replayed: boolean;
+}
+
+export interface SubmitOptions {
+  idempotencyKey?: string;
+  /** Lineage: the run and checkpoint the new run derives from. */
+  parentRunId?: string | null;
+  parentCheckpointId?: string | null;
 }
 
 export interface Page<T> {
@@ -41,8 +48,16 @@ export class RunsService {
     this.ledger = new RunLedger(dataSource);
   }
 
-  async create(dto: CreateRunDto, idempotencyKey?: string): Promise<CreateRunResult> {
-    const spec = this.resolveSpec(dto);
+  create(dto: CreateRunDto, idempotencyKey?: string): Promise<CreateRunResult> {
+    return this.submit(this.resolveSpec(dto), { idempotencyKey });
+  }
+
+  /**
+   * Stores a run (status queued) and enqueues its job: the one path every kind of run takes.
+   * A replayed Idempotency-Key returns the stored run; the same key with another spec is a 409.
+   */
+  async submit(spec: RunSpec, options: SubmitOptions = {}): Promise<CreateRunResult> {
+    const { idempotencyKey, parentRunId = null, parentCheckpointId = null } = options;
     const requestHash = sha256(JSON.stringify(spec));
     if (idempotencyKey) {
       const existing = await this.runs.findOneBy({ idempotencyKey });
@@ -51,7 +66,9 @@ export class RunsService {
 
     let run: Run;
     try {
-      run = await this.runs.save(this.runs.create({ kind: spec.kind, status: 'queued', spec, idempotencyKey: idempotencyKey ?? null, requestHash }));
+      run = await this.runs.save(
+        this.runs.create({ kind: spec.kind, status: 'queued', spec, idempotencyKey: idempotencyKey ?? null, requestHash, parentRunId, parentCheckpointId }),
+      );
     } catch (err) {
       // Two requests with the same key raced past the lookup: the loser returns the winner's run.
       if (idempotencyKey && err instanceof QueryFailedError && (err.driverError as { code?: string }).code === UNIQUE_VIOLATION) {
@@ -83,9 +100,9 @@ export class RunsService {
     return { items, total, limit: query.limit, offset: query.offset };
   }
 
-  async get(id: string): Promise<Run> {
-    const run = await this.runs.findOneBy({ id });
-    if (!run) throw new NotFoundException(`run ${id} not found`);
+  async get(id: string, kind?: Run['kind']): Promise<Run> {
+    const run = await this.runs.findOneBy({ id, ...(kind && { kind }) });
+    if (!run) throw new NotFoundException(`${kind === 'evaluation' ? 'evaluation' : 'run'} ${id} not found`);
     return run;
   }
 
@@ -127,7 +144,7 @@ export class RunsService {
       .set({ cancelRequestedAt: () => 'coalesce(cancel_requested_at, now())' })
       .where('id = :id', { id })
       .execute();
-    await this.producer.removeIfWaiting(id);
+    await this.producer.removeIfWaiting(run);
     // Only a run no worker has started can be ended here; a running one is ended by its worker.
     await this.runs
       .createQueryBuilder()

@@ -1,6 +1,6 @@
 import { Exclude } from 'class-transformer';
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
-import type { RunKind, TrainingRunSpec } from '@bulwark/jobs';
+import type { RunKind, RunSpec } from '@bulwark/jobs';
 
 export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
@@ -27,7 +27,18 @@ export class Run {
   status: RunStatus;
 
   @Column({ type: 'jsonb' })
-  spec: TrainingRunSpec;
+  spec: RunSpec;
+
+  /** Lineage: the run and checkpoint this run derives from (the model an evaluation measures). */
+  @Column({ name: 'parent_run_id', type: 'uuid', nullable: true })
+  parentRunId: string | null;
+
+  @Column({ name: 'parent_checkpoint_id', type: 'uuid', nullable: true })
+  parentCheckpointId: string | null;
+
+  /** What the job produced, in brief (an evaluation's validity flags, a training run's last epoch). */
+  @Column({ type: 'jsonb', nullable: true })
+  result: Record<string, unknown> | null;
 
   @Column({ name: 'idempotency_key', type: 'varchar', length: 255, nullable: true, unique: true })
   idempotencyKey: string | null;

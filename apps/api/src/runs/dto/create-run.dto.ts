@@ -12,7 +12,7 @@ import {
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
-import { ATTACK_NAMES, AttackName, DATASET_NAMES, DatasetName, MODEL_NAMES, ModelName, RUN_KINDS, RunKind } from '@bulwark/jobs';
+import { ATTACK_NAMES, AttackName, DATASET_NAMES, DatasetName, MODEL_NAMES, ModelName, TRAINING_RUN_KINDS, TrainingRunKind } from '@bulwark/jobs';
 
 export class AttackDto {
   @ApiProperty({ enum: ATTACK_NAMES, example: 'fgsm' })
@@ -31,9 +31,9 @@ export class AttackDto {
  * checked by RunsService against the config; everything static is checked here.
  */
 export class CreateRunDto {
-  @ApiProperty({ enum: RUN_KINDS, example: 'adversarial-training' })
-  @IsIn(RUN_KINDS)
-  kind: RunKind;
+  @ApiProperty({ enum: TRAINING_RUN_KINDS, example: 'adversarial-training' })
+  @IsIn(TRAINING_RUN_KINDS)
+  kind: TrainingRunKind;
 
   @ApiProperty({ enum: DATASET_NAMES, example: 'mnist' })
   @IsIn(DATASET_NAMES)
