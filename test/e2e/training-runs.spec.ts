@@ -50,12 +50,21 @@ describe('training runs end to end (API + worker processes)', () => {
       JOB_ATTEMPTS: '3',
       JOB_BACKOFF_MS: '1000',
       CANCEL_POLL_MS: '200',
+      // Lets one test see what a run on a dataset missing from the worker's disk becomes.
+      FASHION_MNIST_DIR: '/nonexistent/fashion-mnist',
     });
     base = `http://127.0.0.1:${port}`;
     api = startProcess(API_MAIN, env);
     worker = startProcess(WORKER_MAIN, env);
-    await waitFor('the API to be healthy', async () => (await fetch(`${base}/health`)).ok, 60_000);
-    await waitFor('the worker to be ready', async () => worker.output().includes('ready'), 60_000);
+    const died = (p: ManagedProcess, name: string) => p.exited.then((code) => Promise.reject(new Error(`${name} exited (${code}) during start-up:\n${p.output()}`)));
+    await Promise.race([
+      Promise.all([
+        waitFor('the API to be healthy', async () => (await fetch(`${base}/health`)).ok, 60_000),
+        waitFor('the worker to be ready', async () => worker.output().includes('ready'), 60_000),
+      ]),
+      died(api, 'the API'),
+      died(worker, 'the worker'),
+    ]);
     dataSource = await new DataSource(dataSourceOptions(env.DATABASE_URL, 'bulwark-e2e-test')).initialize();
     queue = new Queue(TRAINING_QUEUE, { connection: redisConnectionOptions(env.REDIS_URL), prefix: env.QUEUE_PREFIX });
   });
@@ -73,6 +82,8 @@ describe('training runs end to end (API + worker processes)', () => {
       console.log(`--- api ---\n${api.output().slice(-4000)}\n--- worker ---\n${worker.output().slice(-8000)}`);
     }
   });
+
+  let adversariallyTrained: string;
 
   it('trains an adversarial-training run to success, writing metrics and checkpoints every epoch', async () => {
     const submitted = await call('POST', '/runs', {
@@ -109,6 +120,45 @@ describe('training runs end to end (API + worker processes)', () => {
     // Weights + Adam moments of a 270k-parameter MLP: well over 3 MB of float32.
     expect(bytes.length).toBeGreaterThan(3_000_000);
     expect(createHash('sha256').update(bytes).digest('hex')).toBe(last.sha256);
+    adversariallyTrained = run.id;
+  });
+
+  it('evaluates that model through the API: a robustness curve per attack, validity flags and a gallery', async () => {
+    const epsilons = [0, 0.05, 0.1, 0.2, 0.3];
+    const submitted = await call('POST', '/evaluations', {
+      runId: adversariallyTrained,
+      epsilons,
+      suite: 'standard',
+      examples: 100,
+      seed: 5,
+      galleryPerEpsilon: 2,
+      params: { pgd: { steps: 10 }, apgd: { steps: 20 }, apgdTargeted: { steps: 20, targetClasses: 2 }, square: { queries: 100 } },
+    });
+    expect(submitted.status).toBe(201);
+    expect(submitted.body).toMatchObject({ kind: 'evaluation', status: 'queued', parentRunId: adversariallyTrained });
+    expect(submitted.body.spec).toMatchObject({ checkpointEpoch: 2, norm: 'linf', attacks: ['fgsm', 'pgd', 'apgd-ce', 'apgd-t', 'square'], examples: 100 });
+
+    await waitForStatus(submitted.body.id, ['succeeded', 'failed'], 240_000);
+    const evaluation = (await call('GET', `/evaluations/${submitted.body.id}`)).body;
+    expect(evaluation.run.status).toBe('succeeded');
+    expect(evaluation.run.backend).toMatchObject({ name: 'wasm' });
+    expect(evaluation.run.result).toMatchObject({ n: 100, libraryVersion: { attacks: expect.any(String), tfjs: expect.any(String) } });
+    expect(evaluation.curve.map((p: { epsilon: number }) => p.epsilon)).toEqual(epsilons);
+    for (const point of evaluation.curve) {
+      expect(point.n).toBe(100);
+      const robust = point.robustAccuracy;
+      expect(Object.keys(robust).sort()).toEqual(['apgd-ce', 'apgd-t', 'fgsm', 'pgd', 'square', 'suite']);
+      for (const attack of ['fgsm', 'pgd', 'apgd-ce']) expect(robust.suite).toBeLessThanOrEqual(robust[attack]);
+    }
+    expect(evaluation.curve[0].robustAccuracy.suite).toBe(evaluation.curve[0].cleanAccuracy);
+    const suiteCurve = evaluation.curve.map((p: { robustAccuracy: { suite: number } }) => p.robustAccuracy.suite);
+    expect(suiteCurve[4]).toBeLessThan(suiteCurve[0]);
+    expect(evaluation.flags.map((f: { flag: string }) => f.flag)).toEqual(expect.arrayContaining(['zero-or-nan-gradients', 'robustness-rose-with-epsilon']));
+    expect(evaluation.examples.length).toBe(2 * epsilons.length);
+    expect(Buffer.from(evaluation.examples[0].clean, 'base64')).toHaveLength(784);
+
+    const listed = (await call('GET', `/evaluations?runId=${adversariallyTrained}`)).body.items;
+    expect(listed.map((e: { run: { id: string } }) => e.run.id)).toContain(submitted.body.id);
   });
 
   it('cancels a queued run before it starts and a running run at a batch boundary', async () => {
@@ -169,6 +219,14 @@ describe('training runs end to end (API + worker processes)', () => {
     expect(failed.error).toBe('unknown model "vgg-999"');
     const job = await queue.getJob(run.id);
     expect(job?.attemptsMade).toBe(1);
+  });
+
+  it('fails a run whose dataset files are missing on the worker, naming the directory, without retrying', async () => {
+    const submitted = (await call('POST', '/runs', { kind: 'train', dataset: 'fashion-mnist', model: 'cnn-madry', epochs: 1, batchSize: 32, seed: 1 })).body;
+    const run = await waitForStatus(submitted.id, ['failed', 'succeeded'], 30_000);
+    expect(run.status).toBe('failed');
+    expect(run.error).toMatch(/^cannot load dataset fashion-mnist: .*\/nonexistent\/fashion-mnist/);
+    expect((await queue.getJob(run.id))?.attemptsMade).toBe(1);
   });
 
   it('stops gracefully on SIGTERM', async () => {

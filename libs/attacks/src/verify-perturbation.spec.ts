@@ -30,11 +30,43 @@ describe('verifyPerturbation', () => {
     tf.dispose([inputs, adversarial]);
   });
 
+  it('accepts ‖δ‖₂ ≤ ε + 1e-5 inside [0,1] and rejects everything else', () => {
+    const inputs = tf.tensor2d([
+      [0.5, 0.5, 0.5, 0.5],
+      [0.5, 0.5, 0.5, 0.5],
+      [0.5, 0.5, 0.5, 0.5],
+      [0.5, 0.5, 0.5, 0.5],
+      [0.5, 0.5, 0.5, 0.5],
+    ]);
+    const adversarial = tf.tensor2d([
+      [0.8, 0.9, 0.5, 0.5], // ‖δ‖₂ = 0.5 exactly, though ‖δ‖∞ = 0.4 would fail an L∞ ε of 0.3
+      [0.5, 0.5, 0.5, 1.0], // 0.5: on the boundary
+      [0.5, 0.5, 0.5, 1.01], // 0.51 > 0.5, and outside the box too
+      [0.2, 0.8, 0.5, 0.5], // ‖δ‖₂ = √0.18 ≈ 0.424
+      [0.5, 0.5, 0.9, 0.9], // ‖δ‖₂ = √0.32 ≈ 0.566 > 0.5
+    ]);
+
+    const check = checkPerturbation({ inputs, adversarial, epsilon: 0.5, norm: 'l2' });
+
+    expect(check.valid).toEqual([true, true, false, true, false]);
+    expect(Array.from(check.l2Norms)).toEqual([0.5, 0.5, 0.51, Math.sqrt(0.18), Math.sqrt(0.32)].map((n) => expect.closeTo(n, 6)));
+    expect(Array.from(check.linfNorms)).toEqual([0.4, 0.5, 0.51, 0.3, 0.4].map((n) => expect.closeTo(n, 6)));
+    expect(verifyPerturbation({ inputs, adversarial, epsilon: 0.3, norm: 'linf' })).toEqual([false, false, false, true, false]);
+    tf.dispose([inputs, adversarial]);
+  });
+
+  it('checks only the box when ε is infinite (minimum-norm attacks)', () => {
+    const inputs = tf.tensor2d([[0.5, 0.5], [0.5, 0.5]]);
+    const adversarial = tf.tensor2d([[0, 1], [0, 1.5]]);
+    expect(verifyPerturbation({ inputs, adversarial, epsilon: Infinity, norm: 'l2' })).toEqual([true, false]);
+    tf.dispose([inputs, adversarial]);
+  });
+
   it('refuses mismatched shapes and unknown norms', () => {
     const a = tf.zeros([2, 3]);
     const b = tf.zeros([3, 2]);
     expect(() => verifyPerturbation({ inputs: a, adversarial: b, epsilon: 0.1, norm: 'linf' })).toThrow(/shape/);
-    expect(() => verifyPerturbation({ inputs: a, adversarial: a, epsilon: 0.1, norm: 'l2' as 'linf' })).toThrow(/norm/);
+    expect(() => verifyPerturbation({ inputs: a, adversarial: a, epsilon: 0.1, norm: 'l1' as 'linf' })).toThrow(/norm/);
     tf.dispose([a, b]);
   });
 });

@@ -7,6 +7,7 @@ export const PERTURBATION_TOLERANCE = 1e-5;
 export interface VerifyPerturbationOptions {
   inputs: tf.Tensor;
   adversarial: tf.Tensor;
+  /** The budget in `norm`; Infinity checks only the [0,1] box (minimum-norm attacks). */
   epsilon: number;
   norm: PerturbationNorm;
 }
@@ -14,51 +15,62 @@ export interface VerifyPerturbationOptions {
 export interface PerturbationCheck {
   valid: boolean[];
   linfNorms: Float32Array;
+  l2Norms: Float32Array;
 }
 
 /**
- * Per example: is the adversarial input inside the threat model? ‖x' − x‖∞ ≤ ε + 1e-5,
- * every value of x' in [0,1] and finite. An attack's own clipping is not trusted: this
- * re-measures what was actually produced.
+ * Per example: is the adversarial input inside the threat model? ‖x' − x‖ ≤ ε + 1e-5 in
+ * the chosen norm, every value of x' in [0,1] and finite. An attack's own clipping is not
+ * trusted: this re-measures what was actually produced.
  */
 export function verifyPerturbation(options: VerifyPerturbationOptions): boolean[] {
   return checkPerturbation(options).valid;
 }
 
-/** verifyPerturbation plus the measured norms, for callers that report both. */
+/** verifyPerturbation plus both measured norms, for callers that report them. */
 export function checkPerturbation({ inputs, adversarial, epsilon, norm }: VerifyPerturbationOptions): PerturbationCheck {
-  if (norm !== 'linf') {
-    throw new Error(`verifyPerturbation: unsupported norm '${String(norm)}'`);
+  assertNorm(norm);
+  if (!(epsilon === Infinity)) {
+    assertEpsilon(epsilon);
   }
-  assertEpsilon(epsilon);
   if (!tf.util.arraysEqual(inputs.shape, adversarial.shape)) {
     throw new Error(`inputs [${inputs.shape}] and adversarial [${adversarial.shape}] differ in shape`);
   }
   const batch = inputs.shape[0] ?? 0;
   if (batch === 0) {
-    return { valid: [], linfNorms: new Float32Array(0) };
+    return { valid: [], linfNorms: new Float32Array(0), l2Norms: new Float32Array(0) };
   }
-  const [normsTensor, boxTensor] = tf.tidy(() => {
+  const [linfTensor, l2Tensor, boxTensor] = tf.tidy(() => {
     const x = tf.reshape(inputs, [batch, -1]);
     const xAdv = tf.reshape(adversarial, [batch, -1]);
-    const norms = tf.max(tf.abs(tf.sub(xAdv, x)), 1);
+    const delta = tf.sub(xAdv, x);
+    const linf = tf.max(tf.abs(delta), 1);
+    const l2 = tf.sqrt(tf.sum(tf.square(delta), 1));
     // Reductions may skip NaN, so non-finite values are tested for explicitly.
     const inBox = tf.logicalAnd(
       tf.logicalAnd(tf.greaterEqual(tf.min(xAdv, 1), 0), tf.lessEqual(tf.max(xAdv, 1), 1)),
       tf.all(tf.logicalAnd(tf.isFinite(xAdv), tf.isFinite(x)), 1),
     );
-    return [norms, inBox];
+    return [linf, l2, inBox];
   });
-  const linfNorms = normsTensor.dataSync() as Float32Array;
+  const linfNorms = linfTensor.dataSync() as Float32Array;
+  const l2Norms = l2Tensor.dataSync() as Float32Array;
   const inBox = boxTensor.dataSync();
-  tf.dispose([normsTensor, boxTensor]);
+  tf.dispose([linfTensor, l2Tensor, boxTensor]);
   const bound = epsilon + PERTURBATION_TOLERANCE;
-  const valid = Array.from(linfNorms, (n, i) => inBox[i] === 1 && n <= bound);
-  return { valid, linfNorms };
+  const measured = norm === 'linf' ? linfNorms : l2Norms;
+  const valid = Array.from(measured, (n, i) => inBox[i] === 1 && n <= bound);
+  return { valid, linfNorms, l2Norms };
 }
 
 export function assertEpsilon(epsilon: number): void {
   if (!Number.isFinite(epsilon) || epsilon < 0) {
     throw new Error(`epsilon must be a finite number >= 0, got ${epsilon}`);
+  }
+}
+
+export function assertNorm(norm: PerturbationNorm): void {
+  if (norm !== 'linf' && norm !== 'l2') {
+    throw new Error(`unsupported norm '${String(norm)}' (expected 'linf' or 'l2')`);
   }
 }

@@ -1,5 +1,8 @@
 import { DataSource, In } from 'typeorm';
+import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
+import { AdversarialExample } from './entities/adversarial-example.entity';
 import { Checkpoint } from './entities/checkpoint.entity';
+import { RobustnessResult } from './entities/robustness-result.entity';
 import { Metric } from './entities/metric.entity';
 import { Run, RunBackend, TERMINAL_STATUSES } from './entities/run.entity';
 
@@ -35,8 +38,8 @@ export class RunLedger {
     await this.dataSource.getRepository(Run).update({ id: runId, status: 'running' }, { progress: clamp01(progress) });
   }
 
-  async markSucceeded(runId: string): Promise<boolean> {
-    return this.finish(runId, { status: 'succeeded', progress: 1, error: null });
+  async markSucceeded(runId: string, result?: Record<string, unknown>): Promise<boolean> {
+    return this.finish(runId, { status: 'succeeded', progress: 1, error: null, ...(result && { result }) });
   }
 
   async markCancelled(runId: string): Promise<boolean> {
@@ -92,6 +95,37 @@ export class RunLedger {
       .orderBy('c.epoch', 'DESC')
       .limit(1)
       .getOne() as Promise<(Checkpoint & { data: Buffer }) | null>;
+  }
+
+  /** The bytes of one checkpoint (an evaluation's model). */
+  async checkpointData(checkpointId: string): Promise<(Checkpoint & { data: Buffer }) | null> {
+    return this.dataSource
+      .getRepository(Checkpoint)
+      .createQueryBuilder('c')
+      .addSelect('c.data')
+      .where('c.id = :checkpointId', { checkpointId })
+      .getOne() as Promise<(Checkpoint & { data: Buffer }) | null>;
+  }
+
+  /** One ε of a robustness curve: rows keyed (run, ε, attack) and the gallery, rewritten as a whole. */
+  async saveRobustnessPoint(
+    runId: string,
+    epsilon: number,
+    rows: Array<Pick<RobustnessResult, 'attack' | 'n' | 'cleanCorrect' | 'robustCorrect' | 'seconds' | 'details'>>,
+    gallery: Array<Omit<AdversarialExample, 'id' | 'runId' | 'epsilon' | 'run'>>,
+  ): Promise<void> {
+    await this.dataSource.transaction(async (em) => {
+      await em
+        .createQueryBuilder()
+        .insert()
+        .into(RobustnessResult)
+        // details is jsonb: TypeORM's deep-partial type does not model an open record.
+        .values(rows.map((r) => ({ ...r, runId, epsilon, recordedAt: new Date() })) as QueryDeepPartialEntity<RobustnessResult>[])
+        .orUpdate(['n', 'clean_correct', 'robust_correct', 'seconds', 'details', 'recorded_at'], ['run_id', 'epsilon', 'attack'])
+        .execute();
+      await em.delete(AdversarialExample, { runId, epsilon });
+      if (gallery.length) await em.insert(AdversarialExample, gallery.map((g) => ({ ...g, runId, epsilon })));
+    });
   }
 
   private async finish(runId: string, values: Partial<Run>): Promise<boolean> {

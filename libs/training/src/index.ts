@@ -14,6 +14,7 @@ export {
   type SerializeCheckpointOptions,
 } from './checkpoints/checkpoint';
 export {
+  seededSubset,
   splitDataset,
   subsetDataset,
   validationSplit,
@@ -75,6 +76,7 @@ export {
 } from './models/export-layers-model';
 export { createRng, restoreRng, type Rng } from './rng';
 export { BACKEND_NAMES, isBackendName, selectBackend, type BackendInfo, type BackendName, type SelectBackendOptions } from './backend/select-backend';
+export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './backend/wasm-kernels/register-wasm-training-kernels';
 export {
   trainClassifier,
   type BatchProgress,
@@ -83,3 +85,15 @@ export {
   type TrainOptions,
   type TrainSummary,
 } from './train/train-classifier';
+export {
+  evaluateRobustness,
+  ROBUSTNESS_ATTACKS,
+  type AttackOutcome,
+  type EpsilonOutcome,
+  type EvaluateRobustnessOptions,
+  type EvaluationFlag,
+  type GalleryExample,
+  type RobustnessAttack,
+  type RobustnessEvaluation,
+  type RobustnessParams,
+} from './evaluate/evaluate-robustness';

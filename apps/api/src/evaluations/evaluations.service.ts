@@ -132,16 +132,22 @@ export class EvaluationsService {
       suite,
       attacks,
       params: {
-        pgd: { ...d.pgd, ...p.pgd },
-        apgd: { ...d.apgd, ...p.apgd },
-        apgdTargeted: { ...d.apgdTargeted, ...p.apgdTargeted },
-        square: { ...d.square, ...p.square },
+        pgd: withDefaults(d.pgd, p.pgd),
+        apgd: withDefaults(d.apgd, p.apgd),
+        apgdTargeted: withDefaults(d.apgdTargeted, p.apgdTargeted),
+        square: withDefaults(d.square, p.square),
       },
       examples: dto.examples ?? 1000,
       seed: dto.seed ?? 0,
       galleryPerEpsilon: dto.galleryPerEpsilon ?? 4,
     };
   }
+}
+
+/** DTO instances carry every declared field, unset ones as undefined: only set fields override. */
+function withDefaults<T extends object>(defaults: T, overrides: Partial<T> | undefined): T {
+  const set = Object.entries(overrides ?? {}).filter(([, value]) => value !== undefined);
+  return { ...defaults, ...Object.fromEntries(set) };
 }
 
 /** Rows of (ε, attack) → one curve point per ε, fractions with their n. */

@@ -1,34 +1,20 @@
 import * as tf from '@tensorflow/tfjs';
 import { UnrecoverableError } from 'bullmq';
-import type { WorkerConfig } from '@bulwark/config';
-import type { RunLedger } from '@bulwark/database';
-import { DATASET_NAMES, MODEL_NAMES, RunJobData, TrainingJobName, TrainingRunSpec } from '@bulwark/jobs';
+import { DATASET_NAMES, MODEL_NAMES, RunJobData, RunSpec, TrainingJobName, TrainingRunSpec } from '@bulwark/jobs';
 import {
-  BackendInfo,
   EpochResult,
   checkpointDigest,
   createModel,
   createRng,
-  loadDataset,
   restoreCheckpoint,
   restoreRng,
   serializeCheckpoint,
   trainClassifier,
 } from '@bulwark/training';
-import { throttle } from './throttle';
+import { JobContext, loadRunDataset } from '../job-context';
+import { throttle } from '../throttle';
 
 export const CHECKPOINT_FORMAT = 'bulwark-ckpt-v1';
-
-export interface TrainingJobContext {
-  ledger: RunLedger;
-  backend: BackendInfo;
-  /** 1-based attempt number of this delivery. */
-  attempt: number;
-  cancelPollMs: number;
-  datasetDirs: WorkerConfig['datasetDirs'];
-  reportProgress: (fraction: number) => Promise<void>;
-  log: (line: string) => void;
-}
 
 export type TrainingJobOutcome =
   | { status: 'succeeded'; epochs: number; last?: EpochResult }
@@ -43,12 +29,11 @@ export type TrainingJobOutcome =
 export async function runTrainingJob(
   jobName: TrainingJobName,
   data: RunJobData,
-  ctx: TrainingJobContext,
+  ctx: JobContext,
 ): Promise<TrainingJobOutcome> {
   const run = await ctx.ledger.find(data.runId);
   if (!run) throw new UnrecoverableError(`run ${data.runId} does not exist`);
-  const spec = run.spec;
-  checkSpec(jobName, spec);
+  const spec = checkSpec(jobName, run.spec);
 
   const started = await ctx.ledger.markRunning(run.id, ctx.backend, ctx.attempt);
   if (!started) {
@@ -56,7 +41,7 @@ export async function runTrainingJob(
     return { status: 'skipped', reason: `run is ${run.cancelRequestedAt ? 'cancelled' : run.status}` };
   }
 
-  const { train, test } = loadRunDataset(spec, ctx.datasetDirs);
+  const { train, test } = loadRunDataset(spec.dataset, { testFraction: spec.testFraction, seed: spec.seed }, ctx.datasetDirs);
   const model = createModel({ name: spec.model, inputShape: train.shape, numClasses: train.classNames.length, seed: spec.seed });
   const optimizer = tf.train.adam(spec.learningRate);
   let rng = createRng(spec.seed);
@@ -116,29 +101,20 @@ export function epochMetrics(spec: TrainingRunSpec, r: EpochResult) {
     { key: `test_${spec.attack.name}_accuracy`, step: r.epoch, value: r.adversarialAccuracy },
     { key: 'test_examples', step: r.epoch, value: r.testExamples },
     { key: 'epoch_seconds', step: r.epoch, value: r.seconds },
+    // Peak resident memory of the job's process so far (processes are reused across jobs).
+    { key: 'peak_rss_mib', step: r.epoch, value: process.resourceUsage().maxRSS / 1024 },
   ];
 }
 
-/** Missing or broken dataset files cannot be fixed by a retry: they fail the run at once, naming the file. */
-function loadRunDataset(spec: TrainingRunSpec, dirs: WorkerConfig['datasetDirs']) {
-  if (spec.dataset === 'cifar10' && !dirs.cifar10) {
-    throw new UnrecoverableError('dataset cifar10 needs CIFAR10_DIR on the worker (the directory of data_batch_1.bin … test_batch.bin)');
-  }
-  const directory = spec.dataset === 'fashion-mnist' ? dirs.fashionMnist : spec.dataset === 'cifar10' ? dirs.cifar10 : undefined;
-  try {
-    return loadDataset(spec.dataset, { directory, testFraction: spec.testFraction, seed: spec.seed });
-  } catch (err) {
-    throw new UnrecoverableError(`cannot load dataset ${spec.dataset}: ${(err as Error).message}`);
-  }
-}
-
 /** A stored spec the worker cannot execute is a configuration error: retrying cannot fix it. */
-function checkSpec(jobName: TrainingJobName, spec: TrainingRunSpec): void {
+function checkSpec(jobName: TrainingJobName, stored: RunSpec): TrainingRunSpec {
   const expectedKind = jobName === 'adversarial-train' ? 'adversarial-training' : 'train';
-  if (spec.kind !== expectedKind) throw new UnrecoverableError(`job ${jobName} cannot run a run of kind "${spec.kind}"`);
+  if (stored.kind !== expectedKind) throw new UnrecoverableError(`job ${jobName} cannot run a run of kind "${stored.kind}"`);
+  const spec = stored as TrainingRunSpec;
   if (!(DATASET_NAMES as readonly string[]).includes(spec.dataset)) throw new UnrecoverableError(`unknown dataset "${spec.dataset}"`);
   if (!(MODEL_NAMES as readonly string[]).includes(spec.model)) throw new UnrecoverableError(`unknown model "${spec.model}"`);
   if (!(spec.attack.epsilon > 0 && spec.attack.epsilon <= 1)) throw new UnrecoverableError(`attack.epsilon ${spec.attack.epsilon} is outside (0, 1]`);
   if (!(Number.isInteger(spec.epochs) && spec.epochs >= 1)) throw new UnrecoverableError(`epochs ${spec.epochs} is not a positive integer`);
   if (!(Number.isInteger(spec.batchSize) && spec.batchSize >= 1)) throw new UnrecoverableError(`batchSize ${spec.batchSize} is not a positive integer`);
+  return spec;
 }

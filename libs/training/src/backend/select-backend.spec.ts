@@ -24,6 +24,17 @@ describe('selectBackend', () => {
     expect(tf.getBackend()).toBe('wasm');
   });
 
+  it('makes wasm a training backend: the filter gradient it lacks is registered when wasm is chosen', async () => {
+    await selectBackend({ forced: 'wasm', log: () => undefined });
+
+    expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
+    const x = tf.ones([1, 4, 4, 1]) as tf.Tensor4D;
+    const filterGradient = tf.grad((f: tf.Tensor) => tf.sum(tf.conv2d(x, f as tf.Tensor4D, 1, 'valid')))(tf.ones([3, 3, 1, 1]));
+    // Each filter tap sees the 2×2 output positions of an all-ones input.
+    expect(Array.from(filterGradient.dataSync())).toEqual(new Array(9).fill(4));
+    tf.dispose([x, filterGradient]);
+  });
+
   it('rejects a forced name that is not a backend, naming BULWARK_BACKEND', async () => {
     await expect(selectBackend({ forced: 'tpu' as 'cpu' })).rejects.toThrow(/BULWARK_BACKEND='tpu'/);
   });

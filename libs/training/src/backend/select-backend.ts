@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { cpus } from 'node:os';
+import { registerWasmTrainingKernels } from './wasm-kernels/register-wasm-training-kernels';
 
 export const BACKEND_NAMES = ['node-gpu', 'node', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -67,6 +68,10 @@ async function tryBackend(name: BackendName): Promise<Attempt> {
       loadOptionalPackage(nativePackage);
     }
     const tfjsName = nativePackage !== undefined ? NATIVE_TFJS_BACKEND : name;
+    if (name === 'wasm') {
+      // Before setBackend, so that initialising the backend also runs the overrides' setup.
+      registerWasmTrainingKernels();
+    }
     if (!(await tf.setBackend(tfjsName))) {
       return { ok: false, reason: `tfjs backend '${tfjsName}' failed to initialise` };
     }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { batchIterator, makeBatch, sequentialBatches } from './batches';
-import { splitDataset, subsetDataset, validationSplit, type Dataset } from './dataset';
+import { seededSubset, splitDataset, subsetDataset, validationSplit, type Dataset } from './dataset';
 import { loadMnistDigits } from './mnist-digits.dataset';
 import { createRng } from '../rng';
 import { selectBackend } from '../backend/select-backend';
@@ -98,5 +98,29 @@ describe('datasets', () => {
     expect(Array.from(y.dataSync())).toEqual([0, 0, 0]);
     tf.dispose([x, y]);
     expect(() => makeBatch(ds, Uint32Array.from([256]))).toThrow(/out of range/);
+  });
+});
+
+describe('seededSubset', () => {
+  const ds = {
+    name: 'toy',
+    images: Uint8Array.from({ length: 100 }, (_, i) => i),
+    labels: Uint8Array.from({ length: 100 }, (_, i) => i % 10),
+    shape: [1, 1, 1] as [number, number, number],
+    classNames: Array.from({ length: 10 }, (_, i) => String(i)),
+    size: 100,
+  };
+
+  it('picks the same examples for the same seed, in dataset order, and others for another seed', () => {
+    const a = seededSubset(ds, { count: 10, seed: 1 });
+    expect(a.size).toBe(10);
+    expect([...a.images]).toEqual([...seededSubset(ds, { count: 10, seed: 1 }).images]);
+    expect([...a.images]).toEqual([...a.images].sort((x, y) => x - y));
+    expect([...a.images]).not.toEqual([...seededSubset(ds, { count: 10, seed: 2 }).images]);
+    expect([...a.labels]).toEqual([...a.images].map((i) => i % 10));
+  });
+
+  it('keeps the whole set when asked for more than it has', () => {
+    expect(seededSubset(ds, { count: 1000, seed: 1 })).toBe(ds);
   });
 });

@@ -83,6 +83,19 @@ export function subsetDataset(ds: Dataset, count: number): Dataset {
   return takeExamples(ds, Uint32Array.from({ length: count }, (_, i) => i), `${ds.name}[0:${count}]`);
 }
 
+/**
+ * A seeded random subset of `count` examples (all of them if the set is smaller), kept in
+ * dataset order: the same seed and count always pick the same examples, so every defense
+ * compared on it is measured on the same inputs.
+ */
+export function seededSubset(ds: Dataset, { count, seed }: { count: number; seed: number }): Dataset {
+  if (!Number.isInteger(count) || count <= 0) throw new Error(`subset size must be a positive integer, got ${count}`);
+  if (count >= ds.size) return ds;
+  const order = createRng(seed).shuffle(Uint32Array.from({ length: ds.size }, (_, i) => i));
+  const chosen = order.slice(0, count).sort();
+  return takeExamples(ds, chosen, `${ds.name}[seed ${seed}, ${count}]`);
+}
+
 /** Copies the chosen examples, so a split never aliases (or pins) its parent's buffers. */
 export function takeExamples(ds: Dataset, indices: Uint32Array, name: string): Dataset {
   const length = exampleLength(ds);

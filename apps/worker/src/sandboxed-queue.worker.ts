@@ -5,33 +5,35 @@ import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import type { WorkerConfig } from '@bulwark/config';
 import { RunLedger } from '@bulwark/database';
-import { RunJobData, TRAINING_QUEUE, redisConnectionOptions } from '@bulwark/jobs';
+import { EVALUATION_QUEUE, RunJobData, TRAINING_QUEUE, redisConnectionOptions } from '@bulwark/jobs';
 import { WORKER_CONFIG } from './worker-config';
 
 /** How long SIGTERM waits for an active job before leaving it to be re-delivered (it resumes from its checkpoint). */
 const SHUTDOWN_GRACE_MS = 30_000;
 
 /**
- * Owns the BullMQ worker of the `training` queue. The processor itself runs sandboxed in a child
- * process (processors/training.processor.ts); this parent records what only it can see: a job
- * that failed for good (including a child that crashed) and a failed attempt that will be retried.
+ * Owns the BullMQ worker of one queue. The processor itself runs sandboxed in a child process
+ * (processors/<queue>.processor.ts), so CPU-bound work never stalls lock renewal; this parent
+ * records what only it can see: a job that failed for good (including a child that crashed)
+ * and a failed attempt that will be retried.
  */
-@Injectable()
-export class TrainingQueueWorker implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly logger = new Logger(TrainingQueueWorker.name);
+abstract class SandboxedQueueWorker implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger: Logger;
   private readonly ledger: RunLedger;
   private worker?: Worker<RunJobData>;
 
-  constructor(
-    @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
-    @InjectDataSource() dataSource: DataSource,
+  protected constructor(
+    private readonly queueName: string,
+    private readonly config: WorkerConfig,
+    dataSource: DataSource,
   ) {
+    this.logger = new Logger(`${queueName} queue`);
     this.ledger = new RunLedger(dataSource);
   }
 
   onApplicationBootstrap(): void {
-    const processorFile = join(__dirname, 'processors', 'training.processor.js');
-    this.worker = new Worker<RunJobData>(TRAINING_QUEUE, processorFile, {
+    const processorFile = join(__dirname, 'processors', `${this.queueName}.processor.js`);
+    this.worker = new Worker<RunJobData>(this.queueName, processorFile, {
       connection: redisConnectionOptions(this.config.redisUrl),
       prefix: this.config.queuePrefix,
       concurrency: this.config.concurrency,
@@ -44,7 +46,7 @@ export class TrainingQueueWorker implements OnApplicationBootstrap, OnApplicatio
     this.worker.on('active', (job) => this.logger.log(`job ${job.id} (${job.name}) started, attempt ${job.attemptsMade + 1}`));
     this.worker.on('stalled', (jobId) => this.logger.warn(`job ${jobId} stalled; it will be re-delivered`));
     this.worker.on('error', (err) => this.logger.error(`queue error: ${err.message}`));
-    this.logger.log(`consuming "${TRAINING_QUEUE}" (prefix ${this.config.queuePrefix}, concurrency ${this.config.concurrency})`);
+    this.logger.log(`consuming "${this.queueName}" (prefix ${this.config.queuePrefix}, concurrency ${this.config.concurrency})`);
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -80,4 +82,18 @@ export class TrainingQueueWorker implements OnApplicationBootstrap, OnApplicatio
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+@Injectable()
+export class TrainingQueueWorker extends SandboxedQueueWorker {
+  constructor(@Inject(WORKER_CONFIG) config: WorkerConfig, @InjectDataSource() dataSource: DataSource) {
+    super(TRAINING_QUEUE, config, dataSource);
+  }
+}
+
+@Injectable()
+export class EvaluationQueueWorker extends SandboxedQueueWorker {
+  constructor(@Inject(WORKER_CONFIG) config: WorkerConfig, @InjectDataSource() dataSource: DataSource) {
+    super(EVALUATION_QUEUE, config, dataSource);
+  }
 }

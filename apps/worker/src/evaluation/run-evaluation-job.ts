@@ -1,0 +1,87 @@
+import * as tf from '@tensorflow/tfjs';
+import { UnrecoverableError } from 'bullmq';
+import { ATTACKS_VERSION } from '@bulwark/attacks';
+import { EvaluationRunSpec, RunJobData, RunSpec } from '@bulwark/jobs';
+import { asLogitsModel, createModel, evaluateRobustness, restoreModelWeights, seededSubset } from '@bulwark/training';
+import { JobContext, loadRunDataset } from '../job-context';
+import { throttle } from '../throttle';
+
+export type EvaluationJobOutcome =
+  | { status: 'succeeded'; n: number; raisedFlags: string[] }
+  | { status: 'cancelled' }
+  | { status: 'skipped'; reason: string };
+
+/**
+ * Turns an `evaluate` job into a call on evaluateRobustness: rebuilds the evaluated model from
+ * its checkpoint, takes the seeded subset of its test split, attacks it at every ε and writes
+ * each point of the curve (and its gallery) as soon as it is measured.
+ */
+export async function runEvaluationJob(data: RunJobData, ctx: JobContext): Promise<EvaluationJobOutcome> {
+  const run = await ctx.ledger.find(data.runId);
+  if (!run) throw new UnrecoverableError(`run ${data.runId} does not exist`);
+  const spec = checkSpec(run.spec);
+  const started = await ctx.ledger.markRunning(run.id, ctx.backend, ctx.attempt);
+  if (!started) {
+    if (run.cancelRequestedAt) await ctx.ledger.markCancelled(run.id);
+    return { status: 'skipped', reason: `run is ${run.cancelRequestedAt ? 'cancelled' : run.status}` };
+  }
+
+  const checkpoint = await ctx.ledger.checkpointData(spec.checkpointId);
+  if (!checkpoint) throw new UnrecoverableError(`checkpoint ${spec.checkpointId} no longer exists`);
+  const { test, testSplit } = loadRunDataset(spec.dataset, { testFraction: spec.testFraction, seed: spec.datasetSeed }, ctx.datasetDirs);
+  const examples = seededSubset(test, { count: spec.examples, seed: spec.seed });
+  const model = createModel({ name: spec.model, inputShape: test.shape, numClasses: test.classNames.length, seed: 0 });
+  try {
+    restoreModelWeights(checkpoint.data, model);
+    const cancelRequested = throttle(() => ctx.ledger.isCancelRequested(run.id), ctx.cancelPollMs, false);
+    const progress = throttle(async (fraction: number) => {
+      await Promise.all([ctx.reportProgress(fraction), ctx.ledger.setProgress(run.id, fraction)]);
+    }, 1000, undefined);
+
+    const evaluation = await evaluateRobustness({
+      model: asLogitsModel(model),
+      dataset: examples,
+      epsilons: spec.epsilons,
+      norm: spec.norm,
+      attacks: spec.attacks,
+      params: spec.params,
+      seed: spec.seed,
+      galleryPerEpsilon: spec.galleryPerEpsilon,
+      onProgress: progress,
+      onPoint: (point) =>
+        ctx.ledger.saveRobustnessPoint(
+          run.id,
+          point.epsilon,
+          point.outcomes.map(({ attack, n, cleanCorrect, robustCorrect, seconds, details }) => ({ attack, n, cleanCorrect, robustCorrect, seconds, details })),
+          point.gallery.map((g) => ({ ...g, clean: Buffer.from(g.clean), adversarial: Buffer.from(g.adversarial) })),
+        ),
+      shouldStop: cancelRequested,
+    });
+    if (evaluation.stopped) {
+      await ctx.ledger.markCancelled(run.id);
+      return { status: 'cancelled' };
+    }
+
+    const raised = evaluation.flags.filter((f) => f.raised);
+    await ctx.ledger.markSucceeded(run.id, {
+      n: evaluation.n,
+      examples: { subset: `seeded subset of the test split (seed ${spec.seed})`, testSplit, n: evaluation.n },
+      checkpoint: { id: checkpoint.id, epoch: checkpoint.epoch, sha256: checkpoint.sha256 },
+      flags: evaluation.flags.map(({ flag, raised: up, detail, epsilon, examples: at }) => ({ flag, raised: up, detail, epsilon, examples: at.slice(0, 20) })),
+      trustworthy: raised.length === 0,
+      libraryVersion: { attacks: ATTACKS_VERSION, tfjs: tf.version.tfjs },
+      backend: ctx.backend,
+    });
+    return { status: 'succeeded', n: evaluation.n, raisedFlags: [...new Set(raised.map((f) => f.flag))] };
+  } finally {
+    model.dispose();
+  }
+}
+
+function checkSpec(stored: RunSpec): EvaluationRunSpec {
+  if (stored.kind !== 'evaluation') throw new UnrecoverableError(`job evaluate cannot run a run of kind "${stored.kind}"`);
+  const spec = stored;
+  if (!spec.epsilons.length || spec.epsilons.some((e) => !(e >= 0))) throw new UnrecoverableError(`epsilons ${JSON.stringify(spec.epsilons)} are not valid radii`);
+  if (!spec.attacks.length) throw new UnrecoverableError('an evaluation needs at least one attack');
+  return spec;
+}

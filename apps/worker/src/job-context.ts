@@ -1,0 +1,37 @@
+import { UnrecoverableError } from 'bullmq';
+import type { WorkerConfig } from '@bulwark/config';
+import type { RunLedger } from '@bulwark/database';
+import type { DatasetName } from '@bulwark/jobs';
+import { BackendInfo, LoadedDataset, loadDataset } from '@bulwark/training';
+
+/** What every job runner gets from its sandboxed processor: no Nest, no BullMQ types. */
+export interface JobContext {
+  ledger: RunLedger;
+  backend: BackendInfo;
+  /** 1-based attempt number of this delivery. */
+  attempt: number;
+  cancelPollMs: number;
+  datasetDirs: WorkerConfig['datasetDirs'];
+  reportProgress: (fraction: number) => Promise<void>;
+  log: (line: string) => void;
+}
+
+/**
+ * Loads a run's dataset with the split its spec fixes. Missing or broken files cannot be fixed
+ * by a retry: they fail the run at once, naming the file.
+ */
+export function loadRunDataset(
+  dataset: DatasetName,
+  split: { testFraction: number; seed: number },
+  dirs: WorkerConfig['datasetDirs'],
+): LoadedDataset {
+  if (dataset === 'cifar10' && !dirs.cifar10) {
+    throw new UnrecoverableError('dataset cifar10 needs CIFAR10_DIR on the worker (the directory of data_batch_1.bin … test_batch.bin)');
+  }
+  const directory = dataset === 'fashion-mnist' ? dirs.fashionMnist : dataset === 'cifar10' ? dirs.cifar10 : undefined;
+  try {
+    return loadDataset(dataset, { directory, ...split });
+  } catch (err) {
+    throw new UnrecoverableError(`cannot load dataset ${dataset}: ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,97 @@
+import * as tf from '@tensorflow/tfjs';
+import { labelLogit, lossAndGradient } from './attack-losses';
+import type { AttackResult, PerturbationNorm } from './attack-result';
+import { assertSteps, finishAttack, hits, readAndDispose } from './finish-attack';
+import { assertLabelsMatch, type LogitsModel } from './logits-model';
+import { l2NormPerExample, perExample, replaceState, selectExamples } from './perturbation-ops';
+import { assertEpsilon, assertNorm } from './verify-perturbation';
+
+export interface DeepFoolOptions {
+  model: LogitsModel;
+  /** Batch of inputs in [0,1]. */
+  inputs: tf.Tensor;
+  /** int32 true classes. */
+  labels: tf.Tensor1D;
+  /** 'l2' (default) or 'linf': the norm in which the nearest boundary is sought. */
+  norm?: PerturbationNorm;
+  /** Overshoot past the linearised boundary (default 0.02). */
+  overshoot?: number;
+  /** Maximum iterations (default 50). */
+  steps?: number;
+  /** Classes considered: the label and the candidates − 1 largest other clean logits (default 10). */
+  candidates?: number;
+  /** Optional budget in `norm`; without it only misclassification inside [0,1] counts. */
+  epsilon?: number;
+}
+
+/**
+ * DeepFool (Moosavi-Dezfooli et al., CVPR 2016), multi-class, batched as in foolbox: at
+ * each step linearise f_k = z_k − z_y for the candidate classes k, step to the nearest
+ * linearised boundary, (|f_k| + 1e-4)/‖∇f_k‖_q (q the dual norm: 2 for L2, 1 for L∞), and
+ * place the input at x₀ + (1 + overshoot)·Σ steps, clipped to [0,1]; an example stops moving
+ * once it is misclassified. The 1e-4 terms are the authors' code's: without them an iterate
+ * whose progress the [0,1] clip eats converges onto the boundary (an exact logit tie, which
+ * arg-max still reads as the label) and never crosses it.
+ * A minimum-norm attack: norms are reported, not bounded (unless `epsilon` is given).
+ */
+export function deepFool(options: DeepFoolOptions): AttackResult {
+  const { model, inputs, labels, norm = 'l2', overshoot = 0.02, steps = 50, candidates = 10, epsilon } = options;
+  assertNorm(norm);
+  assertLabelsMatch(inputs, labels);
+  assertSteps(steps);
+  if (epsilon !== undefined) assertEpsilon(epsilon);
+  if (!(overshoot >= 0)) throw new Error(`overshoot must be >= 0, got ${overshoot}`);
+  const batch = inputs.shape[0];
+  const others = tf.tidy(() => {
+    const logits = model(inputs);
+    const k = Math.min(candidates, logits.shape[1]) - 1;
+    if (k < 1) throw new Error(`deepFool needs candidates >= 2 and a model with >= 2 classes`);
+    // The label's logit is pushed to the bottom so that only other classes are candidates.
+    return tf.topk(tf.sub(logits, tf.mul(tf.oneHot(labels, logits.shape[1]), 1e9)), k).indices as tf.Tensor2D;
+  });
+  const candidateClasses = tf.tidy(() => tf.unstack(others, 1) as tf.Tensor1D[]);
+  others.dispose();
+  let state = { x: tf.clone(inputs), total: tf.zerosLike(inputs) };
+  try {
+    for (let step = 0; step < steps; step += 1) {
+      const { x, total } = state;
+      let done = false;
+      const next = tf.tidy(() => {
+        let bestDistance: tf.Tensor1D = tf.fill([batch], Infinity) as tf.Tensor1D;
+        let bestStep: tf.Tensor = tf.zerosLike(inputs);
+        let adversarial: tf.Tensor1D | undefined;
+        for (const k of candidateClasses) {
+          const { logits, loss, gradient } = lossAndGradient(model, (z) => tf.sub(labelLogit(z, k), labelLogit(z, labels)) as tf.Tensor1D, x);
+          if (adversarial === undefined) {
+            adversarial = hits(logits, labels);
+            done = readAndDispose(tf.all(adversarial)).every((v) => v === 1);
+            if (done) return undefined;
+          }
+          const flat = tf.reshape(gradient, [batch, -1]);
+          const dual = norm === 'l2' ? l2NormPerExample(gradient) : (tf.sum(tf.abs(flat), 1) as tf.Tensor1D);
+          const distance = tf.div(tf.add(tf.abs(loss), 1e-4), tf.add(dual, 1e-8)) as tf.Tensor1D;
+          const length = tf.add(distance, 1e-4) as tf.Tensor1D;
+          const stepToBoundary =
+            norm === 'l2'
+              ? tf.mul(gradient, perExample(tf.div(length, tf.add(dual, 1e-8)) as tf.Tensor1D, inputs.rank))
+              : tf.mul(tf.sign(gradient), perExample(length, inputs.rank));
+          const closer = tf.less(distance, bestDistance) as tf.Tensor1D;
+          bestStep = selectExamples(closer, stepToBoundary, bestStep);
+          bestDistance = tf.minimum(distance, bestDistance) as tf.Tensor1D;
+        }
+        const totalNext = tf.add(total, bestStep);
+        const moved = tf.clipByValue(tf.add(inputs, tf.mul(totalNext, 1 + overshoot)), 0, 1);
+        return { x: selectExamples(adversarial as tf.Tensor1D, x, moved), total: totalNext };
+      });
+      if (done || next === undefined) break;
+      state = replaceState(state, next);
+    }
+  } catch (error) {
+    tf.dispose(Object.values(state));
+    throw error;
+  } finally {
+    tf.dispose(candidateClasses);
+  }
+  state.total.dispose();
+  return finishAttack({ model, inputs, labels, adversarial: state.x, epsilon: epsilon ?? Infinity, norm });
+}

@@ -1,0 +1,137 @@
+import { INestApplication } from '@nestjs/common';
+import { Queue } from 'bullmq';
+import request from 'supertest';
+import { DataSource } from 'typeorm';
+import { createApiApp } from '../../apps/api/src/bootstrap-api';
+import { Run, RunLedger } from '../../libs/database/src';
+import { EVALUATION_QUEUE, TrainingRunSpec, redisConnectionOptions } from '../../libs/jobs/src';
+import { testApiConfig } from '../support/test-config';
+
+const trainingSpec: TrainingRunSpec = {
+  kind: 'adversarial-training', dataset: 'mnist', model: 'mlp', attack: { name: 'fgsm', epsilon: 0.1 },
+  epochs: 2, batchSize: 64, seed: 9, learningRate: 0.001, testFraction: 0.2,
+};
+
+describe('evaluations API (real Postgres and Redis, no worker)', () => {
+  let app: INestApplication;
+  let queue: Queue;
+  let dataSource: DataSource;
+  let trained: Run;
+  const http = () => request(app.getHttpServer());
+  const evaluationCount = () => dataSource.getRepository(Run).countBy({ kind: 'evaluation' });
+
+  beforeAll(async () => {
+    const config = testApiConfig('evaluations');
+    app = await createApiApp(config, ['error', 'warn']);
+    await app.init();
+    dataSource = app.get(DataSource);
+    queue = new Queue(EVALUATION_QUEUE, { connection: redisConnectionOptions(config.redisUrl), prefix: config.queuePrefix });
+    trained = await dataSource.getRepository(Run).save({ kind: 'adversarial-training', status: 'succeeded', spec: trainingSpec });
+    const ledger = new RunLedger(dataSource);
+    await ledger.saveCheckpoint(trained.id, 1, Buffer.from([1]), '1'.repeat(64), 'test');
+    await ledger.saveCheckpoint(trained.id, 2, Buffer.from([2]), '2'.repeat(64), 'test');
+  });
+
+  afterAll(async () => {
+    await queue?.obliterate({ force: true });
+    await queue?.close();
+    await app?.close();
+  });
+
+  it('stores an evaluation run derived from the newest checkpoint, with every hyperparameter resolved, and enqueues it', async () => {
+    const res = await http().post('/evaluations').send({ runId: trained.id, epsilons: [0.3, 0, 0.1] }).expect(201);
+    expect(res.body).toMatchObject({ kind: 'evaluation', status: 'queued', parentRunId: trained.id });
+    expect(res.body.spec).toEqual({
+      kind: 'evaluation',
+      sourceRunId: trained.id,
+      checkpointId: res.body.parentCheckpointId,
+      checkpointEpoch: 2,
+      dataset: 'mnist',
+      model: 'mlp',
+      datasetSeed: 9,
+      testFraction: 0.2,
+      norm: 'linf',
+      epsilons: [0, 0.1, 0.3],
+      suite: 'standard',
+      attacks: ['fgsm', 'pgd', 'apgd-ce', 'apgd-t', 'square'],
+      params: {
+        pgd: { steps: 20, stepSizeFactor: 2.5, restarts: 1, loss: 'ce' },
+        apgd: { steps: 100, restarts: 1 },
+        apgdTargeted: { steps: 100, targetClasses: 3 },
+        square: { queries: 1000, pInit: 0.8 },
+      },
+      examples: 1000,
+      seed: 0,
+      galleryPerEpsilon: 4,
+    });
+    const job = await queue.getJob(res.body.id);
+    expect(job?.name).toBe('evaluate');
+    expect(job?.data).toEqual({ runId: res.body.id });
+  });
+
+  it('takes a chosen checkpoint, overrides only the parameters given, and drops Square for L2', async () => {
+    const res = await http()
+      .post('/evaluations')
+      .send({ runId: trained.id, checkpointEpoch: 1, norm: 'l2', epsilons: [0.5, 1.5], params: { pgd: { steps: 50 } }, examples: 200, seed: 3 })
+      .expect(201);
+    expect(res.body.spec).toMatchObject({ checkpointEpoch: 1, norm: 'l2', attacks: ['fgsm', 'pgd', 'apgd-ce', 'apgd-t'], examples: 200, seed: 3 });
+    expect(res.body.spec.params.pgd).toEqual({ steps: 50, stepSizeFactor: 2.5, restarts: 1, loss: 'ce' });
+  });
+
+  const cases: [string, () => Record<string, unknown>, RegExp][] = [
+    ['a runId that is not a UUID', () => ({ runId: 'abc', epsilons: [0.1] }), /^runId must be a UUID/],
+    ['an unknown runId', () => ({ runId: '00000000-0000-4000-8000-000000000000', epsilons: [0.1] }), /^runId: run .* does not exist/],
+    ['a missing checkpoint epoch', () => ({ runId: trained.id, checkpointEpoch: 7, epsilons: [0.1] }), /^checkpointEpoch: run .* has no checkpoint for epoch 7/],
+    ['missing epsilons', () => ({ runId: trained.id }), /^epsilons/],
+    ['empty epsilons', () => ({ runId: trained.id, epsilons: [] }), /^epsilons must contain at least 1 elements/],
+    ['a negative epsilon', () => ({ runId: trained.id, epsilons: [-0.1] }), /^each value in epsilons must not be less than 0/],
+    ['an L∞ epsilon above 1', () => ({ runId: trained.id, epsilons: [2] }), /^epsilons: 2 exceeds 1/],
+    ['a repeated epsilon', () => ({ runId: trained.id, epsilons: [0.1, 0.1] }), /^All epsilons's elements must be unique/],
+    ['an epsilon that is a string', () => ({ runId: trained.id, epsilons: ['0.1'] }), /^each value in epsilons must be a number/],
+    ['an unknown norm', () => ({ runId: trained.id, epsilons: [0.1], norm: 'l3' }), /^norm must be one of/],
+    ['an unknown suite', () => ({ runId: trained.id, epsilons: [0.1], suite: 'strongest' }), /^suite must be one of/],
+    ['a custom suite without attacks', () => ({ runId: trained.id, epsilons: [0.1], suite: 'custom' }), /^attacks is required when suite is "custom"/],
+    ['attacks with a fixed suite', () => ({ runId: trained.id, epsilons: [0.1], attacks: ['pgd'] }), /^attacks may only be given with suite "custom"/],
+    ['an unknown attack', () => ({ runId: trained.id, epsilons: [0.1], suite: 'custom', attacks: ['pgd', 'hopskip'] }), /^each value in attacks must be one of/],
+    ['Square under L2', () => ({ runId: trained.id, epsilons: [0.5], norm: 'l2', suite: 'custom', attacks: ['square'] }), /^attacks: square is an L∞ attack/],
+    ['zero PGD steps', () => ({ runId: trained.id, epsilons: [0.1], params: { pgd: { steps: 0 } } }), /^params\.pgd\.steps must not be less than 1/],
+    ['an unknown attack parameter', () => ({ runId: trained.id, epsilons: [0.1], params: { square: { budget: 5 } } }), /^params\.square\.property budget should not exist/],
+    ['zero examples', () => ({ runId: trained.id, epsilons: [0.1], examples: 0 }), /^examples must not be less than 1/],
+    ['an unknown field', () => ({ runId: trained.id, epsilons: [0.1], defense: 'jpeg' }), /^property defense should not exist/],
+  ];
+
+  it.each(cases)('rejects %s with a 400 naming the field, storing nothing', async (_name, body, message) => {
+    const before = await evaluationCount();
+    const res = await http().post('/evaluations').send(body()).expect(400);
+    expect(res.body.message).toEqual(expect.arrayContaining([expect.stringMatching(message)]));
+    expect(await evaluationCount()).toBe(before);
+  });
+
+  it('refuses to evaluate an evaluation, or a run that has no checkpoint yet', async () => {
+    const evaluation = (await http().post('/evaluations').send({ runId: trained.id, epsilons: [0.1] }).expect(201)).body;
+    const res = await http().post('/evaluations').send({ runId: evaluation.id, epsilons: [0.1] }).expect(400);
+    expect(res.body.message[0]).toMatch(/is a evaluation run, not a trained model/);
+    const fresh = await dataSource.getRepository(Run).save({ kind: 'train', status: 'queued', spec: { ...trainingSpec, kind: 'train' } });
+    const none = await http().post('/evaluations').send({ runId: fresh.id, epsilons: [0.1] }).expect(400);
+    expect(none.body.message[0]).toMatch(/has no checkpoint yet/);
+  });
+
+  it('returns an evaluation with its (still empty) curve, lists it under its model, and 404s for other ids', async () => {
+    const created = (await http().post('/evaluations').send({ runId: trained.id, epsilons: [0.1] }).expect(201)).body;
+    const got = (await http().get(`/evaluations/${created.id}`).expect(200)).body;
+    expect(got).toMatchObject({ run: { id: created.id }, curve: [], flags: null, examples: [] });
+    const listed = (await http().get('/evaluations').query({ runId: trained.id }).expect(200)).body.items;
+    expect(listed.map((e: { run: { id: string } }) => e.run.id)).toContain(created.id);
+    expect(listed.every((e: { run: Run }) => e.run.parentRunId === trained.id)).toBe(true);
+    await http().get(`/evaluations/${trained.id}`).expect(404);
+    await http().get('/evaluations/00000000-0000-4000-8000-000000000000').expect(404);
+    await http().get('/evaluations').query({ runId: 'x' }).expect(400);
+  });
+
+  it('cancels a queued evaluation: its job leaves the evaluation queue', async () => {
+    const created = (await http().post('/evaluations').send({ runId: trained.id, epsilons: [0.1] }).expect(201)).body;
+    expect(await queue.getJob(created.id)).toBeDefined();
+    expect((await http().post(`/runs/${created.id}/cancel`).expect(202)).body.status).toBe('cancelled');
+    expect(await queue.getJob(created.id)).toBeUndefined();
+  });
+});
