@@ -35,7 +35,7 @@ describe('apgd', () => {
     let checkedOptimum = 0;
     problem.rows.forEach((row, i) => {
       const y = problem.labelValues[i];
-      const { margin } = worstMargin(problem.weights, row, y, epsilon, 'linf');
+      const { margin } = worstMargin(problem.weights, row, y, epsilon, 'linf', problem.bias);
       if (Math.abs(margin) < 1e-4) return;
       expect(result.success[i]).toBe(margin < 0);
       if (margin > 0) {
@@ -60,7 +60,7 @@ describe('apgd', () => {
     let checkedOptimum = 0;
     problem.rows.forEach((row, i) => {
       const y = problem.labelValues[i];
-      const { margin } = worstMargin(problem.weights, row, y, epsilon, 'l2');
+      const { margin } = worstMargin(problem.weights, row, y, epsilon, 'l2', problem.bias);
       if (Math.abs(margin) < 1e-3) return;
       expect(result.success[i]).toBe(margin < 0);
       if (margin > 0) {
@@ -87,7 +87,7 @@ describe('apgd', () => {
 
     let decided = 0;
     problem.rows.forEach((row, i) => {
-      const { margin } = worstMargin(problem.weights, row, problem.labelValues[i], epsilon, 'linf');
+      const { margin } = worstMargin(problem.weights, row, problem.labelValues[i], epsilon, 'linf', problem.bias);
       if (Math.abs(margin) < 1e-3) return;
       decided += 1;
       expect([i, result.success[i]]).toEqual([i, margin < 0]);
@@ -106,7 +106,7 @@ describe('apgd', () => {
     const problem = linearProblem({ features: 10, classes: 5, examples: 40, epsilon, seed: 8 });
     const result = apgd({ model: problem.model, inputs: problem.inputs, labels: problem.labels, epsilon, steps: 40, loss: 'ce' });
 
-    const margins = problem.rows.map((row, i) => worstMargin(problem.weights, row, problem.labelValues[i], epsilon, 'linf').margin);
+    const margins = problem.rows.map((row, i) => worstMargin(problem.weights, row, problem.labelValues[i], epsilon, 'linf', problem.bias).margin);
     expect(result.success.filter((s, i) => s && margins[i] >= 0)).toEqual([]);
     const possible = margins.filter((m) => m < -1e-3).length;
     expect(result.success.filter(Boolean).length).toBeGreaterThanOrEqual(0.6 * possible);

@@ -15,7 +15,7 @@ describe('carliniWagner', () => {
 
     const minimal = problem.rows.map((row, i) => {
       const y = problem.labelValues[i];
-      const z = logitsOf(problem.weights, row);
+      const z = logitsOf(problem.weights, row, problem.bias);
       return (z[y] - z[1 - y]) / Math.hypot(...weightDifference(problem.weights, y, 1 - y));
     });
     // Examples whose minimal perturbation fits inside the box (inputs lie in [0.25, 0.75]).
@@ -43,7 +43,7 @@ describe('carliniWagner', () => {
     const adversarial = a.adversarial.arraySync() as number[][];
     a.success.forEach((s, i) => {
       if (!s) return;
-      const z = logitsOf(problem.weights, adversarial[i]);
+      const z = logitsOf(problem.weights, adversarial[i], problem.bias);
       const y = problem.labelValues[i];
       expect(Math.max(...z.filter((_, k) => k !== y)) - z[y]).toBeGreaterThan(0.5 - 1e-4);
     });

@@ -3,7 +3,7 @@ import { labelLogit, largestOtherLogit } from './attack-losses';
 import type { AttackResult } from './attack-result';
 import { assertSteps, finishAttack } from './finish-attack';
 import { assertLabelsMatch, type LogitsModel } from './logits-model';
-import { perExample, replaceState, selectExamples } from './perturbation-ops';
+import { replaceState, selectExamples } from './perturbation-ops';
 import { assertEpsilon } from './verify-perturbation';
 
 export interface CarliniWagnerOptions {

@@ -39,7 +39,7 @@ export {
   type ValidityFlag,
   type ValidityFlagName,
 } from './validity-checks';
-export { craftPgd, pgd, type PgdOptions } from './pgd';
+export { bim, craftPgd, pgd, type BimOptions, type PgdEvaluationOptions, type PgdOptions } from './pgd';
 export { accuracy, predictLabels, type AccuracyOptions, type LogitsModel, type PredictOptions } from './logits-model';
 export { softmaxCrossEntropy, type SoftmaxCrossEntropyOptions } from './softmax-cross-entropy';
 export {

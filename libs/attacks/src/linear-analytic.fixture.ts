@@ -26,7 +26,7 @@ export function linearProblem({
   examples,
   epsilon,
   seed,
-  centred = false,
+  centred = true,
 }: {
   features: number;
   classes: number;

@@ -16,7 +16,7 @@ describe('mifgsm', () => {
     let optimal = 0;
     problem.rows.forEach((row, i) => {
       const y = problem.labelValues[i];
-      const { margin } = worstMargin(problem.weights, row, y, epsilon, 'linf');
+      const { margin } = worstMargin(problem.weights, row, y, epsilon, 'linf', problem.bias);
       if (Math.abs(margin) < 1e-4) return;
       expect(result.success[i]).toBe(margin < 0);
       if (margin > 0) {

@@ -2,7 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import { craftFgsm } from './fgsm';
 import { linearModel } from './linear-model.fixture';
 import type { LogitsModel } from './logits-model';
-import { craftPgd, pgd } from './pgd';
+import { useCpuBackend } from './cpu-backend.fixture';
+import * as analytic from './linear-analytic.fixture';
+import { bim, craftPgd, pgd } from './pgd';
 import { softmaxCrossEntropy } from './softmax-cross-entropy';
 import { PERTURBATION_TOLERANCE, verifyPerturbation } from './verify-perturbation';
 
@@ -152,5 +154,82 @@ describe('pgd', () => {
     expect(() => craftPgd({ ...base, norm: 'l1' as 'linf' })).toThrow(/norm/);
     tf.dispose([inputs, labels]);
     dispose();
+  });
+});
+
+describe('pgd: losses, targets, restarts and BIM', () => {
+  beforeAll(useCpuBackend);
+
+  it('on a 2-class linear model reaches the analytic L∞ optimum x − ε·sign(w_y − w_other), with either loss, from any start', () => {
+    const epsilon = 0.05;
+    const problem = analytic.linearProblem({ features: 10, classes: 2, examples: 30, epsilon, seed: 71 });
+    for (const loss of ['ce', 'margin'] as const) {
+      for (const attack of [pgd({ ...problem, epsilon, loss, steps: 8, stepSize: 0.02, seed: 2 }), bim({ ...problem, epsilon, loss, steps: 3, stepSize: 0.02 })]) {
+        const adversarial = attack.adversarial.arraySync() as number[][];
+        let optimal = 0;
+        problem.rows.forEach((row, i) => {
+          const y = problem.labelValues[i];
+          const { margin } = analytic.worstMargin(problem.weights, row, y, epsilon, 'linf', problem.bias);
+          if (Math.abs(margin) < 1e-4) return;
+          expect(attack.success[i]).toBe(margin < 0);
+          if (margin > 0) {
+            const d = analytic.weightDifference(problem.weights, y, 1 - y);
+            adversarial[i].forEach((v, k) => expect(v).toBeCloseTo(row[k] - epsilon * Math.sign(d[k]), 6));
+            optimal += 1;
+          }
+        });
+        expect(optimal).toBeGreaterThan(5);
+        attack.adversarial.dispose();
+      }
+    }
+    problem.dispose();
+  });
+
+  it('with the margin loss on 5 classes never claims an impossible success, and restarts only add successes', () => {
+    const epsilon = 0.04;
+    const problem = analytic.linearProblem({ features: 10, classes: 5, examples: 40, epsilon, seed: 72 });
+    const margins = problem.rows.map((row, i) => analytic.worstMargin(problem.weights, row, problem.labelValues[i], epsilon, 'linf', problem.bias).margin);
+    const once = pgd({ ...problem, epsilon, loss: 'margin', steps: 10, seed: 3 });
+    const before = tf.memory().numTensors;
+    const thrice = pgd({ ...problem, epsilon, loss: 'margin', steps: 10, seed: 3, restarts: 3 });
+    expect(tf.memory().numTensors).toBe(before + 1);
+
+    expect(thrice.success.filter((s, i) => s && margins[i] >= 0)).toEqual([]);
+    once.success.forEach((s, i) => expect([i, s && !thrice.success[i]]).toEqual([i, false]));
+    expect(thrice.success.filter(Boolean).length).toBeGreaterThanOrEqual(0.8 * margins.filter((m) => m < -1e-3).length);
+    tf.dispose([once.adversarial, thrice.adversarial]);
+    problem.dispose();
+  });
+
+  it('targeted, counts a success only where the target is predicted', () => {
+    const epsilon = 0.1;
+    const problem = analytic.linearProblem({ features: 10, classes: 5, examples: 20, epsilon, seed: 73 });
+    // Towards the class with the third-largest logit: reachable for some examples, not all.
+    const thirdLargest = problem.rows.map((row) => {
+      const z = analytic.logitsOf(problem.weights, row, problem.bias);
+      return z.map((v, k) => [v, k]).sort((a, b) => b[0] - a[0])[2][1];
+    });
+    const targets = tf.tensor1d(thirdLargest, 'int32');
+    const result = pgd({ ...problem, targets, epsilon, loss: 'margin', steps: 20 });
+    const predicted = tf.tidy(() => tf.argMax(problem.model(result.adversarial), 1));
+    const onTarget = Array.from(tf.tidy(() => tf.equal(predicted, targets)).dataSync(), (v) => v === 1);
+    expect(result.success).toEqual(onTarget);
+    expect(result.success.some(Boolean)).toBe(true);
+    tf.dispose([targets, predicted, result.adversarial]);
+    problem.dispose();
+  });
+
+  it('defaults to 10 steps of 2.5·ε/10, stays put at ε = 0, and BIM needs no seed', () => {
+    const problem = analytic.linearProblem({ features: 6, classes: 3, examples: 8, epsilon: 0.1, seed: 74 });
+    const zero = pgd({ ...problem, epsilon: 0 });
+    expect(Array.from(zero.adversarial.dataSync())).toEqual(Array.from(problem.inputs.dataSync()));
+    const explicit = craftPgd({ ...problem, epsilon: 0.1, steps: 10, stepSize: 0.025, seed: 5 });
+    const defaulted = craftPgd({ ...problem, epsilon: 0.1, seed: 5 });
+    expect(Array.from(defaulted.dataSync())).toEqual(Array.from(explicit.dataSync()));
+    const a = bim({ ...problem, epsilon: 0.1 });
+    const b = pgd({ ...problem, epsilon: 0.1, randomStart: false, seed: 99 });
+    expect(Array.from(a.adversarial.dataSync())).toEqual(Array.from(b.adversarial.dataSync()));
+    tf.dispose([zero.adversarial, explicit, defaulted, a.adversarial, b.adversarial]);
+    problem.dispose();
   });
 });

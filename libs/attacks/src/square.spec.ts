@@ -34,7 +34,7 @@ describe('square', () => {
 
     let decided = 0;
     problem.rows.forEach((row, i) => {
-      const { margin } = worstMargin(problem.weights, row, problem.labelValues[i], epsilon, 'linf');
+      const { margin } = worstMargin(problem.weights, row, problem.labelValues[i], epsilon, 'linf', problem.bias);
       if (Math.abs(margin) < 1e-3) return;
       decided += 1;
       expect([i, result.success[i]]).toEqual([i, margin < 0]);

@@ -70,7 +70,7 @@ export function squareFraction(iteration: number, queries: number, pInit: number
  * example becomes misclassified. The square's side follows the p schedule. Windows and
  * colours are drawn per example, as in the original paper's code (AutoAttack's port shares
  * one window across the batch), and every position 0..H−s is reachable.
- * Flat [B, D] inputs are treated as one row: the "square" is a run of ⌈p·D⌉ features.
+ * Flat [B, D] inputs are treated as one row: the "square" is a run of round(p·D) ≥ 1 features.
  */
 export function square(options: SquareOptions): SquareResult {
   const { model, inputs, labels, epsilon, queries = 5000, pInit = 0.8, restarts = 1, loss = 'margin', targets, seed = 0 } = options;

@@ -22,7 +22,7 @@ describe('standardSuite', () => {
     expect(tf.memory().numTensors).toBe(before + 1);
 
     expect(result.brokenBy.slice(0, 2)).toEqual(['clean', 'clean']);
-    const expectedRobust = problem.rows.map((row, i) => i >= 2 && worstMargin(problem.weights, row, labelValues[i], epsilon, 'linf').margin > 0);
+    const expectedRobust = problem.rows.map((row, i) => i >= 2 && worstMargin(problem.weights, row, labelValues[i], epsilon, 'linf', problem.bias).margin > 0);
     expect(result.robust).toEqual(expectedRobust);
     expect(result.success).toEqual(expectedRobust.map((r) => !r));
     // Stage bookkeeping: each stage saw exactly the examples the earlier ones left.

@@ -203,6 +203,8 @@ async function attackBatch({ options, epsilon, attacks, indices, breaks, gallery
               norm,
               steps: params.pgd.steps,
               stepSize: (params.pgd.stepSizeFactor * epsilon) / params.pgd.steps,
+              restarts: params.pgd.restarts,
+              loss: params.pgd.loss,
               randomStart: true,
               seed: batchSeed,
             });
