@@ -2,19 +2,30 @@
  * Training throughput: samples/s of one optimizer step at batch 128 for {mlp, cnn-small,
  * cnn-madry} × {clean, FGSM-AT, PGD-10-AT}, on every TensorFlow.js backend that loads.
  *
- *   npm run bench:train -- [--reference] [--budget <s/step>] [--min-seconds <s>] [--backends wasm,cpu]
+ *   npm run bench:train -- [--reference [--rounds 5]] [--budget <s/step>] [--min-seconds <s>] [--backends wasm,cpu]
+ *   npm run bench:train -- --profile [--model cnn-small] [--step fgsm]    (tf.profile, per kernel, on wasm)
  *
  * A step is what the PyTorch reference (../shared/reference/torch-fgsm-step.py) times: craft
  * the adversarial batch against the current weights (FGSM ε = 0.1; PGD-10 L∞ ε = 0.1, step
  * 0.025, random start), then one Adam step on the adversarial batch alone. (trainClassifier
  * trains on clean ++ adversarial, twice the rows per step.) A cell whose step would take
  * longer than --budget (predicted from warm steps at batch 2 and 8) is skipped, not run for minutes.
- * --reference runs the PyTorch script in alternation with our wasm cnn-small FGSM-AT step and
- * prints their ratio; the project never depends on it.
+ * --reference runs the PyTorch script in alternation with our wasm FGSM-AT steps (mlp, then
+ * cnn-small) and prints their ratios, cnn-small's last; the project never depends on PyTorch.
  */
 import * as tf from '@tensorflow/tfjs';
 import { craftFgsm, craftPgd, softmaxCrossEntropy } from '@bulwark/attacks';
-import { applyModel, asLogitsModel, BACKEND_NAMES, createModel, selectBackend, type BackendInfo, type BackendName, type ModelName } from '@bulwark/training';
+import {
+  applyModel,
+  asLogitsModel,
+  BACKEND_NAMES,
+  createModel,
+  selectBackend,
+  WASM_TRAINING_KERNELS,
+  type BackendInfo,
+  type BackendName,
+  type ModelName,
+} from '@bulwark/training';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -35,17 +46,21 @@ const PYTHON = '/usr/bin/python3';
 
 interface Options {
   reference: boolean;
+  /** Instead of the table: a per-kernel tf.profile of one wasm step. */
+  profile?: { model: ModelName; step: StepKind };
   /** Seconds per step above which a cell is skipped. */
   budget: number;
   /** Each cell times whole steps until at least this many seconds have passed (and ≥ 2 steps). */
   minSeconds: number;
+  /** Alternating ours/PyTorch measurements behind each --reference ratio. */
+  rounds: number;
   backends: readonly BackendName[];
 }
 
 type Cell = { samplesPerSecond: number; msPerStep: number; steps: number } | { skipped: string };
 
 function parseOptions(argv: string[]): Options {
-  const options: Options = { reference: false, budget: 15, minSeconds: 3, backends: BACKEND_NAMES };
+  const options: Options = { reference: false, budget: 15, minSeconds: 3, rounds: 5, backends: BACKEND_NAMES };
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i];
     const value = () => {
@@ -54,8 +69,12 @@ function parseOptions(argv: string[]): Options {
       return next;
     };
     if (arg === '--reference') options.reference = true;
+    else if (arg === '--profile') options.profile = { model: 'cnn-small', step: 'fgsm', ...options.profile };
+    else if (arg === '--model') options.profile = { step: 'fgsm', ...options.profile, model: oneOf(arg, value(), MODELS) };
+    else if (arg === '--step') options.profile = { model: 'cnn-small', ...options.profile, step: oneOf(arg, value(), STEPS) };
     else if (arg === '--budget') options.budget = positive(arg, value());
     else if (arg === '--min-seconds') options.minSeconds = positive(arg, value());
+    else if (arg === '--rounds') options.rounds = Math.ceil(positive(arg, value()));
     else if (arg === '--backends') {
       const names = value().split(',');
       const unknown = names.filter((n) => !(BACKEND_NAMES as readonly string[]).includes(n));
@@ -64,6 +83,11 @@ function parseOptions(argv: string[]): Options {
     } else throw new Error(`unknown argument ${arg}`);
   }
   return options;
+}
+
+function oneOf<T extends string>(name: string, text: string, values: readonly T[]): T {
+  if (!(values as readonly string[]).includes(text)) throw new Error(`${name} must be one of ${values.join(', ')}, got ${text}`);
+  return text as T;
 }
 
 function positive(name: string, text: string): number {
@@ -87,8 +111,8 @@ function makeStep(model: tf.LayersModel, optimizer: tf.Optimizer, x: tf.Tensor4D
     });
 }
 
-/** Runs `count` steps of a fresh model at `batch`; returns the seconds they took. */
-async function runSteps(name: ModelName, kind: StepKind, batch: number, warmups: number, until: (steps: number, seconds: number) => boolean) {
+/** A fresh model, optimizer and fixed batch, and one step of `kind` on them. */
+function setUp(name: ModelName, kind: StepKind, batch: number) {
   const model = createModel({ name, inputShape: [28, 28, 1], numClasses: 10, seed: 1 });
   const optimizer = tf.train.adam(1e-3);
   const x = tf.randomUniform([batch, 28, 28, 1], 0, 1, 'float32', 2) as tf.Tensor4D;
@@ -99,6 +123,17 @@ async function runSteps(name: ModelName, kind: StepKind, batch: number, warmups:
     await loss.data();
     loss.dispose();
   };
+  const dispose = () => {
+    tf.dispose([x, y]);
+    optimizer.dispose();
+    model.dispose();
+  };
+  return { once, dispose };
+}
+
+/** Runs steps of a fresh model at `batch` after `warmups`, until `until`; returns their count and seconds. */
+async function runSteps(name: ModelName, kind: StepKind, batch: number, warmups: number, until: (steps: number, seconds: number) => boolean) {
+  const { once, dispose } = setUp(name, kind, batch);
   try {
     for (let i = 0; i < warmups; i += 1) await once(i);
     let steps = 0;
@@ -109,9 +144,50 @@ async function runSteps(name: ModelName, kind: StepKind, batch: number, warmups:
     } while (!until(steps, (performance.now() - started) / 1000));
     return { steps, seconds: (performance.now() - started) / 1000 };
   } finally {
-    tf.dispose([x, y]);
-    optimizer.dispose();
-    model.dispose();
+    dispose();
+  }
+}
+
+/**
+ * tf.profile of one warm step on wasm, summed per kernel. Entries named `…__op` are custom-
+ * gradient ops whose time includes the kernels they ran (listed on their own too), so they are
+ * left out of the total. The profiler's NaN check, which reads every output, is switched off.
+ */
+async function profileStep({ model, step }: { model: ModelName; step: StepKind }): Promise<void> {
+  const info = await selectBackend({ forced: 'wasm', log: () => undefined });
+  const { once, dispose } = setUp(model, step, BATCH);
+  try {
+    for (let i = 0; i < 2; i += 1) await once(i);
+    const started = performance.now();
+    for (let i = 0; i < 3; i += 1) await once(2 + i);
+    const wallMs = (performance.now() - started) / 3;
+    const check = tf.env().getBool('CHECK_COMPUTATION_FOR_ERRORS');
+    tf.env().set('CHECK_COMPUTATION_FOR_ERRORS', false);
+    const profile = await tf.profile(() => once(5));
+    tf.env().set('CHECK_COMPUTATION_FOR_ERRORS', check);
+    const byKernel = new Map<string, { calls: number; ms: number }>();
+    for (const kernel of profile.kernels) {
+      const entry = byKernel.get(kernel.name) ?? { calls: 0, ms: 0 };
+      entry.calls += 1;
+      entry.ms += kernel.kernelTimeMs as number;
+      byKernel.set(kernel.name, entry);
+    }
+    const rows = [...byKernel].sort((a, b) => b[1].ms - a[1].ms);
+    const kernels = rows.filter(([name]) => !name.endsWith('__op'));
+    const total = kernels.reduce((sum, [, e]) => sum + e.ms, 0);
+    console.log(`tf.profile of one ${model} ${STEP_LABEL[step]} at batch ${BATCH} (${describeBackend(info)})`);
+    console.log(`step wall time ${wallMs.toFixed(0)} ms unprofiled; ${total.toFixed(0)} ms in ${kernels.reduce((n, [, e]) => n + e.calls, 0)} kernel calls profiled`);
+    console.log('| kernel | calls | ms |');
+    console.log('|---|---:|---:|');
+    for (const [name, { calls, ms }] of rows) {
+      if (ms >= 0.5) console.log(`| ${name}${name.endsWith('__op') ? ' (includes its kernels)' : ''} | ${calls} | ${ms.toFixed(1)} |`);
+    }
+    const rest = rows.filter(([, e]) => e.ms < 0.5);
+    console.log(`| ${rest.length} other kernels | ${rest.reduce((n, [, e]) => n + e.calls, 0)} | ${rest.reduce((n, [, e]) => n + e.ms, 0).toFixed(1)} |`);
+    console.log('\nwasm kernels registered by this project:');
+    for (const { name, reason } of WASM_TRAINING_KERNELS) console.log(`  ${name}: ${reason}`);
+  } finally {
+    dispose();
   }
 }
 
@@ -159,8 +235,8 @@ function torchAvailable(): boolean {
 }
 
 /** samples/s printed by the reference script ("… => 600 samples/s"). */
-function runTorchReference(): { samplesPerSecond: number; line: string } {
-  const run = spawnSync(PYTHON, [REFERENCE_SCRIPT, 'cnn', '1'], { encoding: 'utf8' });
+function runTorchReference(arch: 'cnn' | 'mlp'): { samplesPerSecond: number; line: string } {
+  const run = spawnSync(PYTHON, [REFERENCE_SCRIPT, arch, '1'], { encoding: 'utf8' });
   const line = run.stdout.trim().split('\n').pop() ?? '';
   const match = /=>\s*([\d.]+)\s*samples\/s/.exec(line);
   if (run.status !== 0 || match === null) {
@@ -170,6 +246,24 @@ function runTorchReference(): { samplesPerSecond: number; line: string } {
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+/**
+ * Our wasm FGSM-AT step and PyTorch's, alternately, `rounds` times: the machine's load changes
+ * by the minute, so each of our measurements sits next to one of theirs. Ratio of the medians.
+ */
+async function pairedRatio(model: 'cnn-small' | 'mlp', options: Options): Promise<number> {
+  const ours: number[] = [];
+  const theirs: number[] = [];
+  for (let round = 1; round <= options.rounds; round += 1) {
+    const cell = await measureCell(model, 'fgsm', options);
+    if ('skipped' in cell) throw new Error(`our ${model} FGSM-AT step was ${cell.skipped}`);
+    const torch = runTorchReference(model === 'mlp' ? 'mlp' : 'cnn');
+    ours.push(cell.samplesPerSecond);
+    theirs.push(torch.samplesPerSecond);
+    console.log(`  ${model} round ${round}: ours ${cell.samplesPerSecond.toFixed(0)} samples/s (${cell.msPerStep.toFixed(0)} ms/step); ${torch.line}`);
+  }
+  return median(ours) / median(theirs);
+}
 
 async function reference(options: Options): Promise<void> {
   if (!torchAvailable()) {
@@ -181,18 +275,11 @@ async function reference(options: Options): Promise<void> {
     return;
   }
   const info = await selectBackend({ forced: 'wasm', log: () => undefined });
-  console.log(`\nPyTorch reference, paired with ours (${describeBackend(info)}), cnn-small FGSM-AT at batch ${BATCH}, alternating:`);
-  const ours: number[] = [];
-  const theirs: number[] = [];
-  for (let round = 1; round <= 3; round += 1) {
-    const cell = await measureCell('cnn-small', 'fgsm', options);
-    if ('skipped' in cell) throw new Error(`our cnn-small FGSM-AT step was ${cell.skipped}`);
-    const torch = runTorchReference();
-    ours.push(cell.samplesPerSecond);
-    theirs.push(torch.samplesPerSecond);
-    console.log(`  round ${round}: ours ${cell.samplesPerSecond.toFixed(0)} samples/s (${cell.msPerStep.toFixed(0)} ms/step); ${torch.line}`);
-  }
-  console.log(`cnn-small FGSM-AT vs PyTorch: ${(median(ours) / median(theirs)).toFixed(2)}x`);
+  console.log(`\nPyTorch reference (1 thread) paired with ours (${describeBackend(info)}), FGSM-AT step at batch ${BATCH}:`);
+  const mlp = await pairedRatio('mlp', options);
+  const cnn = await pairedRatio('cnn-small', options);
+  console.log(`mlp FGSM-AT vs PyTorch: ${mlp.toFixed(2)}x`);
+  console.log(`cnn-small FGSM-AT vs PyTorch: ${cnn.toFixed(2)}x`);
 }
 
 /** tfjs's cpu backend greets Node users once with an "install tfjs-node" banner: noise here. */
@@ -206,6 +293,10 @@ function quietTfjsBanner(): void {
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   quietTfjsBanner();
+  if (options.profile) {
+    await profileStep(options.profile);
+    return;
+  }
   const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
   console.log(`bench:train — tfjs ${tf.version.tfjs}, load average ${load()}, budget ${options.budget} s/step`);
   for (const name of options.backends) {

@@ -3,6 +3,8 @@
  * the same data, seed and budget over the API, follows both to the end, and prints their clean
  * and FGSM test accuracy side by side. Usage: node dist/scripts/demo-client.js [apiBaseUrl]
  */
+export {};
+
 const base = process.argv[2] ?? process.env.BULWARK_API ?? 'http://127.0.0.1:3000';
 
 interface RunView {

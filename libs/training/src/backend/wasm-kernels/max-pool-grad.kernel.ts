@@ -8,7 +8,8 @@ const LOWEST_FLOAT32 = -3.4028234663852886e38;
 /**
  * ∂L/∂x of a max pool: each window's gradient goes to its first maximum in row-major order, as
  * in TensorFlow and tfjs's cpu backend. This replaces wasm's own MaxPoolGrad, which is slow and
- * wrong (it drops the gradient of windows whose maximum is negative). Built from kernels that
+ * wrong where a window's maximum is negative (its gradient lands on the window's first pixel,
+ * or is lost). Built from kernels that
  * XNNPACK runs fast (broadcasting Sub/Mul, Step, pools, depthwise conv), not from
  * Equal/Select/Tile, which the wasm backend broadcasts element by element.
  *

@@ -10,7 +10,7 @@ import { castKernelFunc, identityKernelFunc } from './zero-copy.kernel';
 
 interface KernelOverride {
   name: string;
-  /** Why it is registered, for the benchmark notes and for anyone profiling. */
+  /** Why it is registered; `bench:train --profile` prints it next to the profile. */
   reason: string;
   create(base: BaseKernels): tf.KernelFunc;
 }
@@ -24,12 +24,12 @@ export const WASM_TRAINING_KERNELS: readonly KernelOverride[] = [
   },
   {
     name: tf.Conv2DBackpropInput,
-    reason: "~5x slower than Conv2D: a Conv2D of the dilated dy with the flipped filter",
+    reason: '~10x slower than Conv2D: a Conv2D of the dilated dy with the flipped filter',
     create: (base) => composedKernelFunc(base, conv2DBackpropInputKernel),
   },
   {
     name: tf.MaxPoolGrad,
-    reason: 'slow, and drops the gradient of windows with a negative maximum',
+    reason: 'slow, and wrong where a window’s maximum is negative (the gradient goes to its first pixel)',
     create: (base) => composedKernelFunc(base, maxPoolGradKernel),
   },
   {
@@ -39,7 +39,7 @@ export const WASM_TRAINING_KERNELS: readonly KernelOverride[] = [
   },
   {
     name: tf.Sum,
-    reason: 'sums over leading axes (bias gradients) transpose first: a ones-vector MatMul instead',
+    reason: 'sums over leading axes (bias gradients) transpose first: an AvgPool over a [1, P, 1, R] view instead',
     create: (base) => composedKernelFunc(base, sumKernel),
   },
   {

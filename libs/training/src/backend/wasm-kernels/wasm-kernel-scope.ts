@@ -3,8 +3,8 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 /**
  * The wasm backend's own kernels that the training kernels are built from. Captured once, at
- * registration, so that a kernel this project overrides (BatchMatMul, MaxPoolGrad) can still
- * reach the original, and so that composed kernels never call back into themselves.
+ * registration, so that a kernel this project overrides (BatchMatMul, Sum, Identity, Cast) can
+ * still reach the original, and so that composed kernels never call back into themselves.
  */
 export const BASE_KERNEL_NAMES = [
   tf.Add,
