@@ -42,8 +42,11 @@ export function project(inputs: tf.Tensor, candidate: tf.Tensor, epsilon: number
     const delta = tf.sub(candidate, inputs);
     let bounded: tf.Tensor;
     if (norm === 'linf') {
-      const eps = typeof epsilon === 'number' ? epsilon : perExample(epsilon, inputs.rank);
-      bounded = tf.minimum(tf.maximum(delta, tf.neg(eps)), eps);
+      // clipByValue is one fast kernel on wasm; minimum/maximum against a tensor are slow loops there.
+      bounded =
+        typeof epsilon === 'number'
+          ? tf.clipByValue(delta, -epsilon, epsilon)
+          : tf.minimum(tf.maximum(delta, tf.neg(perExample(epsilon, inputs.rank))), perExample(epsilon, inputs.rank));
     } else {
       const eps = typeof epsilon === 'number' ? tf.scalar(epsilon) : epsilon;
       const norms = l2NormPerExample(delta);

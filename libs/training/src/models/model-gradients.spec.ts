@@ -3,8 +3,9 @@ import { applyModel, createModel, MIN_INPUT_SIZE, MODEL_NAMES, type ModelName } 
 import { selectBackend } from '../backend/select-backend';
 
 /**
- * Tiny inputs and batches: the cpu backend (the only one that trains convs today) computes
- * filter gradients at about a microsecond per multiply-add.
+ * On the cpu backend, the reference the wasm training kernels are checked against
+ * (backend/wasm-kernels/zoo-gradients.spec.ts). Tiny inputs and batches: cpu computes filter
+ * gradients at about a microsecond per multiply-add.
  */
 const INPUT_SHAPE: Record<ModelName, [number, number, number]> = {
   mlp: [4, 4, 1],
