@@ -17,7 +17,7 @@ export { eot, type EotOptions, type RandomTransform } from './eot';
 export { craftFgsm, fgsm, type FgsmOptions } from './fgsm';
 export { finishAttack, type FinishAttackOptions } from './finish-attack';
 export { mifgsm, type MifgsmOptions } from './mifgsm';
-export { createSeededRandom, type SeededRandom } from './seeded-random';
+export { createSeededRandom, restoreSeededRandom, type SeededRandom } from './seeded-random';
 export { square, squareFraction, type SquareOptions, type SquareResult } from './square';
 export {
   STANDARD_SUITE_STAGES,

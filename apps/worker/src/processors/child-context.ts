@@ -1,8 +1,10 @@
 import 'reflect-metadata';
+import type { SandboxedJob } from 'bullmq';
 import { DataSource } from 'typeorm';
 import { WorkerConfig, loadWorkerConfig } from '@bulwark/config';
 import { RunLedger, dataSourceOptions } from '@bulwark/database';
 import { BackendInfo, selectBackend } from '@bulwark/training';
+import type { JobContext } from '../job-context';
 
 /**
  * What a sandboxed processor's child process needs, created on its first job and reused for
@@ -17,7 +19,7 @@ export interface ChildContext {
 
 let context: Promise<ChildContext> | undefined;
 
-export function childContext(): Promise<ChildContext> {
+function childContext(): Promise<ChildContext> {
   context ??= createChildContext().catch((err: unknown) => {
     context = undefined;
     throw err;
@@ -32,4 +34,18 @@ async function createChildContext(): Promise<ChildContext> {
   const dataSource = await new DataSource(dataSourceOptions(config.databaseUrl, 'bulwark-worker-job')).initialize();
   log(`ready: backend ${backend.name} (tfjs ${backend.tfjsVersion}, ${backend.threads} thread(s))`);
   return { ledger: new RunLedger(dataSource), backend, config, log };
+}
+
+/** The context a job runner gets for one delivery of `job`. */
+export async function jobContextFor(job: SandboxedJob): Promise<JobContext> {
+  const { ledger, backend, config, log } = await childContext();
+  return {
+    ledger,
+    backend,
+    cancelPollMs: config.cancelPollMs,
+    datasetDirs: config.datasetDirs,
+    attempt: job.attemptsMade + 1,
+    reportProgress: (fraction) => job.updateProgress(Math.round(fraction * 1000) / 10),
+    log,
+  };
 }
