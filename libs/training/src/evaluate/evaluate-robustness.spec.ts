@@ -103,6 +103,16 @@ describe('evaluateRobustness', () => {
     expect(raised).toContain('not-broken-at-large-epsilon');
   }, 60_000);
 
+  it('probes ε = 0.5 with PGD when the curve stops short of it, and flags a masked model there', async () => {
+    const plainFlag = (await evaluateRobustness({ ...options, epsilons: [0.1], attacks: ['fgsm'], galleryPerEpsilon: 0 })).flags.find((f) => f.flag === 'not-broken-at-large-epsilon')!;
+    expect(plainFlag.raised).toBe(false);
+    expect(plainFlag.detail).toMatch(/^PGD probe at ε = 0.5 on 80 examples: robust accuracy 0\.000/);
+    const plain = asLogitsModel(model);
+    const masked = (x: tf.Tensor) => plain(tf.step(tf.sub(x, 0.5)));
+    const maskedFlag = (await evaluateRobustness({ ...options, model: masked, epsilons: [0.1], attacks: ['fgsm'], galleryPerEpsilon: 0 })).flags.find((f) => f.flag === 'not-broken-at-large-epsilon')!;
+    expect(maskedFlag.raised).toBe(true);
+  }, 60_000);
+
   it('is deterministic for a seed', async () => {
     const again = await evaluateRobustness({ ...options, epsilons: [0.1], attacks: ['pgd', 'square'], galleryPerEpsilon: 0 });
     const first = await evaluateRobustness({ ...options, epsilons: [0.1], attacks: ['pgd', 'square'], galleryPerEpsilon: 0 });

@@ -158,8 +158,33 @@ export async function evaluateRobustness(options: EvaluateRobustnessOptions): Pr
 
   const curve = points.map((p) => ({ epsilon: p.epsilon, robustAccuracy: p.outcomes.find((o) => o.attack === 'suite')!.robustCorrect / n }));
   flags.push(robustnessRoseWithEpsilon({ curve }));
-  if (norm === 'linf') flags.push(notBrokenAtLargeEpsilon({ curve }));
+  if (norm === 'linf') {
+    // The curve may stop short of a radius at which every classifier falls; then a PGD probe
+    // at LARGE_EPSILON on a few examples checks that the attacks can still break the model.
+    const probe = curve.some((p) => p.epsilon >= LARGE_EPSILON) ? [] : [await largeEpsilonProbe(options, cleanCorrect, batchSize)];
+    const flag = notBrokenAtLargeEpsilon({ curve: [...curve, ...probe], largeEpsilon: LARGE_EPSILON });
+    flags.push(probe.length ? { ...flag, examples: [], detail: `PGD probe at ε = ${LARGE_EPSILON} on ${probe[0].n} examples: robust accuracy ${probe[0].robustAccuracy.toFixed(3)} (${flag.detail})` } : flag);
+  }
   return { n, points, flags, stopped: false };
+}
+
+const LARGE_EPSILON = 0.5;
+const PROBE_EXAMPLES = 100;
+
+/** Robust accuracy under PGD at LARGE_EPSILON on the first PROBE_EXAMPLES examples. */
+async function largeEpsilonProbe(options: EvaluateRobustnessOptions, cleanCorrect: boolean[], batchSize: number): Promise<{ epsilon: number; robustAccuracy: number; n: number }> {
+  const { model, dataset, params, seed } = options;
+  const count = Math.min(PROBE_EXAMPLES, dataset.size);
+  let robust = 0;
+  for (let start = 0; start < count; start += batchSize) {
+    const indices = Uint32Array.from({ length: Math.min(batchSize, count - start) }, (_, i) => start + i);
+    const { x, y } = makeBatch(dataset, indices);
+    const result = pgd({ model, inputs: x, labels: y, epsilon: LARGE_EPSILON, norm: 'linf', steps: params.pgd.steps, stepSize: (params.pgd.stepSizeFactor * LARGE_EPSILON) / params.pgd.steps, randomStart: true, seed });
+    robust += result.success.filter((s, k) => !s && cleanCorrect[indices[k]]).length;
+    tf.dispose([x, y, result.adversarial]);
+    await yieldToEventLoop();
+  }
+  return { epsilon: LARGE_EPSILON, robustAccuracy: robust / count, n: count };
 }
 
 interface AttackBatchArgs {
