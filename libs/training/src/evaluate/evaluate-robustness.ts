@@ -107,7 +107,7 @@ interface Breaks {
  * (‖δ‖ ≤ ε within 1e-5, inside [0,1]) before it counts.
  */
 export async function evaluateRobustness(options: EvaluateRobustnessOptions): Promise<RobustnessEvaluation> {
-  const { model, dataset, norm, params, seed } = options;
+  const { model, dataset, norm } = options;
   const batchSize = options.batchSize ?? 256;
   const epsilons = [...options.epsilons].sort((a, b) => a - b);
   const attacks = ROBUSTNESS_ATTACKS.filter((a) => options.attacks.includes(a));
