@@ -82,9 +82,40 @@ export {
   type BatchProgress,
   type EpochResult,
   type FgsmSettings,
+  type TrainLoopOptions,
   type TrainOptions,
   type TrainSummary,
 } from './train/train-classifier';
+export {
+  ADVERSARIAL_TRAINING_METHODS,
+  resolveAdversarialTraining,
+  warmedEpsilon,
+  type AdversarialTraining,
+  type AdversarialTrainingMethodName,
+  type EpsilonWarmup,
+  type FgsmRsTraining,
+  type FgsmTraining,
+  type FreeTraining,
+  type PgdTraining,
+  type ResolvedAdversarialTraining,
+  type TradesTraining,
+} from './train/methods/adversarial-training';
+export {
+  assertLearningRateSchedule,
+  createOptimizer,
+  learningRateAt,
+  setOptimizerLearningRate,
+  type LearningRateSchedule,
+  type OptimizerSpec,
+  type SchedulePosition,
+} from './train/learning-rate-schedule';
+export {
+  carveHeldOut,
+  type OverfittingGuardBest,
+  type OverfittingGuardOptions,
+  type OverfittingGuardReport,
+} from './train/overfitting-guard';
+export { distill, trainTeacherAtTemperature, type DistillOptions, type TeacherTrainingOptions } from './train/distillation';
 export {
   evaluateRobustness,
   ROBUSTNESS_ATTACKS,

@@ -123,7 +123,8 @@ export async function trainClassifier(options: TrainOptions): Promise<TrainSumma
   return runTrainingLoop({
     ...options,
     trainingEpsilon: settings?.epsilon,
-    epsilonAt: settings === undefined ? undefined : (batchIndex, batchesPerEpoch) => warmedEpsilon(settings.epsilon, settings.epsilonWarmup, batchIndex, batchesPerEpoch),
+    epsilonAt:
+      settings === undefined ? undefined : (batchIndex, batchesPerEpoch) => warmedEpsilon(settings.epsilon, settings.epsilonWarmup, batchIndex, batchesPerEpoch),
     guard: options.overfittingGuard,
     createMethod: (context) => (settings === undefined ? cleanTraining(context) : adversarialTrainingMethod(context, settings)),
   });

@@ -1,0 +1,107 @@
+import * as tf from '@tensorflow/tfjs';
+import { selectBackend } from '../backend/select-backend';
+import { subsetDataset, type Dataset } from '../datasets/dataset';
+import { loadMnistDigits } from '../datasets/mnist-digits.dataset';
+import { createRng } from '../rng';
+import { carveHeldOut } from './overfitting-guard';
+import { trainClassifier, type EpochResult, type TrainOptions } from './train-classifier';
+import { mlp, optimizerDigest, weightsDigest } from './training.fixture';
+
+describe('catastrophic-overfitting guard', () => {
+  let train: Dataset;
+  let heldOut: Dataset;
+  let test: Dataset;
+
+  beforeAll(async () => {
+    await selectBackend({ forced: 'wasm', log: () => undefined });
+    const digits = loadMnistDigits();
+    ({ train, heldOut } = carveHeldOut(subsetDataset(digits, 384), { count: 64, seed: 1 }));
+    test = subsetDataset(digits, 32);
+  });
+
+  /**
+   * fgsm-rs whose learning rate jumps from 3e-3 to 30 after epoch 1: a collapse forced
+   * deterministically, the way a too-large step size makes one in Wong et al.
+   */
+  async function collapsingRun(onCollapse: 'stop' | 'continue') {
+    const tensorsBefore = tf.memory().numTensors;
+    const model = mlp(1);
+    const optimizer = tf.train.adam(3e-3);
+    const epochs: EpochResult[] = [];
+    const states: string[] = [];
+    const options: TrainOptions = {
+      model,
+      optimizer,
+      train,
+      test,
+      epochs: 3,
+      batchSize: 32,
+      rng: createRng(2),
+      adversarial: { method: 'fgsm-rs', epsilon: 0.1 },
+      learningRateSchedule: { kind: 'piecewise', learningRate: 3e-3, milestones: [1], factor: 1e4 },
+      overfittingGuard: { heldOut, epsilon: 0.03, steps: 5, onCollapse },
+      evalAttack: { attack: 'fgsm', epsilon: 0.1 },
+      onEpochEnd: async (e) => {
+        epochs.push(e);
+        states.push(`${await weightsDigest(model)} ${await optimizerDigest(optimizer)}`);
+      },
+    };
+    const summary = await trainClassifier(options);
+    model.dispose();
+    optimizer.dispose();
+    // A rollback replaces the optimizer's slot variables; the old ones must not linger.
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+    return { summary, epochs, states };
+  }
+
+  it('rolls back to the best epoch’s weights and optimizer state when PGD accuracy collapses, and stops', async () => {
+    const { summary, epochs, states } = await collapsingRun('stop');
+
+    expect(epochs.map((e) => e.epoch)).toEqual([1, 2]);
+    const [first, second] = epochs.map((e) => e.overfittingGuard!);
+    expect(first).toEqual({
+      pgdAccuracy: expect.any(Number),
+      examples: 64,
+      attack: { norm: 'linf', epsilon: 0.03, steps: 5, stepSize: 0.015, randomStart: true, seed: 0 },
+      bestEpoch: 1,
+      bestAccuracy: first.pgdAccuracy,
+    });
+    expect(first.pgdAccuracy).toBeGreaterThan(0.3);
+    expect(second).toMatchObject({ bestEpoch: 1, bestAccuracy: first.pgdAccuracy, rolledBackTo: 1 });
+    expect(second.pgdAccuracy).toBeLessThan(first.pgdAccuracy - 0.2);
+    // What epoch 2 leaves for its checkpoint, and evaluates, is epoch 1's state exactly.
+    expect(states[1]).toBe(states[0]);
+    expect(epochs[1].cleanAccuracy).toBe(epochs[0].cleanAccuracy);
+    expect(summary).toEqual({ epochsCompleted: 2, stopped: false, last: epochs[1], earlyStop: { reason: 'catastrophic-overfitting', epoch: 2, restoredEpoch: 1 } });
+  });
+
+  it('with onCollapse "continue", trains on from the restored state and keeps guarding', async () => {
+    const { summary, epochs, states } = await collapsingRun('continue');
+
+    expect(summary).toMatchObject({ epochsCompleted: 3, stopped: false });
+    expect(summary.earlyStop).toBeUndefined();
+    expect(epochs.map((e) => e.overfittingGuard!.rolledBackTo)).toEqual([undefined, 1, 1]);
+    expect(states[2]).toBe(states[0]);
+  });
+
+  it('carves a fixed held-out set from the training set', () => {
+    const digits = subsetDataset(loadMnistDigits(), 100);
+    const a = carveHeldOut(digits, { count: 20, seed: 3 });
+    const b = carveHeldOut(digits, { count: 20, seed: 3 });
+
+    expect([a.train.size, a.heldOut.size]).toEqual([80, 20]);
+    expect(Buffer.from(a.heldOut.images).equals(Buffer.from(b.heldOut.images))).toBe(true);
+    expect(() => carveHeldOut(digits, { count: 100, seed: 3 })).toThrow(/held-out count/);
+  });
+
+  it('needs an ε: its own, or the training method’s', async () => {
+    const model = mlp(1);
+    const optimizer = tf.train.adam(1e-3);
+    const base = { model, optimizer, train, test, epochs: 1, batchSize: 32, rng: createRng(1), evalAttack: { attack: 'fgsm', epsilon: 0.1 } as const };
+
+    await expect(trainClassifier({ ...base, overfittingGuard: { heldOut } })).rejects.toThrow(/overfitting guard: epsilon/);
+    await expect(trainClassifier({ ...base, adversarial: { method: 'pgd', epsilon: 0.1 }, overfittingGuard: { heldOut, maxDrop: 0 } })).rejects.toThrow(/maxDrop/);
+    model.dispose();
+    optimizer.dispose();
+  });
+});
