@@ -128,3 +128,53 @@ export {
   type RobustnessEvaluation,
   type RobustnessParams,
 } from './evaluate/evaluate-robustness';
+export {
+  adaptivePreprocessing,
+  applyPreprocessing,
+  type AdaptiveTreatment,
+  type Preprocessing,
+  type PreprocessingKind,
+  type PreprocessingSpec,
+} from './defenses/preprocessing';
+export { bitDepthReduction, quantise, reduceBitDepth } from './defenses/bit-depth';
+export { medianFilter, medianSmoothing } from './defenses/median-filter';
+export { jpegCompression, jpegRecompress } from './defenses/jpeg-compression';
+export { addGaussianNoise, gaussianNoise } from './defenses/gaussian-noise';
+export { drawResizePad, randomResizePad, randomResizePadTransform, type RandomResizePadOptions, type ResizePadDraw } from './defenses/random-resize-pad';
+export { quantiseInputs, saturateLogits, type GradientMaskingSpec, type LogitsSquash, type LogitsSquashSpec } from './defenses/gradient-masking';
+export {
+  adaptiveView,
+  defendModel,
+  describeDefense,
+  naiveView,
+  type AdaptiveViewOptions,
+  type DefendedModel,
+  type DefendModelOptions,
+  type DefenseDescription,
+  type DefenseSpec,
+} from './defenses/defended-model';
+export { createDefense, createLogitsSquash, createPreprocessing, maskGradients } from './defenses/create-defense';
+export { evaluateDefense, type DefenseEvaluation, type DefenseView, type EvaluateDefenseOptions } from './defenses/evaluate-defense';
+export { detectionMetrics, rocAuc, thresholdAtFpr, type DetectionMetrics, type DetectionMetricsOptions } from './defenses/detection-metrics';
+export { scoreDataset, type Detector, type DetectorDescription, type DetectorKind } from './defenses/detector';
+export { fitDetector, fitDetectorFromSpec, type DetectorSpec, type FitDetectorFromSpecOptions, type FitDetectorOptions } from './defenses/fit-detector';
+export { lowConfidence } from './defenses/confidence-detector';
+export { defaultSqueezers, squeezingScore } from './defenses/squeezing-detector';
+export { minMahalanobis, penultimateFeatures } from './defenses/mahalanobis-detector';
+export { detectorAwarePgd, judgeWithDetector, type DetectorAwarePgdOptions, type DetectorAwareResult, type JudgeOptions } from './defenses/detector-aware-attack';
+export {
+  createDefenseStack,
+  fitDefenseStack,
+  type DefenseStack,
+  type DefenseStackDescription,
+  type DefenseStackSpec,
+  type FitDefenseStackOptions,
+  type StackPrediction,
+} from './defenses/defense-stack';
+export {
+  evaluateDetection,
+  type AttackDetectionOutcome,
+  type DetectionEvaluation,
+  type DetectorAwareSettings,
+  type EvaluateDetectionOptions,
+} from './defenses/evaluate-detection';

@@ -1,0 +1,54 @@
+import * as tf from '@tensorflow/tfjs';
+import { quantise } from './bit-depth';
+import { assertInteger, identityTransform, type Preprocessing } from './preprocessing';
+
+/**
+ * Gradient masking offered as an explicit, labelled option so that users can watch it fail
+ * (ARCHITECTURE.md: masking is not robustness). Each method leaves the decisions almost as
+ * they were and only takes the gradient away; the evaluation raises its validity flags and
+ * BPDA or an attack on the un-squashed logits breaks it.
+ */
+export type GradientMaskingSpec = { kind: 'quantise-inputs'; levels: number } | { kind: 'saturate-logits'; temperature: number };
+
+export type LogitsSquashSpec = Extract<GradientMaskingSpec, { kind: 'saturate-logits' }>;
+
+/** A transform of the logits that keeps every example's arg-max (so attacking the logits before it is exact). */
+export interface LogitsSquash {
+  spec: LogitsSquashSpec;
+  apply: (logits: tf.Tensor2D) => tf.Tensor2D;
+  masksGradients: true;
+}
+
+/**
+ * Inputs rounded to `levels` values (2 levels: a hard threshold at 0.5). Forward exactly a
+ * quantiser, backward zero in tfjs, so every gradient attack stands still; BPDA with the
+ * identity walks straight through it. Coarse levels can give real robustness on near-binary
+ * digits (binarisation at ε < 0.5), which is why a demonstration should use several levels.
+ */
+export function quantiseInputs({ levels }: { levels: number }): Preprocessing {
+  assertInteger(levels, 2, 256, 'levels');
+  return {
+    spec: { kind: 'quantise-inputs', levels },
+    apply: (x) => quantise(x, levels),
+    treatment: 'bpda',
+    approximation: identityTransform,
+    masksGradients: true,
+  };
+}
+
+/**
+ * Logits divided by a tiny temperature (defensive distillation's deployment trick without the
+ * distillation): the softmax saturates to exactly one-hot in float32, so the cross-entropy
+ * gradient is exactly zero on confidently classified inputs. The arg-max is unchanged, so
+ * attacking the logits before the squash (Carlini & Wagner 2016) is the adaptive attack.
+ */
+export function saturateLogits({ temperature }: { temperature: number }): LogitsSquash {
+  if (!(Number.isFinite(temperature) && temperature > 0 && temperature < 1)) {
+    throw new Error(`saturate-logits needs a temperature in (0, 1), got ${temperature}`);
+  }
+  return {
+    spec: { kind: 'saturate-logits', temperature },
+    apply: (logits) => tf.tidy(() => tf.div(logits, temperature) as tf.Tensor2D),
+    masksGradients: true,
+  };
+}
