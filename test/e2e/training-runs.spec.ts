@@ -161,6 +161,38 @@ describe('training runs end to end (API + worker processes)', () => {
     expect(listed.map((e: { run: { id: string } }) => e.run.id)).toContain(submitted.body.id);
   });
 
+  it('fine-tunes that model from its checkpoint with PGD adversarial training, SGD, a piecewise schedule and the overfitting guard', async () => {
+    const checkpoints = (await call('GET', `/runs/${adversariallyTrained}/checkpoints`)).body.items;
+    const submitted = await call('POST', '/runs', {
+      kind: 'adversarial-training', dataset: 'mnist', model: 'mlp', attack: { name: 'fgsm', epsilon: 0.1 }, epochs: 2, batchSize: 128, seed: 6,
+      method: { name: 'pgd', steps: 3 },
+      optimizer: { name: 'sgd', momentum: 0.9 },
+      learningRate: 0.01,
+      schedule: { kind: 'piecewise', milestones: [1], factor: 0.1 },
+      overfittingGuard: { heldOut: 200 },
+      fromCheckpoint: checkpoints[1].id,
+    });
+    expect(submitted.status).toBe(201);
+    expect(submitted.body).toMatchObject({ parentRunId: adversariallyTrained, parentCheckpointId: checkpoints[1].id });
+    expect(submitted.body.spec).toMatchObject({
+      method: { name: 'pgd', epsilon: 0.1, steps: 3 },
+      optimizer: { name: 'sgd', momentum: 0.9, nesterov: false },
+      schedule: { kind: 'piecewise', milestones: [1], factor: 0.1 },
+      overfittingGuard: { heldOut: 200, maxDrop: 0.2, onCollapse: 'stop' },
+      initialCheckpointId: checkpoints[1].id,
+    });
+    const run = await waitForStatus(submitted.body.id, ['succeeded', 'failed'], 240_000);
+    expect(run.error).toBeNull();
+    expect(worker.output()).toContain(`run ${run.id}: starting from checkpoint ${checkpoints[1].id}`);
+    const metrics = (await call('GET', `/runs/${run.id}/metrics`)).body.items as { key: string; step: number; value: number }[];
+    const series = (key: string) => metrics.filter((m) => m.key === key).map((m) => m.value);
+    expect(series('learning_rate')).toEqual([0.01, expect.closeTo(0.001, 9)]);
+    expect(series('train_epsilon')).toEqual([0.1, 0.1]);
+    expect(series('guard_pgd_accuracy')).toHaveLength(2);
+    // Started from a trained model: already accurate after the first fine-tuning epoch.
+    expect(series('test_clean_accuracy')[0]).toBeGreaterThan(0.85);
+  });
+
   it('cancels a queued run before it starts and a running run at a batch boundary', async () => {
     const long = { kind: 'train', dataset: 'mnist', model: 'mlp', epochs: 20, batchSize: 32, seed: 2 };
     const running = (await call('POST', '/runs', long)).body;

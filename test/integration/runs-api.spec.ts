@@ -4,7 +4,7 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { createApiApp } from '../../apps/api/src/bootstrap-api';
 import { ApiConfig } from '../../libs/config/src';
-import { Run } from '../../libs/database/src';
+import { Run, RunLedger } from '../../libs/database/src';
 import { TRAINING_QUEUE, redisConnectionOptions } from '../../libs/jobs/src';
 import { testApiConfig } from '../support/test-config';
 
@@ -105,6 +105,17 @@ describe('runs API (real Postgres and Redis, no worker)', () => {
       ['seed as a string', { ...valid, seed: '1' }, /^seed must be an integer/],
       ['learning rate above 1', { ...valid, learningRate: 3 }, /^learningRate must not be greater than 1/],
       ['unknown top-level field', { ...valid, gpu: true }, /^property gpu should not exist/],
+      ['a training method on a plain training run', { ...valid, kind: 'train', method: { name: 'pgd' } }, /^method applies to adversarial-training runs only/],
+      ['an unknown training method', { ...valid, method: { name: 'mart' } }, /^method\.name must be one of/],
+      ['a zero PGD-training step count', { ...valid, method: { name: 'pgd', steps: 0 } }, /^method\.steps must not be less than 1/],
+      ['momentum with Adam', { ...valid, optimizer: { name: 'adam', momentum: 0.9 } }, /^optimizer\.momentum and optimizer\.nesterov apply to the sgd optimizer only/],
+      ['an unknown optimizer', { ...valid, optimizer: { name: 'lion' } }, /^optimizer\.name must be one of/],
+      ['a piecewise schedule without milestones', { ...valid, schedule: { kind: 'piecewise', factor: 0.1 } }, /^schedule\.milestones must be an array/],
+      ['a milestone at or past the last epoch', { ...valid, schedule: { kind: 'piecewise', milestones: [2], factor: 0.1 } }, /^schedule\.milestones must be below epochs \(2\)/],
+      ['a cyclic floor above the peak', { ...valid, schedule: { kind: 'cyclic', minLearningRate: 0.5 } }, /^schedule\.minLearningRate must be below learningRate/],
+      ['an overfitting guard on plain training', { ...valid, kind: 'train', overfittingGuard: {} }, /^overfittingGuard applies to adversarial-training runs only/],
+      ['a malformed fromCheckpoint', { ...valid, fromCheckpoint: 'latest' }, /^fromCheckpoint must be a UUID/],
+      ['an unknown fromCheckpoint', { ...valid, fromCheckpoint: '00000000-0000-4000-8000-000000000000' }, /^fromCheckpoint: checkpoint .* does not exist/],
       ['unknown nested field', { ...valid, attack: { name: 'fgsm', epsilon: 0.1, steps: 10 } }, /^attack\.property steps should not exist/],
     ];
 
@@ -113,6 +124,30 @@ describe('runs API (real Postgres and Redis, no worker)', () => {
       const res = await http().post('/runs').send(body).expect(400);
       expect(res.body.message).toEqual(expect.arrayContaining([expect.stringMatching(message)]));
       expect(await runCount()).toBe(before);
+    });
+
+    it('stores the resolved training method, optimizer and schedule, with the guard on by default for fgsm-rs', async () => {
+      const res = await http().post('/runs').send({ ...valid, method: { name: 'fgsm-rs' }, schedule: { kind: 'cyclic' }, optimizer: { name: 'sgd' } }).expect(201);
+      expect(res.body.spec).toMatchObject({
+        method: { name: 'fgsm-rs', epsilon: 0.1 },
+        optimizer: { name: 'sgd', momentum: 0.9, nesterov: false },
+        schedule: { kind: 'cyclic', minLearningRate: 0, peakAt: 0.5 },
+        overfittingGuard: { heldOut: 500, maxDrop: 0.2, onCollapse: 'stop' },
+      });
+      const plain = await http().post('/runs').send(valid).expect(201);
+      expect(plain.body.spec).toMatchObject({ method: { name: 'fgsm', epsilon: 0.1 }, optimizer: { name: 'adam' }, schedule: { kind: 'constant' } });
+      expect(plain.body.spec.overfittingGuard).toBeUndefined();
+    });
+
+    it('starts a run from a checkpoint of the same model and data only', async () => {
+      const ledger = new RunLedger(dataSource);
+      const source = (await http().post('/runs').send(valid).expect(201)).body;
+      await ledger.saveCheckpoint(source.id, 1, Buffer.from([1]), 'f'.repeat(64), 'test');
+      const checkpointId = (await http().get(`/runs/${source.id}/checkpoints`).expect(200)).body.items[0].id;
+      const fine = await http().post('/runs').send({ ...valid, fromCheckpoint: checkpointId }).expect(201);
+      expect(fine.body).toMatchObject({ parentRunId: source.id, parentCheckpointId: checkpointId, spec: { initialCheckpointId: checkpointId } });
+      const other = await http().post('/runs').send({ ...valid, model: 'cnn-small', fromCheckpoint: checkpointId }).expect(400);
+      expect(other.body.message[0]).toMatch(/^fromCheckpoint: checkpoint .* holds a mlp trained on mnist, not a cnn-small on mnist/);
     });
 
     it('rejects a body over the size limit with 413 and a message naming the limit', async () => {

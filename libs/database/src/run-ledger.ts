@@ -85,6 +85,21 @@ export class RunLedger {
       .execute();
   }
 
+  async metricSeries(runId: string, key: string): Promise<MetricPoint[]> {
+    const rows = await this.dataSource.getRepository(Metric).find({ where: { runId, key }, order: { step: 'ASC' } });
+    return rows.map(({ key: k, step, value }) => ({ key: k, step, value }));
+  }
+
+  /** A run's checkpoint of one epoch, with its bytes. */
+  async checkpointAt(runId: string, epoch: number): Promise<(Checkpoint & { data: Buffer }) | null> {
+    return this.dataSource
+      .getRepository(Checkpoint)
+      .createQueryBuilder('c')
+      .addSelect('c.data')
+      .where('c.run_id = :runId AND c.epoch = :epoch', { runId, epoch })
+      .getOne() as Promise<(Checkpoint & { data: Buffer }) | null>;
+  }
+
   /** The newest checkpoint with its bytes, for resuming a re-delivered job. */
   async latestCheckpoint(runId: string): Promise<(Checkpoint & { data: Buffer }) | null> {
     return this.dataSource

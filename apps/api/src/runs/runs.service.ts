@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { DataSource, QueryFailedError, Repository } from 'typeorm';
 import type { ApiConfig } from '@bulwark/config';
 import { Checkpoint, Metric, Run, RunLedger, TERMINAL_STATUSES } from '@bulwark/database';
-import { DEFAULT_EVAL_ATTACK, DEFAULT_LEARNING_RATE, DEFAULT_TEST_FRACTION, RunSpec, TrainingRunSpec } from '@bulwark/jobs';
+import { DEFAULT_EVAL_ATTACK, DEFAULT_LEARNING_RATE, DEFAULT_TEST_FRACTION, LearningRateScheduleSpec, RunSpec, TrainingMethodSpec, TrainingRunSpec } from '@bulwark/jobs';
 import { API_CONFIG } from '../common/api-config';
 import { CreateRunDto } from './dto/create-run.dto';
 import { ListRunsQueryDto } from './dto/list-runs-query.dto';
@@ -48,8 +48,28 @@ export class RunsService {
     this.ledger = new RunLedger(dataSource);
   }
 
-  create(dto: CreateRunDto, idempotencyKey?: string): Promise<CreateRunResult> {
-    return this.submit(this.resolveSpec(dto), { idempotencyKey });
+  async create(dto: CreateRunDto, idempotencyKey?: string): Promise<CreateRunResult> {
+    const spec = this.resolveSpec(dto);
+    const parent = dto.fromCheckpoint ? await this.initialCheckpoint(dto.fromCheckpoint, spec) : null;
+    return this.submit(parent ? { ...spec, initialCheckpointId: parent.id } : spec, {
+      idempotencyKey,
+      parentRunId: parent?.runId ?? null,
+      parentCheckpointId: parent?.id ?? null,
+    });
+  }
+
+  /** A fine-tuning run starts from a checkpoint of the same architecture on the same data. */
+  private async initialCheckpoint(checkpointId: string, spec: TrainingRunSpec): Promise<Checkpoint> {
+    const checkpoint = await this.checkpoints.findOneBy({ id: checkpointId });
+    if (!checkpoint) throw new BadRequestException([`fromCheckpoint: checkpoint ${checkpointId} does not exist`]);
+    const source = await this.runs.findOneByOrFail({ id: checkpoint.runId });
+    const sourceSpec = source.spec as TrainingRunSpec;
+    if (sourceSpec.model !== spec.model || sourceSpec.dataset !== spec.dataset) {
+      throw new BadRequestException([
+        `fromCheckpoint: checkpoint ${checkpointId} holds a ${sourceSpec.model} trained on ${sourceSpec.dataset}, not a ${spec.model} on ${spec.dataset}`,
+      ]);
+    }
+    return checkpoint;
   }
 
   /**
@@ -163,16 +183,31 @@ export class RunsService {
     if (dto.batchSize > this.config.maxBatchSize) {
       throw new BadRequestException([`batchSize must not be greater than ${this.config.maxBatchSize} (MAX_BATCH_SIZE)`]);
     }
+    if (dto.method && dto.kind !== 'adversarial-training') {
+      throw new BadRequestException(['method applies to adversarial-training runs only']);
+    }
+    if (dto.optimizer?.name === 'adam' && (dto.optimizer.momentum !== undefined || dto.optimizer.nesterov !== undefined)) {
+      throw new BadRequestException(['optimizer.momentum and optimizer.nesterov apply to the sgd optimizer only']);
+    }
+    const attack = dto.attack ? { name: dto.attack.name, epsilon: dto.attack.epsilon } : { ...DEFAULT_EVAL_ATTACK };
+    const method: TrainingMethodSpec | undefined =
+      dto.kind === 'adversarial-training' ? definedFields({ ...dto.method, name: dto.method?.name ?? 'fgsm', epsilon: dto.method?.epsilon ?? attack.epsilon }) : undefined;
+    if (dto.overfittingGuard && !method) throw new BadRequestException(['overfittingGuard applies to adversarial-training runs only']);
+    const guarded = dto.overfittingGuard ?? (method?.name === 'fgsm-rs' ? {} : undefined);
     return {
       kind: dto.kind,
       dataset: dto.dataset,
       model: dto.model,
-      attack: dto.attack ? { name: dto.attack.name, epsilon: dto.attack.epsilon } : { ...DEFAULT_EVAL_ATTACK },
+      attack,
       epochs: dto.epochs,
       batchSize: dto.batchSize,
       seed: dto.seed,
       learningRate: dto.learningRate ?? DEFAULT_LEARNING_RATE,
       testFraction: dto.testFraction ?? DEFAULT_TEST_FRACTION,
+      ...(method && { method }),
+      optimizer: dto.optimizer?.name === 'sgd' ? { name: 'sgd', momentum: dto.optimizer.momentum ?? 0.9, nesterov: dto.optimizer.nesterov ?? false } : { name: 'adam' },
+      schedule: resolveSchedule(dto),
+      ...(guarded && { overfittingGuard: { heldOut: guarded.heldOut ?? 500, maxDrop: guarded.maxDrop ?? 0.2, onCollapse: guarded.onCollapse ?? 'stop' } }),
     };
   }
 
@@ -182,6 +217,32 @@ export class RunsService {
     }
     return existing;
   }
+}
+
+function resolveSchedule(dto: CreateRunDto): LearningRateScheduleSpec {
+  const schedule = dto.schedule;
+  switch (schedule?.kind) {
+    case undefined:
+    case 'constant':
+      return { kind: 'constant' };
+    case 'piecewise': {
+      const milestones = [...(schedule.milestones ?? [])].sort((a, b) => a - b);
+      if (milestones.some((m) => m >= dto.epochs)) throw new BadRequestException([`schedule.milestones must be below epochs (${dto.epochs})`]);
+      return { kind: 'piecewise', milestones, factor: schedule.factor! };
+    }
+    case 'cyclic': {
+      const minLearningRate = schedule.minLearningRate ?? 0;
+      if (minLearningRate >= (dto.learningRate ?? DEFAULT_LEARNING_RATE)) {
+        throw new BadRequestException(['schedule.minLearningRate must be below learningRate (the cyclic peak)']);
+      }
+      return { kind: 'cyclic', minLearningRate, peakAt: schedule.peakAt ?? 0.5 };
+    }
+  }
+}
+
+/** DTO instances carry every declared field, unset ones as undefined: keep the stored spec to what was said. */
+function definedFields<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }
 
 function sha256(text: string): string {

@@ -1,4 +1,3 @@
-import * as tf from '@tensorflow/tfjs';
 import { UnrecoverableError } from 'bullmq';
 import { DATASET_NAMES, MODEL_NAMES, RunJobData, RunSpec, TrainingJobName, TrainingRunSpec } from '@bulwark/jobs';
 import {
@@ -7,12 +6,15 @@ import {
   createModel,
   createRng,
   restoreCheckpoint,
+  carveHeldOut,
+  restoreModelWeights,
   restoreRng,
   serializeCheckpoint,
   trainClassifier,
 } from '@bulwark/training';
 import { JobContext, loadRunDataset } from '../job-context';
 import { throttle } from '../throttle';
+import { adversarialTrainingOf, learningRateScheduleOf, optimizerOf } from './training-options';
 
 export const CHECKPOINT_FORMAT = 'bulwark-ckpt-v1';
 
@@ -41,9 +43,13 @@ export async function runTrainingJob(
     return { status: 'skipped', reason: `run is ${run.cancelRequestedAt ? 'cancelled' : run.status}` };
   }
 
-  const { train, test } = loadRunDataset(spec.dataset, { testFraction: spec.testFraction, seed: spec.seed }, ctx.datasetDirs);
+  const loaded = loadRunDataset(spec.dataset, { testFraction: spec.testFraction, seed: spec.seed }, ctx.datasetDirs);
+  const test = loaded.test;
+  // The guard's held-out examples come out of the training set (never the test split), seeded.
+  const carved = spec.overfittingGuard ? carveHeldOut(loaded.train, { count: spec.overfittingGuard.heldOut, seed: spec.seed }) : undefined;
+  const train = carved?.train ?? loaded.train;
   const model = createModel({ name: spec.model, inputShape: train.shape, numClasses: train.classNames.length, seed: spec.seed });
-  const optimizer = tf.train.adam(spec.learningRate);
+  const optimizer = optimizerOf(spec);
   let rng = createRng(spec.seed);
   let startEpoch = 0;
   try {
@@ -53,14 +59,21 @@ export async function runTrainingJob(
       rng = restoreRng(restored.rngState);
       startEpoch = restored.epoch;
       ctx.log(`run ${run.id}: resuming after epoch ${startEpoch} from checkpoint ${checkpoint.sha256.slice(0, 12)}`);
+    } else if (spec.initialCheckpointId) {
+      const initial = await ctx.ledger.checkpointData(spec.initialCheckpointId);
+      if (!initial) throw new UnrecoverableError(`initial checkpoint ${spec.initialCheckpointId} no longer exists`);
+      restoreModelWeights(initial.data, model);
+      ctx.log(`run ${run.id}: starting from checkpoint ${initial.id} (epoch ${initial.epoch} of run ${initial.runId})`);
     }
+    const guard = carved && spec.overfittingGuard
+      ? { heldOut: carved.heldOut, maxDrop: spec.overfittingGuard.maxDrop, onCollapse: spec.overfittingGuard.onCollapse, seed: spec.seed, best: await guardBest(ctx, run.id) }
+      : undefined;
 
     const cancelRequested = throttle(() => ctx.ledger.isCancelRequested(run.id), ctx.cancelPollMs, false);
     const progress = throttle(async (fraction: number) => {
       await Promise.all([ctx.reportProgress(fraction), ctx.ledger.setProgress(run.id, fraction)]);
     }, 1000, undefined);
 
-    const attack = { attack: spec.attack.name, epsilon: spec.attack.epsilon };
     const summary = await trainClassifier({
       model,
       optimizer,
@@ -70,8 +83,10 @@ export async function runTrainingJob(
       startEpoch,
       epochs: spec.epochs,
       batchSize: spec.batchSize,
-      evalAttack: attack,
-      adversarial: spec.kind === 'adversarial-training' ? attack : undefined,
+      evalAttack: { attack: spec.attack.name, epsilon: spec.attack.epsilon },
+      adversarial: adversarialTrainingOf(spec),
+      learningRateSchedule: learningRateScheduleOf(spec),
+      overfittingGuard: guard,
       shouldStop: cancelRequested,
       onBatchEnd: ({ epoch, batch, batches }) => progress(((epoch - 1) + (batch + 1) / batches) / spec.epochs),
       onEpochEnd: async (result) => {
@@ -85,7 +100,7 @@ export async function runTrainingJob(
       await ctx.ledger.markCancelled(run.id);
       return { status: 'cancelled', epochsCompleted: summary.epochsCompleted };
     }
-    await ctx.ledger.markSucceeded(run.id);
+    await ctx.ledger.markSucceeded(run.id, summary.earlyStop ? { earlyStop: summary.earlyStop } : undefined);
     return { status: 'succeeded', epochs: summary.epochsCompleted, last: summary.last };
   } finally {
     model.dispose();
@@ -103,7 +118,24 @@ export function epochMetrics(spec: TrainingRunSpec, r: EpochResult) {
     { key: 'epoch_seconds', step: r.epoch, value: r.seconds },
     // Peak resident memory of the job's process so far (processes are reused across jobs).
     { key: 'peak_rss_mib', step: r.epoch, value: process.resourceUsage().maxRSS / 1024 },
+    ...(r.learningRate !== undefined ? [{ key: 'learning_rate', step: r.epoch, value: r.learningRate }] : []),
+    ...(r.epsilon !== undefined ? [{ key: 'train_epsilon', step: r.epoch, value: r.epsilon }] : []),
+    ...(r.overfittingGuard
+      ? [
+          { key: 'guard_pgd_accuracy', step: r.epoch, value: r.overfittingGuard.pgdAccuracy },
+          ...(r.overfittingGuard.rolledBackTo !== undefined ? [{ key: 'guard_rolled_back_to', step: r.epoch, value: r.overfittingGuard.rolledBackTo }] : []),
+        ]
+      : []),
   ];
+}
+
+/** On resume, the guard's best epoch so far: from the stored per-epoch PGD accuracies and that epoch's checkpoint. */
+async function guardBest(ctx: JobContext, runId: string) {
+  const series = await ctx.ledger.metricSeries(runId, 'guard_pgd_accuracy');
+  if (!series.length) return undefined;
+  const best = series.reduce((a, b) => (b.value > a.value ? b : a));
+  const checkpoint = await ctx.ledger.checkpointAt(runId, best.step);
+  return checkpoint ? { epoch: best.step, accuracy: best.value, checkpoint: checkpoint.data } : undefined;
 }
 
 /** A stored spec the worker cannot execute is a configuration error: retrying cannot fix it. */

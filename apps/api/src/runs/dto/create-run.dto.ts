@@ -1,6 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
+  ArrayMaxSize,
+  IsArray,
+  IsBoolean,
   IsDefined,
   IsIn,
   IsInt,
@@ -9,10 +12,24 @@ import {
   IsPositive,
   Max,
   Min,
+  IsUUID,
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
-import { ATTACK_NAMES, AttackName, DATASET_NAMES, DatasetName, MODEL_NAMES, ModelName, TRAINING_RUN_KINDS, TrainingRunKind } from '@bulwark/jobs';
+import {
+  ATTACK_NAMES,
+  AttackName,
+  DATASET_NAMES,
+  DatasetName,
+  MODEL_NAMES,
+  ModelName,
+  TRAINING_METHODS,
+  TRAINING_RUN_KINDS,
+  TrainingMethodName,
+  TrainingRunKind,
+} from '@bulwark/jobs';
+
+const finite = { allowNaN: false, allowInfinity: false } as const;
 
 export class AttackDto {
   @ApiProperty({ enum: ATTACK_NAMES, example: 'fgsm' })
@@ -24,6 +41,90 @@ export class AttackDto {
   @IsPositive()
   @Max(1)
   epsilon: number;
+}
+
+export class TrainingMethodDto {
+  @ApiProperty({ enum: TRAINING_METHODS, description: 'fgsm (Goodfellow), fgsm-rs (Wong et al. 2020), pgd (Madry), trades (Zhang), free (Shafahi)' })
+  @IsIn(TRAINING_METHODS)
+  name: TrainingMethodName;
+
+  @ApiPropertyOptional({ description: 'L∞ training radius in (0, 1]; default attack.epsilon' })
+  @IsOptional() @IsNumber(finite) @IsPositive() @Max(1)
+  epsilon?: number;
+
+  @IsOptional() @IsNumber(finite) @IsPositive() @Max(1)
+  stepSize?: number;
+
+  @IsOptional() @IsInt() @Min(1) @Max(100)
+  steps?: number;
+
+  @IsOptional() @IsBoolean()
+  randomStart?: boolean;
+
+  @ApiPropertyOptional({ description: 'TRADES β' })
+  @IsOptional() @IsNumber(finite) @Min(0) @Max(100)
+  beta?: number;
+
+  @ApiPropertyOptional({ description: 'free adversarial training: m replays per minibatch' })
+  @IsOptional() @IsInt() @Min(1) @Max(32)
+  replays?: number;
+
+  @ApiPropertyOptional({ description: 'w in (1 − w)·CE(x) + w·CE(x′)' })
+  @IsOptional() @IsNumber(finite) @Min(0) @Max(1)
+  adversarialWeight?: number;
+
+  @ApiPropertyOptional({ description: 'Ramp ε linearly over this many epochs' })
+  @IsOptional() @IsInt() @Min(1) @Max(1000)
+  epsilonWarmupEpochs?: number;
+}
+
+export class OptimizerDto {
+  @ApiProperty({ enum: ['adam', 'sgd'] })
+  @IsIn(['adam', 'sgd'])
+  name: 'adam' | 'sgd';
+
+  @ApiPropertyOptional({ description: 'SGD momentum (default 0.9)' })
+  @IsOptional() @IsNumber(finite) @Min(0) @Max(0.999)
+  momentum?: number;
+
+  @IsOptional() @IsBoolean()
+  nesterov?: boolean;
+}
+
+export class ScheduleDto {
+  @ApiProperty({ enum: ['constant', 'piecewise', 'cyclic'] })
+  @IsIn(['constant', 'piecewise', 'cyclic'])
+  kind: 'constant' | 'piecewise' | 'cyclic';
+
+  @ApiPropertyOptional({ description: 'piecewise: epochs after which the rate is multiplied by factor' })
+  @ValidateIf((o: ScheduleDto) => o.kind === 'piecewise')
+  @IsArray() @ArrayMaxSize(10) @IsInt({ each: true }) @Min(1, { each: true })
+  milestones?: number[];
+
+  @ValidateIf((o: ScheduleDto) => o.kind === 'piecewise')
+  @IsNumber(finite) @IsPositive() @Max(1)
+  factor?: number;
+
+  @ApiPropertyOptional({ description: 'cyclic: the rate at both ends (default 0); learningRate is the peak' })
+  @IsOptional() @IsNumber(finite) @Min(0) @Max(1)
+  minLearningRate?: number;
+
+  @ApiPropertyOptional({ description: 'cyclic: where the peak falls, as a fraction of the run (default 0.5)' })
+  @IsOptional() @IsNumber(finite) @Min(0) @Max(1)
+  peakAt?: number;
+}
+
+export class OverfittingGuardDto {
+  @ApiPropertyOptional({ description: 'Training examples held out to measure PGD accuracy each epoch (default 500)' })
+  @IsOptional() @IsInt() @Min(10) @Max(10000)
+  heldOut?: number;
+
+  @ApiPropertyOptional({ description: 'A drop in PGD accuracy larger than this below the best epoch is a collapse (default 0.2)' })
+  @IsOptional() @IsNumber(finite) @IsPositive() @Max(1)
+  maxDrop?: number;
+
+  @IsOptional() @IsIn(['stop', 'continue'])
+  onCollapse?: 'stop' | 'continue';
 }
 
 /**
@@ -75,6 +176,35 @@ export class CreateRunDto {
   @IsPositive()
   @Max(1)
   learningRate?: number;
+
+  @ApiPropertyOptional({ type: TrainingMethodDto, description: 'adversarial-training only: how adversarial examples are made (default FGSM at attack.epsilon)' })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => TrainingMethodDto)
+  method?: TrainingMethodDto;
+
+  @ApiPropertyOptional({ type: OptimizerDto })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => OptimizerDto)
+  optimizer?: OptimizerDto;
+
+  @ApiPropertyOptional({ type: ScheduleDto })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => ScheduleDto)
+  schedule?: ScheduleDto;
+
+  @ApiPropertyOptional({ type: OverfittingGuardDto, description: 'Catastrophic-overfitting guard; on by default for fgsm-rs' })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => OverfittingGuardDto)
+  overfittingGuard?: OverfittingGuardDto;
+
+  @ApiPropertyOptional({ description: 'Start from this checkpoint (same model and dataset): fine-tuning, with the checkpoint as parent' })
+  @IsOptional()
+  @IsUUID()
+  fromCheckpoint?: string;
 
   @ApiPropertyOptional({ description: 'Fraction of the dataset held out as the seeded test split', example: 0.2 })
   @IsOptional()
