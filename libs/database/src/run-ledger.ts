@@ -1,10 +1,12 @@
-import { DataSource, In } from 'typeorm';
+import { DataSource, In, SelectQueryBuilder } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { AdversarialExample } from './entities/adversarial-example.entity';
 import { Checkpoint } from './entities/checkpoint.entity';
 import { RobustnessResult } from './entities/robustness-result.entity';
 import { Metric } from './entities/metric.entity';
 import { Run, RunBackend, TERMINAL_STATUSES } from './entities/run.entity';
+
+export type CheckpointWithData = Checkpoint & { data: Buffer };
 
 export interface MetricPoint {
   key: string;
@@ -91,35 +93,18 @@ export class RunLedger {
   }
 
   /** A run's checkpoint of one epoch, with its bytes. */
-  async checkpointAt(runId: string, epoch: number): Promise<(Checkpoint & { data: Buffer }) | null> {
-    return this.dataSource
-      .getRepository(Checkpoint)
-      .createQueryBuilder('c')
-      .addSelect('c.data')
-      .where('c.run_id = :runId AND c.epoch = :epoch', { runId, epoch })
-      .getOne() as Promise<(Checkpoint & { data: Buffer }) | null>;
+  checkpointAt(runId: string, epoch: number): Promise<CheckpointWithData | null> {
+    return this.checkpointWithData((q) => q.where('c.run_id = :runId AND c.epoch = :epoch', { runId, epoch }));
   }
 
   /** The newest checkpoint with its bytes, for resuming a re-delivered job. */
-  async latestCheckpoint(runId: string): Promise<(Checkpoint & { data: Buffer }) | null> {
-    return this.dataSource
-      .getRepository(Checkpoint)
-      .createQueryBuilder('c')
-      .addSelect('c.data')
-      .where('c.run_id = :runId', { runId })
-      .orderBy('c.epoch', 'DESC')
-      .limit(1)
-      .getOne() as Promise<(Checkpoint & { data: Buffer }) | null>;
+  latestCheckpoint(runId: string): Promise<CheckpointWithData | null> {
+    return this.checkpointWithData((q) => q.where('c.run_id = :runId', { runId }).orderBy('c.epoch', 'DESC').limit(1));
   }
 
-  /** The bytes of one checkpoint (an evaluation's model). */
-  async checkpointData(checkpointId: string): Promise<(Checkpoint & { data: Buffer }) | null> {
-    return this.dataSource
-      .getRepository(Checkpoint)
-      .createQueryBuilder('c')
-      .addSelect('c.data')
-      .where('c.id = :checkpointId', { checkpointId })
-      .getOne() as Promise<(Checkpoint & { data: Buffer }) | null>;
+  /** The bytes of one checkpoint (an evaluation's model, a fine-tuning run's start). */
+  checkpointData(checkpointId: string): Promise<CheckpointWithData | null> {
+    return this.checkpointWithData((q) => q.where('c.id = :checkpointId', { checkpointId }));
   }
 
   /** One ε of a robustness curve: rows keyed (run, ε, attack) and the gallery, rewritten as a whole. */
@@ -141,6 +126,12 @@ export class RunLedger {
       await em.delete(AdversarialExample, { runId, epsilon });
       if (gallery.length) await em.insert(AdversarialExample, gallery.map((g) => ({ ...g, runId, epsilon })));
     });
+  }
+
+  /** The bytes column is not selected by default (megabytes); these queries ask for it. */
+  private checkpointWithData(filter: (q: SelectQueryBuilder<Checkpoint>) => SelectQueryBuilder<Checkpoint>): Promise<CheckpointWithData | null> {
+    const query = filter(this.dataSource.getRepository(Checkpoint).createQueryBuilder('c').addSelect('c.data'));
+    return query.getOne() as Promise<CheckpointWithData | null>;
   }
 
   private async finish(runId: string, values: Partial<Run>): Promise<boolean> {
