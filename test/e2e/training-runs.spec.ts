@@ -161,6 +161,25 @@ describe('training runs end to end (API + worker processes)', () => {
     expect(listed.map((e: { run: { id: string } }) => e.run.id)).toContain(submitted.body.id);
   });
 
+  it('evaluates that model behind a gradient-hiding defense naively and adaptively: the flags fire on the naive run and BPDA undoes it', async () => {
+    const submitted = await call('POST', '/evaluations', {
+      runId: adversariallyTrained, epsilons: [0.1, 0.3], suite: 'quick', examples: 60, seed: 2, galleryPerEpsilon: 1,
+      defense: { preprocessing: [{ kind: 'quantise-inputs', levels: 2 }] },
+    });
+    expect(submitted.status).toBe(201);
+    await waitForStatus(submitted.body.id, ['succeeded', 'failed'], 240_000);
+    const evaluation = (await call('GET', `/evaluations/${submitted.body.id}`)).body;
+    expect(evaluation.run.status).toBe('succeeded');
+    expect(evaluation.run.result.defense).toMatchObject({ masksGradients: true, needsAdaptiveEvaluation: true });
+    const naiveRaised = evaluation.run.result.flags.filter((f: { raised: boolean }) => f.raised).map((f: { flag: string }) => f.flag);
+    expect(naiveRaised).toContain('zero-or-nan-gradients');
+    expect(evaluation.run.result.adaptiveFlags.find((f: { flag: string }) => f.flag === 'zero-or-nan-gradients').raised).toBe(false);
+    const naive03 = evaluation.curve[1].robustAccuracy.suite;
+    const adaptive03 = evaluation.adaptiveCurve[1].robustAccuracy.suite;
+    expect(adaptive03).toBeLessThan(naive03);
+    expect(evaluation.examples.map((e: { view: string }) => e.view).sort()).toEqual(['adaptive', 'adaptive', 'naive', 'naive']);
+  });
+
   it('fine-tunes that model from its checkpoint with PGD adversarial training, SGD, a piecewise schedule and the overfitting guard', async () => {
     const checkpoints = (await call('GET', `/runs/${adversariallyTrained}/checkpoints`)).body.items;
     const submitted = await call('POST', '/runs', {

@@ -97,7 +97,13 @@ describe('evaluations API (real Postgres and Redis, no worker)', () => {
     ['zero PGD steps', () => ({ runId: trained.id, epsilons: [0.1], params: { pgd: { steps: 0 } } }), /^params\.pgd\.steps must not be less than 1/],
     ['an unknown attack parameter', () => ({ runId: trained.id, epsilons: [0.1], params: { square: { budget: 5 } } }), /^params\.square\.property budget should not exist/],
     ['zero examples', () => ({ runId: trained.id, epsilons: [0.1], examples: 0 }), /^examples must not be less than 1/],
-    ['an unknown field', () => ({ runId: trained.id, epsilons: [0.1], defense: 'jpeg' }), /^property defense should not exist/],
+    ['an unknown field', () => ({ runId: trained.id, epsilons: [0.1], defence: 'jpeg' }), /^property defence should not exist/],
+    ['an unknown preprocessing step', () => ({ runId: trained.id, epsilons: [0.1], defense: { preprocessing: [{ kind: 'blur' }] } }), /^defense\.preprocessing\.0\.kind must be one of/],
+    ['a step missing its parameter', () => ({ runId: trained.id, epsilons: [0.1], defense: { preprocessing: [{ kind: 'bit-depth' }] } }), /^defense\.preprocessing\.0: bit-depth needs bits/],
+    ['a step with another step\'s parameter', () => ({ runId: trained.id, epsilons: [0.1], defense: { preprocessing: [{ kind: 'jpeg', quality: 75, bits: 3 }] } }), /^defense\.preprocessing\.0: jpeg takes no bits/],
+    ['9 bits', () => ({ runId: trained.id, epsilons: [0.1], defense: { preprocessing: [{ kind: 'bit-depth', bits: 9 }] } }), /^defense\.preprocessing\.0\.bits must not be greater than 8/],
+    ['a logits squash at temperature 1', () => ({ runId: trained.id, epsilons: [0.1], defense: { preprocessing: [], logits: { kind: 'saturate-logits', temperature: 1 } } }), /^defense\.logits\.temperature must not be greater than 0\.999/],
+    ['resize bounds the wrong way round', () => ({ runId: trained.id, epsilons: [0.1], defense: { preprocessing: [{ kind: 'random-resize-pad', minSize: 30, maxSize: 26 }] } }), /^defense\.preprocessing\.0: minSize must not exceed maxSize/],
   ];
 
   it.each(cases)('rejects %s with a 400 naming the field, storing nothing', async (_name, body, message) => {
@@ -105,6 +111,14 @@ describe('evaluations API (real Postgres and Redis, no worker)', () => {
     const res = await http().post('/evaluations').send(body()).expect(400);
     expect(res.body.message).toEqual(expect.arrayContaining([expect.stringMatching(message)]));
     expect(await evaluationCount()).toBe(before);
+  });
+
+  it('stores a defense with exactly its parameters, random steps seeded from the evaluation', async () => {
+    const res = await http()
+      .post('/evaluations')
+      .send({ runId: trained.id, epsilons: [0.1], seed: 4, defense: { preprocessing: [{ kind: 'bit-depth', bits: 3 }, { kind: 'gaussian-noise', sigma: 0.05 }] } })
+      .expect(201);
+    expect(res.body.spec.defense).toEqual({ preprocessing: [{ kind: 'bit-depth', bits: 3 }, { kind: 'gaussian-noise', sigma: 0.05, seed: 4 }] });
   });
 
   it('refuses to evaluate an evaluation, or a run that has no checkpoint yet', async () => {
@@ -119,7 +133,7 @@ describe('evaluations API (real Postgres and Redis, no worker)', () => {
   it('returns an evaluation with its (still empty) curve, lists it under its model, and 404s for other ids', async () => {
     const created = (await http().post('/evaluations').send({ runId: trained.id, epsilons: [0.1] }).expect(201)).body;
     const got = (await http().get(`/evaluations/${created.id}`).expect(200)).body;
-    expect(got).toMatchObject({ run: { id: created.id }, curve: [], flags: null, examples: [] });
+    expect(got).toMatchObject({ run: { id: created.id }, curve: [], adaptiveCurve: null, flags: null, examples: [] });
     const listed = (await http().get('/evaluations').query({ runId: trained.id }).expect(200)).body.items;
     expect(listed.map((e: { run: { id: string } }) => e.run.id)).toContain(created.id);
     expect(listed.every((e: { run: Run }) => e.run.parentRunId === trained.id)).toBe(true);

@@ -4,12 +4,13 @@ import { Metric } from './entities/metric.entity';
 import { Run } from './entities/run.entity';
 import { InitialSchema1764086400000 } from './migrations/1764086400000-initial-schema';
 import { Evaluations1764100000000 } from './migrations/1764100000000-evaluations';
+import { EvaluationViews1764200000000 } from './migrations/1764200000000-evaluation-views';
 import { AdversarialExample } from './entities/adversarial-example.entity';
 import { RobustnessResult } from './entities/robustness-result.entity';
 
 export const ENTITIES = [Run, Metric, Checkpoint, RobustnessResult, AdversarialExample];
 /** In timestamp order. Listed by class, not by glob, so they resolve the same from src and dist. */
-export const MIGRATIONS = [InitialSchema1764086400000, Evaluations1764100000000];
+export const MIGRATIONS = [InitialSchema1764086400000, Evaluations1764100000000, EvaluationViews1764200000000];
 
 export function dataSourceOptions(databaseUrl: string, applicationName = 'bulwark'): DataSourceOptions {
   return {

@@ -1,5 +1,6 @@
 import { DataSource, In, SelectQueryBuilder } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
+import type { EvaluationView } from '@bulwark/jobs';
 import { AdversarialExample } from './entities/adversarial-example.entity';
 import { Checkpoint } from './entities/checkpoint.entity';
 import { RobustnessResult } from './entities/robustness-result.entity';
@@ -110,9 +111,10 @@ export class RunLedger {
   /** One ε of a robustness curve: rows keyed (run, ε, attack) and the gallery, rewritten as a whole. */
   async saveRobustnessPoint(
     runId: string,
+    view: EvaluationView,
     epsilon: number,
     rows: Array<Pick<RobustnessResult, 'attack' | 'n' | 'cleanCorrect' | 'robustCorrect' | 'seconds' | 'details'>>,
-    gallery: Array<Omit<AdversarialExample, 'id' | 'runId' | 'epsilon' | 'run'>>,
+    gallery: Array<Omit<AdversarialExample, 'id' | 'runId' | 'view' | 'epsilon' | 'run'>>,
   ): Promise<void> {
     await this.dataSource.transaction(async (em) => {
       await em
@@ -120,11 +122,11 @@ export class RunLedger {
         .insert()
         .into(RobustnessResult)
         // details is jsonb: TypeORM's deep-partial type does not model an open record.
-        .values(rows.map((r) => ({ ...r, runId, epsilon, recordedAt: new Date() })) as QueryDeepPartialEntity<RobustnessResult>[])
-        .orUpdate(['n', 'clean_correct', 'robust_correct', 'seconds', 'details', 'recorded_at'], ['run_id', 'epsilon', 'attack'])
+        .values(rows.map((r) => ({ ...r, runId, view, epsilon, recordedAt: new Date() })) as QueryDeepPartialEntity<RobustnessResult>[])
+        .orUpdate(['n', 'clean_correct', 'robust_correct', 'seconds', 'details', 'recorded_at'], ['run_id', 'view', 'epsilon', 'attack'])
         .execute();
-      await em.delete(AdversarialExample, { runId, epsilon });
-      if (gallery.length) await em.insert(AdversarialExample, gallery.map((g) => ({ ...g, runId, epsilon })));
+      await em.delete(AdversarialExample, { runId, view, epsilon });
+      if (gallery.length) await em.insert(AdversarialExample, gallery.map((g) => ({ ...g, runId, view, epsilon })));
     });
   }
 

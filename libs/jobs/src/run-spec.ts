@@ -107,6 +107,31 @@ export interface EvaluationAttackParams {
   square: { queries: number; pInit: number };
 }
 
+/** A preprocessing step in front of the model (see @bulwark/training's defenses). */
+export type PreprocessingStepSpec =
+  | { kind: 'bit-depth'; bits: number }
+  | { kind: 'median-filter'; size: number }
+  | { kind: 'jpeg'; quality: number }
+  | { kind: 'gaussian-noise'; sigma: number; seed: number }
+  | { kind: 'random-resize-pad'; minSize: number; maxSize: number; seed: number }
+  | { kind: 'quantise-inputs'; levels: number };
+
+export const PREPROCESSING_KINDS = ['bit-depth', 'median-filter', 'jpeg', 'gaussian-noise', 'random-resize-pad', 'quantise-inputs'] as const;
+
+/**
+ * The defense an evaluation attacks: preprocessing steps, then the model, then optionally a
+ * non-differentiable squash of its logits (gradient masking, for demonstration). Evaluated twice:
+ * naively (attacks see the deployed model) and adaptively (BPDA / EOT / un-squashed logits).
+ */
+export interface DefenseSpec {
+  preprocessing: PreprocessingStepSpec[];
+  logits?: { kind: 'saturate-logits'; temperature: number };
+}
+
+/** How a curve point was measured: the bare model, or a defense attacked naively or adaptively. */
+export const EVALUATION_VIEWS = ['direct', 'naive', 'adaptive'] as const;
+export type EvaluationView = (typeof EVALUATION_VIEWS)[number];
+
 export interface EvaluationRunSpec {
   kind: 'evaluation';
   /** The training run whose checkpoint is evaluated, and that checkpoint. */
@@ -130,6 +155,8 @@ export interface EvaluationRunSpec {
   seed: number;
   /** Adversarial examples stored per ε for the gallery. */
   galleryPerEpsilon: number;
+  /** A defense in front of the model; absent: the model itself is evaluated ('direct'). */
+  defense?: DefenseSpec;
 }
 
 export type RunSpec = TrainingRunSpec | EvaluationRunSpec;

@@ -4,6 +4,8 @@ import { In, Repository } from 'typeorm';
 import { AdversarialExample, Checkpoint, RobustnessResult, Run } from '@bulwark/database';
 import {
   DEFAULT_EVALUATION_PARAMS,
+  DefenseSpec,
+  PreprocessingStepSpec,
   EvaluationAttackName,
   EvaluationRunSpec,
   SUITE_ATTACKS,
@@ -23,9 +25,13 @@ export interface CurvePoint {
 
 export interface EvaluationView {
   run: Run;
+  /** The model as evaluated: the bare model, or a defense as deployed (attacked naively). */
   curve: CurvePoint[];
+  /** For a defense that hides gradients: the same curve under BPDA / EOT / un-squashed logits. */
+  adaptiveCurve: CurvePoint[] | null;
   flags: unknown;
   results: RobustnessResult[];
+  /** Gallery examples of every view (each says its view). */
   examples: Array<Omit<AdversarialExample, 'clean' | 'adversarial' | 'run'> & { clean: string; adversarial: string }>;
 }
 
@@ -70,7 +76,13 @@ export class EvaluationsService {
       take: 200,
     });
     const rows = evaluations.length ? await this.results.findBy({ runId: In(evaluations.map((e) => e.id)) }) : [];
-    return { items: evaluations.map((run) => ({ run, curve: toCurve(rows.filter((r) => r.runId === run.id)), flags: run.result?.flags ?? null })) };
+    const curveOf = (id: string, adaptive: boolean) => toCurve(rows.filter((r) => r.runId === id && (r.view === 'adaptive') === adaptive));
+    return {
+      items: evaluations.map((run) => {
+        const adaptiveCurve = curveOf(run.id, true);
+        return { run, curve: curveOf(run.id, false), adaptiveCurve: adaptiveCurve.length ? adaptiveCurve : null, flags: run.result?.flags ?? null };
+      }),
+    };
   }
 
   async get(id: string): Promise<EvaluationView> {
@@ -83,9 +95,11 @@ export class EvaluationsService {
       .orderBy('e.epsilon', 'ASC')
       .addOrderBy('e.example_index', 'ASC')
       .getMany();
+    const adaptive = results.filter((r) => r.view === 'adaptive');
     return {
       run,
-      curve: toCurve(results),
+      curve: toCurve(results.filter((r) => r.view !== 'adaptive')),
+      adaptiveCurve: adaptive.length ? toCurve(adaptive) : null,
       flags: run.result?.flags ?? null,
       results,
       examples: examples.map(({ clean, adversarial, ...rest }) => ({
@@ -140,8 +154,37 @@ export class EvaluationsService {
       examples: dto.examples ?? 1000,
       seed: dto.seed ?? 0,
       galleryPerEpsilon: dto.galleryPerEpsilon ?? 4,
+      ...(dto.defense && { defense: resolveDefense(dto.defense, dto.seed ?? 0) }),
     };
   }
+}
+
+const STEP_FIELDS: Record<PreprocessingStepSpec['kind'], string[]> = {
+  'bit-depth': ['bits'],
+  'median-filter': ['size'],
+  jpeg: ['quality'],
+  'gaussian-noise': ['sigma'],
+  'random-resize-pad': ['minSize', 'maxSize'],
+  'quantise-inputs': ['levels'],
+};
+
+/** Each step takes exactly the fields its kind needs (random ones also a seed, default the evaluation's). */
+function resolveDefense(dto: CreateEvaluationDto['defense'] & object, seed: number): DefenseSpec {
+  const preprocessing = dto.preprocessing.map((step, i): PreprocessingStepSpec => {
+    const needed = STEP_FIELDS[step.kind];
+    const random = step.kind === 'gaussian-noise' || step.kind === 'random-resize-pad';
+    const given = Object.entries(step).filter(([k, v]) => v !== undefined && k !== 'kind').map(([k]) => k);
+    const missing = needed.filter((f) => !given.includes(f));
+    const extra = given.filter((f) => !needed.includes(f) && !(random && f === 'seed'));
+    if (missing.length) throw new BadRequestException([`defense.preprocessing.${i}: ${step.kind} needs ${missing.join(', ')}`]);
+    if (extra.length) throw new BadRequestException([`defense.preprocessing.${i}: ${step.kind} takes no ${extra.join(', ')}`]);
+    if (step.kind === 'random-resize-pad' && step.minSize! > step.maxSize!) {
+      throw new BadRequestException([`defense.preprocessing.${i}: minSize must not exceed maxSize`]);
+    }
+    const fields = Object.fromEntries(needed.map((f) => [f, step[f as keyof typeof step]]));
+    return { kind: step.kind, ...fields, ...(random && { seed: step.seed ?? seed }) } as PreprocessingStepSpec;
+  });
+  return { preprocessing, ...(dto.logits && { logits: { kind: 'saturate-logits', temperature: dto.logits.temperature } }) };
 }
 
 /** DTO instances carry every declared field, unset ones as undefined: only set fields override. */

@@ -1,8 +1,18 @@
 import * as tf from '@tensorflow/tfjs';
 import { UnrecoverableError } from 'bullmq';
 import { ATTACKS_VERSION } from '@bulwark/attacks';
-import { EvaluationRunSpec, RunJobData, RunSpec } from '@bulwark/jobs';
-import { asLogitsModel, createModel, evaluateRobustness, restoreModelWeights, seededSubset } from '@bulwark/training';
+import { EvaluationRunSpec, EvaluationView, RunJobData, RunSpec } from '@bulwark/jobs';
+import {
+  EpsilonOutcome,
+  EvaluationFlag,
+  asLogitsModel,
+  createDefense,
+  createModel,
+  evaluateDefense,
+  evaluateRobustness,
+  restoreModelWeights,
+  seededSubset,
+} from '@bulwark/training';
 import { JobContext, loadRunDataset } from '../job-context';
 import { throttle } from '../throttle';
 
@@ -38,8 +48,15 @@ export async function runEvaluationJob(data: RunJobData, ctx: JobContext): Promi
       await Promise.all([ctx.reportProgress(fraction), ctx.ledger.setProgress(run.id, fraction)]);
     }, 1000, undefined);
 
-    const evaluation = await evaluateRobustness({
-      model: asLogitsModel(model),
+    const save = (view: EvaluationView, point: EpsilonOutcome) =>
+      ctx.ledger.saveRobustnessPoint(
+        run.id,
+        view,
+        point.epsilon,
+        point.outcomes.map(({ attack, n, cleanCorrect, robustCorrect, seconds, details }) => ({ attack, n, cleanCorrect, robustCorrect, seconds, details })),
+        point.gallery.map((g) => ({ ...g, clean: Buffer.from(g.clean), adversarial: Buffer.from(g.adversarial) })),
+      );
+    const common = {
       dataset: examples,
       epsilons: spec.epsilons,
       norm: spec.norm,
@@ -48,27 +65,30 @@ export async function runEvaluationJob(data: RunJobData, ctx: JobContext): Promi
       seed: spec.seed,
       galleryPerEpsilon: spec.galleryPerEpsilon,
       onProgress: progress,
-      onPoint: (point) =>
-        ctx.ledger.saveRobustnessPoint(
-          run.id,
-          point.epsilon,
-          point.outcomes.map(({ attack, n, cleanCorrect, robustCorrect, seconds, details }) => ({ attack, n, cleanCorrect, robustCorrect, seconds, details })),
-          point.gallery.map((g) => ({ ...g, clean: Buffer.from(g.clean), adversarial: Buffer.from(g.adversarial) })),
-        ),
       shouldStop: cancelRequested,
-    });
-    if (evaluation.stopped) {
+    };
+    // A defended model is attacked twice: as deployed (naive) and through BPDA / EOT / its
+    // un-squashed logits (adaptive), so what the defense hides shows as the gap between them.
+    const defended = spec.defense ? createDefense({ model: asLogitsModel(model), spec: spec.defense }) : undefined;
+    const outcome = defended
+      ? await evaluateDefense({ ...common, defended, onPoint: (view, point) => save(view, point) })
+      : undefined;
+    const evaluation = outcome?.naive ?? (await evaluateRobustness({ ...common, model: asLogitsModel(model), onPoint: (point) => save('direct', point) }));
+    if (evaluation.stopped || outcome?.adaptive.stopped) {
       await ctx.ledger.markCancelled(run.id);
       return { status: 'cancelled' };
     }
 
-    const raised = evaluation.flags.filter((f) => f.raised);
+    const adaptive = outcome && !outcome.adaptiveAttack.sameAsNaive ? outcome.adaptive : undefined;
+    const raised = [...evaluation.flags, ...(adaptive?.flags ?? [])].filter((f) => f.raised);
     await ctx.ledger.markSucceeded(run.id, {
       n: evaluation.n,
       examples: { subset: `seeded subset of the test split (seed ${spec.seed})`, testSplit, n: evaluation.n },
       checkpoint: { id: checkpoint.id, epoch: checkpoint.epoch, sha256: checkpoint.sha256 },
-      flags: evaluation.flags.map(({ flag, raised: up, detail, epsilon, examples: at }) => ({ flag, raised: up, detail, epsilon, examples: at.slice(0, 20) })),
-      trustworthy: raised.length === 0,
+      flags: storedFlags(evaluation.flags),
+      ...(outcome && { defense: outcome.description, adaptiveAttack: outcome.adaptiveAttack }),
+      ...(adaptive && { adaptiveFlags: storedFlags(adaptive.flags) }),
+      trustworthy: (adaptive ?? evaluation).flags.every((f) => !f.raised),
       libraryVersion: { attacks: ATTACKS_VERSION, tfjs: tf.version.tfjs },
       backend: ctx.backend,
     });
@@ -76,6 +96,10 @@ export async function runEvaluationJob(data: RunJobData, ctx: JobContext): Promi
   } finally {
     model.dispose();
   }
+}
+
+function storedFlags(flags: EvaluationFlag[]) {
+  return flags.map(({ flag, raised, detail, epsilon, examples }) => ({ flag, raised, detail, epsilon, examples: examples.slice(0, 20) }));
 }
 
 function checkSpec(stored: RunSpec): EvaluationRunSpec {

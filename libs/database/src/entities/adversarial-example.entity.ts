@@ -1,15 +1,19 @@
 import { Column, Entity, JoinColumn, ManyToOne, PrimaryGeneratedColumn, Unique } from 'typeorm';
+import type { EvaluationView } from '@bulwark/jobs';
 import { Run } from './run.entity';
 
 /** A stored adversarial example for the gallery: uint8 pixels of the clean and attacked input. */
 @Entity({ name: 'adversarial_examples' })
-@Unique('adversarial_examples_uq', ['runId', 'epsilon', 'exampleIndex'])
+@Unique('adversarial_examples_uq', ['runId', 'view', 'epsilon', 'exampleIndex'])
 export class AdversarialExample {
   @PrimaryGeneratedColumn('uuid')
   id: string;
 
   @Column({ name: 'run_id', type: 'uuid' })
   runId: string;
+
+  @Column({ type: 'varchar', length: 16, default: 'direct' })
+  view: EvaluationView;
 
   @Column({ type: 'double precision' })
   epsilon: number;

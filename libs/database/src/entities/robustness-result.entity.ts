@@ -1,4 +1,5 @@
 import { Column, Entity, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
+import type { EvaluationView } from '@bulwark/jobs';
 import { Run } from './run.entity';
 
 /**
@@ -10,6 +11,10 @@ import { Run } from './run.entity';
 export class RobustnessResult {
   @PrimaryColumn({ name: 'run_id', type: 'uuid' })
   runId: string;
+
+  /** 'direct' (an undefended model), or a defense attacked 'naive'ly or 'adaptive'ly. */
+  @PrimaryColumn({ type: 'varchar', length: 16, default: 'direct' })
+  view: EvaluationView;
 
   @PrimaryColumn({ type: 'double precision' })
   epsilon: number;

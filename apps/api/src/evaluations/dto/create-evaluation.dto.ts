@@ -9,12 +9,13 @@ import {
   IsInt,
   IsNumber,
   IsOptional,
+  IsPositive,
   IsUUID,
   Max,
   Min,
   ValidateNested,
 } from 'class-validator';
-import { EVALUATION_ATTACKS, EVALUATION_SUITES, EvaluationAttackName, EvaluationSuite, NORMS, Norm } from '@bulwark/jobs';
+import { EVALUATION_ATTACKS, EVALUATION_SUITES, EvaluationAttackName, EvaluationSuite, NORMS, Norm, PREPROCESSING_KINDS } from '@bulwark/jobs';
 
 const finite = { allowNaN: false, allowInfinity: false } as const;
 
@@ -46,6 +47,47 @@ export class AttackParamsDto {
   @ApiPropertyOptional({ type: ApgdParamsDto }) @IsOptional() @ValidateNested() @Type(() => ApgdParamsDto) apgd?: ApgdParamsDto;
   @ApiPropertyOptional({ type: ApgdTargetedParamsDto }) @IsOptional() @ValidateNested() @Type(() => ApgdTargetedParamsDto) apgdTargeted?: ApgdTargetedParamsDto;
   @ApiPropertyOptional({ type: SquareParamsDto }) @IsOptional() @ValidateNested() @Type(() => SquareParamsDto) square?: SquareParamsDto;
+}
+
+/** One preprocessing step; which fields it needs depends on its kind (checked by EvaluationsService). */
+export class PreprocessingStepDto {
+  @ApiProperty({ enum: PREPROCESSING_KINDS })
+  @IsIn(PREPROCESSING_KINDS)
+  kind: (typeof PREPROCESSING_KINDS)[number];
+
+  @ApiPropertyOptional({ description: 'bit-depth: bits per pixel, 1..8' }) @IsOptional() @IsInt() @Min(1) @Max(8) bits?: number;
+  @ApiPropertyOptional({ description: 'median-filter: window size, 1..15' }) @IsOptional() @IsInt() @Min(1) @Max(15) size?: number;
+  @ApiPropertyOptional({ description: 'jpeg: quality, 1..100' }) @IsOptional() @IsInt() @Min(1) @Max(100) quality?: number;
+  @ApiPropertyOptional({ description: 'gaussian-noise: σ in [0,1] pixel units' }) @IsOptional() @IsNumber(finite) @Min(0) @Max(1) sigma?: number;
+  @ApiPropertyOptional({ description: 'random-resize-pad: smallest and largest resized side' }) @IsOptional() @IsInt() @Min(1) @Max(512) minSize?: number;
+  @IsOptional() @IsInt() @Min(1) @Max(512) maxSize?: number;
+  @ApiPropertyOptional({ description: 'quantise-inputs (gradient masking): levels, 2..256' }) @IsOptional() @IsInt() @Min(2) @Max(256) levels?: number;
+  @ApiPropertyOptional({ description: 'random steps: seed of their draws (default the evaluation seed)' }) @IsOptional() @IsInt() @Min(0) @Max(2 ** 31 - 1) seed?: number;
+}
+
+export class LogitsSquashDto {
+  @ApiProperty({ enum: ['saturate-logits'] })
+  @IsIn(['saturate-logits'])
+  kind: 'saturate-logits';
+
+  @ApiProperty({ description: 'in (0, 1): logits divided by it, then rounded (gradient masking)' })
+  @IsNumber(finite) @IsPositive() @Max(0.999)
+  temperature: number;
+}
+
+export class DefenseDto {
+  @ApiProperty({ type: [PreprocessingStepDto] })
+  @IsArray()
+  @ArrayMaxSize(5)
+  @ValidateNested({ each: true })
+  @Type(() => PreprocessingStepDto)
+  preprocessing: PreprocessingStepDto[];
+
+  @ApiPropertyOptional({ type: LogitsSquashDto })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => LogitsSquashDto)
+  logits?: LogitsSquashDto;
 }
 
 /** Body of POST /evaluations: which model, which threat model, which attacks, on how many examples. */
@@ -107,6 +149,12 @@ export class CreateEvaluationDto {
   @Min(0)
   @Max(2 ** 31 - 1)
   seed?: number;
+
+  @ApiPropertyOptional({ type: DefenseDto, description: 'Evaluate the model behind this defense, naively and adaptively (BPDA / EOT)' })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => DefenseDto)
+  defense?: DefenseDto;
 
   @ApiPropertyOptional({ default: 4, description: 'Adversarial examples stored per ε for the gallery' })
   @IsOptional()
