@@ -212,6 +212,21 @@ describe('training runs end to end (API + worker processes)', () => {
     expect(series('test_clean_accuracy')[0]).toBeGreaterThan(0.85);
   });
 
+  it('distils: a teacher trained at T = 20, then a student on its soft labels, with the teacher as parent', async () => {
+    const common = { dataset: 'mnist', model: 'mlp', epochs: 1, batchSize: 128, seed: 8 };
+    const teacherRun = await waitForStatus((await call('POST', '/runs', { ...common, kind: 'train', temperature: 20 })).body.id, ['succeeded', 'failed'], 120_000);
+    expect(teacherRun.status).toBe('succeeded');
+    const teacherCheckpoint = (await call('GET', `/runs/${teacherRun.id}/checkpoints`)).body.items[0];
+    const submitted = await call('POST', '/runs', { ...common, kind: 'distillation', temperature: 20, teacherCheckpoint: teacherCheckpoint.id });
+    expect(submitted.status).toBe(201);
+    const student = await waitForStatus(submitted.body.id, ['succeeded', 'failed'], 120_000);
+    expect(student.error).toBeNull();
+    expect(student).toMatchObject({ status: 'succeeded', parentRunId: teacherRun.id, parentCheckpointId: teacherCheckpoint.id });
+    // One epoch on soft labels at T = 20 (measured: 0.78): far above chance (0.1), it learnt from the teacher.
+    const clean = (await call('GET', `/runs/${student.id}/metrics?key=test_clean_accuracy`)).body.items;
+    expect(clean[0].value).toBeGreaterThan(0.5);
+  });
+
   it('cancels a queued run before it starts and a running run at a batch boundary', async () => {
     const long = { kind: 'train', dataset: 'mnist', model: 'mlp', epochs: 20, batchSize: 32, seed: 2 };
     const running = (await call('POST', '/runs', long)).body;

@@ -115,6 +115,11 @@ describe('runs API (real Postgres and Redis, no worker)', () => {
       ['a cyclic floor above the peak', { ...valid, schedule: { kind: 'cyclic', minLearningRate: 0.5 } }, /^schedule\.minLearningRate must be below learningRate/],
       ['an overfitting guard on plain training', { ...valid, kind: 'train', overfittingGuard: {} }, /^overfittingGuard applies to adversarial-training runs only/],
       ['a malformed fromCheckpoint', { ...valid, fromCheckpoint: 'latest' }, /^fromCheckpoint must be a UUID/],
+      ['distillation without a teacher', { ...valid, kind: 'distillation', attack: undefined, temperature: 20 }, /^teacherCheckpoint must be a UUID/],
+      ['distillation without a temperature', { ...valid, kind: 'distillation', attack: undefined, teacherCheckpoint: '00000000-0000-4000-8000-000000000000' }, /^temperature is required for distillation/],
+      ['a temperature below 1', { ...valid, kind: 'train', temperature: 0.5 }, /^temperature must not be less than 1/],
+      ['a temperature on adversarial training', { ...valid, temperature: 20 }, /^temperature applies to train \(a distillation teacher\) and distillation runs only/],
+      ['an unknown teacher', { ...valid, kind: 'distillation', attack: undefined, temperature: 20, teacherCheckpoint: '00000000-0000-4000-8000-000000000000' }, /^teacherCheckpoint: checkpoint .* does not exist/],
       ['an unknown fromCheckpoint', { ...valid, fromCheckpoint: '00000000-0000-4000-8000-000000000000' }, /^fromCheckpoint: checkpoint .* does not exist/],
       ['unknown nested field', { ...valid, attack: { name: 'fgsm', epsilon: 0.1, steps: 10 } }, /^attack\.property steps should not exist/],
     ];
@@ -148,6 +153,12 @@ describe('runs API (real Postgres and Redis, no worker)', () => {
       expect(fine.body).toMatchObject({ parentRunId: source.id, parentCheckpointId: checkpointId, spec: { initialCheckpointId: checkpointId } });
       const other = await http().post('/runs').send({ ...valid, model: 'cnn-small', fromCheckpoint: checkpointId }).expect(400);
       expect(other.body.message[0]).toMatch(/^fromCheckpoint: checkpoint .* holds a mlp trained on mnist, not a cnn-small on mnist/);
+      const distilled = await http()
+        .post('/runs')
+        .send({ ...valid, kind: 'distillation', attack: undefined, model: 'cnn-small', temperature: 20, teacherCheckpoint: checkpointId })
+        .expect(201);
+      expect(distilled.body).toMatchObject({ kind: 'distillation', parentRunId: source.id, parentCheckpointId: checkpointId, spec: { temperature: 20, teacherCheckpointId: checkpointId } });
+      expect((await queue.getJob(distilled.body.id))?.name).toBe('distill');
     });
 
     it('rejects a body over the size limit with 413 and a message naming the limit', async () => {

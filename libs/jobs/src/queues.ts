@@ -13,11 +13,12 @@ export interface RunJobData {
 
 export type TrainingJob =
   | { name: 'train'; data: RunJobData }
-  | { name: 'adversarial-train'; data: RunJobData };
+  | { name: 'adversarial-train'; data: RunJobData }
+  | { name: 'distill'; data: RunJobData };
 
 export type TrainingJobName = TrainingJob['name'];
 
-export const TRAINING_JOB_NAMES: readonly TrainingJobName[] = ['train', 'adversarial-train'];
+export const TRAINING_JOB_NAMES: readonly TrainingJobName[] = ['train', 'adversarial-train', 'distill'];
 
 export function trainingJobFor(kind: TrainingRunKind, runId: string): TrainingJob {
   switch (kind) {
@@ -25,6 +26,8 @@ export function trainingJobFor(kind: TrainingRunKind, runId: string): TrainingJo
       return { name: 'train', data: { runId } };
     case 'adversarial-training':
       return { name: 'adversarial-train', data: { runId } };
+    case 'distillation':
+      return { name: 'distill', data: { runId } };
     default:
       return assertNever(kind);
   }

@@ -3,7 +3,7 @@
  * Kept here, free of tfjs, so the API can validate without loading the compute engine; the
  * worker's tests check that every name listed here is one the engine can build.
  */
-export const TRAINING_RUN_KINDS = ['train', 'adversarial-training'] as const;
+export const TRAINING_RUN_KINDS = ['train', 'adversarial-training', 'distillation'] as const;
 export type TrainingRunKind = (typeof TRAINING_RUN_KINDS)[number];
 
 export const RUN_KINDS = [...TRAINING_RUN_KINDS, 'evaluation'] as const;
@@ -79,6 +79,10 @@ export interface TrainingRunSpec {
   overfittingGuard?: OverfittingGuardSpec;
   /** Start from this checkpoint's weights (fine-tuning); the run's parent in the lineage. */
   initialCheckpointId?: string;
+  /** Softmax temperature: a `train` run learns softmax(logits / T) (a distillation teacher); a `distillation` run distils at T. */
+  temperature?: number;
+  /** Distillation: the teacher's checkpoint (the run's parent in the lineage). */
+  teacherCheckpointId?: string;
 }
 
 export const DEFAULT_EVAL_ATTACK: AttackSpec = { name: 'fgsm', epsilon: 0.1 };

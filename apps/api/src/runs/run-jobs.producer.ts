@@ -20,7 +20,8 @@ export class RunJobsProducer {
     const options = runJobOptions(run.id, { attempts: this.config.jobAttempts, backoffMs: this.config.jobBackoffMs });
     switch (run.kind) {
       case 'train':
-      case 'adversarial-training': {
+      case 'adversarial-training':
+      case 'distillation': {
         const job = trainingJobFor(run.kind, run.id);
         await this.trainingQueue.add(job.name, job.data, options);
         return;

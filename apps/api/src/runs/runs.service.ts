@@ -49,13 +49,28 @@ export class RunsService {
   }
 
   async create(dto: CreateRunDto, idempotencyKey?: string): Promise<CreateRunResult> {
-    const spec = this.resolveSpec(dto);
-    const parent = dto.fromCheckpoint ? await this.initialCheckpoint(dto.fromCheckpoint, spec) : null;
-    return this.submit(parent ? { ...spec, initialCheckpointId: parent.id } : spec, {
+    const resolved = this.resolveSpec(dto);
+    if (dto.fromCheckpoint && dto.teacherCheckpoint) throw new BadRequestException(['fromCheckpoint and teacherCheckpoint cannot be combined']);
+    const teacher = dto.teacherCheckpoint ? await this.teacherCheckpoint(dto.teacherCheckpoint, resolved) : null;
+    const initial = dto.fromCheckpoint ? await this.initialCheckpoint(dto.fromCheckpoint, resolved) : null;
+    const spec = { ...resolved, ...(initial && { initialCheckpointId: initial.id }), ...(teacher && { teacherCheckpointId: teacher.id }) };
+    const parent = initial ?? teacher;
+    return this.submit(spec, {
       idempotencyKey,
       parentRunId: parent?.runId ?? null,
       parentCheckpointId: parent?.id ?? null,
     });
+  }
+
+  /** A distillation teacher: a checkpoint of a model trained on the same data (any architecture). */
+  private async teacherCheckpoint(checkpointId: string, spec: TrainingRunSpec): Promise<Checkpoint> {
+    const checkpoint = await this.checkpoints.findOneBy({ id: checkpointId });
+    if (!checkpoint) throw new BadRequestException([`teacherCheckpoint: checkpoint ${checkpointId} does not exist`]);
+    const teacher = (await this.runs.findOneByOrFail({ id: checkpoint.runId })).spec as TrainingRunSpec;
+    if (teacher.dataset !== spec.dataset) {
+      throw new BadRequestException([`teacherCheckpoint: checkpoint ${checkpointId} was trained on ${teacher.dataset}, not ${spec.dataset}`]);
+    }
+    return checkpoint;
   }
 
   /** A fine-tuning run starts from a checkpoint of the same architecture on the same data. */
@@ -183,6 +198,12 @@ export class RunsService {
     if (dto.batchSize > this.config.maxBatchSize) {
       throw new BadRequestException([`batchSize must not be greater than ${this.config.maxBatchSize} (MAX_BATCH_SIZE)`]);
     }
+    if (dto.kind === 'distillation' && dto.temperature === undefined) {
+      throw new BadRequestException(['temperature is required for distillation']);
+    }
+    if (dto.temperature !== undefined && dto.kind === 'adversarial-training') {
+      throw new BadRequestException(['temperature applies to train (a distillation teacher) and distillation runs only']);
+    }
     if (dto.method && dto.kind !== 'adversarial-training') {
       throw new BadRequestException(['method applies to adversarial-training runs only']);
     }
@@ -207,6 +228,7 @@ export class RunsService {
       ...(method && { method }),
       optimizer: dto.optimizer?.name === 'sgd' ? { name: 'sgd', momentum: dto.optimizer.momentum ?? 0.9, nesterov: dto.optimizer.nesterov ?? false } : { name: 'adam' },
       schedule: resolveSchedule(dto),
+      ...(dto.temperature !== undefined && { temperature: dto.temperature }),
       ...(guarded && { overfittingGuard: { heldOut: guarded.heldOut ?? 500, maxDrop: guarded.maxDrop ?? 0.2, onCollapse: guarded.onCollapse ?? 'stop' } }),
     };
   }

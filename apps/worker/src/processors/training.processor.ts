@@ -11,6 +11,7 @@ export default async function trainingProcessor(job: SandboxedJob<RunJobData>) {
   switch (name) {
     case 'train':
     case 'adversarial-train':
+    case 'distill':
       return runTrainingJob(name, job.data, await jobContextFor(job));
     default:
       return assertNever(name);

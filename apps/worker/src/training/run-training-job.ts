@@ -1,3 +1,4 @@
+import type { LayersModel } from '@tensorflow/tfjs';
 import { UnrecoverableError } from 'bullmq';
 import { DATASET_NAMES, MODEL_NAMES, RunJobData, RunSpec, TrainingJobName, TrainingRunSpec } from '@bulwark/jobs';
 import {
@@ -6,7 +7,13 @@ import {
   createModel,
   createRng,
   restoreCheckpoint,
+  BatchProgress,
+  Dataset,
+  TrainSummary,
+  asLogitsModel,
   carveHeldOut,
+  distill,
+  trainTeacherAtTemperature,
   restoreModelWeights,
   restoreRng,
   serializeCheckpoint,
@@ -74,8 +81,7 @@ export async function runTrainingJob(
       await Promise.all([ctx.reportProgress(fraction), ctx.ledger.setProgress(run.id, fraction)]);
     }, 1000, undefined);
 
-    const summary = await trainClassifier({
-      model,
+    const loop = {
       optimizer,
       train,
       test,
@@ -84,17 +90,28 @@ export async function runTrainingJob(
       epochs: spec.epochs,
       batchSize: spec.batchSize,
       evalAttack: { attack: spec.attack.name, epsilon: spec.attack.epsilon },
-      adversarial: adversarialTrainingOf(spec),
       learningRateSchedule: learningRateScheduleOf(spec),
-      overfittingGuard: guard,
       shouldStop: cancelRequested,
-      onBatchEnd: ({ epoch, batch, batches }) => progress(((epoch - 1) + (batch + 1) / batches) / spec.epochs),
-      onEpochEnd: async (result) => {
+      onBatchEnd: ({ epoch, batch, batches }: BatchProgress) => progress(((epoch - 1) + (batch + 1) / batches) / spec.epochs),
+      onEpochEnd: async (result: EpochResult) => {
         await ctx.ledger.upsertMetrics(run.id, epochMetrics(spec, result));
         const bytes = await serializeCheckpoint({ model, optimizer, epoch: result.epoch, rngState: rng.state() });
         await ctx.ledger.saveCheckpoint(run.id, result.epoch, bytes, checkpointDigest(bytes), CHECKPOINT_FORMAT);
       },
-    });
+    };
+    let summary: TrainSummary;
+    if (spec.kind === 'distillation') {
+      const teacher = await loadTeacher(ctx, spec, train);
+      try {
+        summary = await distill({ ...loop, student: model, teacher: asLogitsModel(teacher), temperature: spec.temperature! });
+      } finally {
+        teacher.dispose();
+      }
+    } else if (spec.temperature !== undefined) {
+      summary = await trainTeacherAtTemperature({ ...loop, model, temperature: spec.temperature });
+    } else {
+      summary = await trainClassifier({ ...loop, model, adversarial: adversarialTrainingOf(spec), overfittingGuard: guard });
+    }
 
     if (summary.stopped) {
       await ctx.ledger.markCancelled(run.id);
@@ -129,6 +146,18 @@ export function epochMetrics(spec: TrainingRunSpec, r: EpochResult) {
   ];
 }
 
+/** The distillation teacher, rebuilt from its checkpoint (its architecture is its own run's). */
+async function loadTeacher(ctx: JobContext, spec: TrainingRunSpec, train: Dataset): Promise<LayersModel> {
+  const checkpoint = spec.teacherCheckpointId ? await ctx.ledger.checkpointData(spec.teacherCheckpointId) : null;
+  if (!checkpoint) throw new UnrecoverableError(`teacher checkpoint ${spec.teacherCheckpointId} no longer exists`);
+  const teacherRun = await ctx.ledger.find(checkpoint.runId);
+  const teacherSpec = teacherRun?.spec as TrainingRunSpec | undefined;
+  if (!teacherSpec) throw new UnrecoverableError(`the run of teacher checkpoint ${checkpoint.id} no longer exists`);
+  const teacher = createModel({ name: teacherSpec.model, inputShape: train.shape, numClasses: train.classNames.length, seed: 0 });
+  restoreModelWeights(checkpoint.data, teacher);
+  return teacher;
+}
+
 /** On resume, the guard's best epoch so far: from the stored per-epoch PGD accuracies and that epoch's checkpoint. */
 async function guardBest(ctx: JobContext, runId: string) {
   const series = await ctx.ledger.metricSeries(runId, 'guard_pgd_accuracy');
@@ -140,7 +169,7 @@ async function guardBest(ctx: JobContext, runId: string) {
 
 /** A stored spec the worker cannot execute is a configuration error: retrying cannot fix it. */
 function checkSpec(jobName: TrainingJobName, stored: RunSpec): TrainingRunSpec {
-  const expectedKind = jobName === 'adversarial-train' ? 'adversarial-training' : 'train';
+  const expectedKind = ({ train: 'train', 'adversarial-train': 'adversarial-training', distill: 'distillation' } as const)[jobName];
   if (stored.kind !== expectedKind) throw new UnrecoverableError(`job ${jobName} cannot run a run of kind "${stored.kind}"`);
   const spec = stored as TrainingRunSpec;
   if (!(DATASET_NAMES as readonly string[]).includes(spec.dataset)) throw new UnrecoverableError(`unknown dataset "${spec.dataset}"`);
@@ -148,5 +177,6 @@ function checkSpec(jobName: TrainingJobName, stored: RunSpec): TrainingRunSpec {
   if (!(spec.attack.epsilon > 0 && spec.attack.epsilon <= 1)) throw new UnrecoverableError(`attack.epsilon ${spec.attack.epsilon} is outside (0, 1]`);
   if (!(Number.isInteger(spec.epochs) && spec.epochs >= 1)) throw new UnrecoverableError(`epochs ${spec.epochs} is not a positive integer`);
   if (!(Number.isInteger(spec.batchSize) && spec.batchSize >= 1)) throw new UnrecoverableError(`batchSize ${spec.batchSize} is not a positive integer`);
+  if (spec.kind === 'distillation' && !(spec.temperature! > 0 && spec.teacherCheckpointId)) throw new UnrecoverableError('a distillation run needs a temperature and a teacher checkpoint');
   return spec;
 }

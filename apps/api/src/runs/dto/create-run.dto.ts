@@ -132,7 +132,7 @@ export class OverfittingGuardDto {
  * checked by RunsService against the config; everything static is checked here.
  */
 export class CreateRunDto {
-  @ApiProperty({ enum: TRAINING_RUN_KINDS, example: 'adversarial-training' })
+  @ApiProperty({ enum: TRAINING_RUN_KINDS, example: 'adversarial-training', description: 'distillation needs teacherCheckpoint and temperature' })
   @IsIn(TRAINING_RUN_KINDS)
   kind: TrainingRunKind;
 
@@ -200,6 +200,18 @@ export class CreateRunDto {
   @ValidateNested()
   @Type(() => OverfittingGuardDto)
   overfittingGuard?: OverfittingGuardDto;
+
+  @ApiPropertyOptional({ description: 'train: learn softmax(logits / T) (a distillation teacher); distillation: the temperature of the soft labels. 1..100' })
+  @IsOptional()
+  @IsNumber(finite)
+  @Min(1)
+  @Max(100)
+  temperature?: number;
+
+  @ApiPropertyOptional({ description: 'distillation: the teacher checkpoint (same dataset); it becomes the run\'s parent' })
+  @ValidateIf((o: CreateRunDto) => o.kind === 'distillation' || o.teacherCheckpoint !== undefined)
+  @IsUUID()
+  teacherCheckpoint?: string;
 
   @ApiPropertyOptional({ description: 'Start from this checkpoint (same model and dataset): fine-tuning, with the checkpoint as parent' })
   @IsOptional()
