@@ -225,6 +225,24 @@ describe('training runs end to end (API + worker processes)', () => {
     // One epoch on soft labels at T = 20 (measured: 0.78): far above chance (0.1), it learnt from the teacher.
     const clean = (await call('GET', `/runs/${student.id}/metrics?key=test_clean_accuracy`)).body.items;
     expect(clean[0].value).toBeGreaterThan(0.5);
+
+    // Its evaluation reads it through its softmax (naive) and through its logits (adaptive).
+    // Logits ~T times too large saturate cross-entropy too: the margin (DLR) losses of APGD-T and
+    // the score-based Square are what break it (Carlini & Wagner), so the standard suite is used.
+    const evaluation = await call('POST', '/evaluations', {
+      runId: student.id, epsilons: [0.1, 0.2], suite: 'standard', examples: 60, seed: 3, galleryPerEpsilon: 0,
+      params: { pgd: { steps: 10, loss: 'margin' }, apgd: { steps: 20 }, apgdTargeted: { steps: 20, targetClasses: 2 }, square: { queries: 100 } },
+    });
+    expect(evaluation.body.spec.defense).toEqual({ preprocessing: [], logits: { kind: 'softmax-output' } });
+    await waitForStatus(evaluation.body.id, ['succeeded', 'failed'], 120_000);
+    const view = (await call('GET', `/evaluations/${evaluation.body.id}`)).body;
+    expect(view.run.status).toBe('succeeded');
+    expect(view.adaptiveCurve).toHaveLength(2);
+    for (const [i, point] of view.adaptiveCurve.entries()) expect(point.robustAccuracy.suite).toBeLessThanOrEqual(view.curve[i].robustAccuracy.suite);
+    // Read through its softmax the student looks robust, and the checks say not to trust that.
+    expect(view.run.result.flags.some((f: { raised: boolean }) => f.raised)).toBe(true);
+    expect(view.adaptiveCurve[1].robustAccuracy.suite).toBeLessThan(view.curve[1].robustAccuracy.suite);
+    console.log(`distilled student (T = 20), robust accuracy naive vs adaptive: ${JSON.stringify(view.curve.map((p: { robustAccuracy: { suite: number } }) => p.robustAccuracy.suite))} vs ${JSON.stringify(view.adaptiveCurve.map((p: { robustAccuracy: { suite: number } }) => p.robustAccuracy.suite))}; naive flags: ${view.run.result.flags.filter((f: { raised: boolean }) => f.raised).map((f: { flag: string }) => f.flag)}`);
   });
 
   it('cancels a queued run before it starts and a running run at a batch boundary', async () => {

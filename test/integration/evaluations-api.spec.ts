@@ -103,6 +103,7 @@ describe('evaluations API (real Postgres and Redis, no worker)', () => {
     ['a step with another step\'s parameter', () => ({ runId: trained.id, epsilons: [0.1], defense: { preprocessing: [{ kind: 'jpeg', quality: 75, bits: 3 }] } }), /^defense\.preprocessing\.0: jpeg takes no bits/],
     ['9 bits', () => ({ runId: trained.id, epsilons: [0.1], defense: { preprocessing: [{ kind: 'bit-depth', bits: 9 }] } }), /^defense\.preprocessing\.0\.bits must not be greater than 8/],
     ['a logits squash at temperature 1', () => ({ runId: trained.id, epsilons: [0.1], defense: { preprocessing: [], logits: { kind: 'saturate-logits', temperature: 1 } } }), /^defense\.logits\.temperature must not be greater than 0\.999/],
+    ['a temperature on the softmax-output view', () => ({ runId: trained.id, epsilons: [0.1], defense: { preprocessing: [], logits: { kind: 'softmax-output', temperature: 0.5 } } }), /^defense\.logits\.temperature applies to saturate-logits only/],
     ['resize bounds the wrong way round', () => ({ runId: trained.id, epsilons: [0.1], defense: { preprocessing: [{ kind: 'random-resize-pad', minSize: 30, maxSize: 26 }] } }), /^defense\.preprocessing\.0: minSize must not exceed maxSize/],
   ];
 

@@ -129,7 +129,7 @@ export const PREPROCESSING_KINDS = ['bit-depth', 'median-filter', 'jpeg', 'gauss
  */
 export interface DefenseSpec {
   preprocessing: PreprocessingStepSpec[];
-  logits?: { kind: 'saturate-logits'; temperature: number };
+  logits?: { kind: 'saturate-logits'; temperature: number } | { kind: 'softmax-output' };
 }
 
 /** How a curve point was measured: the bare model, or a defense attacked naively or adaptively. */

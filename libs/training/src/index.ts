@@ -141,7 +141,7 @@ export { medianFilter, medianSmoothing } from './defenses/median-filter';
 export { jpegCompression, jpegRecompress } from './defenses/jpeg-compression';
 export { addGaussianNoise, gaussianNoise } from './defenses/gaussian-noise';
 export { drawResizePad, randomResizePad, randomResizePadTransform, type RandomResizePadOptions, type ResizePadDraw } from './defenses/random-resize-pad';
-export { quantiseInputs, saturateLogits, type GradientMaskingSpec, type LogitsSquash, type LogitsSquashSpec } from './defenses/gradient-masking';
+export { quantiseInputs, saturateLogits, softmaxOutput, type GradientMaskingSpec, type LogitsSquash, type LogitsSquashSpec } from './defenses/gradient-masking';
 export {
   adaptiveView,
   defendModel,

@@ -65,7 +65,7 @@ export class EvaluationsService {
           : `checkpointEpoch: run ${source.id} has no checkpoint for epoch ${dto.checkpointEpoch}`,
       ]);
     }
-    const spec = this.resolveSpec(dto, source.spec as TrainingRunSpec, checkpoint);
+    const spec = this.resolveSpec(dto, source.spec as TrainingRunSpec, checkpoint, source.kind);
     return this.runs.submit(spec, { idempotencyKey, parentRunId: source.id, parentCheckpointId: checkpoint.id });
   }
 
@@ -110,7 +110,7 @@ export class EvaluationsService {
     };
   }
 
-  private resolveSpec(dto: CreateEvaluationDto, source: TrainingRunSpec, checkpoint: Checkpoint): EvaluationRunSpec {
+  private resolveSpec(dto: CreateEvaluationDto, source: TrainingRunSpec, checkpoint: Checkpoint, sourceKind: Run['kind']): EvaluationRunSpec {
     const norm = dto.norm ?? 'linf';
     const maxEpsilon = norm === 'linf' ? MAX_LINF_EPSILON : MAX_L2_EPSILON;
     const tooLarge = dto.epsilons.find((e) => e > maxEpsilon);
@@ -130,6 +130,13 @@ export class EvaluationsService {
       attacks = attacks.filter((a) => a !== 'square');
     }
 
+    // A distilled model was deployed read through its softmax, where it looks robust; its
+    // evaluation shows that naive view next to the attack on its logits (Carlini & Wagner).
+    const defense = dto.defense
+      ? resolveDefense(dto.defense, dto.seed ?? 0)
+      : sourceKind === 'distillation'
+        ? { preprocessing: [], logits: { kind: 'softmax-output' as const } }
+        : undefined;
     const p = dto.params ?? {};
     const d = DEFAULT_EVALUATION_PARAMS;
     return {
@@ -154,7 +161,7 @@ export class EvaluationsService {
       examples: dto.examples ?? 1000,
       seed: dto.seed ?? 0,
       galleryPerEpsilon: dto.galleryPerEpsilon ?? 4,
-      ...(dto.defense && { defense: resolveDefense(dto.defense, dto.seed ?? 0) }),
+      ...(defense && { defense }),
     };
   }
 }
@@ -184,7 +191,9 @@ function resolveDefense(dto: CreateEvaluationDto['defense'] & object, seed: numb
     const fields = Object.fromEntries(needed.map((f) => [f, step[f as keyof typeof step]]));
     return { kind: step.kind, ...fields, ...(random && { seed: step.seed ?? seed }) } as PreprocessingStepSpec;
   });
-  return { preprocessing, ...(dto.logits && { logits: { kind: 'saturate-logits', temperature: dto.logits.temperature } }) };
+  const logits = dto.logits?.kind === 'saturate-logits' ? { kind: 'saturate-logits' as const, temperature: dto.logits.temperature! } : dto.logits && { kind: 'softmax-output' as const };
+  if (dto.logits?.kind === 'softmax-output' && dto.logits.temperature !== undefined) throw new BadRequestException(['defense.logits.temperature applies to saturate-logits only']);
+  return { preprocessing, ...(logits && { logits }) };
 }
 
 /** DTO instances carry every declared field, unset ones as undefined: only set fields override. */

@@ -3,7 +3,7 @@ import type { LogitsModel } from '@bulwark/attacks';
 import { bitDepthReduction } from './bit-depth';
 import { defendModel, type DefendedModel, type DefenseSpec } from './defended-model';
 import { gaussianNoise } from './gaussian-noise';
-import { quantiseInputs, saturateLogits, type GradientMaskingSpec, type LogitsSquash, type LogitsSquashSpec } from './gradient-masking';
+import { quantiseInputs, saturateLogits, softmaxOutput, type GradientMaskingSpec, type LogitsSquash, type LogitsSquashSpec } from './gradient-masking';
 import { jpegCompression } from './jpeg-compression';
 import { medianSmoothing } from './median-filter';
 import type { Preprocessing, PreprocessingSpec } from './preprocessing';
@@ -30,8 +30,14 @@ export function createPreprocessing(spec: PreprocessingSpec): Preprocessing {
 }
 
 export function createLogitsSquash(spec: LogitsSquashSpec): LogitsSquash {
-  if (spec.kind !== 'saturate-logits') throw new Error(`unknown logits squash '${(spec as { kind: unknown }).kind}'`);
-  return saturateLogits(spec);
+  switch (spec.kind) {
+    case 'saturate-logits':
+      return saturateLogits(spec);
+    case 'softmax-output':
+      return softmaxOutput();
+    default:
+      throw new Error(`unknown logits squash '${(spec as { kind: unknown }).kind}'`);
+  }
 }
 
 /** The defended model a spec describes, around `model`. */

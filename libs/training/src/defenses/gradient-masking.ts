@@ -8,9 +8,12 @@ import { assertInteger, identityTransform, type Preprocessing } from './preproce
  * they were and only takes the gradient away; the evaluation raises its validity flags and
  * BPDA or an attack on the un-squashed logits breaks it.
  */
-export type GradientMaskingSpec = { kind: 'quantise-inputs'; levels: number } | { kind: 'saturate-logits'; temperature: number };
+export type GradientMaskingSpec =
+  | { kind: 'quantise-inputs'; levels: number }
+  | { kind: 'saturate-logits'; temperature: number }
+  | { kind: 'softmax-output' };
 
-export type LogitsSquashSpec = Extract<GradientMaskingSpec, { kind: 'saturate-logits' }>;
+export type LogitsSquashSpec = Extract<GradientMaskingSpec, { kind: 'saturate-logits' | 'softmax-output' }>;
 
 /** A transform of the logits that keeps every example's arg-max (so attacking the logits before it is exact). */
 export interface LogitsSquash {
@@ -49,6 +52,20 @@ export function saturateLogits({ temperature }: { temperature: number }): Logits
   return {
     spec: { kind: 'saturate-logits', temperature },
     apply: (logits) => tf.tidy(() => tf.div(logits, temperature) as tf.Tensor2D),
+    masksGradients: true,
+  };
+}
+
+/**
+ * The model as defensive distillation deploys it, read through its softmax: attacks that take
+ * the probabilities for logits (Papernot et al.'s evaluation) see the softmax of a distilled
+ * student saturate to exactly one-hot, hence zero gradients. Carlini & Wagner (2016) broke it
+ * by attacking the logits before the softmax, which is this squash's adaptive view.
+ */
+export function softmaxOutput(): LogitsSquash {
+  return {
+    spec: { kind: 'softmax-output' },
+    apply: (logits) => tf.softmax(logits) as tf.Tensor2D,
     masksGradients: true,
   };
 }

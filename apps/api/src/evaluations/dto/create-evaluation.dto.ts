@@ -12,6 +12,7 @@ import {
   IsPositive,
   IsUUID,
   Max,
+  ValidateIf,
   Min,
   ValidateNested,
 } from 'class-validator';
@@ -66,13 +67,14 @@ export class PreprocessingStepDto {
 }
 
 export class LogitsSquashDto {
-  @ApiProperty({ enum: ['saturate-logits'] })
-  @IsIn(['saturate-logits'])
-  kind: 'saturate-logits';
+  @ApiProperty({ enum: ['saturate-logits', 'softmax-output'], description: 'saturate-logits: logits / T (masking); softmax-output: attacks read the probabilities (how distilled models were first evaluated)' })
+  @IsIn(['saturate-logits', 'softmax-output'])
+  kind: 'saturate-logits' | 'softmax-output';
 
-  @ApiProperty({ description: 'in (0, 1): logits divided by it, then rounded (gradient masking)' })
+  @ApiPropertyOptional({ description: 'saturate-logits only: in (0, 1)' })
+  @ValidateIf((o: LogitsSquashDto) => o.kind === 'saturate-logits')
   @IsNumber(finite) @IsPositive() @Max(0.999)
-  temperature: number;
+  temperature?: number;
 }
 
 export class DefenseDto {
