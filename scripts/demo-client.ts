@@ -51,8 +51,8 @@ async function finalMetric(runId: string, key: string): Promise<number> {
 
 async function main(): Promise<void> {
   // Idempotency keys make a re-run of the demo show the stored runs instead of training again.
-  const plain = await api<RunView>('POST', '/runs', { ...common, kind: 'train' }, { 'Idempotency-Key': 'demo-v1-plain' });
-  const robust = await api<RunView>('POST', '/runs', { ...common, kind: 'adversarial-training' }, { 'Idempotency-Key': 'demo-v1-fgsm-at' });
+  const plain = await api<RunView>('POST', '/runs', { ...common, kind: 'train' }, { 'Idempotency-Key': 'demo-v2-plain' });
+  const robust = await api<RunView>('POST', '/runs', { ...common, kind: 'adversarial-training' }, { 'Idempotency-Key': 'demo-v2-fgsm-at' });
   console.log(`submitted ${plain.id} (train) and ${robust.id} (adversarial-training): MLP on the MNIST digits, ${common.epochs} epochs, batch ${common.batchSize}, seed ${common.seed}`);
 
   const done = [await follow(plain, 'plain training      '), await follow(robust, 'FGSM adversarial training')];
