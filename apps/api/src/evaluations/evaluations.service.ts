@@ -12,6 +12,7 @@ import {
   TRAINING_RUN_KINDS,
   TrainingRunSpec,
 } from '@bulwark/jobs';
+import { definedFields } from '../common/defined-fields';
 import { CreateRunResult, RunsService } from '../runs/runs.service';
 import { CreateEvaluationDto } from './dto/create-evaluation.dto';
 
@@ -180,7 +181,7 @@ function resolveDefense(dto: CreateEvaluationDto['defense'] & object, seed: numb
   const preprocessing = dto.preprocessing.map((step, i): PreprocessingStepSpec => {
     const needed = STEP_FIELDS[step.kind];
     const random = step.kind === 'gaussian-noise' || step.kind === 'random-resize-pad';
-    const given = Object.entries(step).filter(([k, v]) => v !== undefined && k !== 'kind').map(([k]) => k);
+    const given = Object.keys(definedFields(step)).filter((k) => k !== 'kind');
     const missing = needed.filter((f) => !given.includes(f));
     const extra = given.filter((f) => !needed.includes(f) && !(random && f === 'seed'));
     if (missing.length) throw new BadRequestException([`defense.preprocessing.${i}: ${step.kind} needs ${missing.join(', ')}`]);
@@ -196,10 +197,8 @@ function resolveDefense(dto: CreateEvaluationDto['defense'] & object, seed: numb
   return { preprocessing, ...(logits && { logits }) };
 }
 
-/** DTO instances carry every declared field, unset ones as undefined: only set fields override. */
 function withDefaults<T extends object>(defaults: T, overrides: Partial<T> | undefined): T {
-  const set = Object.entries(overrides ?? {}).filter(([, value]) => value !== undefined);
-  return { ...defaults, ...Object.fromEntries(set) };
+  return { ...defaults, ...definedFields(overrides ?? {}) };
 }
 
 /** Rows of (ε, attack) → one curve point per ε, fractions with their n. */

@@ -3,9 +3,10 @@ import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { createHash } from 'node:crypto';
 import { DataSource, QueryFailedError, Repository } from 'typeorm';
 import type { ApiConfig } from '@bulwark/config';
-import { Checkpoint, Metric, Run, RunLedger, TERMINAL_STATUSES } from '@bulwark/database';
+import { Checkpoint, CheckpointWithData, Metric, Run, RunLedger, TERMINAL_STATUSES } from '@bulwark/database';
 import { DEFAULT_EVAL_ATTACK, DEFAULT_LEARNING_RATE, DEFAULT_TEST_FRACTION, LearningRateScheduleSpec, RunSpec, TrainingMethodSpec, TrainingRunSpec } from '@bulwark/jobs';
 import { API_CONFIG } from '../common/api-config';
+import { definedFields } from '../common/defined-fields';
 import { CreateRunDto } from './dto/create-run.dto';
 import { ListRunsQueryDto } from './dto/list-runs-query.dto';
 import { RunJobsProducer } from './run-jobs.producer';
@@ -154,14 +155,10 @@ export class RunsService {
     return this.checkpoints.find({ where: { runId: id }, order: { epoch: 'ASC' } });
   }
 
-  async checkpointData(id: string, checkpointId: string): Promise<Checkpoint & { data: Buffer }> {
-    const checkpoint = await this.checkpoints
-      .createQueryBuilder('c')
-      .addSelect('c.data')
-      .where('c.run_id = :id AND c.id = :checkpointId', { id, checkpointId })
-      .getOne();
-    if (!checkpoint) throw new NotFoundException(`checkpoint ${checkpointId} of run ${id} not found`);
-    return checkpoint as Checkpoint & { data: Buffer };
+  async checkpointData(id: string, checkpointId: string): Promise<CheckpointWithData> {
+    const checkpoint = await this.ledger.checkpointData(checkpointId);
+    if (!checkpoint || checkpoint.runId !== id) throw new NotFoundException(`checkpoint ${checkpointId} of run ${id} not found`);
+    return checkpoint;
   }
 
   /**
@@ -260,11 +257,6 @@ function resolveSchedule(dto: CreateRunDto): LearningRateScheduleSpec {
       return { kind: 'cyclic', minLearningRate, peakAt: schedule.peakAt ?? 0.5 };
     }
   }
-}
-
-/** DTO instances carry every declared field, unset ones as undefined: keep the stored spec to what was said. */
-function definedFields<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }
 
 function sha256(text: string): string {

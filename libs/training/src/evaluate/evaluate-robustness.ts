@@ -203,16 +203,14 @@ async function attackBatch({ options, epsilon, attacks, indices, breaks, gallery
   // Each batch gets its own seed so the random starts do not repeat from batch to batch.
   const batchSeed = seed + indices[0];
   try {
-    const record = (attack: RobustnessAttack, result: AttackResult, seconds: number, brokenBy?: Array<SuiteStageName | 'clean' | null>) => {
+    /** Records which examples of the batch `attack` broke (in `result`'s adversarial inputs) and keeps some for the gallery. */
+    const take = async (attack: RobustnessAttack, result: AttackResult, broken: boolean[], seconds: number) => {
       const b = breaks.get(attack)!;
       b.seconds += seconds;
-      result.success.forEach((s, k) => {
-        const broken = brokenBy ? brokenBy[k] === attack : s;
-        if (broken) b.success[indices[k]] = true;
+      broken.forEach((isBroken, k) => {
+        if (isBroken) b.success[indices[k]] = true;
       });
-    };
-    const keep = async (attack: RobustnessAttack, result: AttackResult, brokenBy?: Array<SuiteStageName | 'clean' | null>) => {
-      await collectGallery({ dataset, indices, result, attack, gallery, limit: options.galleryPerEpsilon, cleanPredictions, model, brokenBy });
+      await collectGallery({ dataset, indices, result, attack, broken, gallery, limit: options.galleryPerEpsilon, cleanPredictions, model });
     };
 
     for (const attack of attacks.filter((a) => !SUITE_STAGES.includes(a))) {
@@ -234,8 +232,7 @@ async function attackBatch({ options, epsilon, attacks, indices, breaks, gallery
               seed: batchSeed,
             });
       try {
-        record(attack, result, (performance.now() - started) / 1000);
-        await keep(attack, result);
+        await take(attack, result, result.success, (performance.now() - started) / 1000);
       } finally {
         result.adversarial.dispose();
       }
@@ -259,10 +256,10 @@ async function attackBatch({ options, epsilon, attacks, indices, breaks, gallery
       try {
         for (const report of suite.stages) {
           const stage = report.name as RobustnessAttack;
-          record(stage, suite, report.durationMs / 1000, suite.brokenBy);
+          // The suite's adversarial input of an example is the one of the stage that broke it.
+          await take(stage, suite, suite.brokenBy.map((by) => by === stage), report.durationMs / 1000);
           breaks.get(stage)!.details = { ...breaks.get(stage)!.details, ...report.params, ...(report.skipped && { skipped: report.skipped }) };
         }
-        for (const stage of stages) await keep(stage as RobustnessAttack, suite, suite.brokenBy);
       } finally {
         suite.adversarial.dispose();
       }
@@ -277,19 +274,19 @@ interface CollectGalleryArgs {
   indices: Uint32Array;
   result: AttackResult;
   attack: RobustnessAttack;
+  /** Per example of the batch: this attack broke it. */
+  broken: boolean[];
   gallery: Map<number, GalleryExample>;
   limit: number;
   cleanPredictions: number[];
   model: LogitsModel;
-  brokenBy?: Array<SuiteStageName | 'clean' | null>;
 }
 
 /** Keeps the first broken examples of the ε, with the input of the first attack that broke them. */
-async function collectGallery({ dataset, indices, result, attack, gallery, limit, cleanPredictions, model, brokenBy }: CollectGalleryArgs): Promise<void> {
+async function collectGallery({ dataset, indices, result, attack, broken, gallery, limit, cleanPredictions, model }: CollectGalleryArgs): Promise<void> {
   const picks: number[] = [];
-  result.success.forEach((s, k) => {
-    const broken = brokenBy ? brokenBy[k] === attack : s;
-    if (broken && gallery.size + picks.length < limit && !gallery.has(indices[k])) picks.push(k);
+  broken.forEach((isBroken, k) => {
+    if (isBroken && gallery.size + picks.length < limit && !gallery.has(indices[k])) picks.push(k);
   });
   if (!picks.length) return;
   const [pixels, predictions] = tf.tidy(() => {
