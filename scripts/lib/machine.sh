@@ -58,3 +58,34 @@ prepare_machine_and_build() {
   log "build"
   npm run --silent build
 }
+
+# Creates the database of $DATABASE_URL if missing, migrates it, starts the API and one worker
+# in the background (logs in $cluster_logs) and waits for /health. The caller sets DATABASE_URL,
+# REDIS_URL, QUEUE_PREFIX, API_HOST and API_PORT, and must call stop_cluster on exit.
+cluster_pids=()
+start_cluster() {
+  local db admin
+  db=$(node -e 'console.log(new URL(process.argv[1]).pathname.slice(1))' "$DATABASE_URL")
+  admin=$(node -e 'const u = new URL(process.argv[1]); u.pathname = "/postgres"; console.log(u.toString())' "$DATABASE_URL")
+  if [ "$(psql "$admin" -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'")" != 1 ]; then
+    log "creating database $db"
+    psql "$admin" -qc "CREATE DATABASE \"$db\""
+  fi
+  log "migrate"
+  npm run --silent migrate
+  cluster_logs=$(mktemp -d -t bulwark-cluster-XXXXXX)
+  node dist/apps/api/src/main.js >"$cluster_logs/api.log" 2>&1 & cluster_pids+=($!)
+  node dist/apps/worker/src/main.js >"$cluster_logs/worker.log" 2>&1 & cluster_pids+=($!)
+  log "api and worker started (logs in $cluster_logs)"
+  for _ in $(seq 1 60); do
+    node -e 'fetch(process.argv[1]).then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))' "http://$API_HOST:$API_PORT/health" && return 0
+    sleep 1
+  done
+  log "the API did not answer /health within 60 s; its log:"; tail -n 40 "$cluster_logs/api.log" >&2
+  return 1
+}
+
+stop_cluster() {
+  for pid in "${cluster_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}

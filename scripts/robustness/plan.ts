@@ -1,0 +1,161 @@
+/**
+ * The runs and evaluations behind docs/robustness.{md,json}: every figure of the report is
+ * measured by one of these, submitted over the API with a fixed Idempotency-Key, so running
+ * the report again finds the stored runs instead of training again. Change a spec and you
+ * must change its key (the API answers 409 to a known key with another body).
+ */
+
+/** Bumped when the plan changes in a way that must not reuse stored runs. */
+export const PLAN_VERSION = 'robustness-v1';
+
+/** The same seeded subset of the test split for every defense compared (architecture page). */
+export const EVALUATION_EXAMPLES = 1000;
+export const EVALUATION_SEED = 0;
+
+export type PlanDataset = 'fashion-mnist' | 'mnist';
+
+export interface PlannedTraining {
+  /** Unique within the plan; part of the idempotency key. */
+  id: string;
+  dataset: PlanDataset;
+  /** The defense this run's model stands for in the report (absent: a helper, e.g. a teacher). */
+  defense?: string;
+  /** POST /runs body, except teacherCheckpoint, which comes from `teacher`. */
+  body: Record<string, unknown>;
+  /** distillation: the plan id of the teacher run (its newest checkpoint is used). */
+  teacher?: string;
+}
+
+export interface PlannedEvaluation {
+  id: string;
+  /** Plan id of the training run whose newest checkpoint is evaluated. */
+  source: string;
+  /** The defense name of the report rows this evaluation yields. */
+  defense: string;
+  epsilons: number[];
+  /** Extra POST /evaluations fields (defense, detector …). */
+  extra?: Record<string, unknown>;
+  /** Only the curve figure uses it (points at other ε than the table's). */
+  curveOnly?: boolean;
+}
+
+const fashion = { dataset: 'fashion-mnist', model: 'cnn-small', seed: 0, batchSize: 128, learningRate: 0.001 } as const;
+const fashionMonitor = { name: 'fgsm', epsilon: 0.1 } as const;
+/** Both Fashion-MNIST adversarial-training families run 8 epochs with the rate cut ×0.1 after epoch 6. */
+const fashionSchedule = { kind: 'piecewise', milestones: [6], factor: 0.1 } as const;
+
+const mnist = { dataset: 'mnist', model: 'cnn-small', seed: 0, batchSize: 64, learningRate: 0.001 } as const;
+const mnistMonitor = { name: 'fgsm', epsilon: 0.3 } as const;
+const mnistSchedule = { kind: 'piecewise', milestones: [8], factor: 0.1 } as const;
+
+/**
+ * In submission order: with two training slots, pgd-at takes one for the whole session and
+ * the rest share the other, cheapest and most needed first.
+ */
+export const TRAININGS: PlannedTraining[] = [
+  {
+    id: 'fashion-pgd-at',
+    dataset: 'fashion-mnist',
+    defense: 'pgd-at',
+    body: {
+      ...fashion, kind: 'adversarial-training', attack: fashionMonitor, epochs: 8, schedule: fashionSchedule,
+      // Madry et al.: PGD from a random start, step 2.5·ε/steps (rounded down).
+      method: { name: 'pgd', epsilon: 0.1, steps: 7, stepSize: 0.025, randomStart: true },
+    },
+  },
+  { id: 'fashion-none', dataset: 'fashion-mnist', defense: 'none', body: { ...fashion, kind: 'train', attack: fashionMonitor, epochs: 3 } },
+  {
+    id: 'fashion-fgsm-rs',
+    dataset: 'fashion-mnist',
+    defense: 'fgsm-rs',
+    body: {
+      ...fashion, kind: 'adversarial-training', attack: fashionMonitor, epochs: 8, schedule: fashionSchedule,
+      // Wong et al. 2020: α = 1.25·ε from a uniform random start; the guard is on by default.
+      method: { name: 'fgsm-rs', epsilon: 0.1, stepSize: 0.125 },
+      overfittingGuard: { heldOut: 500, maxDrop: 0.2 },
+    },
+  },
+  {
+    id: 'fashion-fgsm-at',
+    dataset: 'fashion-mnist',
+    defense: 'fgsm-at',
+    body: { ...fashion, kind: 'adversarial-training', attack: fashionMonitor, epochs: 3, method: { name: 'fgsm', epsilon: 0.1 } },
+  },
+  { id: 'fashion-teacher-t20', dataset: 'fashion-mnist', body: { ...fashion, kind: 'train', attack: fashionMonitor, epochs: 3, temperature: 20 } },
+  {
+    id: 'fashion-distillation-t20',
+    dataset: 'fashion-mnist',
+    defense: 'distillation',
+    teacher: 'fashion-teacher-t20',
+    body: { ...fashion, kind: 'distillation', attack: fashionMonitor, epochs: 3, temperature: 20 },
+  },
+  {
+    id: 'mnist-fgsm-rs',
+    dataset: 'mnist',
+    defense: 'fgsm-rs',
+    body: {
+      ...mnist, kind: 'adversarial-training', attack: mnistMonitor, epochs: 10, schedule: mnistSchedule,
+      method: { name: 'fgsm-rs', epsilon: 0.3, stepSize: 0.375 },
+      overfittingGuard: { heldOut: 500, maxDrop: 0.2 },
+    },
+  },
+  {
+    id: 'mnist-pgd-at',
+    dataset: 'mnist',
+    defense: 'pgd-at',
+    body: {
+      ...mnist, kind: 'adversarial-training', attack: mnistMonitor, epochs: 10, schedule: mnistSchedule,
+      method: { name: 'pgd', epsilon: 0.3, steps: 10, stepSize: 0.05, randomStart: true },
+    },
+  },
+  {
+    id: 'fashion-trades',
+    dataset: 'fashion-mnist',
+    defense: 'trades',
+    body: {
+      ...fashion, kind: 'adversarial-training', attack: fashionMonitor, epochs: 3,
+      method: { name: 'trades', epsilon: 0.1, beta: 6, steps: 7, stepSize: 0.025 },
+    },
+  },
+];
+
+/** Xu et al. (2018)'s squeezers for grey-scale images, softened for Fashion-MNIST's textures. */
+const featureSqueezing = { preprocessing: [{ kind: 'bit-depth', bits: 4 }, { kind: 'median-filter', size: 2 }] };
+
+/**
+ * Every evaluation: the standard suite on the same seeded 1,000 test examples. The table's ε
+ * first (L∞ 0.1 on Fashion-MNIST, 0.3 on MNIST), then extra ε for the curve figure, which
+ * only adds points (the figure degrades to fewer points if those have not run).
+ */
+export const EVALUATIONS: PlannedEvaluation[] = [
+  { id: 'eval-fashion-none', source: 'fashion-none', defense: 'none', epsilons: [0.1] },
+  { id: 'eval-fashion-fgsm-rs', source: 'fashion-fgsm-rs', defense: 'fgsm-rs', epsilons: [0.1] },
+  { id: 'eval-fashion-fgsm-at', source: 'fashion-fgsm-at', defense: 'fgsm-at', epsilons: [0.1] },
+  // A distilled source gets the naive (softmax) and adaptive (logits) views automatically.
+  { id: 'eval-fashion-distillation', source: 'fashion-distillation-t20', defense: 'distillation', epsilons: [0.1] },
+  { id: 'eval-fashion-feature-squeezing', source: 'fashion-none', defense: 'feature-squeezing', epsilons: [0.1], extra: { defense: featureSqueezing } },
+  {
+    id: 'eval-fashion-detectors',
+    source: 'fashion-none',
+    defense: 'detector',
+    epsilons: [0.1],
+    extra: { detectors: [{ kind: 'confidence' }, { kind: 'feature-squeezing' }, { kind: 'mahalanobis' }], validationExamples: 1000 },
+  },
+  { id: 'eval-mnist-fgsm-rs', source: 'mnist-fgsm-rs', defense: 'fgsm-rs', epsilons: [0.3] },
+  { id: 'eval-mnist-pgd-at', source: 'mnist-pgd-at', defense: 'pgd-at', epsilons: [0.3] },
+  { id: 'eval-fashion-pgd-at', source: 'fashion-pgd-at', defense: 'pgd-at', epsilons: [0.1] },
+  { id: 'eval-fashion-trades', source: 'fashion-trades', defense: 'trades', epsilons: [0.1] },
+  ...['none', 'fgsm-at', 'fgsm-rs', 'pgd-at', 'trades'].map((defense) => ({
+    id: `curve-fashion-${defense}`,
+    source: `fashion-${defense}`,
+    defense,
+    epsilons: [0.05, 0.2],
+    curveOnly: true,
+  })),
+  { id: 'curve-fashion-distillation', source: 'fashion-distillation-t20', defense: 'distillation', epsilons: [0.05, 0.2], curveOnly: true },
+];
+
+/** The POST /evaluations body of a planned evaluation, given its source run's id. */
+export function evaluationBody(evaluation: PlannedEvaluation, sourceRunId: string): Record<string, unknown> {
+  return { runId: sourceRunId, epsilons: evaluation.epsilons, suite: 'standard', examples: EVALUATION_EXAMPLES, seed: EVALUATION_SEED, ...evaluation.extra };
+}

@@ -1,0 +1,97 @@
+import { curveSeries, curveSvg } from './curve-figure';
+import { EVALUATIONS, TRAININGS } from './plan';
+import { buildRows, StoredEvaluation, StoredTraining } from './report-rows';
+import { checkTargets } from './report-targets';
+
+const planOf = (id: string) => TRAININGS.find((t) => t.id === id)!;
+const evaluationPlan = (id: string) => EVALUATIONS.find((e) => e.id === id)!;
+
+function training(id: string, epochSeconds: number[], status = 'succeeded'): StoredTraining {
+  return { plan: planOf(id), run: { id: `${id}-run`, status, spec: { ...planOf(id).body }, result: null, backend: null }, epochSeconds };
+}
+
+function evaluation(id: string, points: Array<[number, number, Record<string, number>]>, extra: Partial<StoredEvaluation> = {}, result: Record<string, unknown> = {}): StoredEvaluation {
+  return {
+    plan: evaluationPlan(id),
+    run: { id: `${id}-run`, status: 'succeeded', spec: { seed: 0 }, result: { flags: [], ...result }, backend: null },
+    curve: points.map(([epsilon, clean, robust]) => ({ epsilon, n: 1000, cleanAccuracy: clean, robustAccuracy: robust })),
+    adaptiveCurve: null,
+    ...extra,
+  };
+}
+
+describe('robustness report rows', () => {
+  const teacher = training('fashion-teacher-t20', [50, 50]);
+  const student = { ...training('fashion-distillation-t20', [60, 40]), teacher };
+  const trainings = [training('fashion-pgd-at', [300, 300, 300]), training('fashion-fgsm-rs', [100, 100]), training('fashion-none', [40]), teacher, student];
+
+  it('turns curve points into rows with the suite as robust accuracy and the training cost of the model', () => {
+    const rows = buildRows(trainings, [evaluation('eval-fashion-pgd-at', [[0.1, 0.86, { fgsm: 0.8, pgd: 0.76, suite: 0.73 }]])]);
+    expect(rows).toEqual([
+      expect.objectContaining({ dataset: 'fashion-mnist', model: 'cnn-small', defense: 'pgd-at', norm: 'linf', epsilon: 0.1, attack: 'standard', clean: 0.86, robust: 0.73, trainSeconds: 900, seed: 0, n: 1000, byAttack: { fgsm: 0.8, pgd: 0.76 }, command: 'npm run report:robustness -- --only eval-fashion-pgd-at' }),
+    ]);
+  });
+
+  it('gives a defense with an adaptive view a naive and an adaptive row, and charges distillation for its teacher', () => {
+    const distilled = evaluation('eval-fashion-distillation', [[0.1, 0.84, { suite: 0.6 }]], {
+      adaptiveCurve: [{ epsilon: 0.1, n: 1000, cleanAccuracy: 0.84, robustAccuracy: { suite: 0.02 } }],
+    }, { adaptiveAttack: { bpda: [], eot: [], logitsBeforeSquash: 'softmax-output' }, flags: [{ flag: 'black-box-beats-white-box', raised: true }] });
+    const rows = buildRows(trainings, [distilled]);
+    expect(rows.map((r) => [r.attack, r.robust, r.trainSeconds, r.flags])).toEqual([
+      ['standard-naive', 0.6, 200, ['black-box-beats-white-box']],
+      ['standard-logits', 0.02, 200, []],
+    ]);
+  });
+
+  it('reads one row per detector and attack, plus the worst case, from the stored detection section', () => {
+    const detection = {
+      detectors: [{
+        detector: { kind: 'confidence' },
+        points: [{ epsilon: 0.1, n: 1000, cleanAccepted: 850, outcomes: [{ attack: 'pgd', detectionRate: 0.4, rocAuc: 0.7, stackRobust: 300 }], worstCase: { stackRobust: 120 } }],
+      }],
+    };
+    const rows = buildRows(trainings, [evaluation('eval-fashion-detectors', [[0.1, 0.9, { suite: 0 }]], {}, { detection })]);
+    expect(rows.map((r) => [r.defense, r.attack, r.clean, r.robust, r.detectionRate ?? null])).toEqual([
+      ['confidence-detector', 'pgd', 0.85, 0.3, 0.4],
+      ['confidence-detector', 'standard+detector-aware', 0.85, 0.12, null],
+    ]);
+  });
+
+  it('leaves out evaluations of runs that did not succeed', () => {
+    const failed = [training('fashion-pgd-at', [300], 'failed')];
+    expect(buildRows(failed, [evaluation('eval-fashion-pgd-at', [[0.1, 0.86, { suite: 0.73 }]])])).toEqual([]);
+  });
+
+  it('checks the targets from the rows, and says which rows are missing', () => {
+    const rows = buildRows(trainings, [
+      evaluation('eval-fashion-pgd-at', [[0.1, 0.86, { suite: 0.73 }]]),
+      evaluation('eval-fashion-fgsm-rs', [[0.1, 0.87, { suite: 0.69 }]]),
+    ]);
+    const checks = checkTargets(rows);
+    expect(checks.map((c) => c.met)).toEqual([true, false, null, null]);
+    expect(checks[1].detail).toContain('-4.0 points');
+    expect(checks[2].detail).toContain('not measured yet: none');
+  });
+
+  it('draws one series per defense and view, starting at the clean accuracy', () => {
+    const rows = buildRows(trainings, [
+      evaluation('eval-fashion-none', [[0.1, 0.9, { suite: 0.01 }]]),
+      evaluation('curve-fashion-none', [[0.05, 0.9, { suite: 0.2 }], [0.2, 0.9, { suite: 0 }]]),
+    ]);
+    const [series] = curveSeries(rows, 'fashion-mnist');
+    expect(series.points).toEqual([{ epsilon: 0, accuracy: 0.9 }, { epsilon: 0.05, accuracy: 0.2 }, { epsilon: 0.1, accuracy: 0.01 }, { epsilon: 0.2, accuracy: 0 }]);
+    const svg = curveSvg([series], 'title <&>');
+    expect(svg).toMatch(/^<svg[^>]+xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    expect(svg).toContain('title &lt;&amp;&gt;');
+    expect(svg.match(/<circle /g)).toHaveLength(4);
+  });
+});
+
+describe('the plan', () => {
+  it('names unique ids, and every evaluation and teacher refers to a planned run', () => {
+    const ids = [...TRAININGS.map((t) => t.id), ...EVALUATIONS.map((e) => e.id)];
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const e of EVALUATIONS) expect(TRAININGS.map((t) => t.id)).toContain(e.source);
+    for (const t of TRAININGS.filter((t) => t.teacher)) expect(TRAININGS.map((x) => x.id)).toContain(t.teacher);
+  });
+});

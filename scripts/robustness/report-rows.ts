@@ -1,0 +1,168 @@
+import type { PlannedEvaluation, PlannedTraining } from './plan';
+
+/** One curve point as GET /evaluations/:id returns it (fractions with their n). */
+export interface CurvePoint {
+  epsilon: number;
+  n: number;
+  cleanAccuracy: number;
+  /** Per attack, and 'suite': the per-example worst case over all of them. */
+  robustAccuracy: Record<string, number>;
+}
+
+export interface StoredRun {
+  id: string;
+  status: string;
+  spec: Record<string, unknown> & { seed?: number; dataset?: string; model?: string };
+  result: Record<string, unknown> | null;
+  backend: { name: string; threads: number; tfjsVersion: string } | null;
+}
+
+export interface StoredTraining {
+  plan: PlannedTraining;
+  run: StoredRun;
+  /** epoch_seconds of every epoch, in order (training, the guard and the per-epoch FGSM check). */
+  epochSeconds: number[];
+  /** distillation: the teacher, whose training is part of the defense's cost. */
+  teacher?: StoredTraining;
+}
+
+export interface StoredEvaluation {
+  plan: PlannedEvaluation;
+  run: StoredRun;
+  curve: CurvePoint[];
+  adaptiveCurve: CurvePoint[] | null;
+}
+
+/** A row of docs/robustness.json. Accuracies are fractions in [0, 1] measured on `n` examples. */
+export interface ReportRow {
+  dataset: string;
+  model: string;
+  defense: string;
+  norm: 'linf' | 'l2';
+  epsilon: number;
+  /** 'standard' = per-example worst case over FGSM, PGD-20, APGD-CE, APGD-T and Square; see ATTACK_NOTES. */
+  attack: string;
+  clean: number;
+  robust: number;
+  trainSeconds: number;
+  seed: number;
+  command: string;
+  n: number;
+  /** Robust accuracy per attack of the suite (same examples). */
+  byAttack?: Record<string, number>;
+  /** Detector rows: detected / fooled at the detector's 5%-FPR threshold, and the ROC AUC. */
+  detectionRate?: number | null;
+  rocAuc?: number | null;
+  /** Validity flags the evaluation raised on the view behind this row. */
+  flags: string[];
+  runId: string;
+  evaluationId: string;
+  evaluationSeed: number;
+  /** For curve-only points. */
+  curveOnly?: boolean;
+}
+
+export const ATTACK_NOTES: Record<string, string> = {
+  standard: 'the standard suite on the model itself: per example, the worst of FGSM, PGD-20, APGD-CE, APGD-T (3 targets) and Square (1,000 queries)',
+  'standard-naive': 'the standard suite on the deployed defense as it answers (softmax output, non-differentiable preprocessing): what a naive evaluation reports',
+  'standard-bpda': 'the standard suite through BPDA (the preprocessing\'s backward pass approximated by the identity), judged on the deployed defense',
+  'standard-eot': 'the standard suite with EOT over the random preprocessing',
+  'standard-logits': 'the standard suite on the logits under the softmax (Carlini & Wagner\'s evaluation of distillation)',
+  'detector-aware-pgd': 'PGD on the classifier loss plus the detector\'s score, so the adversarial input must also pass the detector',
+  'standard+detector-aware': 'the stack\'s worst case per example over every attack above and the detector-aware one',
+};
+
+export function reportCommand(evaluationId: string): string {
+  return `npm run report:robustness -- --only ${evaluationId}`;
+}
+
+export function trainSecondsOf(training: StoredTraining): number {
+  const own = training.epochSeconds.reduce((a, b) => a + b, 0);
+  return Math.round(own + (training.teacher ? trainSecondsOf(training.teacher) : 0));
+}
+
+/** The adaptive view's attack name from the stored description of what the adaptive view did. */
+function adaptiveAttackName(result: Record<string, unknown> | null): string {
+  const adaptive = (result?.adaptiveAttack ?? {}) as { bpda?: string[]; eot?: string[]; logitsBeforeSquash?: string | null };
+  if (adaptive.eot?.length) return 'standard-eot';
+  if (adaptive.bpda?.length) return 'standard-bpda';
+  if (adaptive.logitsBeforeSquash) return 'standard-logits';
+  return 'standard-adaptive';
+}
+
+function raisedFlags(result: Record<string, unknown> | null, key: 'flags' | 'adaptiveFlags'): string[] {
+  const flags = (result?.[key] ?? []) as Array<{ flag: string; raised: boolean }>;
+  return [...new Set(flags.filter((f) => f.raised).map((f) => f.flag))];
+}
+
+const ATTACKS_OF_SUITE = ['fgsm', 'pgd', 'apgd-ce', 'apgd-t', 'square'];
+
+function byAttackOf(point: CurvePoint): Record<string, number> {
+  return Object.fromEntries(ATTACKS_OF_SUITE.filter((a) => a in point.robustAccuracy).map((a) => [a, point.robustAccuracy[a]]));
+}
+
+interface DetectionOutcome { attack: string; detectionRate: number | null; rocAuc: number | null; stackRobust: number }
+interface DetectionPoint { epsilon: number; n: number; cleanAccepted: number; outcomes: DetectionOutcome[]; worstCase: { stackRobust: number } }
+interface DetectorResult { detector: { kind: string }; points: DetectionPoint[] }
+
+/**
+ * The report's rows from stored runs and evaluations, in plan order. Only succeeded
+ * evaluations of succeeded runs count; nothing here is typed in by hand.
+ */
+export function buildRows(trainings: StoredTraining[], evaluations: StoredEvaluation[]): ReportRow[] {
+  const trainingById = new Map(trainings.map((t) => [t.plan.id, t]));
+  const rows: ReportRow[] = [];
+  for (const evaluation of evaluations) {
+    const source = trainingById.get(evaluation.plan.source);
+    if (!source || source.run.status !== 'succeeded' || evaluation.run.status !== 'succeeded') continue;
+    const common = {
+      dataset: source.plan.dataset,
+      model: String(source.run.spec.model),
+      norm: 'linf' as const,
+      trainSeconds: trainSecondsOf(source),
+      seed: Number(source.run.spec.seed),
+      command: reportCommand(evaluation.plan.id),
+      runId: source.run.id,
+      evaluationId: evaluation.run.id,
+      evaluationSeed: Number(evaluation.run.spec.seed),
+      ...(evaluation.plan.curveOnly && { curveOnly: true }),
+    };
+    const pointRow = (point: CurvePoint, defense: string, attack: string, flags: string[]): ReportRow => ({
+      ...common,
+      defense,
+      epsilon: point.epsilon,
+      attack,
+      clean: point.cleanAccuracy,
+      robust: point.robustAccuracy.suite,
+      n: point.n,
+      byAttack: byAttackOf(point),
+      flags,
+    });
+
+    const detection = evaluation.run.result?.detection as { detectors: DetectorResult[] } | undefined;
+    if (evaluation.plan.defense === 'detector') {
+      for (const { detector, points } of detection?.detectors ?? []) {
+        for (const point of points) {
+          const base = { ...common, defense: `${detector.kind}-detector`, epsilon: point.epsilon, n: point.n, clean: point.cleanAccepted / point.n, flags: [] };
+          for (const outcome of point.outcomes) {
+            rows.push({ ...base, attack: outcome.attack, robust: outcome.stackRobust / point.n, detectionRate: outcome.detectionRate, rocAuc: outcome.rocAuc });
+          }
+          rows.push({ ...base, attack: 'standard+detector-aware', robust: point.worstCase.stackRobust / point.n });
+        }
+      }
+      continue;
+    }
+    const defense = evaluation.plan.defense;
+    const points = evaluation.curve.filter((p) => p.epsilon > 0);
+    if (evaluation.adaptiveCurve) {
+      const adaptive = adaptiveAttackName(evaluation.run.result);
+      for (const point of points) rows.push(pointRow(point, defense, 'standard-naive', raisedFlags(evaluation.run.result, 'flags')));
+      for (const point of evaluation.adaptiveCurve.filter((p) => p.epsilon > 0)) {
+        rows.push(pointRow(point, defense, adaptive, raisedFlags(evaluation.run.result, 'adaptiveFlags')));
+      }
+    } else {
+      for (const point of points) rows.push(pointRow(point, defense, 'standard', raisedFlags(evaluation.run.result, 'flags')));
+    }
+  }
+  return rows;
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# npm run report:robustness [-- --only <evaluation> | --no-wait]: regenerates docs/robustness.{md,json}
+# and the curve figures from stored runs, submitting (and waiting for) the ones that are missing.
+# On a fresh machine that is hours of CPU training (the runs resume if interrupted). With
+# BULWARK_API set it talks to that running cluster; otherwise it starts an API and a worker
+# (two jobs at a time per queue) against the local Postgres and Redis.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source scripts/lib/machine.sh
+
+prepare_machine_and_build
+
+if [ -z "${BULWARK_API:-}" ]; then
+  export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/bulwark}"
+  export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
+  export QUEUE_PREFIX="${QUEUE_PREFIX:-bulwark-report}"
+  export API_PORT="${API_PORT:-3000}"
+  export API_HOST="${API_HOST:-127.0.0.1}"
+  export WORKER_CONCURRENCY="${WORKER_CONCURRENCY:-2}"
+  trap stop_cluster EXIT
+  start_cluster
+  BULWARK_API="http://$API_HOST:$API_PORT"
+fi
+
+node dist/scripts/robustness/report.js --api "$BULWARK_API" "$@"

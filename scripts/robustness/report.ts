@@ -1,0 +1,179 @@
+/**
+ * `npm run report:robustness`: makes sure every run and evaluation of the plan exists
+ * (submitting what is missing over the API, with fixed idempotency keys), waits for them and
+ * writes docs/robustness.{json,md} and the curve figures from what is stored.
+ *
+ *   node dist/scripts/robustness/report.js [--api URL] [--only id,id] [--no-wait] [--out docs]
+ *
+ * --only: just those evaluations (and the runs they need); prints their rows, writes nothing.
+ * --no-wait: submit what can be submitted, then write the report from what has finished.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { curveSeries, curveSvg } from './curve-figure';
+import { EVALUATIONS, PLAN_VERSION, PlannedEvaluation, PlannedTraining, TRAININGS, evaluationBody } from './plan';
+import { buildRows, CurvePoint, StoredEvaluation, StoredRun, StoredTraining } from './report-rows';
+import { reportMarkdown } from './report-markdown';
+import { checkTargets } from './report-targets';
+
+const TERMINAL = ['succeeded', 'failed', 'cancelled'];
+const POLL_MS = 15_000;
+
+function argument(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+const base = argument('api') ?? process.env.BULWARK_API ?? 'http://127.0.0.1:3000';
+const outDir = argument('out') ?? 'docs';
+const only = argument('only')?.split(',').filter(Boolean);
+const wait = !process.argv.includes('--no-wait');
+
+async function api<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...headers },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const json = await res.json();
+  if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status} ${JSON.stringify(json)}`);
+  return json as T;
+}
+
+/** The plan entries this invocation needs: everything, or --only's evaluations and their sources (and teachers). */
+function selectPlan(): { trainings: PlannedTraining[]; evaluations: PlannedEvaluation[] } {
+  if (!only) return { trainings: TRAININGS, evaluations: EVALUATIONS };
+  const unknown = only.filter((id) => !EVALUATIONS.some((e) => e.id === id));
+  if (unknown.length) throw new Error(`--only: unknown evaluation(s) ${unknown.join(', ')}; known: ${EVALUATIONS.map((e) => e.id).join(', ')}`);
+  const evaluations = EVALUATIONS.filter((e) => only.includes(e.id));
+  const needed = new Set<string>();
+  const add = (id: string) => {
+    needed.add(id);
+    const teacher = TRAININGS.find((t) => t.id === id)?.teacher;
+    if (teacher) add(teacher);
+  };
+  evaluations.forEach((e) => add(e.source));
+  return { trainings: TRAININGS.filter((t) => needed.has(t.id)), evaluations };
+}
+
+const idempotencyKey = (planId: string) => `${PLAN_VERSION}-${planId}`;
+
+/**
+ * Submits what can be submitted now into `runs` (plan id → stored run). A refused submission
+ * (e.g. an API too old for a field) is kept in `refused` and retried on the next poll, so the
+ * rest of the plan goes on.
+ */
+async function submitReady(trainings: PlannedTraining[], evaluations: PlannedEvaluation[], runs: Map<string, StoredRun>, refused: Map<string, string>): Promise<void> {
+  const succeeded = (planId: string) => runs.get(planId)?.status === 'succeeded';
+  const submit = async (planId: string, path: string, body: () => Promise<Record<string, unknown>>) => {
+    try {
+      runs.set(planId, await api<StoredRun>('POST', path, await body(), { 'Idempotency-Key': idempotencyKey(planId) }));
+      refused.delete(planId);
+    } catch (error) {
+      refused.set(planId, error instanceof Error ? error.message : String(error));
+    }
+  };
+  for (const training of trainings) {
+    if (runs.has(training.id) || (training.teacher && !succeeded(training.teacher))) continue;
+    await submit(training.id, '/runs', async () => {
+      if (!training.teacher) return training.body;
+      const { items } = await api<{ items: Array<{ id: string; epoch: number }> }>('GET', `/runs/${runs.get(training.teacher)!.id}/checkpoints`);
+      const newest = items.reduce((a, b) => (b.epoch > a.epoch ? b : a));
+      return { ...training.body, teacherCheckpoint: newest.id };
+    });
+  }
+  for (const evaluation of evaluations) {
+    if (runs.has(evaluation.id) || !succeeded(evaluation.source)) continue;
+    await submit(evaluation.id, '/evaluations', async () => evaluationBody(evaluation, runs.get(evaluation.source)!.id));
+  }
+}
+
+/** Planned items that cannot finish: their run (or one they depend on) failed or was cancelled. */
+function blockedBy(planId: string, runs: Map<string, StoredRun>): string | undefined {
+  const run = runs.get(planId);
+  if (run && ['failed', 'cancelled'].includes(run.status)) return `${planId} ${run.status}`;
+  const training = TRAININGS.find((t) => t.id === planId);
+  const evaluation = EVALUATIONS.find((e) => e.id === planId);
+  const dependency = training?.teacher ?? evaluation?.source;
+  return dependency ? blockedBy(dependency, runs) : undefined;
+}
+
+async function ensurePlan(trainings: PlannedTraining[], evaluations: PlannedEvaluation[]): Promise<{ runs: Map<string, StoredRun>; refused: Map<string, string> }> {
+  const runs = new Map<string, StoredRun>();
+  const refused = new Map<string, string>();
+  const ids = [...trainings.map((t) => t.id), ...evaluations.map((e) => e.id)];
+  const shown = new Map<string, string>();
+  for (;;) {
+    await submitReady(trainings, evaluations, runs, refused);
+    for (const [planId, run] of runs) {
+      if (!TERMINAL.includes(run.status)) runs.set(planId, await api<StoredRun>('GET', `/runs/${run.id}`));
+    }
+    for (const id of ids) {
+      const run = runs.get(id) as (StoredRun & { progress?: number }) | undefined;
+      const line = run
+        ? `${run.status}${run.status === 'running' ? ` ${Math.floor((run.progress ?? 0) * 100)}%` : ''}`
+        : refused.has(id) ? `refused: ${refused.get(id)}` : 'waiting for its source';
+      if (shown.get(id) !== line) console.log(`${new Date().toISOString().slice(11, 19)} ${id.padEnd(34)} ${line}${run ? ` (${run.id.slice(0, 8)})` : ''}`);
+      shown.set(id, line);
+    }
+    // A refused item does not keep the command waiting once everything else is done.
+    const open = ids.filter((id) => !(runs.get(id) && TERMINAL.includes(runs.get(id)!.status)) && !blockedBy(id, runs) && !refused.has(id));
+    if (!open.length || !wait) return { runs, refused };
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+}
+
+async function fetchStored(trainings: PlannedTraining[], evaluations: PlannedEvaluation[], runs: Map<string, StoredRun>) {
+  const storedTrainings = new Map<string, StoredTraining>();
+  for (const plan of trainings) {
+    const run = runs.get(plan.id);
+    if (!run) continue;
+    const { items } = await api<{ items: Array<{ step: number; value: number }> }>('GET', `/runs/${run.id}/metrics?key=epoch_seconds`);
+    storedTrainings.set(plan.id, { plan, run, epochSeconds: items.sort((a, b) => a.step - b.step).map((m) => m.value) });
+  }
+  for (const training of storedTrainings.values()) {
+    if (training.plan.teacher) training.teacher = storedTrainings.get(training.plan.teacher);
+  }
+  const storedEvaluations: StoredEvaluation[] = [];
+  for (const plan of evaluations) {
+    const run = runs.get(plan.id);
+    if (!run || run.status !== 'succeeded') continue;
+    const view = await api<{ run: StoredRun; curve: CurvePoint[]; adaptiveCurve: CurvePoint[] | null }>('GET', `/evaluations/${run.id}`);
+    storedEvaluations.push({ plan, run: view.run, curve: view.curve, adaptiveCurve: view.adaptiveCurve });
+  }
+  return { trainings: [...storedTrainings.values()], evaluations: storedEvaluations };
+}
+
+async function main(): Promise<void> {
+  const plan = selectPlan();
+  const { runs, refused } = await ensurePlan(plan.trainings, plan.evaluations);
+  const stored = await fetchStored(plan.trainings, plan.evaluations, runs);
+  const rows = buildRows(stored.trainings, stored.evaluations);
+  if (only) {
+    console.log(JSON.stringify(rows, null, 2));
+    return;
+  }
+  const pending = [...plan.trainings.map((t) => t.id), ...plan.evaluations.map((e) => e.id)]
+    .filter((id) => runs.get(id)?.status !== 'succeeded')
+    .map((id) => `${id}: ${blockedBy(id, runs) ? `blocked (${blockedBy(id, runs)})` : refused.has(id) ? `refused by the API (${refused.get(id)})` : runs.get(id)?.status ?? 'not submitted'}`);
+  const backends = [...new Set(stored.trainings.map((t) => t.run.backend).filter((b) => b !== null).map((b) => `${b!.name} (${b!.threads} thread(s), tfjs ${b!.tfjsVersion})`))];
+
+  await mkdir(outDir, { recursive: true });
+  const figures: Array<{ dataset: string; file: string }> = [];
+  for (const dataset of ['fashion-mnist', 'mnist']) {
+    const series = curveSeries(rows, dataset);
+    if (!series.length) continue;
+    const file = `robustness-curve-${dataset}.svg`;
+    await writeFile(join(outDir, file), curveSvg(series, `${dataset}, cnn-small: accuracy under the standard suite`));
+    figures.push({ dataset, file });
+  }
+  await writeFile(join(outDir, 'robustness.json'), `${JSON.stringify(rows, null, 2)}\n`);
+  const markdown = reportMarkdown({ generatedAt: new Date().toISOString(), rows, trainings: stored.trainings, targets: checkTargets(rows), figures, pending, backend: backends.join('; ') || 'unknown' });
+  await writeFile(join(outDir, 'robustness.md'), markdown);
+  console.log(`wrote ${rows.length} rows to ${join(outDir, 'robustness.json')} and ${join(outDir, 'robustness.md')}${pending.length ? `; not measured yet: ${pending.length}` : ''}`);
+}
+
+main().catch((error) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});
