@@ -7,6 +7,7 @@ import { redisConnectionOptions } from '@bulwark/jobs';
 import { API_CONFIG } from './common/api-config';
 import { HealthController } from './health/health.controller';
 import { EvaluationsModule } from './evaluations/evaluations.module';
+import { LineageModule } from './lineage/lineage.module';
 import { RunsModule } from './runs/runs.module';
 
 @Module({})
@@ -27,6 +28,7 @@ export class AppModule {
         BullModule.forRoot({ connection: redisConnectionOptions(config.redisUrl), prefix: config.queuePrefix }),
         RunsModule,
         EvaluationsModule,
+        LineageModule,
       ],
       controllers: [HealthController],
     };
