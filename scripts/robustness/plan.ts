@@ -20,10 +20,14 @@ export interface PlannedTraining {
   dataset: PlanDataset;
   /** The defense this run's model stands for in the report (absent: a helper, e.g. a teacher). */
   defense?: string;
-  /** POST /runs body, except teacherCheckpoint, which comes from `teacher`. */
+  /** POST /runs body, except the checkpoint id that comes from `parent`. */
   body: Record<string, unknown>;
-  /** distillation: the plan id of the teacher run (its newest checkpoint is used). */
-  teacher?: string;
+  /**
+   * The planned run this one builds on, through its newest checkpoint: a distillation's teacher
+   * (teacherCheckpoint) or the model it fine-tunes (fromCheckpoint). Its training time counts
+   * towards this run's.
+   */
+  parent?: { plan: string; field: 'teacherCheckpoint' | 'fromCheckpoint' };
 }
 
 export interface PlannedEvaluation {
@@ -86,7 +90,7 @@ export const TRAININGS: PlannedTraining[] = [
     id: 'fashion-distillation-t20',
     dataset: 'fashion-mnist',
     defense: 'distillation',
-    teacher: 'fashion-teacher-t20',
+    parent: { plan: 'fashion-teacher-t20', field: 'teacherCheckpoint' },
     body: { ...fashion, kind: 'distillation', attack: fashionMonitor, epochs: 3, temperature: 20 },
   },
   {

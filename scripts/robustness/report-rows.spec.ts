@@ -22,7 +22,7 @@ function evaluation(id: string, points: Array<[number, number, Record<string, nu
 
 describe('robustness report rows', () => {
   const teacher = training('fashion-teacher-t20', [50, 50]);
-  const student = { ...training('fashion-distillation-t20', [60, 40]), teacher };
+  const student = { ...training('fashion-distillation-t20', [60, 40]), parent: teacher };
   const trainings = [training('fashion-pgd-at', [300, 300, 300]), training('fashion-fgsm-rs', [100, 100]), training('fashion-none', [40]), teacher, student];
 
   it('turns curve points into rows with the suite as robust accuracy and the training cost of the model', () => {
@@ -92,6 +92,6 @@ describe('the plan', () => {
     const ids = [...TRAININGS.map((t) => t.id), ...EVALUATIONS.map((e) => e.id)];
     expect(new Set(ids).size).toBe(ids.length);
     for (const e of EVALUATIONS) expect(TRAININGS.map((t) => t.id)).toContain(e.source);
-    for (const t of TRAININGS.filter((t) => t.teacher)) expect(TRAININGS.map((x) => x.id)).toContain(t.teacher);
+    for (const t of TRAININGS.filter((t) => t.parent)) expect(TRAININGS.map((x) => x.id)).toContain(t.parent!.plan);
   });
 });

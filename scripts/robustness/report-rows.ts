@@ -22,8 +22,8 @@ export interface StoredTraining {
   run: StoredRun;
   /** epoch_seconds of every epoch, in order (training, the guard and the per-epoch FGSM check). */
   epochSeconds: number[];
-  /** distillation: the teacher, whose training is part of the defense's cost. */
-  teacher?: StoredTraining;
+  /** The run it builds on (a distillation's teacher, a fine-tuned model), whose training is part of the defense's cost. */
+  parent?: StoredTraining;
 }
 
 export interface StoredEvaluation {
@@ -78,7 +78,7 @@ export function reportCommand(evaluationId: string): string {
 
 export function trainSecondsOf(training: StoredTraining): number {
   const own = training.epochSeconds.reduce((a, b) => a + b, 0);
-  return Math.round(own + (training.teacher ? trainSecondsOf(training.teacher) : 0));
+  return Math.round(own + (training.parent ? trainSecondsOf(training.parent) : 0));
 }
 
 /** The adaptive view's attack name from the stored description of what the adaptive view did. */

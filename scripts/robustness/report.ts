@@ -40,7 +40,7 @@ async function api<T>(method: string, path: string, body?: unknown, headers: Rec
   return json as T;
 }
 
-/** The plan entries this invocation needs: everything, or --only's evaluations and their sources (and teachers). */
+/** The plan entries this invocation needs: everything, or --only's evaluations and their sources (and their parents). */
 function selectPlan(): { trainings: PlannedTraining[]; evaluations: PlannedEvaluation[] } {
   if (!only) return { trainings: TRAININGS, evaluations: EVALUATIONS };
   const unknown = only.filter((id) => !EVALUATIONS.some((e) => e.id === id));
@@ -49,8 +49,8 @@ function selectPlan(): { trainings: PlannedTraining[]; evaluations: PlannedEvalu
   const needed = new Set<string>();
   const add = (id: string) => {
     needed.add(id);
-    const teacher = TRAININGS.find((t) => t.id === id)?.teacher;
-    if (teacher) add(teacher);
+    const parent = TRAININGS.find((t) => t.id === id)?.parent;
+    if (parent) add(parent.plan);
   };
   evaluations.forEach((e) => add(e.source));
   return { trainings: TRAININGS.filter((t) => needed.has(t.id)), evaluations };
@@ -74,12 +74,13 @@ async function submitReady(trainings: PlannedTraining[], evaluations: PlannedEva
     }
   };
   for (const training of trainings) {
-    if (runs.has(training.id) || (training.teacher && !succeeded(training.teacher))) continue;
+    const parent = training.parent;
+    if (runs.has(training.id) || (parent && !succeeded(parent.plan))) continue;
     await submit(training.id, '/runs', async () => {
-      if (!training.teacher) return training.body;
-      const { items } = await api<{ items: Array<{ id: string; epoch: number }> }>('GET', `/runs/${runs.get(training.teacher)!.id}/checkpoints`);
+      if (!parent) return training.body;
+      const { items } = await api<{ items: Array<{ id: string; epoch: number }> }>('GET', `/runs/${runs.get(parent.plan)!.id}/checkpoints`);
       const newest = items.reduce((a, b) => (b.epoch > a.epoch ? b : a));
-      return { ...training.body, teacherCheckpoint: newest.id };
+      return { ...training.body, [parent.field]: newest.id };
     });
   }
   for (const evaluation of evaluations) {
@@ -94,7 +95,7 @@ function blockedBy(planId: string, runs: Map<string, StoredRun>): string | undef
   if (run && ['failed', 'cancelled'].includes(run.status)) return `${planId} ${run.status}`;
   const training = TRAININGS.find((t) => t.id === planId);
   const evaluation = EVALUATIONS.find((e) => e.id === planId);
-  const dependency = training?.teacher ?? evaluation?.source;
+  const dependency = training?.parent?.plan ?? evaluation?.source;
   return dependency ? blockedBy(dependency, runs) : undefined;
 }
 
@@ -132,7 +133,7 @@ async function fetchStored(trainings: PlannedTraining[], evaluations: PlannedEva
     storedTrainings.set(plan.id, { plan, run, epochSeconds: items.sort((a, b) => a.step - b.step).map((m) => m.value) });
   }
   for (const training of storedTrainings.values()) {
-    if (training.plan.teacher) training.teacher = storedTrainings.get(training.plan.teacher);
+    if (training.plan.parent) training.parent = storedTrainings.get(training.plan.parent.plan);
   }
   const storedEvaluations: StoredEvaluation[] = [];
   for (const plan of evaluations) {
