@@ -1,4 +1,4 @@
-import { ATTACK_NOTES, ReportRow, StoredTraining, trainSecondsOf } from './report-rows';
+import { ATTACK_NOTES, ReportRow, StoredTraining, trainSecondsOf, trainWallSecondsOf } from './report-rows';
 import type { TargetCheck } from './report-targets';
 
 export interface ReportContext {
@@ -58,7 +58,7 @@ export function reportMarkdown(context: ReportContext): string {
     '',
     `- Every accuracy is measured on the same seeded subset of the test split for every defense of a dataset (n in each row; seed in the JSON): Fashion-MNIST's official 10,000-image test split; for MNIST, the 2,000 digits the run holds out (seeded, 20%).`,
     '- **robust** is per example: correct on the clean input and on the worst input any attack of the row found. `standard` is the suite of the evaluation API: FGSM, PGD-20, APGD-CE (100 steps), APGD-T (100 steps, 3 targets) and Square (1,000 queries), each adversarial example re-verified.',
-    '- **train s** is the sum of the run\'s epoch times (training, the overfitting guard where on, and the per-epoch FGSM check on the test split) on this machine, with another job sharing its two cores; for a distilled or fine-tuned model it includes the teacher\'s or base model\'s.',
+    '- **train s** is the CPU time of the run\'s epochs (training, the overfitting guard where on, and the per-epoch FGSM check on the test split; one thread), measured by the worker\'s child process: two jobs and their evaluations shared this machine\'s two cores, so wall time (in the JSON as trainWallSeconds) says as much about the neighbours as about the method. For a distilled or fine-tuned model it includes the teacher\'s or base model\'s.',
     `- Backend: ${context.backend}.`,
     '',
     '## Targets (issue 5)',
@@ -91,9 +91,9 @@ export function reportMarkdown(context: ReportContext): string {
   out.push(
     '## Runs',
     '',
-    '| run | spec | train s |',
-    '|---|---|---|',
-    ...trainings.filter((t) => t.run.status === 'succeeded').map((t) => `| \`${t.run.id.slice(0, 8)}\` | ${describeTraining(t)} | ${trainSecondsOf(t)} |`),
+    '| run | spec | train s (CPU) | wall s |',
+    '|---|---|---|---|',
+    ...trainings.filter((t) => t.run.status === 'succeeded').map((t) => `| \`${t.run.id.slice(0, 8)}\` | ${describeTraining(t)} | ${trainSecondsOf(t)} | ${trainWallSecondsOf(t)} |`),
     '',
   );
   if (context.pending.length) out.push('## Not measured (yet)', '', ...context.pending.map((p) => `- ${p}`), '');

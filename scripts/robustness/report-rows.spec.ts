@@ -6,8 +6,10 @@ import { checkTargets } from './report-targets';
 const planOf = (id: string) => TRAININGS.find((t) => t.id === id)!;
 const evaluationPlan = (id: string) => EVALUATIONS.find((e) => e.id === id)!;
 
-function training(id: string, epochSeconds: number[], status = 'succeeded'): StoredTraining {
-  return { plan: planOf(id), run: { id: `${id}-run`, status, spec: { ...planOf(id).body }, result: null, backend: null }, epochSeconds };
+/** Wall time twice the CPU time, as with two jobs per core. */
+function training(id: string, epochCpuSeconds: number[], status = 'succeeded'): StoredTraining {
+  const epochSeconds = epochCpuSeconds.map((s) => 2 * s);
+  return { plan: planOf(id), run: { id: `${id}-run`, status, spec: { ...planOf(id).body }, result: null, backend: null }, epochSeconds, epochCpuSeconds };
 }
 
 function evaluation(id: string, points: Array<[number, number, Record<string, number>]>, extra: Partial<StoredEvaluation> = {}, result: Record<string, unknown> = {}): StoredEvaluation {
@@ -28,7 +30,7 @@ describe('robustness report rows', () => {
   it('turns curve points into rows with the suite as robust accuracy and the training cost of the model', () => {
     const rows = buildRows(trainings, [evaluation('eval-fashion-pgd-at', [[0.1, 0.86, { fgsm: 0.8, pgd: 0.76, suite: 0.73 }]])]);
     expect(rows).toEqual([
-      expect.objectContaining({ dataset: 'fashion-mnist', model: 'cnn-small', defense: 'pgd-at', norm: 'linf', epsilon: 0.1, attack: 'standard', clean: 0.86, robust: 0.73, trainSeconds: 900, seed: 0, n: 1000, byAttack: { fgsm: 0.8, pgd: 0.76 }, command: 'npm run report:robustness -- --only eval-fashion-pgd-at' }),
+      expect.objectContaining({ dataset: 'fashion-mnist', model: 'cnn-small', defense: 'pgd-at', norm: 'linf', epsilon: 0.1, attack: 'standard', clean: 0.86, robust: 0.73, trainSeconds: 900, trainWallSeconds: 1800, seed: 0, n: 1000, byAttack: { fgsm: 0.8, pgd: 0.76 }, command: 'npm run report:robustness -- --only eval-fashion-pgd-at' }),
     ]);
   });
 
@@ -55,6 +57,12 @@ describe('robustness report rows', () => {
       ['confidence-detector', 'pgd', 0.85, 0.3, 0.4],
       ['confidence-detector', 'standard+detector-aware', 0.85, 0.12, null],
     ]);
+  });
+
+  it('falls back to wall time for a run whose epochs lack CPU time', () => {
+    const old = { ...training('fashion-none', [40, 40]), epochCpuSeconds: [40] };
+    const rows = buildRows([old], [evaluation('eval-fashion-none', [[0.1, 0.9, { suite: 0.03 }]])]);
+    expect(rows[0]).toMatchObject({ trainSeconds: 160, trainWallSeconds: 160 });
   });
 
   it('leaves out evaluations of runs that did not succeed', () => {

@@ -22,6 +22,8 @@ export interface StoredTraining {
   run: StoredRun;
   /** epoch_seconds of every epoch, in order (training, the guard and the per-epoch FGSM check). */
   epochSeconds: number[];
+  /** epoch_cpu_seconds, the same epochs' CPU time (runs stored before it existed lack it). */
+  epochCpuSeconds: number[];
   /** The run it builds on (a distillation's teacher, a fine-tuned model), whose training is part of the defense's cost. */
   parent?: StoredTraining;
 }
@@ -44,7 +46,10 @@ export interface ReportRow {
   attack: string;
   clean: number;
   robust: number;
+  /** CPU seconds of training (see trainSecondsOf). */
   trainSeconds: number;
+  /** Wall-clock seconds of the same epochs, with other jobs sharing the machine. */
+  trainWallSeconds: number;
   seed: number;
   command: string;
   n: number;
@@ -76,9 +81,21 @@ export function reportCommand(evaluationId: string): string {
   return `npm run report:robustness -- --only ${evaluationId}`;
 }
 
+const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+
+/**
+ * Training cost in CPU seconds, the parent's included: on a machine shared by two jobs and
+ * their evaluations, wall time says as much about the neighbours as about the method. Wall
+ * time stands in for runs whose epochs lack CPU time.
+ */
 export function trainSecondsOf(training: StoredTraining): number {
-  const own = training.epochSeconds.reduce((a, b) => a + b, 0);
+  const cpuComplete = training.epochCpuSeconds.length === training.epochSeconds.length;
+  const own = sum(cpuComplete ? training.epochCpuSeconds : training.epochSeconds);
   return Math.round(own + (training.parent ? trainSecondsOf(training.parent) : 0));
+}
+
+export function trainWallSecondsOf(training: StoredTraining): number {
+  return Math.round(sum(training.epochSeconds) + (training.parent ? trainWallSecondsOf(training.parent) : 0));
 }
 
 /** The adaptive view's attack name from the stored description of what the adaptive view did. */
@@ -120,6 +137,7 @@ export function buildRows(trainings: StoredTraining[], evaluations: StoredEvalua
       model: String(source.run.spec.model),
       norm: 'linf' as const,
       trainSeconds: trainSecondsOf(source),
+      trainWallSeconds: trainWallSecondsOf(source),
       seed: Number(source.run.spec.seed),
       command: reportCommand(evaluation.plan.id),
       runId: source.run.id,

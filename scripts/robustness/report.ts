@@ -129,8 +129,11 @@ async function fetchStored(trainings: PlannedTraining[], evaluations: PlannedEva
   for (const plan of trainings) {
     const run = runs.get(plan.id);
     if (!run) continue;
-    const { items } = await api<{ items: Array<{ step: number; value: number }> }>('GET', `/runs/${run.id}/metrics?key=epoch_seconds`);
-    storedTrainings.set(plan.id, { plan, run, epochSeconds: items.sort((a, b) => a.step - b.step).map((m) => m.value) });
+    const series = async (key: string) => {
+      const { items } = await api<{ items: Array<{ step: number; value: number }> }>('GET', `/runs/${run.id}/metrics?key=${key}`);
+      return items.sort((a, b) => a.step - b.step).map((m) => m.value);
+    };
+    storedTrainings.set(plan.id, { plan, run, epochSeconds: await series('epoch_seconds'), epochCpuSeconds: await series('epoch_cpu_seconds') });
   }
   for (const training of storedTrainings.values()) {
     if (training.plan.parent) training.parent = storedTrainings.get(training.plan.parent.plan);

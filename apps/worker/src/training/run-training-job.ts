@@ -133,6 +133,7 @@ export function epochMetrics(spec: TrainingRunSpec, r: EpochResult) {
     { key: `test_${spec.attack.name}_accuracy`, step: r.epoch, value: r.adversarialAccuracy },
     { key: 'test_examples', step: r.epoch, value: r.testExamples },
     { key: 'epoch_seconds', step: r.epoch, value: r.seconds },
+    ...(r.cpuSeconds !== undefined ? [{ key: 'epoch_cpu_seconds', step: r.epoch, value: r.cpuSeconds }] : []),
     // Peak resident memory of the job's process so far (processes are reused across jobs).
     { key: 'peak_rss_mib', step: r.epoch, value: process.resourceUsage().maxRSS / 1024 },
     ...(r.learningRate !== undefined ? [{ key: 'learning_rate', step: r.epoch, value: r.learningRate }] : []),

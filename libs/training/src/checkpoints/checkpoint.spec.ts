@@ -7,6 +7,7 @@ import { createModel } from '../models/model-zoo';
 import { createRng, restoreRng } from '../rng';
 import { selectBackend } from '../backend/select-backend';
 import { trainClassifier, type EpochResult, type TrainOptions } from '../train/train-classifier';
+import { withoutTiming } from '../train/training.fixture';
 
 const mlp = (seed: number) => createModel({ name: 'mlp', inputShape: [28, 28, 1], numClasses: 10, seed });
 
@@ -21,7 +22,6 @@ async function optimizerValues(optimizer: tf.Optimizer): Promise<number[][]> {
   return result;
 }
 
-const withoutTiming = ({ seconds: _seconds, ...rest }: EpochResult) => rest;
 
 describe('checkpoints', () => {
   let train: Dataset;

@@ -46,6 +46,11 @@ export interface EpochResult {
   testExamples: number;
   /** Wall time of the epoch: training, the guard and evaluation. */
   seconds: number;
+  /**
+   * CPU seconds the process spent on the epoch (user + system): on a shared machine the
+   * fairer cost, since wall time also counts the other jobs' turns. Absent outside Node.
+   */
+  cpuSeconds?: number;
   /** Training ε at the epoch's last minibatch (after warm-up); absent without adversarial training. */
   epsilon?: number;
   /** Learning rate of the epoch's last optimizer step; absent without a schedule. */
@@ -186,6 +191,7 @@ export async function runTrainingLoop(options: TrainingLoopOptions): Promise<Tra
   try {
     for (let epoch = startEpoch + 1; epoch <= epochs; epoch += 1) {
       const started = performance.now();
+      const cpuStarted = processCpuSeconds();
       let lossSum = 0;
       let batch = 0;
       let epsilon: number | undefined;
@@ -239,6 +245,7 @@ export async function runTrainingLoop(options: TrainingLoopOptions): Promise<Tra
         adversarialAccuracy: evaluation.adversarialAccuracy,
         testExamples: evaluation.examples,
         seconds: (performance.now() - started) / 1000,
+        ...(cpuStarted === undefined ? {} : { cpuSeconds: processCpuSeconds()! - cpuStarted }),
         ...(epsilon === undefined ? {} : { epsilon }),
         ...(learningRate === undefined ? {} : { learningRate }),
         ...(guardReport === undefined ? {} : { overfittingGuard: guardReport }),
@@ -257,4 +264,10 @@ export async function runTrainingLoop(options: TrainingLoopOptions): Promise<Tra
     method.endEpoch();
   }
   return { epochsCompleted: Math.max(startEpoch, epochs), stopped: false, last };
+}
+
+function processCpuSeconds(): number | undefined {
+  if (typeof process === 'undefined' || typeof process.cpuUsage !== 'function') return undefined;
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
 }

@@ -34,4 +34,4 @@ export async function optimizerIterations(optimizer: tf.Optimizer): Promise<numb
   return iterations;
 }
 
-export const withoutTiming = ({ seconds: _seconds, ...rest }: EpochResult): Omit<EpochResult, 'seconds'> => rest;
+export const withoutTiming = ({ seconds: _seconds, cpuSeconds: _cpuSeconds, ...rest }: EpochResult): Omit<EpochResult, 'seconds' | 'cpuSeconds'> => rest;
