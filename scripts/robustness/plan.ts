@@ -123,6 +123,8 @@ export const TRAININGS: PlannedTraining[] = [
   },
 ];
 
+const carliniWagnerPgd = { params: { pgd: { loss: 'margin' } } };
+
 /** Xu et al. (2018)'s squeezers for grey-scale images, softened for Fashion-MNIST's textures. */
 const featureSqueezing = { preprocessing: [{ kind: 'bit-depth', bits: 4 }, { kind: 'median-filter', size: 2 }] };
 
@@ -135,8 +137,9 @@ export const EVALUATIONS: PlannedEvaluation[] = [
   { id: 'eval-fashion-none', source: 'fashion-none', defense: 'none', epsilons: [0.1] },
   { id: 'eval-fashion-fgsm-rs', source: 'fashion-fgsm-rs', defense: 'fgsm-rs', epsilons: [0.1] },
   { id: 'eval-fashion-fgsm-at', source: 'fashion-fgsm-at', defense: 'fgsm-at', epsilons: [0.1] },
-  // A distilled source gets the naive (softmax) and adaptive (logits) views automatically.
-  { id: 'eval-fashion-distillation', source: 'fashion-distillation-t20', defense: 'distillation', epsilons: [0.1] },
+  // A distilled source gets the naive (softmax) and adaptive (logits) views automatically; PGD
+  // takes Carlini & Wagner's margin loss, which the T-fold logits do not saturate as CE does.
+  { id: 'eval-fashion-distillation', source: 'fashion-distillation-t20', defense: 'distillation', epsilons: [0.1], extra: carliniWagnerPgd },
   { id: 'eval-fashion-feature-squeezing', source: 'fashion-none', defense: 'feature-squeezing', epsilons: [0.1], extra: { defense: featureSqueezing } },
   {
     id: 'eval-fashion-detectors',
@@ -156,7 +159,7 @@ export const EVALUATIONS: PlannedEvaluation[] = [
     epsilons: [0.05, 0.2],
     curveOnly: true,
   })),
-  { id: 'curve-fashion-distillation', source: 'fashion-distillation-t20', defense: 'distillation', epsilons: [0.05, 0.2], curveOnly: true },
+  { id: 'curve-fashion-distillation', source: 'fashion-distillation-t20', defense: 'distillation', epsilons: [0.05, 0.2], curveOnly: true, extra: carliniWagnerPgd },
 ];
 
 /** The POST /evaluations body of a planned evaluation, given its source run's id. */
