@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions, Run } from '../../libs/database/src';
 import { TRAINING_QUEUE, TrainingRunSpec, redisConnectionOptions } from '../../libs/jobs/src';
+import { loadDataset } from '../../libs/training/src/datasets/load-dataset';
 import { API_MAIN, ManagedProcess, WORKER_MAIN, assertBuilt, freePort, startProcess, waitFor } from '../support/processes';
 import { uniqueQueuePrefix } from '../support/test-config';
 
@@ -180,6 +181,79 @@ describe('training runs end to end (API + worker processes)', () => {
     expect(evaluation.examples.map((e: { view: string }) => e.view).sort()).toEqual(['adaptive', 'adaptive', 'naive', 'naive']);
   });
 
+  it('evaluates that model with all three detectors, then serves the stack: classes for clean digits, "rejected as adversarial" for noise', async () => {
+    const kinds = ['confidence', 'feature-squeezing', 'mahalanobis'];
+    const submitted = await call('POST', '/evaluations', {
+      runId: adversariallyTrained, epsilons: [0, 0.1], suite: 'quick', examples: 40, seed: 7, galleryPerEpsilon: 0, params: { pgd: { steps: 10 } },
+      detectors: kinds.map((kind) => ({ kind })), validationExamples: 100, detectorAware: { steps: 10 },
+    });
+    expect(submitted.status).toBe(201);
+    await waitForStatus(submitted.body.id, ['succeeded', 'failed'], 240_000);
+    const evaluation = (await call('GET', `/evaluations/${submitted.body.id}`)).body;
+    expect(evaluation.run.status).toBe('succeeded');
+    const detection = evaluation.detection;
+    expect(detection).toEqual(evaluation.run.result.detection);
+    expect(detection.validation).toEqual({ n: 100, split: 'train', seed: 7 });
+    expect(detection.detectors.map((d: { detector: { kind: string } }) => d.detector.kind)).toEqual(kinds);
+    // Mahalanobis statistics: the training examples after the validation subset in the same seeded shuffle.
+    expect(detection.detectors[2].detector.params.statistics).toEqual({ name: 'mnist-digits/train[seed 7, 100:2100]', n: 2000 });
+    const fraction = (v: number | null) => v === null || (v >= 0 && v <= 1);
+    for (const { detector, points } of detection.detectors) {
+      expect(detector).toMatchObject({ targetFpr: 0.05, validation: { name: 'mnist-digits/train[seed 7, 100]', n: 100 } });
+      expect(detector.validationFpr).toBeLessThanOrEqual(0.05);
+      // Only ε > 0: at ε = 0 there is nothing to detect.
+      expect(points.map((p: { epsilon: number; n: number }) => [p.epsilon, p.n])).toEqual([[0.1, 40]]);
+      const [point] = points;
+      expect(point.cleanCorrect).toBeLessThanOrEqual(40);
+      expect(point.cleanAccepted).toBeLessThanOrEqual(point.cleanCorrect);
+      expect(point.cleanAccepted).toBeGreaterThan(30);
+      expect(point.outcomes.map((o: { attack: string }) => o.attack)).toEqual(['fgsm', 'pgd', 'detector-aware-pgd']);
+      for (const o of point.outcomes) {
+        expect(fraction(o.detectionRate) && fraction(o.rocAuc)).toBe(true);
+        expect(o.detected).toBeLessThanOrEqual(o.fooled);
+        expect(o.stackRobust).toBeLessThanOrEqual(point.cleanAccepted);
+      }
+      expect(point.worstCase.stackRobust).toBeLessThanOrEqual(Math.min(...point.outcomes.map((o: { stackRobust: number }) => o.stackRobust)));
+      const rates = point.outcomes.map((o: { attack: string; detectionRate: number | null; stackRobust: number }) => `${o.attack} ${o.detectionRate?.toFixed(2)}/${o.stackRobust}`);
+      console.log(`${detector.kind} at ε 0.1 (n 40, clean accepted ${point.cleanAccepted}): detection rate/stack-robust ${rates.join(', ')}; worst case ${point.worstCase.stackRobust}`);
+    }
+
+    // The trained run's own test split (seed 1, 20% held out): its first digits, then two inputs no digit looks like.
+    const { test } = loadDataset('mnist', { testFraction: 0.2, seed: 1 });
+    const digits = Array.from({ length: 8 }, (_, i) => Array.from(test.images.subarray(i * 784, (i + 1) * 784), (v) => v / 255));
+    let state = 12345;
+    const noise = Array.from({ length: 784 }, () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31));
+    const gray = new Array<number>(784).fill(0.5);
+    const thresholds = Object.fromEntries(detection.detectors.map((d: { detector: { kind: string; threshold: number } }) => [d.detector.kind, d.detector.threshold]));
+    type Answer = { rejected: boolean; label?: number; className?: string; reason?: string; detector?: string; score: number };
+    const answers: Record<string, Answer[]> = {};
+    for (const kind of kinds) {
+      const answer = await call('POST', `/evaluations/${submitted.body.id}/predict`, { inputs: [...digits, noise, gray], detector: kind });
+      expect(answer.status).toBe(200);
+      expect(answer.body).toMatchObject({ evaluationId: submitted.body.id, detector: { kind, targetFpr: 0.05 } });
+      // Refitted, not stored: the same training examples and seeds give exactly the evaluation's threshold.
+      const threshold = answer.body.detector.threshold;
+      expect(threshold).toBe(thresholds[kind]);
+      answers[kind] = answer.body.predictions;
+      expect(answers[kind]).toHaveLength(10);
+      for (const p of answers[kind]) {
+        if (p.rejected) expect(p).toEqual({ rejected: true, reason: 'rejected as adversarial', detector: kind, score: expect.any(Number) });
+        else expect(p).toEqual({ rejected: false, label: expect.any(Number), className: String(p.label), score: expect.any(Number) });
+        // Rejected exactly when the detector's score is above its threshold.
+        expect(p.score > threshold).toBe(p.rejected);
+      }
+    }
+    // Measured on this model: noise and flat gray are far from every class's features (scores
+    // ~20× the threshold), and flat gray changes a lot under 1-bit squeezing (~2×). The FGSM-trained
+    // MLP calls the noise a 5 with high confidence: confidence thresholding lets both through.
+    expect(answers.mahalanobis.slice(8).map((p) => p.rejected)).toEqual([true, true]);
+    expect(answers['feature-squeezing'][9].rejected).toBe(true);
+    const truth = Array.from(test.labels.subarray(0, 8));
+    const acceptedAndRight = answers.mahalanobis.slice(0, 8).filter((p, i) => !p.rejected && p.label === truth[i]).length;
+    expect(acceptedAndRight).toBeGreaterThanOrEqual(6);
+    console.log(`predict, clean digits ${JSON.stringify(truth)}: ${kinds.map((k) => `${k} ${JSON.stringify(answers[k].map((p) => (p.rejected ? 'rejected' : p.label)))}`).join('; ')}`);
+  });
+
   it('fine-tunes that model from its checkpoint with PGD adversarial training, SGD, a piecewise schedule and the overfitting guard', async () => {
     const checkpoints = (await call('GET', `/runs/${adversariallyTrained}/checkpoints`)).body.items;
     const submitted = await call('POST', '/runs', {
@@ -227,13 +301,15 @@ describe('training runs end to end (API + worker processes)', () => {
     expect(clean[0].value).toBeGreaterThan(0.5);
 
     // Its evaluation reads it through its softmax (naive) and through its logits (adaptive).
-    // Logits ~T times too large saturate cross-entropy too: the margin (DLR) losses of APGD-T and
-    // the score-based Square are what break it (Carlini & Wagner), so the standard suite is used.
+    // Logits ~T times too large saturate cross-entropy too: the margin losses of PGD (C&W's, the
+    // default for a distilled model) and APGD-T (DLR) and the score-based Square are what break
+    // it (Carlini & Wagner), so the standard suite is used.
     const evaluation = await call('POST', '/evaluations', {
       runId: student.id, epsilons: [0.1, 0.2], suite: 'standard', examples: 60, seed: 3, galleryPerEpsilon: 0,
-      params: { pgd: { steps: 10, loss: 'margin' }, apgd: { steps: 20 }, apgdTargeted: { steps: 20, targetClasses: 2 }, square: { queries: 100 } },
+      params: { pgd: { steps: 10 }, apgd: { steps: 20 }, apgdTargeted: { steps: 20, targetClasses: 2 }, square: { queries: 100 } },
     });
     expect(evaluation.body.spec.defense).toEqual({ preprocessing: [], logits: { kind: 'softmax-output' } });
+    expect(evaluation.body.spec.params.pgd).toEqual({ steps: 10, stepSizeFactor: 2.5, restarts: 1, loss: 'margin' });
     await waitForStatus(evaluation.body.id, ['succeeded', 'failed'], 120_000);
     const view = (await call('GET', `/evaluations/${evaluation.body.id}`)).body;
     expect(view.run.status).toBe('succeeded');

@@ -64,6 +64,20 @@ describe('GET /runs/:id/lineage (real Postgres)', () => {
     expect(middle.body.children).toEqual([{ id: distilled.run.id, kind: 'distillation', status: 'succeeded' }]);
   });
 
+  it('starts a chain at an imported model', async () => {
+    const imported = (await runs.save({
+      kind: 'import', status: 'succeeded',
+      spec: { kind: 'import', dataset: 'mnist', model: 'imported', name: 'keras digits', attack: { name: 'fgsm', epsilon: 0.1 }, seed: 0, testFraction: 0.2, upload: { sha256: '0'.repeat(64), sizeBytes: 1, weightBytes: 1 } },
+    })) as Run;
+    await ledger.saveCheckpoint(imported.id, 0, Buffer.from([0]), 'a'.repeat(64), 'test');
+    const fineTuned = await trained({ ...base, kind: 'adversarial-training', model: 'imported' as TrainingRunSpec['model'] }, imported);
+    const res = await http().get(`/runs/${fineTuned.run.id}/lineage`).expect(200);
+    expect(res.body.chain.map((n: { kind: string; training: string }) => [n.kind, n.training])).toEqual([
+      ['import', 'imported TensorFlow.js model "keras digits"'],
+      ['adversarial-training', 'adversarial training (fgsm, ε = 0.1)'],
+    ]);
+  });
+
   it('answers 404 for an unknown run, a non-UUID and an evaluation (naming its source)', async () => {
     await http().get('/runs/00000000-0000-4000-8000-000000000000/lineage').expect(404);
     await http().get('/runs/not-a-uuid/lineage').expect(404);

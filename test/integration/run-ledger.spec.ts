@@ -53,6 +53,24 @@ describe('RunLedger (real Postgres)', () => {
     expect(await ledger.markRunning(cancelled.id, backend, 1)).toBeNull();
   });
 
+  it('ends a run and rewrites its checkpoint in one step, keeping the checkpoint id; an ended run gets neither', async () => {
+    const run = await newRun();
+    await ledger.saveCheckpoint(run.id, 0, Buffer.from([1, 2]), 'a'.repeat(64), 'upload');
+    const before = (await ledger.checkpointAt(run.id, 0))!;
+    await ledger.markRunning(run.id, backend, 1);
+
+    const accepted = { epoch: 0, data: Buffer.from([3, 4, 5]), sha256: 'b'.repeat(64), format: 'accepted' };
+    expect(await ledger.markSucceededWithCheckpoint(run.id, accepted, { n: 3 })).toBe(true);
+    expect(await ledger.find(run.id)).toMatchObject({ status: 'succeeded', progress: 1, result: { n: 3 } });
+    const after = (await ledger.checkpointAt(run.id, 0))!;
+    expect(after).toMatchObject({ id: before.id, sha256: 'b'.repeat(64), format: 'accepted', sizeBytes: 3 });
+    expect([...after.data]).toEqual([3, 4, 5]);
+
+    const again = { epoch: 0, data: Buffer.from([9]), sha256: 'c'.repeat(64), format: 'late' };
+    expect(await ledger.markSucceededWithCheckpoint(run.id, again)).toBe(false);
+    expect(await ledger.checkpointAt(run.id, 0)).toMatchObject({ sha256: 'b'.repeat(64), format: 'accepted' });
+  });
+
   it('records a retryable failure as queued-with-reason, then a final one as failed', async () => {
     const run = await newRun();
     await ledger.markRunning(run.id, backend, 1);

@@ -8,6 +8,7 @@ import { API_CONFIG } from './common/api-config';
 import { HealthController } from './health/health.controller';
 import { EvaluationsModule } from './evaluations/evaluations.module';
 import { LineageModule } from './lineage/lineage.module';
+import { ModelsModule } from './models/models.module';
 import { RunsModule } from './runs/runs.module';
 
 @Module({})
@@ -29,6 +30,7 @@ export class AppModule {
         RunsModule,
         EvaluationsModule,
         LineageModule,
+        ModelsModule,
       ],
       controllers: [HealthController],
     };

@@ -2,15 +2,29 @@ import { ClassSerializerInterceptor, INestApplication, LogLevel, ValidationPipe 
 import { HttpAdapterHost, NestFactory, Reflector } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { json } from 'express';
+import { MAX_PREDICT_INPUTS } from '@bulwark/jobs';
 import type { ApiConfig } from '@bulwark/config';
 import { AppModule } from './app.module';
 import { BodyParserErrorFilter } from './common/body-parser-error.filter';
 
+/** 64 CIFAR-10 images of 3,072 numbers, each written with up to 20 characters in JSON. */
+const PREDICT_BODY_LIMIT_BYTES = MAX_PREDICT_INPUTS * 32 * 32 * 3 * 20 + 64 * 1024;
+
 /** Builds the HTTP app (shared by main.ts and the tests), without listening. */
 export async function createApiApp(config: ApiConfig, logger: LogLevel[] | false = ['error', 'warn', 'log']): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { bodyParser: false, logger });
+  // Registered first, so it reads predict bodies before the general parser (which then skips
+  // a body already read): a batch of images is far larger than any other request.
+  app.use('/evaluations/:id/predict', json({ limit: Math.max(config.bodyLimitBytes, PREDICT_BODY_LIMIT_BYTES) }));
+  app.use('/models/import', json({ limit: Math.max(config.bodyLimitBytes, config.modelUploadLimitBytes) }));
   app.useBodyParser('json', { limit: config.bodyLimitBytes });
-  app.useGlobalFilters(new BodyParserErrorFilter(app.get(HttpAdapterHost).httpAdapter, config.bodyLimitBytes));
+  app.useGlobalFilters(
+    new BodyParserErrorFilter(app.get(HttpAdapterHost).httpAdapter, [
+      { bytes: config.bodyLimitBytes, variable: 'BODY_LIMIT_BYTES' },
+      { bytes: config.modelUploadLimitBytes, variable: 'MODEL_UPLOAD_LIMIT_BYTES' },
+    ]),
+  );
   app.useGlobalPipes(
     new ValidationPipe({
       whitelist: true,

@@ -5,8 +5,10 @@ import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import type { WorkerConfig } from '@bulwark/config';
 import { RunLedger } from '@bulwark/database';
-import { EVALUATION_QUEUE, RunJobData, TRAINING_QUEUE, redisConnectionOptions } from '@bulwark/jobs';
+import { EVALUATION_QUEUE, EvaluationJob, RunJobData, TRAINING_QUEUE, TrainingJob, isRunJobName, redisConnectionOptions } from '@bulwark/jobs';
 import { WORKER_CONFIG } from './worker-config';
+
+type QueueJobData = TrainingJob['data'] | EvaluationJob['data'];
 
 /** How long SIGTERM waits for an active job before leaving it to be re-delivered (it resumes from its checkpoint). */
 const SHUTDOWN_GRACE_MS = 30_000;
@@ -20,7 +22,7 @@ const SHUTDOWN_GRACE_MS = 30_000;
 abstract class SandboxedQueueWorker implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger: Logger;
   private readonly ledger: RunLedger;
-  private worker?: Worker<RunJobData>;
+  private worker?: Worker<QueueJobData>;
 
   protected constructor(
     private readonly queueName: string,
@@ -33,7 +35,7 @@ abstract class SandboxedQueueWorker implements OnApplicationBootstrap, OnApplica
 
   onApplicationBootstrap(): void {
     const processorFile = join(__dirname, 'processors', `${this.queueName}.processor.js`);
-    this.worker = new Worker<RunJobData>(this.queueName, processorFile, {
+    this.worker = new Worker<QueueJobData>(this.queueName, processorFile, {
       connection: redisConnectionOptions(this.config.redisUrl),
       prefix: this.config.queuePrefix,
       concurrency: this.config.concurrency,
@@ -42,7 +44,8 @@ abstract class SandboxedQueueWorker implements OnApplicationBootstrap, OnApplica
       maxStalledCount: 2,
     });
     this.worker.on('failed', (job, err) => void this.onFailed(job, err));
-    this.worker.on('completed', (job) => this.logger.log(`job ${job?.id} (${job?.name}) completed: ${JSON.stringify(job?.returnvalue)}`));
+    // A predict job's return value is its answers (up to 64); the log gets their gist.
+    this.worker.on('completed', (job) => this.logger.log(`job ${job?.id} (${job?.name}) completed: ${JSON.stringify(job?.returnvalue)?.slice(0, 300)}`));
     this.worker.on('active', (job) => this.logger.log(`job ${job.id} (${job.name}) started, attempt ${job.attemptsMade + 1}`));
     this.worker.on('stalled', (jobId) => this.logger.warn(`job ${jobId} stalled; it will be re-delivered`));
     this.worker.on('error', (err) => this.logger.error(`queue error: ${err.message}`));
@@ -61,8 +64,17 @@ abstract class SandboxedQueueWorker implements OnApplicationBootstrap, OnApplica
     this.logger.log('worker closed');
   }
 
-  private async onFailed(job: Job<RunJobData> | undefined, err: Error): Promise<void> {
+  private async onFailed(job: Job<QueueJobData> | undefined, err: Error): Promise<void> {
     if (!job) return;
+    if (!isRunJobName(job.name)) {
+      // A request (predict): its caller gets the failure; the run it read is not touched.
+      this.logger.warn(`job ${job.id} (${job.name}) failed: ${err.message}`);
+      return;
+    }
+    return this.onRunFailed(job as Job<RunJobData>, err);
+  }
+
+  private async onRunFailed(job: Job<RunJobData>, err: Error): Promise<void> {
     const attempts = job.opts.attempts ?? 1;
     const final = err.name === 'UnrecoverableError' || job.attemptsMade >= attempts;
     const message = err.message || String(err);

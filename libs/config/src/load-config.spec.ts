@@ -5,7 +5,7 @@ const base = { DATABASE_URL: 'postgres://u@localhost:5432/db', REDIS_URL: 'redis
 describe('loadApiConfig', () => {
   it('applies defaults from the schema', () => {
     const c = loadApiConfig(base);
-    expect(c).toMatchObject({ port: 3000, maxEpochs: 100, queuePrefix: 'bulwark', jobAttempts: 3 });
+    expect(c).toMatchObject({ port: 3000, maxEpochs: 100, queuePrefix: 'bulwark', jobAttempts: 3, predictTimeoutMs: 30000 });
   });
 
   it.each([
@@ -15,6 +15,7 @@ describe('loadApiConfig', () => {
     [{ API_PORT: '70000' }, /API_PORT must be an integer/],
     [{ MAX_EPOCHS: '1.5' }, /MAX_EPOCHS must be an integer/],
     [{ QUEUE_PREFIX: 'a:b' }, /QUEUE_PREFIX/],
+    [{ PREDICT_TIMEOUT_MS: '50' }, /PREDICT_TIMEOUT_MS must be an integer in \[100, 600000\]/],
   ])('rejects %p naming the variable', (override, message) => {
     expect(() => loadApiConfig({ ...base, ...override })).toThrow(ConfigError);
     expect(() => loadApiConfig({ ...base, ...override })).toThrow(message);

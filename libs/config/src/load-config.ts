@@ -15,10 +15,13 @@ export interface ApiConfig extends CommonConfig {
   host: string;
   port: number;
   bodyLimitBytes: number;
+  /** POST /models/import only: an upload is far larger than any other request. */
+  modelUploadLimitBytes: number;
   maxEpochs: number;
   maxBatchSize: number;
   jobAttempts: number;
   jobBackoffMs: number;
+  predictTimeoutMs: number;
 }
 
 export type BackendName = 'node-gpu' | 'node' | 'wasm' | 'cpu';
@@ -85,10 +88,12 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
     host: raw(env, 'API_HOST')!,
     port: integer(env, 'API_PORT', 0, 65535),
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 256, 10 * 1024 * 1024),
+    modelUploadLimitBytes: integer(env, 'MODEL_UPLOAD_LIMIT_BYTES', 1024, 512 * 1024 * 1024),
     maxEpochs: integer(env, 'MAX_EPOCHS', 1, 10_000),
     maxBatchSize: integer(env, 'MAX_BATCH_SIZE', 1, 65_536),
     jobAttempts: integer(env, 'JOB_ATTEMPTS', 1, 100),
     jobBackoffMs: integer(env, 'JOB_BACKOFF_MS', 0, 3_600_000),
+    predictTimeoutMs: integer(env, 'PREDICT_TIMEOUT_MS', 100, 600_000),
   };
 }
 

@@ -1,4 +1,4 @@
-import { DataSource, In, SelectQueryBuilder } from 'typeorm';
+import { DataSource, EntityManager, In, SelectQueryBuilder } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import type { EvaluationView } from '@bulwark/jobs';
 import { AdversarialExample } from './entities/adversarial-example.entity';
@@ -8,6 +8,13 @@ import { Metric } from './entities/metric.entity';
 import { Run, RunBackend, TERMINAL_STATUSES } from './entities/run.entity';
 
 export type CheckpointWithData = Checkpoint & { data: Buffer };
+
+export interface CheckpointBytes {
+  epoch: number;
+  data: Buffer;
+  sha256: string;
+  format: string;
+}
 
 export interface MetricPoint {
   key: string;
@@ -42,15 +49,27 @@ export class RunLedger {
   }
 
   async markSucceeded(runId: string, result?: Record<string, unknown>): Promise<boolean> {
-    return this.finish(runId, { status: 'succeeded', progress: 1, error: null, ...(result && { result }) });
+    return this.finish(this.dataSource.manager, runId, succeeded(result));
+  }
+
+  /**
+   * Ends a run as succeeded and writes one of its checkpoints in the same transaction (an
+   * import's accepted model replaces its upload): a re-delivered job finds both done or neither.
+   */
+  async markSucceededWithCheckpoint(runId: string, checkpoint: CheckpointBytes, result?: Record<string, unknown>): Promise<boolean> {
+    return this.dataSource.transaction(async (em) => {
+      if (!(await this.finish(em, runId, succeeded(result)))) return false;
+      await this.upsertCheckpoint(em, runId, checkpoint);
+      return true;
+    });
   }
 
   async markCancelled(runId: string): Promise<boolean> {
-    return this.finish(runId, { status: 'cancelled' });
+    return this.finish(this.dataSource.manager, runId, { status: 'cancelled' });
   }
 
   async markFailed(runId: string, error: string): Promise<boolean> {
-    return this.finish(runId, { status: 'failed', error: error.slice(0, 4000) });
+    return this.finish(this.dataSource.manager, runId, { status: 'failed', error: error.slice(0, 4000) });
   }
 
   /** A failed attempt that BullMQ will retry: the run waits again, keeping the reason. */
@@ -79,13 +98,7 @@ export class RunLedger {
   }
 
   async saveCheckpoint(runId: string, epoch: number, data: Buffer, sha256: string, format: string): Promise<void> {
-    await this.dataSource
-      .createQueryBuilder()
-      .insert()
-      .into(Checkpoint)
-      .values({ runId, epoch, data, sha256, sizeBytes: data.length, format })
-      .orUpdate(['data', 'sha256', 'size_bytes', 'format', 'created_at'], ['run_id', 'epoch'])
-      .execute();
+    await this.upsertCheckpoint(this.dataSource.manager, runId, { epoch, data, sha256, format });
   }
 
   async metricSeries(runId: string, key: string): Promise<MetricPoint[]> {
@@ -136,8 +149,19 @@ export class RunLedger {
     return query.getOne() as Promise<CheckpointWithData | null>;
   }
 
-  private async finish(runId: string, values: Partial<Run>): Promise<boolean> {
-    const result = await this.dataSource
+  /** One row per (run, epoch): rewriting an epoch keeps the checkpoint's id, so references to it stay valid. */
+  private async upsertCheckpoint(manager: EntityManager, runId: string, { epoch, data, sha256, format }: CheckpointBytes): Promise<void> {
+    await manager
+      .createQueryBuilder()
+      .insert()
+      .into(Checkpoint)
+      .values({ runId, epoch, data, sha256, sizeBytes: data.length, format })
+      .orUpdate(['data', 'sha256', 'size_bytes', 'format', 'created_at'], ['run_id', 'epoch'])
+      .execute();
+  }
+
+  private async finish(manager: EntityManager, runId: string, values: Partial<Run>): Promise<boolean> {
+    const result = await manager
       .createQueryBuilder()
       .update(Run)
       .set({ ...values, finishedAt: () => 'now()' })
@@ -145,6 +169,10 @@ export class RunLedger {
       .execute();
     return (result.affected ?? 0) > 0;
   }
+}
+
+function succeeded(result?: Record<string, unknown>): Partial<Run> {
+  return { status: 'succeeded', progress: 1, error: null, ...(result && { result }) };
 }
 
 function clamp01(x: number): number {

@@ -1,3 +1,5 @@
 export * from './run-spec';
+export * from './evaluation-result';
 export * from './queues';
+export * from './layers-model-artifact';
 export * from './redis-connection';

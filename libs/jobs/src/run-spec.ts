@@ -6,14 +6,36 @@
 export const TRAINING_RUN_KINDS = ['train', 'adversarial-training', 'distillation'] as const;
 export type TrainingRunKind = (typeof TRAINING_RUN_KINDS)[number];
 
-export const RUN_KINDS = [...TRAINING_RUN_KINDS, 'evaluation'] as const;
+export const RUN_KINDS = [...TRAINING_RUN_KINDS, 'evaluation', 'import'] as const;
 export type RunKind = (typeof RUN_KINDS)[number];
+
+/** Runs whose checkpoints hold a model: what can be fine-tuned, distilled from or evaluated. */
+export const MODEL_RUN_KINDS = [...TRAINING_RUN_KINDS, 'import'] as const;
+export type ModelRunKind = (typeof MODEL_RUN_KINDS)[number];
 
 export const DATASET_NAMES = ['mnist', 'fashion-mnist', 'cifar10'] as const;
 export type DatasetName = (typeof DATASET_NAMES)[number];
 
+/** [H, W, C] of one example: what a flattened input of the dataset must hold (the worker checks it against the data). */
+export const DATASET_INPUT_SHAPES: Record<DatasetName, [number, number, number]> = {
+  mnist: [28, 28, 1],
+  'fashion-mnist': [28, 28, 1],
+  cifar10: [32, 32, 3],
+};
+
 export const MODEL_NAMES = ['mlp', 'cnn-small', 'cnn-wong', 'cnn-madry', 'lenet5', 'resnet-small'] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
+
+/** The architecture of an imported model (POST /models/import), not a zoo name: its topology is stored with the import. */
+export const IMPORTED_MODEL = 'imported';
+/** A run's architecture: a zoo model, or an imported one (then the spec says which, in `importedModel`). */
+export type RunModelName = ModelName | typeof IMPORTED_MODEL;
+
+/** Where an imported architecture is stored: the import run and its checkpoint (topology and imported weights). */
+export interface ImportedModelRef {
+  runId: string;
+  checkpointId: string;
+}
 
 export const ATTACK_NAMES = ['fgsm'] as const;
 export type AttackName = (typeof ATTACK_NAMES)[number];
@@ -62,7 +84,9 @@ export interface OverfittingGuardSpec {
 export interface TrainingRunSpec {
   kind: TrainingRunKind;
   dataset: DatasetName;
-  model: ModelName;
+  model: RunModelName;
+  /** Present exactly when model is 'imported': the import whose topology the run trains. */
+  importedModel?: ImportedModelRef;
   /** For adversarial training: the attack crafted against every batch. For every run: the attack measured on the test split after each epoch. */
   attack: AttackSpec;
   epochs: number;
@@ -136,6 +160,48 @@ export interface DefenseSpec {
 export const EVALUATION_VIEWS = ['direct', 'naive', 'adaptive'] as const;
 export type EvaluationView = (typeof EVALUATION_VIEWS)[number];
 
+/** Detectors an evaluation can fit in front of its stack (see @bulwark/training's defenses). */
+export const DETECTOR_KINDS = ['confidence', 'feature-squeezing', 'mahalanobis'] as const;
+export type DetectorKind = (typeof DETECTOR_KINDS)[number];
+
+/**
+ * A detector as stored with its evaluation, every option resolved: the plain-data mirror of
+ * @bulwark/training's DetectorSpec (the worker passes it on as it is). Inputs scoring above
+ * a threshold set for `fpr` false positives on clean validation data are rejected.
+ */
+export type DetectorRunSpec =
+  | { kind: 'confidence'; fpr: number }
+  /** Xu et al. (2018): deterministic squeezers only. */
+  | { kind: 'feature-squeezing'; fpr: number; squeezers: PreprocessingStepSpec[] }
+  /** Lee et al. (2018) at one layer; `featureLayer` absent: the input of the logits layer. */
+  | { kind: 'mahalanobis'; fpr: number; featureLayer?: string; shrinkage: number };
+
+export const DEFAULT_DETECTOR_FPR = 0.05;
+/** Xu et al. (2018)'s best MNIST squeezers; the worker's tests check they are the engine's defaults. */
+export const DEFAULT_SQUEEZERS: PreprocessingStepSpec[] = [
+  { kind: 'bit-depth', bits: 1 },
+  { kind: 'median-filter', size: 2 },
+];
+/** The engine's default ridge, relative to the mean feature variance (checked by the worker's tests). */
+export const DEFAULT_MAHALANOBIS_SHRINKAGE = 0.01;
+export const DEFAULT_VALIDATION_EXAMPLES = 1000;
+
+/**
+ * The adaptive attack on classifier and detector together (C&W's combined loss switched per
+ * example, as in Bryniarski et al. 2022), run once per detector.
+ */
+export interface DetectorAwareAttackSpec {
+  steps: number;
+  /** Absent: 2.5·ε/steps at each ε. */
+  stepSize?: number;
+  /** κ: the misclassification margin kept before the step goes to evading the detector. */
+  confidence: number;
+  /** λ: the detector term's weight, in units of its clean score spread. */
+  detectorWeight: number;
+}
+
+export const DEFAULT_DETECTOR_AWARE: DetectorAwareAttackSpec = { steps: 50, confidence: 1, detectorWeight: 1 };
+
 export interface EvaluationRunSpec {
   kind: 'evaluation';
   /** The training run whose checkpoint is evaluated, and that checkpoint. */
@@ -144,7 +210,8 @@ export interface EvaluationRunSpec {
   checkpointEpoch: number;
   /** Copied from the source run, so the evaluation rebuilds the same model and the same test split. */
   dataset: DatasetName;
-  model: ModelName;
+  /** 'imported': the worker rebuilds the source run's imported topology. */
+  model: RunModelName;
   datasetSeed: number;
   testFraction: number;
   norm: Norm;
@@ -161,9 +228,41 @@ export interface EvaluationRunSpec {
   galleryPerEpsilon: number;
   /** A defense in front of the model; absent: the model itself is evaluated ('direct'). */
   defense?: DefenseSpec;
+  /**
+   * Detectors behind the defense (or the bare model), each evaluated at every ε > 0 against
+   * the evaluation's attacks and a detector-aware attack, on the same test subset as the curve.
+   * The next two fields are present exactly when this one is.
+   */
+  detectors?: DetectorRunSpec[];
+  /** Clean examples the detector thresholds are fitted on: a seeded subset (seed `seed`) of the TRAINING split, never the test split. */
+  validationExamples?: number;
+  detectorAware?: DetectorAwareAttackSpec;
 }
 
-export type RunSpec = TrainingRunSpec | EvaluationRunSpec;
+/**
+ * An imported TensorFlow.js Layers model (POST /models/import): the worker loads the upload
+ * (its checkpoint at epoch 0), checks it against the dataset, exposes its logits and measures
+ * its clean and FGSM accuracy on the test split. Its checkpoint is then the accepted model.
+ */
+export interface ImportRunSpec {
+  kind: 'import';
+  dataset: DatasetName;
+  model: typeof IMPORTED_MODEL;
+  /** The client's label for the model. */
+  name?: string;
+  /** The attack measured on the test split at import. */
+  attack: AttackSpec;
+  /** The test split measured on, fixed as a training run fixes its own (see TrainingRunSpec). */
+  seed: number;
+  testFraction: number;
+  /** The upload as stored: its sha256 stays here when the worker replaces it with the accepted model. */
+  upload: { sha256: string; sizeBytes: number; weightBytes: number };
+}
+
+/** A run whose checkpoints hold a model, as stored. */
+export type ModelRunSpec = TrainingRunSpec | ImportRunSpec;
+
+export type RunSpec = TrainingRunSpec | EvaluationRunSpec | ImportRunSpec;
 
 export const SUITE_ATTACKS: Record<Exclude<EvaluationSuite, 'custom'>, EvaluationAttackName[]> = {
   // FGSM and PGD run beside the AutoAttack-style stages so the validity checks can compare them.

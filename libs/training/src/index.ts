@@ -15,6 +15,7 @@ export {
 } from './checkpoints/checkpoint';
 export {
   seededSubset,
+  seededSubsets,
   splitDataset,
   subsetDataset,
   validationSplit,
@@ -59,11 +60,13 @@ export {
   type ModelSpec,
 } from './models/model-zoo';
 export { directoryReader, directoryWriter, MODEL_JSON_FILE, WEIGHTS_FILE } from './models/model-directory';
+export { fromLayersModelFiles, restoreLayersWeights, saveLayersModel, toLayersModelFiles, type LayersModelFiles } from './models/layers-model-files';
 export {
   importLayersModel,
   type ImportedLayersModel,
   type ImportedModelInfo,
   type ImportLayersModelOptions,
+  type LayersModelSource,
   type LogitsExposure,
 } from './models/import-layers-model';
 export {
@@ -160,21 +163,33 @@ export { scoreDataset, type Detector, type DetectorDescription, type DetectorKin
 export { fitDetector, fitDetectorFromSpec, type DetectorSpec, type FitDetectorFromSpecOptions, type FitDetectorOptions } from './defenses/fit-detector';
 export { lowConfidence } from './defenses/confidence-detector';
 export { defaultSqueezers, squeezingScore } from './defenses/squeezing-detector';
-export { minMahalanobis, penultimateFeatures } from './defenses/mahalanobis-detector';
-export { detectorAwarePgd, judgeWithDetector, type DetectorAwarePgdOptions, type DetectorAwareResult, type JudgeOptions } from './defenses/detector-aware-attack';
+export { DEFAULT_SHRINKAGE, minMahalanobis, penultimateFeatures } from './defenses/mahalanobis-detector';
+export {
+  detectorAwarePgd,
+  detectorVerdict,
+  judgeOnClassifier,
+  judgeWithDetector,
+  type ClassifierJudgement,
+  type DetectorAwarePgdOptions,
+  type DetectorAwareResult,
+  type JudgeOptions,
+} from './defenses/detector-aware-attack';
 export {
   createDefenseStack,
   fitDefenseStack,
+  fitStackDetector,
   type DefenseStack,
   type DefenseStackDescription,
   type DefenseStackSpec,
   type FitDefenseStackOptions,
+  type FitStackDetectorOptions,
   type StackPrediction,
 } from './defenses/defense-stack';
 export {
   evaluateDetection,
   type AttackDetectionOutcome,
   type DetectionEvaluation,
+  type DetectionEvaluations,
   type DetectorAwareSettings,
   type EvaluateDetectionOptions,
 } from './defenses/evaluate-detection';

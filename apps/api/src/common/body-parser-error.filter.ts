@@ -6,6 +6,8 @@ interface BodyParserError {
   type: string;
   status: number;
   message: string;
+  /** For 'entity.too.large': the limit of the parser that refused it. */
+  limit?: number;
 }
 
 function isBodyParserError(err: unknown): err is BodyParserError {
@@ -20,7 +22,8 @@ function isBodyParserError(err: unknown): err is BodyParserError {
 export class BodyParserErrorFilter extends BaseExceptionFilter implements ExceptionFilter {
   constructor(
     httpAdapter: AbstractHttpAdapter,
-    private readonly limitBytes: number,
+    /** The configured limits, so a 413 names the variable that sets the one refused. */
+    private readonly limits: ReadonlyArray<{ bytes: number; variable: string }>,
   ) {
     super(httpAdapter);
   }
@@ -30,8 +33,11 @@ export class BodyParserErrorFilter extends BaseExceptionFilter implements Except
       return super.catch(exception, host);
     }
     const res = host.switchToHttp().getResponse<Response>();
+    // Predict requests and model uploads have larger limits of their own; every other route has BODY_LIMIT_BYTES.
+    const limit = exception.limit ?? this.limits[0]?.bytes;
+    const variable = this.limits.find((l) => l.bytes === limit)?.variable;
     const message =
-      exception.type === 'entity.too.large' ? `body exceeds the limit of ${this.limitBytes} bytes (BODY_LIMIT_BYTES)` : exception.message;
+      exception.type === 'entity.too.large' ? `body exceeds the limit of ${limit} bytes${variable ? ` (${variable})` : ''}` : exception.message;
     res.status(exception.status).json({ statusCode: exception.status, message: [message], error: exception.type });
   }
 }

@@ -1,20 +1,34 @@
-import { BadRequestException, Injectable } from '@nestjs/common';
+import { BadRequestException, ConflictException, GatewayTimeoutException, Inject, Injectable, InternalServerErrorException } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
+import type { ApiConfig } from '@bulwark/config';
 import { In, Repository } from 'typeorm';
 import { AdversarialExample, Checkpoint, RobustnessResult, Run } from '@bulwark/database';
 import {
+  DATASET_INPUT_SHAPES,
+  DEFAULT_DETECTOR_AWARE,
+  DEFAULT_DETECTOR_FPR,
   DEFAULT_EVALUATION_PARAMS,
+  DEFAULT_MAHALANOBIS_SHRINKAGE,
+  DEFAULT_SQUEEZERS,
+  DEFAULT_VALIDATION_EXAMPLES,
   DefenseSpec,
+  DetectionResult,
+  DetectorAwareAttackSpec,
+  DetectorRunSpec,
+  PredictJobResult,
   PreprocessingStepSpec,
   EvaluationAttackName,
   EvaluationRunSpec,
+  MODEL_RUN_KINDS,
+  ModelRunSpec,
   SUITE_ATTACKS,
-  TRAINING_RUN_KINDS,
-  TrainingRunSpec,
 } from '@bulwark/jobs';
 import { definedFields } from '../common/defined-fields';
+import { API_CONFIG } from '../common/api-config';
+import { RunJobsProducer } from '../runs/run-jobs.producer';
 import { CreateRunResult, RunsService } from '../runs/runs.service';
-import { CreateEvaluationDto } from './dto/create-evaluation.dto';
+import { CreateEvaluationDto, DetectorDto, PreprocessingStepDto } from './dto/create-evaluation.dto';
+import { PredictDto } from './dto/predict.dto';
 
 export interface CurvePoint {
   epsilon: number;
@@ -34,6 +48,12 @@ export interface EvaluationView {
   results: RobustnessResult[];
   /** Gallery examples of every view (each says its view). */
   examples: Array<Omit<AdversarialExample, 'clean' | 'adversarial' | 'run'> & { clean: string; adversarial: string }>;
+  /** With detectors, once succeeded: per detector and ε, detection rates, ROC AUC and the stack's robust accuracy (counts over n). */
+  detection: DetectionResult | null;
+}
+
+export interface PredictResponse extends PredictJobResult {
+  evaluationId: string;
 }
 
 const MAX_LINF_EPSILON = 1;
@@ -43,6 +63,8 @@ const MAX_L2_EPSILON = 10;
 export class EvaluationsService {
   constructor(
     private readonly runs: RunsService,
+    private readonly producer: RunJobsProducer,
+    @Inject(API_CONFIG) private readonly config: ApiConfig,
     @InjectRepository(Run) private readonly runRepository: Repository<Run>,
     @InjectRepository(Checkpoint) private readonly checkpoints: Repository<Checkpoint>,
     @InjectRepository(RobustnessResult) private readonly results: Repository<RobustnessResult>,
@@ -52,7 +74,7 @@ export class EvaluationsService {
   async create(dto: CreateEvaluationDto, idempotencyKey?: string): Promise<CreateRunResult> {
     const source = await this.runRepository.findOneBy({ id: dto.runId });
     if (!source) throw new BadRequestException([`runId: run ${dto.runId} does not exist`]);
-    if (!(TRAINING_RUN_KINDS as readonly string[]).includes(source.kind)) {
+    if (!(MODEL_RUN_KINDS as readonly string[]).includes(source.kind)) {
       throw new BadRequestException([`runId: run ${dto.runId} is a ${source.kind} run, not a trained model`]);
     }
     const checkpoint = await this.checkpoints.findOne({
@@ -66,7 +88,8 @@ export class EvaluationsService {
           : `checkpointEpoch: run ${source.id} has no checkpoint for epoch ${dto.checkpointEpoch}`,
       ]);
     }
-    const spec = this.resolveSpec(dto, source.spec as TrainingRunSpec, checkpoint, source.kind);
+    this.runs.assertHoldsModel('runId', checkpoint, source);
+    const spec = this.resolveSpec(dto, source.spec as ModelRunSpec, checkpoint, source.kind);
     return this.runs.submit(spec, { idempotencyKey, parentRunId: source.id, parentCheckpointId: checkpoint.id });
   }
 
@@ -108,10 +131,42 @@ export class EvaluationsService {
         clean: clean.toString('base64'),
         adversarial: adversarial.toString('base64'),
       })),
+      detection: (run.result?.detection as DetectionResult | undefined) ?? null,
     };
   }
 
-  private resolveSpec(dto: CreateEvaluationDto, source: TrainingRunSpec, checkpoint: Checkpoint, sourceKind: Run['kind']): EvaluationRunSpec {
+  /**
+   * Classifies inputs with an evaluated stack (defense → model → one detector). The API runs
+   * no TensorFlow: a worker rebuilds the stack from the evaluation's spec and answers the job.
+   */
+  async predict(id: string, dto: PredictDto): Promise<PredictResponse> {
+    const run = await this.runs.get(id, 'evaluation');
+    const spec = run.spec as EvaluationRunSpec;
+    const [h, w, c] = DATASET_INPUT_SHAPES[spec.dataset];
+    const wrong = dto.inputs.findIndex((input) => input.length !== h * w * c);
+    if (wrong >= 0) {
+      throw new BadRequestException([`inputs.${wrong} has ${dto.inputs[wrong].length} numbers; a ${spec.dataset} image flattens to ${h * w * c} (${h}×${w}×${c})`]);
+    }
+    if (!spec.detectors?.length) throw new ConflictException(`evaluation ${id} has no detectors: submit an evaluation with "detectors" to get a stack that can reject inputs`);
+    if (run.status !== 'succeeded') throw new ConflictException(`evaluation ${id} is ${run.status}; predictions need a succeeded evaluation`);
+    const kinds = spec.detectors.map((d) => d.kind);
+    const detector = dto.detector ?? kinds[0];
+    if (!kinds.includes(detector)) throw new BadRequestException([`detector: evaluation ${id} has no ${detector} detector (it has ${kinds.join(', ')})`]);
+
+    const outcome = await this.producer.predict({ evaluationRunId: id, detector, inputs: dto.inputs });
+    switch (outcome.status) {
+      case 'answered':
+        return { evaluationId: id, ...outcome.result };
+      case 'failed':
+        throw new InternalServerErrorException(`the worker could not answer: ${outcome.reason}`);
+      case 'timed-out':
+        throw new GatewayTimeoutException(
+          `no worker answered within ${this.config.predictTimeoutMs} ms (PREDICT_TIMEOUT_MS): none may be running, or all are busy with evaluations (a prediction waits for a free evaluation worker)`,
+        );
+    }
+  }
+
+  private resolveSpec(dto: CreateEvaluationDto, source: ModelRunSpec, checkpoint: Checkpoint, sourceKind: Run['kind']): EvaluationRunSpec {
     const norm = dto.norm ?? 'linf';
     const maxEpsilon = norm === 'linf' ? MAX_LINF_EPSILON : MAX_L2_EPSILON;
     const tooLarge = dto.epsilons.find((e) => e > maxEpsilon);
@@ -138,8 +193,14 @@ export class EvaluationsService {
       : sourceKind === 'distillation'
         ? { preprocessing: [], logits: { kind: 'softmax-output' as const } }
         : undefined;
+    const detection = resolveDetection(dto, dto.seed ?? 0);
     const p = dto.params ?? {};
-    const d = DEFAULT_EVALUATION_PARAMS;
+    // A distilled model's logits are about T times too large, so cross-entropy saturates and
+    // CE-PGD finds almost nothing even on the logits; PGD then takes Carlini & Wagner's margin
+    // loss unless the request chose a loss.
+    const d = sourceKind === 'distillation'
+      ? { ...DEFAULT_EVALUATION_PARAMS, pgd: { ...DEFAULT_EVALUATION_PARAMS.pgd, loss: 'margin' as const } }
+      : DEFAULT_EVALUATION_PARAMS;
     return {
       kind: 'evaluation',
       sourceRunId: checkpoint.runId,
@@ -163,6 +224,7 @@ export class EvaluationsService {
       seed: dto.seed ?? 0,
       galleryPerEpsilon: dto.galleryPerEpsilon ?? 4,
       ...(defense && { defense }),
+      ...detection,
     };
   }
 }
@@ -178,23 +240,71 @@ const STEP_FIELDS: Record<PreprocessingStepSpec['kind'], string[]> = {
 
 /** Each step takes exactly the fields its kind needs (random ones also a seed, default the evaluation's). */
 function resolveDefense(dto: CreateEvaluationDto['defense'] & object, seed: number): DefenseSpec {
-  const preprocessing = dto.preprocessing.map((step, i): PreprocessingStepSpec => {
-    const needed = STEP_FIELDS[step.kind];
-    const random = step.kind === 'gaussian-noise' || step.kind === 'random-resize-pad';
-    const given = Object.keys(definedFields(step)).filter((k) => k !== 'kind');
-    const missing = needed.filter((f) => !given.includes(f));
-    const extra = given.filter((f) => !needed.includes(f) && !(random && f === 'seed'));
-    if (missing.length) throw new BadRequestException([`defense.preprocessing.${i}: ${step.kind} needs ${missing.join(', ')}`]);
-    if (extra.length) throw new BadRequestException([`defense.preprocessing.${i}: ${step.kind} takes no ${extra.join(', ')}`]);
-    if (step.kind === 'random-resize-pad' && step.minSize! > step.maxSize!) {
-      throw new BadRequestException([`defense.preprocessing.${i}: minSize must not exceed maxSize`]);
-    }
-    const fields = Object.fromEntries(needed.map((f) => [f, step[f as keyof typeof step]]));
-    return { kind: step.kind, ...fields, ...(random && { seed: step.seed ?? seed }) } as PreprocessingStepSpec;
-  });
+  const preprocessing = dto.preprocessing.map((step, i) => resolveStep(step, `defense.preprocessing.${i}`, seed));
   const logits = dto.logits?.kind === 'saturate-logits' ? { kind: 'saturate-logits' as const, temperature: dto.logits.temperature! } : dto.logits && { kind: 'softmax-output' as const };
   if (dto.logits?.kind === 'softmax-output' && dto.logits.temperature !== undefined) throw new BadRequestException(['defense.logits.temperature applies to saturate-logits only']);
   return { preprocessing, ...(logits && { logits }) };
+}
+
+function resolveStep(step: PreprocessingStepDto, path: string, seed: number): PreprocessingStepSpec {
+  const needed = STEP_FIELDS[step.kind];
+  const random = step.kind === 'gaussian-noise' || step.kind === 'random-resize-pad';
+  const given = Object.keys(definedFields(step)).filter((k) => k !== 'kind');
+  const missing = needed.filter((f) => !given.includes(f));
+  const extra = given.filter((f) => !needed.includes(f) && !(random && f === 'seed'));
+  if (missing.length) throw new BadRequestException([`${path}: ${step.kind} needs ${missing.join(', ')}`]);
+  if (extra.length) throw new BadRequestException([`${path}: ${step.kind} takes no ${extra.join(', ')}`]);
+  if (step.kind === 'random-resize-pad' && step.minSize! > step.maxSize!) {
+    throw new BadRequestException([`${path}: minSize must not exceed maxSize`]);
+  }
+  const fields = Object.fromEntries(needed.map((f) => [f, step[f as keyof typeof step]]));
+  return { kind: step.kind, ...fields, ...(random && { seed: step.seed ?? seed }) } as PreprocessingStepSpec;
+}
+
+/** Options each detector kind takes besides kind and fpr. */
+const DETECTOR_FIELDS: Record<DetectorRunSpec['kind'], string[]> = {
+  confidence: [],
+  'feature-squeezing': ['squeezers'],
+  mahalanobis: ['featureLayer', 'shrinkage'],
+};
+
+/** The detection fields of the spec, every default filled; none without detectors. */
+function resolveDetection(dto: CreateEvaluationDto, seed: number): Pick<EvaluationRunSpec, 'detectors' | 'validationExamples' | 'detectorAware'> {
+  if (!dto.detectors) {
+    for (const field of ['validationExamples', 'detectorAware'] as const) {
+      if (dto[field] !== undefined) throw new BadRequestException([`${field} applies only with detectors`]);
+    }
+    return {};
+  }
+  const kinds = dto.detectors.map((d) => d.kind);
+  const repeated = kinds.find((kind, i) => kinds.indexOf(kind) !== i);
+  if (repeated) throw new BadRequestException([`detectors: each kind at most once (${repeated} appears twice)`]);
+  const aware: DetectorAwareAttackSpec = { ...DEFAULT_DETECTOR_AWARE, ...definedFields(dto.detectorAware ?? {}) };
+  return {
+    detectors: dto.detectors.map((detector, i) => resolveDetector(detector, `detectors.${i}`, seed)),
+    validationExamples: dto.validationExamples ?? DEFAULT_VALIDATION_EXAMPLES,
+    detectorAware: aware,
+  };
+}
+
+function resolveDetector(dto: DetectorDto, path: string, seed: number): DetectorRunSpec {
+  const extra = Object.keys(definedFields(dto)).filter((k) => k !== 'kind' && k !== 'fpr' && !DETECTOR_FIELDS[dto.kind].includes(k));
+  if (extra.length) throw new BadRequestException([`${path}: ${dto.kind} takes no ${extra.join(', ')}`]);
+  const fpr = dto.fpr ?? DEFAULT_DETECTOR_FPR;
+  switch (dto.kind) {
+    case 'confidence':
+      return { kind: 'confidence', fpr };
+    case 'feature-squeezing': {
+      const squeezers = (dto.squeezers ?? DEFAULT_SQUEEZERS).map((step, j) => {
+        // A random squeezer would make the score itself random: the detector compares f(x) with f(squeeze(x)).
+        if (step.kind === 'gaussian-noise' || step.kind === 'random-resize-pad') throw new BadRequestException([`${path}.squeezers.${j}: ${step.kind} is random; a squeezer must be deterministic`]);
+        return resolveStep(step, `${path}.squeezers.${j}`, seed);
+      });
+      return { kind: 'feature-squeezing', fpr, squeezers };
+    }
+    case 'mahalanobis':
+      return { kind: 'mahalanobis', fpr, ...(dto.featureLayer !== undefined && { featureLayer: dto.featureLayer }), shrinkage: dto.shrinkage ?? DEFAULT_MAHALANOBIS_SHRINKAGE };
+  }
 }
 
 function withDefaults<T extends object>(defaults: T, overrides: Partial<T> | undefined): T {

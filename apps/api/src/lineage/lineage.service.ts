@@ -2,7 +2,7 @@ import { Injectable, NotFoundException } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { In, Not, Repository } from 'typeorm';
 import { RobustnessResult, Run } from '@bulwark/database';
-import type { TrainingRunSpec } from '@bulwark/jobs';
+import type { ModelRunSpec } from '@bulwark/jobs';
 import { toCurve } from '../evaluations/evaluations.service';
 
 /** A parent chain longer than this is a corrupt table (a cycle), not a lineage. */
@@ -22,7 +22,7 @@ export interface LineageNode {
   status: Run['status'];
   dataset: string;
   model: string;
-  /** How it was trained: the adversarial-training method, distillation or plain training. */
+  /** Where it came from: an import, the adversarial-training method, distillation or plain training. */
   training: string;
   parentRunId: string | null;
   parentCheckpointId: string | null;
@@ -67,8 +67,10 @@ export class LineageService {
 }
 
 function describe(run: Run): Omit<LineageNode, 'evaluations'> {
-  const spec = run.spec as TrainingRunSpec;
-  const training = spec.kind === 'distillation'
+  const spec = run.spec as ModelRunSpec;
+  const training = spec.kind === 'import'
+    ? `imported TensorFlow.js model${spec.name ? ` "${spec.name}"` : ''}`
+    : spec.kind === 'distillation'
     ? `distillation at T = ${spec.temperature}`
     : spec.kind === 'adversarial-training'
       ? `adversarial training (${spec.method?.name ?? 'fgsm'}, ε = ${spec.method?.epsilon ?? spec.attack?.epsilon})`

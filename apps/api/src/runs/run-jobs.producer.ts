@@ -1,14 +1,32 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { InjectQueue } from '@nestjs/bullmq';
-import { Queue } from 'bullmq';
+import { Queue, QueueEvents } from 'bullmq';
 import type { ApiConfig } from '@bulwark/config';
 import type { Run } from '@bulwark/database';
-import { EVALUATION_QUEUE, EvaluationJob, TRAINING_QUEUE, TrainingJob, assertNever, runJobOptions, trainingJobFor } from '@bulwark/jobs';
+import {
+  EVALUATION_QUEUE,
+  EvaluationJob,
+  PredictJobData,
+  PredictJobResult,
+  TRAINING_QUEUE,
+  TrainingJob,
+  assertNever,
+  predictJobOptions,
+  redisConnectionOptions,
+  runJobOptions,
+  trainingJobFor,
+} from '@bulwark/jobs';
 import { API_CONFIG } from '../common/api-config';
+
+/** How a predict request ended, as far as the API can tell. */
+export type PredictOutcome = { status: 'answered'; result: PredictJobResult } | { status: 'failed'; reason: string } | { status: 'timed-out' };
 
 /** The only place the API enqueues work. */
 @Injectable()
-export class RunJobsProducer {
+export class RunJobsProducer implements OnModuleDestroy {
+  /** Opened on the first predict request: an API that never serves one holds no extra Redis connection. */
+  private events?: Promise<QueueEvents>;
+
   constructor(
     @InjectQueue(TRAINING_QUEUE) private readonly trainingQueue: Queue<TrainingJob['data'], unknown, TrainingJob['name']>,
     @InjectQueue(EVALUATION_QUEUE) private readonly evaluationQueue: Queue<EvaluationJob['data'], unknown, EvaluationJob['name']>,
@@ -21,7 +39,8 @@ export class RunJobsProducer {
     switch (run.kind) {
       case 'train':
       case 'adversarial-training':
-      case 'distillation': {
+      case 'distillation':
+      case 'import': {
         const job = trainingJobFor(run.kind, run.id);
         await this.trainingQueue.add(job.name, job.data, options);
         return;
@@ -31,6 +50,28 @@ export class RunJobsProducer {
         return;
       default:
         assertNever(run.kind);
+    }
+  }
+
+  /**
+   * Enqueues a predict request and waits up to PREDICT_TIMEOUT_MS for a worker's answer. A
+   * request nobody took in time is removed, so no worker spends time on an answer no one reads.
+   */
+  async predict(data: PredictJobData): Promise<PredictOutcome> {
+    const events = await this.queueEvents();
+    const job = await this.evaluationQueue.add('predict', data, predictJobOptions());
+    try {
+      return { status: 'answered', result: (await job.waitUntilFinished(events, this.config.predictTimeoutMs)) as PredictJobResult };
+    } catch (err) {
+      const state = await job.getState();
+      if (state === 'failed') return { status: 'failed', reason: (err as Error).message };
+      if (state === 'completed') {
+        // Answered just as the wait ran out.
+        const finished = await this.evaluationQueue.getJob(job.id!);
+        if (finished) return { status: 'answered', result: finished.returnvalue as PredictJobResult };
+      }
+      if (state === 'waiting' || state === 'prioritized' || state === 'delayed') await job.remove().catch(() => undefined);
+      return { status: 'timed-out' };
     }
   }
 
@@ -48,5 +89,22 @@ export class RunJobsProducer {
       // A worker took it between getState and remove: the worker will see the cancel flag instead.
       return false;
     }
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    const events = await this.events?.catch(() => undefined);
+    await events?.close();
+  }
+
+  private queueEvents(): Promise<QueueEvents> {
+    this.events ??= (async () => {
+      const events = new QueueEvents(EVALUATION_QUEUE, { connection: redisConnectionOptions(this.config.redisUrl), prefix: this.config.queuePrefix });
+      await events.waitUntilReady();
+      return events;
+    })().catch((err: unknown) => {
+      this.events = undefined;
+      throw err;
+    });
+    return this.events;
   }
 }

@@ -11,6 +11,6 @@ import { RunsService } from './runs.service';
   imports: [TypeOrmModule.forFeature([Run, Metric, Checkpoint]), BullModule.registerQueue({ name: TRAINING_QUEUE }, { name: EVALUATION_QUEUE })],
   controllers: [RunsController],
   providers: [RunsService, RunJobsProducer],
-  exports: [BullModule, RunsService],
+  exports: [BullModule, RunsService, RunJobsProducer],
 })
 export class RunsModule {}

@@ -3,8 +3,21 @@ import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { createHash } from 'node:crypto';
 import { DataSource, QueryFailedError, Repository } from 'typeorm';
 import type { ApiConfig } from '@bulwark/config';
-import { Checkpoint, CheckpointWithData, Metric, Run, RunLedger, TERMINAL_STATUSES } from '@bulwark/database';
-import { DEFAULT_EVAL_ATTACK, DEFAULT_LEARNING_RATE, DEFAULT_TEST_FRACTION, LearningRateScheduleSpec, RunSpec, TrainingMethodSpec, TrainingRunSpec } from '@bulwark/jobs';
+import { Checkpoint, CheckpointBytes, CheckpointWithData, Metric, Run, RunLedger, TERMINAL_STATUSES } from '@bulwark/database';
+import {
+  DEFAULT_EVAL_ATTACK,
+  DEFAULT_LEARNING_RATE,
+  DEFAULT_TEST_FRACTION,
+  IMPORTED_MODEL,
+  ImportedModelRef,
+  LAYERS_UPLOAD_FORMAT,
+  LearningRateScheduleSpec,
+  ModelRunSpec,
+  RunModelName,
+  RunSpec,
+  TrainingMethodSpec,
+  TrainingRunSpec,
+} from '@bulwark/jobs';
 import { API_CONFIG } from '../common/api-config';
 import { definedFields } from '../common/defined-fields';
 import { CreateRunDto } from './dto/create-run.dto';
@@ -22,6 +35,8 @@ export interface SubmitOptions {
   /** Lineage: the run and checkpoint the new run derives from. */
   parentRunId?: string | null;
   parentCheckpointId?: string | null;
+  /** Bytes stored as one of the run's checkpoints in the same transaction as the run (an import's upload). */
+  checkpoint?: CheckpointBytes;
 }
 
 export interface Page<T> {
@@ -42,7 +57,7 @@ export class RunsService {
     @InjectRepository(Run) private readonly runs: Repository<Run>,
     @InjectRepository(Metric) private readonly metrics: Repository<Metric>,
     @InjectRepository(Checkpoint) private readonly checkpoints: Repository<Checkpoint>,
-    @InjectDataSource() dataSource: DataSource,
+    @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
     private readonly producer: RunJobsProducer,
   ) {
@@ -54,8 +69,13 @@ export class RunsService {
     if (dto.fromCheckpoint && dto.teacherCheckpoint) throw new BadRequestException(['fromCheckpoint and teacherCheckpoint cannot be combined']);
     const teacher = dto.teacherCheckpoint ? await this.teacherCheckpoint(dto.teacherCheckpoint, resolved) : null;
     const initial = dto.fromCheckpoint ? await this.initialCheckpoint(dto.fromCheckpoint, resolved) : null;
-    const spec = { ...resolved, ...(initial && { initialCheckpointId: initial.id }), ...(teacher && { teacherCheckpointId: teacher.id }) };
-    const parent = initial ?? teacher;
+    const spec: TrainingRunSpec = {
+      ...resolved,
+      ...(initial && { initialCheckpointId: initial.checkpoint.id }),
+      ...(initial?.importedModel && { importedModel: initial.importedModel }),
+      ...(teacher && { teacherCheckpointId: teacher.id }),
+    };
+    const parent = initial?.checkpoint ?? teacher;
     return this.submit(spec, {
       idempotencyKey,
       parentRunId: parent?.runId ?? null,
@@ -65,27 +85,47 @@ export class RunsService {
 
   /** A distillation teacher: a checkpoint of a model trained on the same data (any architecture). */
   private async teacherCheckpoint(checkpointId: string, spec: TrainingRunSpec): Promise<Checkpoint> {
-    const checkpoint = await this.checkpoints.findOneBy({ id: checkpointId });
-    if (!checkpoint) throw new BadRequestException([`teacherCheckpoint: checkpoint ${checkpointId} does not exist`]);
-    const teacher = (await this.runs.findOneByOrFail({ id: checkpoint.runId })).spec as TrainingRunSpec;
+    const { checkpoint, source } = await this.modelCheckpoint('teacherCheckpoint', checkpointId);
+    const teacher = source.spec as ModelRunSpec;
     if (teacher.dataset !== spec.dataset) {
       throw new BadRequestException([`teacherCheckpoint: checkpoint ${checkpointId} was trained on ${teacher.dataset}, not ${spec.dataset}`]);
     }
     return checkpoint;
   }
 
-  /** A fine-tuning run starts from a checkpoint of the same architecture on the same data. */
-  private async initialCheckpoint(checkpointId: string, spec: TrainingRunSpec): Promise<Checkpoint> {
-    const checkpoint = await this.checkpoints.findOneBy({ id: checkpointId });
-    if (!checkpoint) throw new BadRequestException([`fromCheckpoint: checkpoint ${checkpointId} does not exist`]);
-    const source = await this.runs.findOneByOrFail({ id: checkpoint.runId });
-    const sourceSpec = source.spec as TrainingRunSpec;
+  /**
+   * A fine-tuning run starts from a checkpoint of the same architecture on the same data. An
+   * imported architecture is the one of the import the checkpoint descends from.
+   */
+  private async initialCheckpoint(checkpointId: string, spec: TrainingRunSpec): Promise<{ checkpoint: Checkpoint; importedModel?: ImportedModelRef }> {
+    const { checkpoint, source } = await this.modelCheckpoint('fromCheckpoint', checkpointId);
+    const sourceSpec = source.spec as ModelRunSpec;
     if (sourceSpec.model !== spec.model || sourceSpec.dataset !== spec.dataset) {
       throw new BadRequestException([
-        `fromCheckpoint: checkpoint ${checkpointId} holds a ${sourceSpec.model} trained on ${sourceSpec.dataset}, not a ${spec.model} on ${spec.dataset}`,
+        `fromCheckpoint: checkpoint ${checkpointId} holds ${aModel(sourceSpec.model)} trained on ${sourceSpec.dataset}, not ${aModel(spec.model)} on ${spec.dataset}`,
       ]);
     }
-    return checkpoint;
+    if (sourceSpec.model !== IMPORTED_MODEL) return { checkpoint };
+    const importedModel = sourceSpec.kind === 'import' ? { runId: source.id, checkpointId: checkpoint.id } : sourceSpec.importedModel;
+    return { checkpoint, ...(importedModel && { importedModel }) };
+  }
+
+  /** A checkpoint a new run takes its model from (to fine-tune, distil or evaluate), with its run. */
+  private async modelCheckpoint(field: string, checkpointId: string): Promise<{ checkpoint: Checkpoint; source: Run }> {
+    const checkpoint = await this.checkpoints.findOneBy({ id: checkpointId });
+    if (!checkpoint) throw new BadRequestException([`${field}: checkpoint ${checkpointId} does not exist`]);
+    const source = await this.runs.findOneByOrFail({ id: checkpoint.runId });
+    this.assertHoldsModel(field, checkpoint, source);
+    return { checkpoint, source };
+  }
+
+  /** An uploaded model becomes a model once its import run has accepted it (and replaced the upload). */
+  assertHoldsModel(field: string, checkpoint: Checkpoint, source: Run): void {
+    if (checkpoint.format === LAYERS_UPLOAD_FORMAT) {
+      throw new BadRequestException([
+        `${field}: checkpoint ${checkpoint.id} is the upload of import run ${source.id}, which is ${source.status}${source.error ? ` (${source.error})` : ''}; it holds a model once that run has succeeded`,
+      ]);
+    }
   }
 
   /**
@@ -102,9 +142,16 @@ export class RunsService {
 
     let run: Run;
     try {
-      run = await this.runs.save(
-        this.runs.create({ kind: spec.kind, status: 'queued', spec, idempotencyKey: idempotencyKey ?? null, requestHash, parentRunId, parentCheckpointId }),
-      );
+      run = await this.dataSource.transaction(async (em) => {
+        const saved = await em.save(
+          this.runs.create({ kind: spec.kind, status: 'queued', spec, idempotencyKey: idempotencyKey ?? null, requestHash, parentRunId, parentCheckpointId }),
+        );
+        if (options.checkpoint) {
+          const { epoch, data, sha256, format } = options.checkpoint;
+          await em.insert(Checkpoint, { runId: saved.id, epoch, data, sha256, sizeBytes: data.length, format });
+        }
+        return saved;
+      });
     } catch (err) {
       // Two requests with the same key raced past the lookup: the loser returns the winner's run.
       if (idempotencyKey && err instanceof QueryFailedError && (err.driverError as { code?: string }).code === UNIQUE_VIOLATION) {
@@ -195,6 +242,9 @@ export class RunsService {
     if (dto.batchSize > this.config.maxBatchSize) {
       throw new BadRequestException([`batchSize must not be greater than ${this.config.maxBatchSize} (MAX_BATCH_SIZE)`]);
     }
+    if (dto.model === IMPORTED_MODEL && !dto.fromCheckpoint) {
+      throw new BadRequestException(['model "imported" needs fromCheckpoint: a checkpoint of an import run (POST /models/import) or of a run trained from one']);
+    }
     if (dto.kind === 'distillation' && dto.temperature === undefined) {
       throw new BadRequestException(['temperature is required for distillation']);
     }
@@ -257,6 +307,10 @@ function resolveSchedule(dto: CreateRunDto): LearningRateScheduleSpec {
       return { kind: 'cyclic', minLearningRate, peakAt: schedule.peakAt ?? 0.5 };
     }
   }
+}
+
+function aModel(model: RunModelName): string {
+  return model === IMPORTED_MODEL ? 'an imported model (model "imported")' : `a ${model}`;
 }
 
 function sha256(text: string): string {

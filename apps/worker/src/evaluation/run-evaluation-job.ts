@@ -7,14 +7,15 @@ import {
   EvaluationFlag,
   asLogitsModel,
   createDefense,
-  createModel,
   evaluateDefense,
   evaluateRobustness,
-  restoreModelWeights,
   seededSubset,
 } from '@bulwark/training';
 import { JobContext, loadRunDataset } from '../job-context';
 import { throttle } from '../throttle';
+import { curveShare } from './detection-result';
+import { restoreEvaluatedModel } from './evaluated-model';
+import { assertFeatureLayers, runDetectionStage } from './detection-stage';
 
 export type EvaluationJobOutcome =
   | { status: 'succeeded'; n: number; raisedFlags: string[] }
@@ -24,12 +25,14 @@ export type EvaluationJobOutcome =
 /**
  * Turns an `evaluate` job into a call on evaluateRobustness: rebuilds the evaluated model from
  * its checkpoint, takes the seeded subset of its test split, attacks it at every ε and writes
- * each point of the curve (and its gallery) as soon as it is measured.
+ * each point of the curve (and its gallery) as soon as it is measured. With detectors, then
+ * evaluates them on the same subset and stores that under `result.detection`.
  */
 export async function runEvaluationJob(data: RunJobData, ctx: JobContext): Promise<EvaluationJobOutcome> {
   const run = await ctx.ledger.find(data.runId);
   if (!run) throw new UnrecoverableError(`run ${data.runId} does not exist`);
   const spec = checkSpec(run.spec);
+  const withDetectors = detectionSpec(spec);
   const started = await ctx.ledger.markRunning(run.id, ctx.backend, ctx.attempt);
   if (!started) {
     if (run.cancelRequestedAt) await ctx.ledger.markCancelled(run.id);
@@ -38,15 +41,16 @@ export async function runEvaluationJob(data: RunJobData, ctx: JobContext): Promi
 
   const checkpoint = await ctx.ledger.checkpointData(spec.checkpointId);
   if (!checkpoint) throw new UnrecoverableError(`checkpoint ${spec.checkpointId} no longer exists`);
-  const { test, testSplit } = loadRunDataset(spec.dataset, { testFraction: spec.testFraction, seed: spec.datasetSeed }, ctx.datasetDirs);
+  const { train, test, testSplit } = loadRunDataset(spec.dataset, { testFraction: spec.testFraction, seed: spec.datasetSeed }, ctx.datasetDirs);
   const examples = seededSubset(test, { count: spec.examples, seed: spec.seed });
-  const model = createModel({ name: spec.model, inputShape: test.shape, numClasses: test.classNames.length, seed: 0 });
+  const model = await restoreEvaluatedModel(ctx.ledger, checkpoint, test);
   try {
-    restoreModelWeights(checkpoint.data, model);
+    if (withDetectors) assertFeatureLayers(withDetectors.detectors, model);
     const cancelRequested = throttle(() => ctx.ledger.isCancelRequested(run.id), ctx.cancelPollMs, false);
     const progress = throttle(async (fraction: number) => {
       await Promise.all([ctx.reportProgress(fraction), ctx.ledger.setProgress(run.id, fraction)]);
     }, 1000, undefined);
+    const curvePart = curveShare(spec);
 
     const save = (view: EvaluationView, point: EpsilonOutcome) =>
       ctx.ledger.saveRobustnessPoint(
@@ -64,7 +68,7 @@ export async function runEvaluationJob(data: RunJobData, ctx: JobContext): Promi
       params: spec.params,
       seed: spec.seed,
       galleryPerEpsilon: spec.galleryPerEpsilon,
-      onProgress: progress,
+      onProgress: (fraction: number) => progress(curvePart * fraction),
       shouldStop: cancelRequested,
     };
     // A defended model is attacked twice: as deployed (naive) and through BPDA / EOT / its
@@ -79,6 +83,21 @@ export async function runEvaluationJob(data: RunJobData, ctx: JobContext): Promi
       return { status: 'cancelled' };
     }
 
+    const detection = withDetectors
+      ? await runDetectionStage({
+          spec: withDetectors,
+          model,
+          train,
+          examples,
+          onProgress: (fraction) => progress(curvePart + (1 - curvePart) * fraction),
+          shouldStop: cancelRequested,
+        })
+      : undefined;
+    if (detection === null) {
+      await ctx.ledger.markCancelled(run.id);
+      return { status: 'cancelled' };
+    }
+
     const adaptive = outcome && !outcome.adaptiveAttack.sameAsNaive ? outcome.adaptive : undefined;
     const raised = [...evaluation.flags, ...(adaptive?.flags ?? [])].filter((f) => f.raised);
     await ctx.ledger.markSucceeded(run.id, {
@@ -88,6 +107,7 @@ export async function runEvaluationJob(data: RunJobData, ctx: JobContext): Promi
       flags: storedFlags(evaluation.flags),
       ...(outcome && { defense: outcome.description, adaptiveAttack: outcome.adaptiveAttack }),
       ...(adaptive && { adaptiveFlags: storedFlags(adaptive.flags) }),
+      ...(detection && { detection }),
       trustworthy: (adaptive ?? evaluation).flags.every((f) => !f.raised),
       libraryVersion: { attacks: ATTACKS_VERSION, tfjs: tf.version.tfjs },
       backend: ctx.backend,
@@ -100,6 +120,14 @@ export async function runEvaluationJob(data: RunJobData, ctx: JobContext): Promi
 
 function storedFlags(flags: EvaluationFlag[]) {
   return flags.map(({ flag, raised, detail, epsilon, examples }) => ({ flag, raised, detail, epsilon, examples: examples.slice(0, 20) }));
+}
+
+/** The spec with its detection fields, when it has detectors (the API stores all three together). */
+function detectionSpec(spec: EvaluationRunSpec) {
+  const { detectors, validationExamples, detectorAware } = spec;
+  if (!detectors?.length) return undefined;
+  if (validationExamples === undefined || detectorAware === undefined) throw new UnrecoverableError('detectors need validationExamples and detectorAware in the spec');
+  return { ...spec, detectors, validationExamples, detectorAware };
 }
 
 function checkSpec(stored: RunSpec): EvaluationRunSpec {

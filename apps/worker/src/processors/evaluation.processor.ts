@@ -1,17 +1,21 @@
 import type { SandboxedJob } from 'bullmq';
 import { UnrecoverableError } from 'bullmq';
-import { RunJobData, assertNever, isEvaluationJobName } from '@bulwark/jobs';
+import { EvaluationJob, assertNever, evaluationJob, isEvaluationJobName } from '@bulwark/jobs';
 import { runEvaluationJob } from '../evaluation/run-evaluation-job';
+import { runPredictJob } from '../evaluation/run-predict-job';
 import { jobContextFor } from './child-context';
 
 /** Sandboxed processor of the `evaluation` queue (BullMQ runs this module in a child process). */
-export default async function evaluationProcessor(job: SandboxedJob<RunJobData>) {
-  const name = job.name;
+export default async function evaluationProcessor(sandboxed: SandboxedJob<EvaluationJob['data']>) {
+  const name = sandboxed.name;
   if (!isEvaluationJobName(name)) throw new UnrecoverableError(`unknown job name "${name}" on the evaluation queue`);
-  switch (name) {
+  const job = evaluationJob(name, sandboxed.data);
+  switch (job.name) {
     case 'evaluate':
-      return runEvaluationJob(job.data, await jobContextFor(job));
+      return runEvaluationJob(job.data, await jobContextFor(sandboxed));
+    case 'predict':
+      return runPredictJob(job.data, await jobContextFor(sandboxed));
     default:
-      return assertNever(name);
+      return assertNever(job);
   }
 }

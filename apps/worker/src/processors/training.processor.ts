@@ -1,6 +1,7 @@
 import type { SandboxedJob } from 'bullmq';
 import { UnrecoverableError } from 'bullmq';
 import { RunJobData, assertNever, isTrainingJobName } from '@bulwark/jobs';
+import { runImportJob } from '../models/run-import-job';
 import { runTrainingJob } from '../training/run-training-job';
 import { jobContextFor } from './child-context';
 
@@ -13,6 +14,8 @@ export default async function trainingProcessor(job: SandboxedJob<RunJobData>) {
     case 'adversarial-train':
     case 'distill':
       return runTrainingJob(name, job.data, await jobContextFor(job));
+    case 'import':
+      return runImportJob(job.data, await jobContextFor(job));
     default:
       return assertNever(name);
   }

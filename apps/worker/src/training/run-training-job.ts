@@ -1,10 +1,9 @@
 import type { LayersModel } from '@tensorflow/tfjs';
 import { UnrecoverableError } from 'bullmq';
-import { DATASET_NAMES, MODEL_NAMES, RunJobData, RunSpec, TrainingJobName, TrainingRunSpec } from '@bulwark/jobs';
+import { CHECKPOINT_FORMAT, DATASET_NAMES, IMPORTED_MODEL, MODEL_NAMES, RunJobData, RunSpec, TrainingJobName, TrainingRunSpec } from '@bulwark/jobs';
 import {
   EpochResult,
   checkpointDigest,
-  createModel,
   createRng,
   restoreCheckpoint,
   BatchProgress,
@@ -14,16 +13,14 @@ import {
   carveHeldOut,
   distill,
   trainTeacherAtTemperature,
-  restoreModelWeights,
   restoreRng,
   serializeCheckpoint,
   trainClassifier,
 } from '@bulwark/training';
 import { JobContext, loadRunDataset } from '../job-context';
+import { buildRunModel, loadCheckpointModel, restoreCheckpointWeights } from '../models/run-model';
 import { throttle } from '../throttle';
 import { adversarialTrainingOf, learningRateScheduleOf, optimizerOf } from './training-options';
-
-export const CHECKPOINT_FORMAT = 'bulwark-ckpt-v1';
 
 export type TrainingJobOutcome =
   | { status: 'succeeded'; epochs: number; last?: EpochResult }
@@ -36,7 +33,7 @@ export type TrainingJobOutcome =
  * newest checkpoint. Throws on failure (BullMQ retries); configuration errors are unrecoverable.
  */
 export async function runTrainingJob(
-  jobName: TrainingJobName,
+  jobName: Exclude<TrainingJobName, 'import'>,
   data: RunJobData,
   ctx: JobContext,
 ): Promise<TrainingJobOutcome> {
@@ -55,7 +52,7 @@ export async function runTrainingJob(
   // The guard's held-out examples come out of the training set (never the test split), seeded.
   const carved = spec.overfittingGuard ? carveHeldOut(loaded.train, { count: spec.overfittingGuard.heldOut, seed: spec.seed }) : undefined;
   const train = carved?.train ?? loaded.train;
-  const model = createModel({ name: spec.model, inputShape: train.shape, numClasses: train.classNames.length, seed: spec.seed });
+  const model = await buildRunModel(ctx.ledger, run, train, spec.seed);
   const optimizer = optimizerOf(spec);
   let rng = createRng(spec.seed);
   let startEpoch = 0;
@@ -69,7 +66,7 @@ export async function runTrainingJob(
     } else if (spec.initialCheckpointId) {
       const initial = await ctx.ledger.checkpointData(spec.initialCheckpointId);
       if (!initial) throw new UnrecoverableError(`initial checkpoint ${spec.initialCheckpointId} no longer exists`);
-      restoreModelWeights(initial.data, model);
+      await restoreCheckpointWeights(initial, model);
       ctx.log(`run ${run.id}: starting from checkpoint ${initial.id} (epoch ${initial.epoch} of run ${initial.runId})`);
     }
     const guard = carved && spec.overfittingGuard
@@ -151,12 +148,7 @@ export function epochMetrics(spec: TrainingRunSpec, r: EpochResult) {
 async function loadTeacher(ctx: JobContext, spec: TrainingRunSpec, train: Dataset): Promise<LayersModel> {
   const checkpoint = spec.teacherCheckpointId ? await ctx.ledger.checkpointData(spec.teacherCheckpointId) : null;
   if (!checkpoint) throw new UnrecoverableError(`teacher checkpoint ${spec.teacherCheckpointId} no longer exists`);
-  const teacherRun = await ctx.ledger.find(checkpoint.runId);
-  const teacherSpec = teacherRun?.spec as TrainingRunSpec | undefined;
-  if (!teacherSpec) throw new UnrecoverableError(`the run of teacher checkpoint ${checkpoint.id} no longer exists`);
-  const teacher = createModel({ name: teacherSpec.model, inputShape: train.shape, numClasses: train.classNames.length, seed: 0 });
-  restoreModelWeights(checkpoint.data, teacher);
-  return teacher;
+  return loadCheckpointModel(ctx.ledger, checkpoint, train);
 }
 
 /** On resume, the guard's best epoch so far: from the stored per-epoch PGD accuracies and that epoch's checkpoint. */
@@ -169,12 +161,14 @@ async function guardBest(ctx: JobContext, runId: string) {
 }
 
 /** A stored spec the worker cannot execute is a configuration error: retrying cannot fix it. */
-function checkSpec(jobName: TrainingJobName, stored: RunSpec): TrainingRunSpec {
+function checkSpec(jobName: Exclude<TrainingJobName, 'import'>, stored: RunSpec): TrainingRunSpec {
   const expectedKind = ({ train: 'train', 'adversarial-train': 'adversarial-training', distill: 'distillation' } as const)[jobName];
   if (stored.kind !== expectedKind) throw new UnrecoverableError(`job ${jobName} cannot run a run of kind "${stored.kind}"`);
   const spec = stored as TrainingRunSpec;
   if (!(DATASET_NAMES as readonly string[]).includes(spec.dataset)) throw new UnrecoverableError(`unknown dataset "${spec.dataset}"`);
-  if (!(MODEL_NAMES as readonly string[]).includes(spec.model)) throw new UnrecoverableError(`unknown model "${spec.model}"`);
+  if (spec.model === IMPORTED_MODEL ? !spec.importedModel : !(MODEL_NAMES as readonly string[]).includes(spec.model)) {
+    throw new UnrecoverableError(spec.model === IMPORTED_MODEL ? 'an imported model needs importedModel (its import run and checkpoint)' : `unknown model "${spec.model}"`);
+  }
   if (!(spec.attack.epsilon > 0 && spec.attack.epsilon <= 1)) throw new UnrecoverableError(`attack.epsilon ${spec.attack.epsilon} is outside (0, 1]`);
   if (!(Number.isInteger(spec.epochs) && spec.epochs >= 1)) throw new UnrecoverableError(`epochs ${spec.epochs} is not a positive integer`);
   if (!(Number.isInteger(spec.batchSize) && spec.batchSize >= 1)) throw new UnrecoverableError(`batchSize ${spec.batchSize} is not a positive integer`);

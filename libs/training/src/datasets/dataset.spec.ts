@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { batchIterator, makeBatch, sequentialBatches } from './batches';
-import { seededSubset, splitDataset, subsetDataset, validationSplit, type Dataset } from './dataset';
+import { seededSubset, seededSubsets, splitDataset, subsetDataset, validationSplit, type Dataset } from './dataset';
 import { loadMnistDigits } from './mnist-digits.dataset';
 import { createRng } from '../rng';
 import { selectBackend } from '../backend/select-backend';
@@ -122,5 +122,18 @@ describe('seededSubset', () => {
 
   it('keeps the whole set when asked for more than it has', () => {
     expect(seededSubset(ds, { count: 1000, seed: 1 })).toBe(ds);
+  });
+
+  it('cuts disjoint subsets from one shuffle, the first the same as seededSubset, the last cut short when the set runs out', () => {
+    const [first, second, third] = seededSubsets(ds, { counts: [30, 50, 40], seed: 3 });
+    expect([...first.images]).toEqual([...seededSubset(ds, { count: 30, seed: 3 }).images]);
+    expect(first.name).toBe(seededSubset(ds, { count: 30, seed: 3 }).name);
+    expect(second.size).toBe(50);
+    expect(third.size).toBe(20);
+    const all = [...first.images, ...second.images, ...third.images];
+    expect(new Set(all).size).toBe(100);
+    expect([...second.images]).toEqual([...second.images].sort((x, y) => x - y));
+    expect(seededSubsets(ds, { counts: [100, 5], seed: 3 })[1].size).toBe(0);
+    expect(() => seededSubsets(ds, { counts: [0], seed: 3 })).toThrow(/positive integer/);
   });
 });

@@ -91,9 +91,26 @@ export function subsetDataset(ds: Dataset, count: number): Dataset {
 export function seededSubset(ds: Dataset, { count, seed }: { count: number; seed: number }): Dataset {
   if (!Number.isInteger(count) || count <= 0) throw new Error(`subset size must be a positive integer, got ${count}`);
   if (count >= ds.size) return ds;
+  return seededSubsets(ds, { counts: [count], seed })[0];
+}
+
+/**
+ * Disjoint seeded subsets, each kept in dataset order: one seeded shuffle, cut into
+ * consecutive runs of `counts[k]` examples. The first equals `seededSubset(ds, { count:
+ * counts[0], seed })`, so a later subset extends a choice already made without overlapping it.
+ * A subset the set has too few examples left for is cut short (possibly to nothing).
+ */
+export function seededSubsets(ds: Dataset, { counts, seed }: { counts: readonly number[]; seed: number }): Dataset[] {
+  for (const count of counts) if (!Number.isInteger(count) || count <= 0) throw new Error(`subset size must be a positive integer, got ${count}`);
   const order = createRng(seed).shuffle(Uint32Array.from({ length: ds.size }, (_, i) => i));
-  const chosen = order.slice(0, count).sort();
-  return takeExamples(ds, chosen, `${ds.name}[seed ${seed}, ${count}]`);
+  let start = 0;
+  return counts.map((count) => {
+    const end = Math.min(start + count, ds.size);
+    const chosen = order.slice(start, end).sort();
+    const name = start === 0 ? `${ds.name}[seed ${seed}, ${count}]` : `${ds.name}[seed ${seed}, ${start}:${start + count}]`;
+    start = end;
+    return takeExamples(ds, chosen, name);
+  });
 }
 
 /** Copies the chosen examples, so a split never aliases (or pins) its parent's buffers. */

@@ -65,23 +65,45 @@ export interface FitDefenseStackOptions {
 
 /**
  * Builds a whole stack from its spec: the preprocessing and squash around `model`, then the
- * detector fitted behind the same preprocessing (it sees what the classifier sees; confidence
- * and squeezing read the classifier's output after any squash, as deployed).
+ * detector fitted behind the same preprocessing (see fitStackDetector).
  */
 export function fitDefenseStack({ model, spec, validation, statistics, batchSize, seed }: FitDefenseStackOptions): DefenseStack {
   const defended = createDefense({ model, spec: spec.defense });
   if (!spec.detector) return createDefenseStack({ defended });
   if (!validation) throw new Error('a stack with a detector needs clean validation data for its threshold');
+  return createDefenseStack({ defended, detector: fitStackDetector({ model, defended, spec: spec.detector, validation, statistics, batchSize, seed }) });
+}
+
+export interface FitStackDetectorOptions {
+  /** The bare classifier (a LayersModel is required for a Mahalanobis detector). */
+  model: tf.LayersModel | LogitsModel;
+  /** `model` behind the stack's defense (createDefense). */
+  defended: DefendedModel;
+  spec: DetectorSpec;
+  /** Clean held-out data for the threshold. */
+  validation: Dataset;
+  /** Labelled clean data for a Mahalanobis detector's class statistics (training data, ideally). */
+  statistics?: Dataset;
+  batchSize?: number;
+  seed?: number;
+}
+
+/**
+ * A detector fitted behind a defended model: it sees what the classifier sees (the same
+ * preprocessing); confidence and squeezing read the classifier's output after any squash, as
+ * deployed; Mahalanobis reads the bare model's penultimate features. Several detectors fitted
+ * this way to one defended model can be evaluated together (evaluateDetection).
+ */
+export function fitStackDetector({ model, defended, spec, validation, statistics, batchSize, seed }: FitStackDetectorOptions): Detector {
   const { classifier, logits } = defended;
   const squashed: LogitsModel = logits ? (x) => tf.tidy(() => logits.apply(classifier(x))) : classifier;
-  const detector = fitDetectorFromSpec({
-    spec: spec.detector,
-    model: spec.detector.kind === 'mahalanobis' ? model : squashed,
+  return fitDetectorFromSpec({
+    spec,
+    model: spec.kind === 'mahalanobis' ? model : squashed,
     preprocessing: defended.preprocessing,
     validation,
     statistics,
     batchSize,
     seed,
   });
-  return createDefenseStack({ defended, detector });
 }

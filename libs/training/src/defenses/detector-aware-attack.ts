@@ -131,19 +131,41 @@ export interface JudgeOptions {
 /** Re-measures and re-judges adversarial inputs against a deployed classifier and detector. */
 export function judgeWithDetector({ deployed, detector, inputs, labels, adversarial, epsilon, norm }: JudgeOptions): DetectorAwareResult {
   try {
-    const { valid, linfNorms, l2Norms } = checkPerturbation({ inputs, adversarial, epsilon, norm });
-    const wrong = tf.tidy(() => tf.notEqual(tf.argMax(deployed(adversarial), 1), labels));
-    const misclassified = Array.from(wrong.dataSync(), (v, i) => v === 1 && valid[i]);
-    wrong.dispose();
-    const scoreTensor = detector.score(adversarial);
-    const scores = scoreTensor.dataSync() as Float32Array;
-    scoreTensor.dispose();
-    const rejected = Array.from(scores, (s) => s > detector.threshold);
-    return { adversarial, success: misclassified.map((m, i) => m && !rejected[i]), misclassified, rejected, scores, linfNorms, l2Norms };
+    const judged = judgeOnClassifier({ deployed, inputs, labels, adversarial, epsilon, norm });
+    const { rejected, scores } = detectorVerdict(detector, adversarial);
+    return { adversarial, success: judged.misclassified.map((m, i) => m && !rejected[i]), ...judged, rejected, scores };
   } catch (error) {
     adversarial.dispose();
     throw error;
   }
+}
+
+export interface ClassifierJudgement {
+  /** Per example: a valid perturbation (‖δ‖ ≤ ε, inside [0,1]) that the deployed classifier misclassifies. */
+  misclassified: boolean[];
+  linfNorms: Float32Array;
+  l2Norms: Float32Array;
+}
+
+/**
+ * The detector-independent half of a judgement: re-measured perturbations and the deployed
+ * classifier's verdict. Adversarial inputs crafted without the detector are judged by it once
+ * and then shown to any number of detectors. Leaves `adversarial` to the caller.
+ */
+export function judgeOnClassifier({ deployed, inputs, labels, adversarial, epsilon, norm }: Omit<JudgeOptions, 'detector'>): ClassifierJudgement {
+  const { valid, linfNorms, l2Norms } = checkPerturbation({ inputs, adversarial, epsilon, norm });
+  const wrong = tf.tidy(() => tf.notEqual(tf.argMax(deployed(adversarial), 1), labels));
+  const misclassified = Array.from(wrong.dataSync(), (v, i) => v === 1 && valid[i]);
+  wrong.dispose();
+  return { misclassified, linfNorms, l2Norms };
+}
+
+/** The detector's exact scores of `inputs` and which of them it rejects. */
+export function detectorVerdict(detector: Detector, inputs: tf.Tensor): { rejected: boolean[]; scores: Float32Array } {
+  const scoreTensor = detector.score(inputs);
+  const scores = scoreTensor.dataSync() as Float32Array;
+  scoreTensor.dispose();
+  return { rejected: Array.from(scores, (s) => s > detector.threshold), scores };
 }
 
 function perExample(mask: tf.Tensor1D, rank: number): tf.Tensor {

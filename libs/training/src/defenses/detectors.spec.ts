@@ -3,7 +3,8 @@ import { pgd } from '@bulwark/attacks';
 import { takeExamples } from '../datasets/dataset';
 import { asLogitsModel } from '../models/model-zoo';
 import { adaptiveView } from './defended-model';
-import { fitDefenseStack } from './defense-stack';
+import { createDefense } from './create-defense';
+import { fitDefenseStack, fitStackDetector } from './defense-stack';
 import { detectorAwarePgd, judgeWithDetector } from './detector-aware-attack';
 import { scoreDataset, type Detector } from './detector';
 import { evaluateDetection } from './evaluate-detection';
@@ -119,11 +120,15 @@ describe('detectors', () => {
     tf.dispose([x, y]);
   });
 
+  const quickParams = { pgd: { steps: 10, stepSizeFactor: 2.5, restarts: 1, loss: 'ce' as const }, apgd: { steps: 10, restarts: 1 }, apgdTargeted: { steps: 10, targetClasses: 2 }, square: { queries: 20, pInit: 0.8 } };
+
   it('evaluates a stack per attack: detection rate at the fixed threshold, ROC AUC, robust accuracy with the detector', async () => {
     const stack = fitDefenseStack({ model: trained.model, spec: { defense: { preprocessing: [] }, detector: { kind: 'feature-squeezing' } }, validation: trained.validation });
     const dataset = takeExamples(trained.test, Uint32Array.from({ length: 24 }, (_, i) => 100 + i), 'digits/test[100:124]');
-    const params = { pgd: { steps: 10, stepSizeFactor: 2.5, restarts: 1, loss: 'ce' as const }, apgd: { steps: 10, restarts: 1 }, apgdTargeted: { steps: 10, targetClasses: 2 }, square: { queries: 20, pInit: 0.8 } };
-    const result = await evaluateDetection({ stack, dataset, epsilon: 0.15, norm: 'linf', attacks: ['fgsm', 'pgd'], params, adaptive: { steps: 20 }, seed: 3, batchSize: 12 });
+    const { evaluations, stopped } = await evaluateDetection({ defended: stack.defended, detectors: [stack.detector!], dataset, epsilon: 0.15, norm: 'linf', attacks: ['fgsm', 'pgd'], params: quickParams, adaptive: { steps: 20 }, seed: 3, batchSize: 12 });
+    expect(stopped).toBe(false);
+    expect(evaluations).toHaveLength(1);
+    const [result] = evaluations;
     expect(result.n).toBe(24);
     expect(result.outcomes.map((o) => o.attack)).toEqual(['fgsm', 'pgd', 'detector-aware-pgd']);
     expect(result.cleanAccepted).toBeLessThanOrEqual(result.cleanCorrect);
@@ -142,5 +147,32 @@ describe('detectors', () => {
     expect(result.worstCase.stackRobust).toBeLessThanOrEqual(Math.min(...result.outcomes.map((o) => o.stackRobust)));
     expect(result.worstCase.attacks).toEqual(['fgsm', 'pgd', 'detector-aware-pgd']);
     stack.dispose();
+  });
+
+  it('evaluates several detectors on one set of crafted inputs with the same results as one at a time, and stops when asked', async () => {
+    const defended = createDefense({ model: trained.model, spec: { preprocessing: [{ kind: 'bit-depth', bits: 5 }] } });
+    const fit = (kind: 'confidence' | 'mahalanobis') => fitStackDetector({ model: trained.model, defended, spec: { kind }, validation: trained.validation, statistics: trained.train });
+    const both = [fit('confidence'), fit('mahalanobis')];
+    const dataset = takeExamples(trained.test, Uint32Array.from({ length: 16 }, (_, i) => 200 + i), 'digits/test[200:216]');
+    const common = { defended, dataset, epsilon: 0.1, norm: 'linf' as const, attacks: ['fgsm', 'pgd'] as const, params: quickParams, adaptive: { steps: 8 }, seed: 5, batchSize: 8 };
+    const before = tf.memory().numTensors;
+    const together = await evaluateDetection({ ...common, detectors: both });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(together.evaluations.map((e) => e.detector.kind)).toEqual(['confidence', 'mahalanobis']);
+    for (const [k, detector] of both.entries()) {
+      const [alone] = (await evaluateDetection({ ...common, detectors: [detector] })).evaluations;
+      const strip = (e: typeof alone) => ({ ...e, outcomes: e.outcomes.map(({ details, ...rest }) => ({ ...rest, details: { ...details, seconds: 0 } })) });
+      expect(strip(together.evaluations[k])).toEqual(strip(alone));
+    }
+    // The naive attacks' inputs are the same for both detectors: so is what fooled the classifier.
+    const fooled = (e: (typeof together.evaluations)[number], attack: string) => e.outcomes.find((o) => o.attack === attack)!.fooled;
+    expect(fooled(together.evaluations[0], 'pgd')).toBe(fooled(together.evaluations[1], 'pgd'));
+    expect(fooled(together.evaluations[0], 'pgd')).toBeGreaterThan(0);
+
+    let checks = 0;
+    const stoppedEarly = await evaluateDetection({ ...common, detectors: both, shouldStop: () => ++checks > 1 });
+    expect(stoppedEarly).toEqual({ evaluations: [], stopped: true });
+    expect(checks).toBe(2);
+    both.forEach((d) => d.dispose());
   });
 });

@@ -3,11 +3,10 @@ import { fgsm, pgd, standardSuite, type AttackResult, type LogitsModel, type Per
 import { makeBatch, sequentialBatches } from '../datasets/batches';
 import type { Dataset } from '../datasets/dataset';
 import type { RobustnessAttack, RobustnessParams } from '../evaluate/evaluate-robustness';
-import { adaptiveView, type AdaptiveViewOptions } from './defended-model';
-import type { DefenseStack } from './defense-stack';
+import { adaptiveView, type AdaptiveViewOptions, type DefendedModel } from './defended-model';
 import { detectionMetrics } from './detection-metrics';
-import { detectorAwarePgd, judgeWithDetector, type DetectorAwareResult } from './detector-aware-attack';
-import type { DetectorDescription } from './detector';
+import { detectorAwarePgd, detectorVerdict, judgeOnClassifier } from './detector-aware-attack';
+import type { Detector, DetectorDescription } from './detector';
 
 export interface DetectorAwareSettings {
   steps: number;
@@ -20,9 +19,15 @@ export interface DetectorAwareSettings {
 }
 
 export interface EvaluateDetectionOptions {
-  /** A stack with a detector. */
-  stack: DefenseStack;
-  /** Clean test examples (not the detector's validation data). */
+  /** The classifier as deployed: its preprocessing, model and any logits squash. */
+  defended: DefendedModel;
+  /**
+   * Detectors fitted behind `defended` (see fitStackDetector), at least one. The
+   * detector-unaware attacks do not depend on them: their adversarial inputs are crafted once
+   * per batch and judged by every detector. Only the detector-aware attack runs per detector.
+   */
+  detectors: readonly Detector[];
+  /** Clean test examples (not the detectors' validation data). */
   dataset: Dataset;
   epsilon: number;
   norm: PerturbationNorm;
@@ -36,6 +41,8 @@ export interface EvaluateDetectionOptions {
   seed: number;
   batchSize?: number;
   onProgress?: (fraction: number) => void | Promise<void>;
+  /** Checked between batches; true stops the evaluation (`stopped: true`, no results). */
+  shouldStop?: () => boolean | Promise<boolean>;
 }
 
 export interface AttackDetectionOutcome {
@@ -51,6 +58,7 @@ export interface AttackDetectionOutcome {
   rocAuc: number | null;
   /** Correct and accepted when clean, and the adversarial input rejected or still correct. */
   stackRobust: number;
+  /** Hyperparameters as run, the seed, and `seconds`: for an unaware attack its crafting time (shared by every detector) plus this detector's judging. */
   details: Record<string, unknown>;
 }
 
@@ -73,6 +81,14 @@ export interface DetectionEvaluation {
   worstCase: { stackRobust: number; attacks: Array<AttackDetectionOutcome['attack']> };
 }
 
+/** One evaluation per detector, in the order given; none when stopped. */
+export interface DetectionEvaluations {
+  evaluations: DetectionEvaluation[];
+  stopped: boolean;
+}
+
+type AttackName = AttackDetectionOutcome['attack'];
+
 interface Tally {
   fooled: boolean[];
   rejected: boolean[];
@@ -80,47 +96,64 @@ interface Tally {
   seconds: number;
 }
 
+const DETECTOR_AWARE: AttackName = 'detector-aware-pgd';
+
 /**
- * For a stack's detector and each attack: detection rate at the fixed threshold, ROC AUC, and
- * the stack's robust accuracy; then the same for the detector-aware adaptive attack. The
- * detector-unaware attacks target the classifier's adaptive view (BPDA/EOT through the
- * preprocessing), so the adversarial inputs really fool it; everything is judged on the
- * deployed classifier and the exact detector score.
+ * For each detector and each attack: detection rate at the detector's fixed threshold, ROC
+ * AUC, and the stack's robust accuracy; then the same for the detector-aware adaptive attack
+ * against that detector. The detector-unaware attacks target the classifier's adaptive view
+ * (BPDA/EOT through the preprocessing), so the adversarial inputs really fool it; everything
+ * is judged on the deployed classifier and the exact detector score. Crafting dominates the
+ * cost, so an unaware attack's inputs are made once and shown to every detector: with three
+ * detectors that is a third of the work, and each detector sees exactly the same inputs.
  */
-export async function evaluateDetection(options: EvaluateDetectionOptions): Promise<DetectionEvaluation> {
-  const { stack, dataset, epsilon, norm, params, adaptive, seed } = options;
-  const detector = stack.detector;
-  if (!detector) throw new Error('evaluateDetection: the stack has no detector');
+export async function evaluateDetection(options: EvaluateDetectionOptions): Promise<DetectionEvaluations> {
+  const { defended, detectors, dataset, epsilon, norm, params, adaptive, seed } = options;
+  if (detectors.length === 0) throw new Error('evaluateDetection: no detector to evaluate');
   const batchSize = options.batchSize ?? 128;
-  const deployed = stack.defended.model;
-  const attackModel = adaptiveView(stack.defended, options.eot);
+  const deployed = defended.model;
+  const attackModel = adaptiveView(defended, options.eot);
   const n = dataset.size;
-  const names: Array<AttackDetectionOutcome['attack']> = [...options.attacks, 'detector-aware-pgd'];
-  const tallies = new Map(names.map((name) => [name, { fooled: [], rejected: [], scores: [], seconds: 0 } as Tally]));
+  const names: AttackName[] = [...options.attacks, DETECTOR_AWARE];
+  const tallies = detectors.map(() => new Map(names.map((name) => [name, { fooled: [], rejected: [], scores: [], seconds: 0 } as Tally])));
   const cleanCorrect: boolean[] = [];
-  const cleanRejected: boolean[] = [];
-  const cleanScores: number[] = [];
+  const cleanRejected = detectors.map((): boolean[] => []);
+  const cleanScores = detectors.map((): number[] => []);
   const batches = [...sequentialBatches(dataset, batchSize)];
 
   for (const [b, { indices }] of batches.entries()) {
+    if (await options.shouldStop?.()) return { evaluations: [], stopped: true };
     const { x, y } = makeBatch(dataset, indices);
     try {
-      const clean = judgeWithDetector({ deployed, detector, inputs: x, labels: y, adversarial: tf.clone(x), epsilon: 0, norm });
-      clean.adversarial.dispose();
+      const clean = judgeOnClassifier({ deployed, inputs: x, labels: y, adversarial: x, epsilon: 0, norm });
       cleanCorrect.push(...clean.misclassified.map((m) => !m));
-      cleanRejected.push(...clean.rejected);
-      cleanScores.push(...clean.scores);
+      detectors.forEach((detector, k) => {
+        const { rejected, scores } = detectorVerdict(detector, x);
+        cleanRejected[k].push(...rejected);
+        cleanScores[k].push(...scores);
+      });
       const batchSeed = seed + indices[0];
-      for (const name of names) {
+      for (const attack of options.attacks) {
         const started = performance.now();
-        const result = name === 'detector-aware-pgd' ? detectorAwarePgd({ model: attackModel, deployed, detector, inputs: x, labels: y, epsilon, norm, seed: batchSeed, ...adaptive }) : unaware(name, { attackModel, deployed, detector, x, y, epsilon, norm, params, seed: batchSeed });
-        const tally = tallies.get(name)!;
-        tally.seconds += (performance.now() - started) / 1000;
-        tally.fooled.push(...result.misclassified);
-        tally.rejected.push(...result.rejected);
-        tally.scores.push(...result.scores);
-        result.adversarial.dispose();
+        const adversarial = craftUnaware(attack, { attackModel, x, y, epsilon, norm, params, seed: batchSeed });
+        try {
+          const { misclassified } = judgeOnClassifier({ deployed, inputs: x, labels: y, adversarial, epsilon, norm });
+          const crafted = (performance.now() - started) / 1000;
+          detectors.forEach((detector, k) => {
+            const judging = performance.now();
+            const { rejected, scores } = detectorVerdict(detector, adversarial);
+            record(tallies[k].get(attack)!, misclassified, rejected, scores, crafted + (performance.now() - judging) / 1000);
+          });
+        } finally {
+          adversarial.dispose();
+        }
       }
+      detectors.forEach((detector, k) => {
+        const started = performance.now();
+        const result = detectorAwarePgd({ model: attackModel, deployed, detector, inputs: x, labels: y, epsilon, norm, seed: batchSeed, ...adaptive });
+        result.adversarial.dispose();
+        record(tallies[k].get(DETECTOR_AWARE)!, result.misclassified, result.rejected, result.scores, (performance.now() - started) / 1000);
+      });
     } finally {
       tf.dispose([x, y]);
     }
@@ -128,35 +161,47 @@ export async function evaluateDetection(options: EvaluateDetectionOptions): Prom
     await yieldToEventLoop();
   }
 
-  const accepted = cleanCorrect.map((c, i) => c && !cleanRejected[i]);
-  const withstood = (name: AttackDetectionOutcome['attack'], i: number) => tallies.get(name)!.rejected[i] || !tallies.get(name)!.fooled[i];
-  const outcomes = names.map((name): AttackDetectionOutcome => {
-    const { fooled, rejected, scores, seconds } = tallies.get(name)!;
-    const counted = fooled.map((f, i) => f && cleanCorrect[i]);
-    const adversarialScores = scores.filter((_, i) => counted[i]);
-    const metrics = detectionMetrics({ cleanScores, adversarialScores, threshold: detector.threshold, fpr: detector.describe().targetFpr });
+  const evaluations = detectors.map((detector, k): DetectionEvaluation => {
+    const accepted = cleanCorrect.map((c, i) => c && !cleanRejected[k][i]);
+    const tally = (name: AttackName) => tallies[k].get(name)!;
+    const withstood = (name: AttackName, i: number) => tally(name).rejected[i] || !tally(name).fooled[i];
+    const description = detector.describe();
+    const outcomes = names.map((name): AttackDetectionOutcome => {
+      const { fooled, rejected, scores, seconds } = tally(name);
+      const counted = fooled.map((f, i) => f && cleanCorrect[i]);
+      const adversarialScores = scores.filter((_, i) => counted[i]);
+      const metrics = detectionMetrics({ cleanScores: cleanScores[k], adversarialScores, threshold: detector.threshold, fpr: description.targetFpr });
+      return {
+        attack: name,
+        n,
+        fooled: adversarialScores.length,
+        detected: counted.filter((c, i) => c && rejected[i]).length,
+        detectionRate: metrics.detectionRate,
+        rocAuc: metrics.rocAuc,
+        stackRobust: accepted.filter((a, i) => a && withstood(name, i)).length,
+        details: { ...attackDetails(name, epsilon, norm, params, adaptive), seed, seconds },
+      };
+    });
     return {
-      attack: name,
       n,
-      fooled: adversarialScores.length,
-      detected: counted.filter((c, i) => c && rejected[i]).length,
-      detectionRate: metrics.detectionRate,
-      rocAuc: metrics.rocAuc,
-      stackRobust: accepted.filter((a, i) => a && withstood(name, i)).length,
-      details: { ...attackDetails(name, epsilon, norm, params, adaptive), seed, seconds },
+      epsilon,
+      norm,
+      detector: description,
+      cleanFalsePositiveRate: cleanRejected[k].filter(Boolean).length / n,
+      cleanCorrect: cleanCorrect.filter(Boolean).length,
+      cleanAccepted: accepted.filter(Boolean).length,
+      outcomes,
+      worstCase: { stackRobust: accepted.filter((a, i) => a && names.every((name) => withstood(name, i))).length, attacks: names },
     };
   });
-  return {
-    n,
-    epsilon,
-    norm,
-    detector: detector.describe(),
-    cleanFalsePositiveRate: cleanRejected.filter(Boolean).length / n,
-    cleanCorrect: cleanCorrect.filter(Boolean).length,
-    cleanAccepted: accepted.filter(Boolean).length,
-    outcomes,
-    worstCase: { stackRobust: accepted.filter((a, i) => a && names.every((name) => withstood(name, i))).length, attacks: names },
-  };
+  return { evaluations, stopped: false };
+}
+
+function record(tally: Tally, fooled: boolean[], rejected: boolean[], scores: ArrayLike<number>, seconds: number): void {
+  tally.fooled.push(...fooled);
+  tally.rejected.push(...rejected);
+  tally.scores.push(...Array.from(scores));
+  tally.seconds += seconds;
 }
 
 /** Lets lock renewals and progress writes run between batches (train/ is another module's; this stays independent of it). */
@@ -164,8 +209,6 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
 
 interface UnawareArgs {
   attackModel: LogitsModel;
-  deployed: LogitsModel;
-  detector: NonNullable<DefenseStack['detector']>;
   x: tf.Tensor;
   y: tf.Tensor1D;
   epsilon: number;
@@ -174,8 +217,8 @@ interface UnawareArgs {
   seed: number;
 }
 
-/** One detector-unaware attack on the classifier, re-judged against the deployed stack. */
-function unaware(attack: RobustnessAttack, { attackModel, deployed, detector, x, y, epsilon, norm, params, seed }: UnawareArgs): DetectorAwareResult {
+/** One detector-unaware attack on the classifier's adaptive view: its adversarial inputs (the caller disposes them). */
+function craftUnaware(attack: RobustnessAttack, { attackModel, x, y, epsilon, norm, params, seed }: UnawareArgs): tf.Tensor {
   let result: AttackResult;
   if (attack === 'fgsm') {
     result = fgsm({ model: attackModel, inputs: x, labels: y, epsilon, norm });
@@ -197,7 +240,7 @@ function unaware(attack: RobustnessAttack, { attackModel, deployed, detector, x,
       squareQueries: params.square.queries,
     });
   }
-  return judgeWithDetector({ deployed, detector, inputs: x, labels: y, adversarial: result.adversarial, epsilon, norm });
+  return result.adversarial;
 }
 
 function attackDetails(attack: AttackDetectionOutcome['attack'], epsilon: number, norm: PerturbationNorm, params: RobustnessParams, adaptive: DetectorAwareSettings): Record<string, unknown> {

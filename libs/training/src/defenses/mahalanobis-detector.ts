@@ -19,6 +19,9 @@ export function penultimateFeatures(model: tf.LayersModel, layer?: string): tf.L
   return tf.model({ name: `${model.name}-features`, inputs: model.inputs, outputs });
 }
 
+/** Ridge added to the feature covariance, relative to its mean variance: dead ReLU units make it singular. */
+export const DEFAULT_SHRINKAGE = 0.01;
+
 export interface MahalanobisOptions {
   model: tf.LayersModel;
   preprocessing: readonly Preprocessing[];
@@ -26,7 +29,7 @@ export interface MahalanobisOptions {
   statistics: Dataset;
   /** Name of the layer whose output is the feature vector; default the penultimate. */
   featureLayer?: string;
-  /** Ridge added to the covariance, relative to its mean variance (default 0.01): dead ReLU units make it singular. */
+  /** Ridge added to the covariance, relative to its mean variance (default DEFAULT_SHRINKAGE). */
   shrinkage?: number;
   batchSize: number;
   seed: number;
@@ -43,7 +46,7 @@ export interface MahalanobisOptions {
  */
 export function mahalanobisScores(options: MahalanobisOptions): ScoreFunctions {
   const { model, preprocessing, statistics, batchSize, seed } = options;
-  const shrinkage = options.shrinkage ?? 0.01;
+  const shrinkage = options.shrinkage ?? DEFAULT_SHRINKAGE;
   if (!(Number.isFinite(shrinkage) && shrinkage >= 0)) throw new Error(`shrinkage must be a finite number >= 0, got ${shrinkage}`);
   const featureModel = penultimateFeatures(model, options.featureLayer);
   const features = (inputs: tf.Tensor) =>

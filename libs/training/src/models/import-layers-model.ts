@@ -3,13 +3,17 @@ import { directoryReader } from './model-directory';
 
 const SOFTMAX_LAYER_CLASS = 'Softmax';
 
-export interface ImportLayersModelOptions {
-  /** Directory holding model.json and its weight files (or the model.json itself). */
-  directory: string;
+/**
+ * Where the model comes from: a directory holding model.json and its weight files (or the
+ * model.json itself), or artifacts already in memory (an upload), named in messages by `source`.
+ */
+export type LayersModelSource = { directory: string } | { artifacts: tf.io.ModelArtifacts; source: string };
+
+export type ImportLayersModelOptions = LayersModelSource & {
   /** [H, W, C] of the dataset's examples. */
   expectedInputShape: [number, number, number];
   numClasses: number;
-}
+};
 
 /**
  * How the returned model's logits were obtained. Attacks need logits, so a final softmax is
@@ -46,27 +50,30 @@ export interface ImportedLayersModel {
  * logits. The caller owns (and disposes) the model. Like every model here it must take
  * inputs in [0, 1], any normalisation inside it: no file can show that, so say so to users.
  */
-export async function importLayersModel({ directory, expectedInputShape, numClasses }: ImportLayersModelOptions): Promise<ImportedLayersModel> {
-  const artifacts = await directoryReader(directory).load!();
+export async function importLayersModel(options: ImportLayersModelOptions): Promise<ImportedLayersModel> {
+  const { expectedInputShape, numClasses } = options;
+  // Messages name the model by where it came from: its directory, or the source given with artifacts.
+  const [artifacts, where] =
+    'directory' in options ? [await directoryReader(options.directory).load!(), options.directory] : [options.artifacts, options.source];
   const topology = artifacts.modelTopology;
   if (topology === undefined || topology instanceof ArrayBuffer) {
-    throw new Error(`${directory} holds no Layers model topology (a graph model cannot be imported)`);
+    throw new Error(`${where} holds no Layers model topology (a graph model cannot be imported)`);
   }
-  const { topology: exposed, logits, softmaxLayer } = exposeLogits(topology as KerasTopology, directory);
+  const { topology: exposed, logits, softmaxLayer } = exposeLogits(topology as KerasTopology, where);
 
   let model: tf.LayersModel;
   try {
     model = await tf.loadLayersModel(tf.io.fromMemory({ ...artifacts, modelTopology: exposed }));
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    throw new Error(`cannot load the Layers model in ${directory}: ${message}`);
+    throw new Error(`cannot load the Layers model in ${where}: ${message}`);
   }
   try {
-    assertFits(model, directory, expectedInputShape, numClasses);
+    assertFits(model, where, expectedInputShape, numClasses);
     const activation = outputActivation(model.outputs[0].sourceLayer);
     if (activation === 'softmax') {
       // Probabilities would saturate every gradient-based attack: refuse rather than mislead.
-      throw new Error(`the model in ${directory} ends in a softmax whose input could not be made its output; save it without the softmax`);
+      throw new Error(`the model in ${where} ends in a softmax whose input could not be made its output; save it without the softmax`);
     }
     return {
       model,
@@ -87,10 +94,10 @@ export async function importLayersModel({ directory, expectedInputShape, numClas
   }
 }
 
-function assertFits(model: tf.LayersModel, directory: string, expected: [number, number, number], numClasses: number): void {
+function assertFits(model: tf.LayersModel, where: string, expected: [number, number, number], numClasses: number): void {
   if (model.inputs.length !== 1 || model.outputs.length !== 1) {
     throw new Error(
-      `the model in ${directory} has ${model.inputs.length} inputs and ${model.outputs.length} outputs; a classifier needs one of each`,
+      `the model in ${where} has ${model.inputs.length} inputs and ${model.outputs.length} outputs; a classifier needs one of each`,
     );
   }
   // Dimension 0 is the batch; a null elsewhere (a fully convolutional model) takes any size.
@@ -98,14 +105,14 @@ function assertFits(model: tf.LayersModel, directory: string, expected: [number,
   const fits = inputShape.length === expected.length && inputShape.every((dim, i) => dim === null || dim === expected[i]);
   if (!fits) {
     throw new Error(
-      `the model in ${directory} takes inputs of shape [${inputShape.map(String).join(', ')}] ` +
+      `the model in ${where} takes inputs of shape [${inputShape.map(String).join(', ')}] ` +
         `but the dataset's examples have shape [${expected.join(', ')}]`,
     );
   }
   const outputShape = model.outputs[0].shape;
   if (outputShape.length !== 2 || outputShape[1] !== numClasses) {
     throw new Error(
-      `the model in ${directory} outputs shape [${outputShape.slice(1).map(String).join(', ')}] per example ` +
+      `the model in ${where} outputs shape [${outputShape.slice(1).map(String).join(', ')}] per example ` +
         `but the dataset has ${numClasses} classes`,
     );
   }
@@ -140,14 +147,14 @@ interface Exposed {
 }
 
 /** Rewrites the topology so its single output is the pre-softmax tensor. */
-function exposeLogits(topology: KerasTopology, directory: string): Exposed {
+function exposeLogits(topology: KerasTopology, where: string): Exposed {
   // A JSON round trip, not structuredClone: under jest that returns arrays of another realm,
   // which fail tfjs's instanceof checks.
   const copy = JSON.parse(JSON.stringify(topology)) as KerasTopology;
   const modelJson = copy.model_config ?? copy;
   const layers = Array.isArray(modelJson.config) ? modelJson.config : modelJson.config?.layers;
   if (!Array.isArray(layers) || layers.length === 0) {
-    throw new Error(`the model topology in ${directory} lists no layers`);
+    throw new Error(`the model topology in ${where} lists no layers`);
   }
   const functional = !Array.isArray(modelJson.config) && Array.isArray(modelJson.config.output_layers);
   const outputIndex = functional ? outputLayerIndex(modelJson, layers) : layers.length - 1;

@@ -1,10 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { WEIGHTS_FILE, toLayersModelFiles } from './layers-model-files';
 
 /** File names tfjs-node's `file://` handler writes, so either side reads the other's output. */
 export const MODEL_JSON_FILE = 'model.json';
-export const WEIGHTS_FILE = 'weights.bin';
+export { WEIGHTS_FILE };
 
 const BYTES_PER_ELEMENT: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2, complex64: 8 };
 
@@ -50,23 +51,9 @@ export function directoryWriter(directory: string): tf.io.IOHandler {
   const root = resolve(directory);
   return {
     save: async (artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> => {
-      if (artifacts.modelTopology instanceof ArrayBuffer || artifacts.modelTopology === undefined) {
-        throw new Error('directoryWriter saves Layers models (JSON topology) only');
-      }
+      const { modelJson, weights } = toLayersModelFiles(artifacts);
       await mkdir(root, { recursive: true });
-      const weightData = artifacts.weightData === undefined ? new ArrayBuffer(0) : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
-      await writeFile(join(root, WEIGHTS_FILE), Buffer.from(weightData));
-      const modelJson: tf.io.ModelJSON = {
-        modelTopology: artifacts.modelTopology,
-        format: artifacts.format,
-        generatedBy: artifacts.generatedBy,
-        convertedBy: artifacts.convertedBy,
-        weightsManifest: [{ paths: [WEIGHTS_FILE], weights: artifacts.weightSpecs ?? [] }],
-        ...(artifacts.trainingConfig === undefined ? {} : { trainingConfig: artifacts.trainingConfig }),
-        ...(artifacts.signature === undefined ? {} : { signature: artifacts.signature }),
-        ...(artifacts.userDefinedMetadata === undefined ? {} : { userDefinedMetadata: artifacts.userDefinedMetadata }),
-        ...(artifacts.modelInitializer === undefined ? {} : { modelInitializer: artifacts.modelInitializer }),
-      };
+      await writeFile(join(root, WEIGHTS_FILE), weights);
       const partial = join(root, `${MODEL_JSON_FILE}.partial`);
       await writeFile(partial, JSON.stringify(modelJson));
       await rename(partial, join(root, MODEL_JSON_FILE));

@@ -10,13 +10,15 @@ import {
   IsNumber,
   IsOptional,
   IsPositive,
+  IsString,
   IsUUID,
+  Matches,
   Max,
   ValidateIf,
   Min,
   ValidateNested,
 } from 'class-validator';
-import { EVALUATION_ATTACKS, EVALUATION_SUITES, EvaluationAttackName, EvaluationSuite, NORMS, Norm, PREPROCESSING_KINDS } from '@bulwark/jobs';
+import { DETECTOR_KINDS, DetectorKind, EVALUATION_ATTACKS, EVALUATION_SUITES, EvaluationAttackName, EvaluationSuite, NORMS, Norm, PREPROCESSING_KINDS } from '@bulwark/jobs';
 
 const finite = { allowNaN: false, allowInfinity: false } as const;
 
@@ -92,6 +94,37 @@ export class DefenseDto {
   logits?: LogitsSquashDto;
 }
 
+/** One detector; which options it takes depends on its kind (checked by EvaluationsService). */
+export class DetectorDto {
+  @ApiProperty({ enum: DETECTOR_KINDS, description: 'confidence: 1 − max softmax (Hendrycks & Gimpel); feature-squeezing: L1 change of the softmax under squeezers (Xu et al.); mahalanobis: distance of penultimate features to class means (Lee et al.)' })
+  @IsIn(DETECTOR_KINDS)
+  kind: DetectorKind;
+
+  @ApiPropertyOptional({ default: 0.05, description: 'Target false-positive rate on the clean validation examples, in (0, 0.5]' })
+  @IsOptional() @IsNumber(finite) @IsPositive() @Max(0.5)
+  fpr?: number;
+
+  @ApiPropertyOptional({ type: [PreprocessingStepDto], description: 'feature-squeezing only: deterministic steps (default 1-bit depth and a 2×2 median filter)' })
+  @IsOptional() @IsArray() @ArrayMinSize(1) @ArrayMaxSize(5) @ValidateNested({ each: true }) @Type(() => PreprocessingStepDto)
+  squeezers?: PreprocessingStepDto[];
+
+  @ApiPropertyOptional({ description: 'mahalanobis only: the layer whose output is the feature vector (default the input of the logits layer)' })
+  @IsOptional() @IsString() @Matches(/^[A-Za-z0-9_./-]{1,128}$/, { message: 'featureLayer must be a layer name (letters, digits, _ . / -)' })
+  featureLayer?: string;
+
+  @ApiPropertyOptional({ default: 0.01, description: 'mahalanobis only: ridge added to the feature covariance, relative to its mean variance, in [0, 1]' })
+  @IsOptional() @IsNumber(finite) @Min(0) @Max(1)
+  shrinkage?: number;
+}
+
+/** The detector-aware PGD run against each detector (margin, then margin and detector score together). */
+export class DetectorAwareDto {
+  @ApiPropertyOptional({ default: 50 }) @IsOptional() @IsInt() @Min(1) @Max(1000) steps?: number;
+  @ApiPropertyOptional({ description: 'Default 2.5·ε/steps at each ε' }) @IsOptional() @IsNumber(finite) @IsPositive() @Max(10) stepSize?: number;
+  @ApiPropertyOptional({ default: 1, description: 'κ: margin kept once misclassified, before the step goes to the detector' }) @IsOptional() @IsNumber(finite) @Min(0) @Max(100) confidence?: number;
+  @ApiPropertyOptional({ default: 1, description: 'λ: weight of the detector term, in units of its clean score spread' }) @IsOptional() @IsNumber(finite) @IsPositive() @Max(100) detectorWeight?: number;
+}
+
 /** Body of POST /evaluations: which model, which threat model, which attacks, on how many examples. */
 export class CreateEvaluationDto {
   @ApiProperty({ description: 'The training run whose checkpoint is evaluated' })
@@ -164,4 +197,29 @@ export class CreateEvaluationDto {
   @Min(0)
   @Max(32)
   galleryPerEpsilon?: number;
+
+  @ApiPropertyOptional({
+    type: [DetectorDto],
+    description: 'Detectors behind the defense (or the bare model), each kind at most once: at every ε > 0, detection rate at the fixed-FPR threshold, ROC AUC and the stack\'s robust accuracy per attack, plus a detector-aware PGD per detector',
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(3)
+  @ValidateNested({ each: true })
+  @Type(() => DetectorDto)
+  detectors?: DetectorDto[];
+
+  @ApiPropertyOptional({ default: 1000, description: 'With detectors: clean examples their thresholds are set on, a seeded subset of the TRAINING split' })
+  @IsOptional()
+  @IsInt()
+  @Min(10)
+  @Max(10000)
+  validationExamples?: number;
+
+  @ApiPropertyOptional({ type: DetectorAwareDto, description: 'With detectors: the detector-aware attack\'s settings' })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => DetectorAwareDto)
+  detectorAware?: DetectorAwareDto;
 }

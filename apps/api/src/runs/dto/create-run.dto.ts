@@ -21,8 +21,9 @@ import {
   AttackName,
   DATASET_NAMES,
   DatasetName,
+  IMPORTED_MODEL,
   MODEL_NAMES,
-  ModelName,
+  RunModelName,
   TRAINING_METHODS,
   TRAINING_RUN_KINDS,
   TrainingMethodName,
@@ -140,9 +141,9 @@ export class CreateRunDto {
   @IsIn(DATASET_NAMES)
   dataset: DatasetName;
 
-  @ApiProperty({ enum: MODEL_NAMES, example: 'mlp' })
-  @IsIn(MODEL_NAMES)
-  model: ModelName;
+  @ApiProperty({ enum: [...MODEL_NAMES, IMPORTED_MODEL], example: 'mlp', description: '"imported": the architecture of an imported model, with fromCheckpoint a checkpoint of it' })
+  @IsIn([...MODEL_NAMES, IMPORTED_MODEL])
+  model: RunModelName;
 
   @ApiPropertyOptional({
     type: AttackDto,
@@ -213,7 +214,7 @@ export class CreateRunDto {
   @IsUUID()
   teacherCheckpoint?: string;
 
-  @ApiPropertyOptional({ description: 'Start from this checkpoint (same model and dataset): fine-tuning, with the checkpoint as parent' })
+  @ApiPropertyOptional({ description: 'Start from this checkpoint (same model and dataset; for model "imported", a checkpoint of an import run or of a run trained from one): fine-tuning, with the checkpoint as parent' })
   @IsOptional()
   @IsUUID()
   fromCheckpoint?: string;

@@ -1,0 +1,32 @@
+import { Body, Controller, Headers, Post, Res } from '@nestjs/common';
+import { ApiCreatedResponse, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { parseIdempotencyKey } from '../common/idempotency-key';
+import { ImportModelDto } from './dto/import-model.dto';
+import { ModelsService } from './models.service';
+
+@ApiTags('models')
+@Controller('models')
+export class ModelsController {
+  constructor(private readonly models: ModelsService) {}
+
+  @Post('import')
+  @ApiOperation({
+    summary: 'Import a TensorFlow.js Layers model',
+    description:
+      'Stores the upload with a run of kind "import": a worker loads it, checks its input shape and classes against the dataset, ' +
+      'takes a final softmax off (models expose logits) and measures clean and FGSM accuracy. Once that run has succeeded, its ' +
+      'checkpoint is a model to fine-tune (POST /runs with model "imported" and fromCheckpoint), distil from or evaluate.',
+  })
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Retrying with the same key returns the same run' })
+  @ApiCreatedResponse({ description: 'The import run, status queued (or the existing run for a replayed Idempotency-Key)' })
+  async import(
+    @Body() dto: ImportModelDto,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    const { run, replayed } = await this.models.import(dto, parseIdempotencyKey(idempotencyKey));
+    if (replayed) res.setHeader('Idempotent-Replayed', 'true');
+    return run;
+  }
+}

@@ -1,0 +1,51 @@
+import { BadRequestException, Injectable } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import {
+  DEFAULT_EVAL_ATTACK,
+  DEFAULT_TEST_FRACTION,
+  IMPORTED_MODEL,
+  ImportRunSpec,
+  LAYERS_UPLOAD_FORMAT,
+  LayersModelJson,
+  encodeLayersModel,
+  layersModelJsonProblems,
+  weightsManifestBytes,
+} from '@bulwark/jobs';
+import { CreateRunResult, RunsService } from '../runs/runs.service';
+import { ImportModelDto } from './dto/import-model.dto';
+
+@Injectable()
+export class ModelsService {
+  constructor(private readonly runs: RunsService) {}
+
+  /**
+   * Stores the upload with a queued run of kind `import`. The API runs no TensorFlow: what can
+   * be checked without loading the model (a Layers model.json, weights of the declared size) is
+   * checked here; whether it loads and fits the dataset is the import run's outcome.
+   */
+  async import(dto: ImportModelDto, idempotencyKey?: string): Promise<CreateRunResult> {
+    const problems = layersModelJsonProblems(dto.modelJson, 'modelJson');
+    if (problems.length) throw new BadRequestException(problems);
+    const modelJson = dto.modelJson as LayersModelJson;
+    const weights = Buffer.from(dto.weights, 'base64');
+    const declared = weightsManifestBytes(modelJson.weightsManifest);
+    if (weights.length !== declared) {
+      throw new BadRequestException([
+        `weights holds ${weights.length} bytes, but modelJson.weightsManifest declares ${declared} (every weight file, concatenated in manifest order)`,
+      ]);
+    }
+    const data = encodeLayersModel(modelJson, weights);
+    const sha256 = createHash('sha256').update(data).digest('hex');
+    const spec: ImportRunSpec = {
+      kind: 'import',
+      dataset: dto.dataset,
+      model: IMPORTED_MODEL,
+      ...(dto.name !== undefined && { name: dto.name }),
+      attack: { ...DEFAULT_EVAL_ATTACK },
+      seed: dto.seed ?? 0,
+      testFraction: dto.testFraction ?? DEFAULT_TEST_FRACTION,
+      upload: { sha256, sizeBytes: data.length, weightBytes: weights.length },
+    };
+    return this.runs.submit(spec, { idempotencyKey, checkpoint: { epoch: 0, data, sha256, format: LAYERS_UPLOAD_FORMAT } });
+  }
+}

@@ -1,0 +1,61 @@
+import * as tf from '@tensorflow/tfjs';
+import { UnrecoverableError } from 'bullmq';
+import type { DetectionResult, EvaluationRunSpec, PredictAnswer, PredictJobData, PredictJobResult } from '@bulwark/jobs';
+import { createDefenseStack } from '@bulwark/training';
+import { JobContext, loadRunDataset } from '../job-context';
+import { detectionData, fitDetectionStack } from './detection-stage';
+import { restoreEvaluatedModel } from './evaluated-model';
+
+/**
+ * Answers a predict request with an evaluated stack: the evaluation's model from its
+ * checkpoint, behind its defense, guarded by one of its detectors. Detector state is not
+ * stored; it is refitted here exactly as the evaluation fitted it (same training-split
+ * subsets, same seed), so the threshold is the one the evaluation measured. Every failure is
+ * final: the caller is waiting, and a retry would answer after it has given up.
+ */
+export async function runPredictJob(data: PredictJobData, ctx: JobContext): Promise<PredictJobResult> {
+  const run = await ctx.ledger.find(data.evaluationRunId);
+  if (!run || run.kind !== 'evaluation') throw new UnrecoverableError(`evaluation ${data.evaluationRunId} does not exist`);
+  if (run.status !== 'succeeded') throw new UnrecoverableError(`evaluation ${run.id} is ${run.status}, not succeeded`);
+  const spec = run.spec as EvaluationRunSpec;
+  const detectorSpec = spec.detectors?.find((d) => d.kind === data.detector);
+  if (!detectorSpec || spec.validationExamples === undefined) throw new UnrecoverableError(`evaluation ${run.id} has no ${data.detector} detector`);
+
+  const checkpoint = await ctx.ledger.checkpointData(spec.checkpointId);
+  if (!checkpoint) throw new UnrecoverableError(`checkpoint ${spec.checkpointId} no longer exists`);
+  const { train } = loadRunDataset(spec.dataset, { testFraction: spec.testFraction, seed: spec.datasetSeed }, ctx.datasetDirs);
+  const [h, w, c] = train.shape;
+  const bad = data.inputs.findIndex((row) => row.length !== h * w * c || row.some((v) => !(v >= 0 && v <= 1)));
+  if (bad >= 0) throw new UnrecoverableError(`input ${bad} is not a ${h}×${w}×${c} image with values in [0,1]`);
+
+  const model = await restoreEvaluatedModel(ctx.ledger, checkpoint, train);
+  try {
+    const stack = fitDetectionStack({ model, spec, detectors: [detectorSpec], data: detectionData(train, { validationExamples: spec.validationExamples, seed: spec.seed }) });
+    const inputs = tf.tensor4d(Float32Array.from(data.inputs.flat()), [data.inputs.length, h, w, c]);
+    try {
+      const [detector] = stack.detectors;
+      warnIfRefitDiffers(run.result?.detection as DetectionResult | undefined, detector.kind, detector.threshold, (line) => ctx.log(`predict on evaluation ${run.id}: ${line}`));
+      const predictions = createDefenseStack({ defended: stack.defended, detector })
+        .predict(inputs)
+        .map((p): PredictAnswer =>
+          p.rejected
+            ? { rejected: true, reason: 'rejected as adversarial', detector: detector.kind, score: p.score }
+            : { rejected: false, label: p.label, className: train.classNames[p.label], score: p.score! },
+        );
+      return { detector: { kind: detector.kind, threshold: detector.threshold, targetFpr: detectorSpec.fpr }, predictions };
+    } finally {
+      inputs.dispose();
+      stack.dispose();
+    }
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Refitting is deterministic on one backend; another backend's float rounding can move the threshold slightly. Said, not fatal. */
+function warnIfRefitDiffers(stored: DetectionResult | undefined, kind: string, threshold: number, log: (line: string) => void): void {
+  const measured = stored?.detectors.find((d) => d.detector.kind === kind)?.detector.threshold;
+  if (measured !== undefined && Math.abs(measured - threshold) > 1e-6 * Math.max(1, Math.abs(measured))) {
+    log(`the refitted ${kind} threshold ${threshold} differs from the evaluation's ${measured} (another backend?)`);
+  }
+}
