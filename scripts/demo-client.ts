@@ -3,7 +3,7 @@
  * the same data, seed and budget over the API, follows both to the end, and prints their clean
  * and FGSM test accuracy side by side. Usage: node dist/scripts/demo-client.js [apiBaseUrl]
  */
-export {};
+import { apiClient } from './lib/api-client';
 
 const base = process.argv[2] ?? process.env.BULWARK_API ?? 'http://127.0.0.1:3000';
 
@@ -18,18 +18,10 @@ interface RunView {
   finishedAt: string | null;
 }
 
+const api = apiClient(base);
+
 const common = { dataset: 'mnist', model: 'mlp', epochs: 2, batchSize: 64, seed: 1, attack: { name: 'fgsm', epsilon: 0.1 } };
 
-async function api<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...headers },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const json = await res.json();
-  if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status} ${JSON.stringify(json)}`);
-  return json as T;
-}
 
 async function follow(run: RunView, label: string): Promise<RunView> {
   let lastShown = '';

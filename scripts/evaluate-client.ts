@@ -5,7 +5,7 @@
  *
  *   node dist/scripts/evaluate-client.js <apiBaseUrl> <runId>[=label] ... [--epsilons 0,0.05,0.1,0.2,0.3] [--examples 1000] [--seed 0]
  */
-export {};
+import { apiClient } from './lib/api-client';
 
 interface EvaluationView {
   run: { id: string; status: string; progress: number; error: string | null; result: { flags?: Array<{ flag: string; raised: boolean; detail: string; epsilon?: number }> } | null };
@@ -17,16 +17,10 @@ function argument(name: string, fallback: string): string {
   return i < 0 ? fallback : process.argv[i + 1];
 }
 
-async function api<T>(base: string, method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${base}${path}`, { method, headers: body ? { 'content-type': 'application/json' } : undefined, body: body ? JSON.stringify(body) : undefined });
-  const json = await res.json();
-  if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status} ${JSON.stringify(json)}`);
-  return json as T;
-}
-
 async function main(): Promise<void> {
   const [base, ...rest] = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && !all[i - 1]?.startsWith('--'));
   if (!base || !rest.length) throw new Error('usage: evaluate-client.js <apiBaseUrl> <runId>[=label] ...');
+  const api = apiClient(base);
   const epsilons = argument('epsilons', '0,0.05,0.1,0.2,0.3').split(',').map(Number);
   const examples = Number(argument('examples', '1000'));
   const seed = Number(argument('seed', '0'));
@@ -37,7 +31,7 @@ async function main(): Promise<void> {
 
   const evaluations = [];
   for (const t of targets) {
-    const run = await api<{ id: string }>(base, 'POST', '/evaluations', { runId: t.id, epsilons, examples, seed, suite: 'standard' });
+    const run = await api<{ id: string }>('POST', '/evaluations', { runId: t.id, epsilons, examples, seed, suite: 'standard' });
     console.log(`evaluating ${t.label} (run ${t.id}) as evaluation ${run.id}`);
     evaluations.push({ ...t, evaluationId: run.id });
   }
@@ -45,7 +39,7 @@ async function main(): Promise<void> {
   for (const e of evaluations) {
     let shown = -1;
     for (;;) {
-      const view = await api<EvaluationView>(base, 'GET', `/evaluations/${e.evaluationId}`);
+      const view = await api<EvaluationView>('GET', `/evaluations/${e.evaluationId}`);
       const decile = Math.floor(view.run.progress * 10);
       if (decile !== shown) console.log(`${e.label}: ${view.run.status} ${decile * 10}%`);
       shown = decile;

@@ -10,6 +10,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { apiClient } from '../lib/api-client';
 import { curveSeries, curveSvg } from './curve-figure';
 import { EVALUATIONS, PLAN_VERSION, PlannedEvaluation, PlannedTraining, TRAININGS, evaluationBody } from './plan';
 import { buildRows, CurvePoint, StoredEvaluation, StoredRun, StoredTraining } from './report-rows';
@@ -28,17 +29,8 @@ const base = argument('api') ?? process.env.BULWARK_API ?? 'http://127.0.0.1:300
 const outDir = argument('out') ?? 'docs';
 const only = argument('only')?.split(',').filter(Boolean);
 const wait = !process.argv.includes('--no-wait');
+const api = apiClient(base);
 
-async function api<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...headers },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const json = await res.json();
-  if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status} ${JSON.stringify(json)}`);
-  return json as T;
-}
 
 /** The plan entries this invocation needs: everything, or --only's evaluations and their sources (and their parents). */
 function selectPlan(): { trainings: PlannedTraining[]; evaluations: PlannedEvaluation[] } {

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { LAYERS_MODEL_FORMAT, LAYERS_UPLOAD_FORMAT, decodeLayersModel } from '../../libs/jobs/src';
 import { loadMnistDigits, makeBatch, saveLayersModel, selectBackend } from '../../libs/training/src';
-import { API_MAIN, ManagedProcess, WORKER_MAIN, assertBuilt, freePort, startProcess, waitFor } from '../support/processes';
-import { uniqueQueuePrefix } from '../support/test-config';
+import { startTestCluster, TestCluster } from '../support/cluster';
+import { assertBuilt, waitFor } from '../support/processes';
 
 jest.setTimeout(180_000);
 
@@ -18,20 +18,8 @@ interface Metric {
  * adversarially from its weights and evaluated.
  */
 describe('imported models end to end (API + worker processes)', () => {
-  let api: ManagedProcess;
-  let worker: ManagedProcess;
-  let base: string;
-
-  // Response bodies are whatever the API returned; the assertions below are their type check.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const call = async (method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> => {
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers: body ? { 'content-type': 'application/json' } : undefined,
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    return { status: res.status, body: await res.json() };
-  };
+  let cluster: TestCluster;
+  const call: TestCluster['call'] = (method, path, body) => cluster.call(method, path, body);
   const waitForEnd = (id: string, timeoutMs: number) =>
     waitFor(`run ${id} to end`, async () => {
       const run = (await call('GET', `/runs/${id}`)).body;
@@ -48,40 +36,17 @@ describe('imported models end to end (API + worker processes)', () => {
 
   beforeAll(async () => {
     assertBuilt();
-    const port = await freePort();
-    const env = {
-      DATABASE_URL: process.env.DATABASE_URL!,
-      REDIS_URL: process.env.REDIS_URL!,
-      QUEUE_PREFIX: uniqueQueuePrefix('e2e-import'),
-      API_PORT: String(port),
-      API_HOST: '127.0.0.1',
-      BULWARK_BACKEND: 'wasm',
-      JOB_ATTEMPTS: '3',
-      JOB_BACKOFF_MS: '1000',
-    };
-    base = `http://127.0.0.1:${port}`;
-    api = startProcess(API_MAIN, env);
-    worker = startProcess(WORKER_MAIN, env);
-    const died = (p: ManagedProcess, name: string) => p.exited.then((code) => Promise.reject(new Error(`${name} exited (${code}) during start-up:\n${p.output()}`)));
-    await Promise.race([
-      Promise.all([
-        waitFor('the API to be healthy', async () => (await fetch(`${base}/health`)).ok, 60_000),
-        waitFor('the worker to be ready', async () => worker.output().includes('ready'), 60_000),
-      ]),
-      died(api, 'the API'),
-      died(worker, 'the worker'),
-    ]);
+    cluster = await startTestCluster('e2e-import');
     await selectBackend({ forced: 'wasm', log: () => undefined });
   });
 
   afterAll(async () => {
-    await api?.stop();
-    await worker?.stop();
+    await cluster?.stop();
   });
 
   afterEach(() => {
     if (expect.getState().assertionCalls !== expect.getState().numPassingAsserts) {
-      console.log(`--- api ---\n${api.output().slice(-4000)}\n--- worker ---\n${worker.output().slice(-8000)}`);
+      console.log(`--- api ---\n${cluster.api.output().slice(-4000)}\n--- worker ---\n${cluster.worker.output().slice(-8000)}`);
     }
   });
 
@@ -119,7 +84,7 @@ describe('imported models end to end (API + worker processes)', () => {
     // The upload was replaced, under the same checkpoint id, by the model as accepted: its logits.
     const [checkpoint] = (await call('GET', `/runs/${imported.id}/checkpoints`)).body.items;
     expect(checkpoint).toMatchObject({ id: imported.result.checkpoint.id, epoch: 0, format: LAYERS_MODEL_FORMAT, sha256: imported.result.checkpoint.sha256 });
-    const stored = decodeLayersModel(Buffer.from(await (await fetch(`${base}/runs/${imported.id}/checkpoints/${checkpoint.id}`)).arrayBuffer()));
+    const stored = decodeLayersModel(Buffer.from(await (await fetch(`${cluster.base}/runs/${imported.id}/checkpoints/${checkpoint.id}`)).arrayBuffer()));
     expect(JSON.stringify(stored.modelJson.modelTopology)).not.toContain('"softmax"');
 
     const fineTuning = await call('POST', '/runs', {
@@ -131,7 +96,7 @@ describe('imported models end to end (API + worker processes)', () => {
     const trained = await waitForEnd(fineTuning.body.id, 90_000);
     expect(trained.error).toBeNull();
     expect(trained.status).toBe('succeeded');
-    expect(worker.output()).toContain(`run ${trained.id}: starting from checkpoint ${checkpoint.id}`);
+    expect(cluster.worker.output()).toContain(`run ${trained.id}: starting from checkpoint ${checkpoint.id}`);
     const trainedMetrics = await metrics(trained.id);
     expect(trainedMetrics.filter((m) => m.key === 'train_loss').map((m) => m.step)).toEqual([1]);
     // Started from the pretrained weights: accurate after one epoch, and more robust than before.

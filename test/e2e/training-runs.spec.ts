@@ -4,8 +4,8 @@ import { DataSource } from 'typeorm';
 import { dataSourceOptions, Run } from '../../libs/database/src';
 import { TRAINING_QUEUE, TrainingRunSpec, redisConnectionOptions } from '../../libs/jobs/src';
 import { loadDataset } from '../../libs/training/src/datasets/load-dataset';
-import { API_MAIN, ManagedProcess, WORKER_MAIN, assertBuilt, freePort, startProcess, waitFor } from '../support/processes';
-import { uniqueQueuePrefix } from '../support/test-config';
+import { startTestCluster, TestCluster } from '../support/cluster';
+import { ManagedProcess, assertBuilt, waitFor } from '../support/processes';
 
 jest.setTimeout(300_000);
 
@@ -14,23 +14,15 @@ jest.setTimeout(300_000);
  * child) → real training on the MNIST digits → metrics and checkpoints in Postgres.
  */
 describe('training runs end to end (API + worker processes)', () => {
+  let cluster: TestCluster;
   let api: ManagedProcess;
   let worker: ManagedProcess;
   let base: string;
   let dataSource: DataSource;
   let queue: Queue;
-  const env: Record<string, string> = {};
+  let env: Record<string, string>;
 
-  // Response bodies are whatever the API returned; the assertions below are their type check.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const call = async (method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> => {
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers: body ? { 'content-type': 'application/json' } : undefined,
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    return { status: res.status, body: await res.json() };
-  };
+  const call: TestCluster['call'] = (method, path, body) => cluster.call(method, path, body);
   const getRun = async (id: string): Promise<Run> => (await call('GET', `/runs/${id}`)).body;
   const waitForStatus = (id: string, statuses: string[], timeoutMs: number) =>
     waitFor(`run ${id} to reach ${statuses.join('/')}`, async () => {
@@ -40,32 +32,12 @@ describe('training runs end to end (API + worker processes)', () => {
 
   beforeAll(async () => {
     assertBuilt();
-    const port = await freePort();
-    Object.assign(env, {
-      DATABASE_URL: process.env.DATABASE_URL!,
-      REDIS_URL: process.env.REDIS_URL!,
-      QUEUE_PREFIX: uniqueQueuePrefix('e2e'),
-      API_PORT: String(port),
-      API_HOST: '127.0.0.1',
-      BULWARK_BACKEND: 'wasm',
-      JOB_ATTEMPTS: '3',
-      JOB_BACKOFF_MS: '1000',
+    cluster = await startTestCluster('e2e', {
       CANCEL_POLL_MS: '200',
       // Lets one test see what a run on a dataset missing from the worker's disk becomes.
       FASHION_MNIST_DIR: '/nonexistent/fashion-mnist',
     });
-    base = `http://127.0.0.1:${port}`;
-    api = startProcess(API_MAIN, env);
-    worker = startProcess(WORKER_MAIN, env);
-    const died = (p: ManagedProcess, name: string) => p.exited.then((code) => Promise.reject(new Error(`${name} exited (${code}) during start-up:\n${p.output()}`)));
-    await Promise.race([
-      Promise.all([
-        waitFor('the API to be healthy', async () => (await fetch(`${base}/health`)).ok, 60_000),
-        waitFor('the worker to be ready', async () => worker.output().includes('ready'), 60_000),
-      ]),
-      died(api, 'the API'),
-      died(worker, 'the worker'),
-    ]);
+    ({ api, worker, base, env } = cluster);
     dataSource = await new DataSource(dataSourceOptions(env.DATABASE_URL, 'bulwark-e2e-test')).initialize();
     queue = new Queue(TRAINING_QUEUE, { connection: redisConnectionOptions(env.REDIS_URL), prefix: env.QUEUE_PREFIX });
   });

@@ -1,0 +1,69 @@
+import { API_MAIN, ManagedProcess, WORKER_MAIN, freePort, startProcess, waitFor } from './processes';
+import { uniqueQueuePrefix } from './test-config';
+
+export interface TestCluster {
+  api: ManagedProcess;
+  worker: ManagedProcess;
+  base: string;
+  /** The environment both processes run with (after the caller's additions). */
+  env: Record<string, string>;
+  /** One HTTP call; the body is whatever the API returned (the tests' assertions are its type check). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
+  stop(): Promise<void>;
+}
+
+/**
+ * An API and a worker process from dist/ against the test database and Redis, on a free port
+ * and their own queue prefix; resolves once the API is healthy and the worker ready, and
+ * fails with the process's output if either dies during start-up.
+ */
+export async function startTestCluster(queuePrefix: string, extraEnv: Record<string, string> = {}): Promise<TestCluster> {
+  const port = await freePort();
+  const env: Record<string, string> = {
+    DATABASE_URL: process.env.DATABASE_URL!,
+    REDIS_URL: process.env.REDIS_URL!,
+    QUEUE_PREFIX: uniqueQueuePrefix(queuePrefix),
+    API_PORT: String(port),
+    API_HOST: '127.0.0.1',
+    BULWARK_BACKEND: 'wasm',
+    JOB_ATTEMPTS: '3',
+    JOB_BACKOFF_MS: '1000',
+    ...extraEnv,
+  };
+  const base = `http://127.0.0.1:${port}`;
+  const api = startProcess(API_MAIN, env);
+  const worker = startProcess(WORKER_MAIN, env);
+  const died = (p: ManagedProcess, name: string) => p.exited.then((code) => Promise.reject(new Error(`${name} exited (${code}) during start-up:\n${p.output()}`)));
+  try {
+    await Promise.race([
+      Promise.all([
+        waitFor('the API to be healthy', async () => (await fetch(`${base}/health`)).ok, 60_000),
+        waitFor('the worker to be ready', async () => worker.output().includes('ready'), 60_000),
+      ]),
+      died(api, 'the API'),
+      died(worker, 'the worker'),
+    ]);
+  } catch (error) {
+    await Promise.all([api.stop(), worker.stop()]);
+    throw error;
+  }
+  return {
+    api,
+    worker,
+    base,
+    env,
+    async call(method, path, body) {
+      const res = await fetch(`${base}${path}`, {
+        method,
+        headers: body ? { 'content-type': 'application/json' } : undefined,
+        body: body ? JSON.stringify(body) : undefined,
+      });
+      return { status: res.status, body: await res.json() };
+    },
+    async stop() {
+      await api.stop();
+      await worker.stop();
+    },
+  };
+}
