@@ -11,6 +11,8 @@ export interface ReportContext {
   /** Planned items that have not succeeded (yet), with their status. */
   pending: string[];
   backend: string;
+  /** Per planned evaluation with options beyond the suite: its id and those options, as submitted. */
+  evaluationOptions: Array<{ id: string; options: Record<string, unknown> }>;
 }
 
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '–' : `${(100 * x).toFixed(1)}%`);
@@ -19,8 +21,13 @@ const DATASET_TITLES: Record<string, string> = { 'fashion-mnist': 'Fashion-MNIST
 function describeTraining({ run, plan }: StoredTraining): string {
   const spec = run.spec as Record<string, unknown> & { method?: Record<string, unknown>; schedule?: Record<string, unknown> };
   const method = spec.method ? Object.entries(spec.method).map(([k, v]) => `${k} ${v}`).join(', ') : spec.temperature ? `temperature ${spec.temperature}` : 'clean';
-  const schedule = spec.schedule ? `, ${spec.schedule.kind} ${JSON.stringify(spec.schedule.milestones ?? '')}×${spec.schedule.factor ?? ''}` : '';
-  return `${plan.id}: ${spec.kind} ${spec.model}, ${method}; ${spec.epochs} epochs, batch ${spec.batchSize}, Adam ${spec.learningRate}${schedule}, seed ${spec.seed}`;
+  return `${plan.id}: ${spec.kind} ${spec.model}, ${method}; ${spec.epochs} epochs, batch ${spec.batchSize}, Adam ${spec.learningRate}${describeSchedule(spec.schedule)}, seed ${spec.seed}`;
+}
+
+function describeSchedule(schedule: Record<string, unknown> | undefined): string {
+  if (!schedule || schedule.kind === 'constant') return '';
+  if (schedule.kind === 'piecewise') return `, ×${schedule.factor} after epoch(s) ${(schedule.milestones as number[]).join(', ')}`;
+  return `, ${schedule.kind} rate`;
 }
 
 function resultTable(rows: ReportRow[]): string[] {
@@ -86,6 +93,16 @@ export function reportMarkdown(context: ReportContext): string {
     }
     const figure = context.figures.find((f) => f.dataset === dataset);
     if (figure) out.push(`![Accuracy against ε on ${DATASET_TITLES[dataset] ?? dataset}](${figure.file})`, '');
+  }
+  if (context.evaluationOptions.length) {
+    out.push(
+      '## Evaluation options',
+      '',
+      'Beyond the standard suite on the seeded subset, as submitted to `POST /evaluations`:',
+      '',
+      ...context.evaluationOptions.map(({ id, options }) => `- \`${id}\`: \`${JSON.stringify(options)}\``),
+      '',
+    );
   }
   out.push('## Attack names', '', ...Object.entries(ATTACK_NOTES).map(([name, note]) => `- \`${name}\`: ${note}.`), '');
   out.push(

@@ -151,7 +151,7 @@ async function main(): Promise<void> {
   }
   const pending = [...plan.trainings.map((t) => t.id), ...plan.evaluations.map((e) => e.id)]
     .filter((id) => runs.get(id)?.status !== 'succeeded')
-    .map((id) => `${id}: ${blockedBy(id, runs) ? `blocked (${blockedBy(id, runs)})` : refused.has(id) ? `refused by the API (${refused.get(id)})` : runs.get(id)?.status ?? 'not submitted'}`);
+    .map((id) => `${id}: ${blockedBy(id, runs) ? `blocked (${blockedBy(id, runs)})` : refused.has(id) ? `refused by the API (${refused.get(id)})` : runs.get(id)?.status ?? 'waiting for the run it needs'}`);
   const backends = [...new Set(stored.trainings.map((t) => t.run.backend).filter((b) => b !== null).map((b) => `${b!.name} (${b!.threads} thread(s), tfjs ${b!.tfjsVersion})`))];
 
   await mkdir(outDir, { recursive: true });
@@ -164,7 +164,16 @@ async function main(): Promise<void> {
     figures.push({ dataset, file });
   }
   await writeFile(join(outDir, 'robustness.json'), `${JSON.stringify(rows, null, 2)}\n`);
-  const markdown = reportMarkdown({ generatedAt: new Date().toISOString(), rows, trainings: stored.trainings, targets: checkTargets(rows), figures, pending, backend: backends.join('; ') || 'unknown' });
+  const markdown = reportMarkdown({
+    generatedAt: new Date().toISOString(),
+    rows,
+    trainings: stored.trainings,
+    targets: checkTargets(rows),
+    figures,
+    pending,
+    backend: backends.join('; ') || 'unknown',
+    evaluationOptions: plan.evaluations.filter((e) => e.extra).map((e) => ({ id: e.id, options: e.extra! })),
+  });
   await writeFile(join(outDir, 'robustness.md'), markdown);
   console.log(`wrote ${rows.length} rows to ${join(outDir, 'robustness.json')} and ${join(outDir, 'robustness.md')}${pending.length ? `; not measured yet: ${pending.length}` : ''}`);
 }
