@@ -14,7 +14,7 @@ import {
 import { JobContext, loadRunDataset } from '../job-context';
 import { throttle } from '../throttle';
 import { curveShare } from './detection-result';
-import { restoreEvaluatedModel } from './evaluated-model';
+import { loadCheckpointModel } from '../models/run-model';
 import { assertFeatureLayers, runDetectionStage } from './detection-stage';
 
 export type EvaluationJobOutcome =
@@ -43,7 +43,7 @@ export async function runEvaluationJob(data: RunJobData, ctx: JobContext): Promi
   if (!checkpoint) throw new UnrecoverableError(`checkpoint ${spec.checkpointId} no longer exists`);
   const { train, test, testSplit } = loadRunDataset(spec.dataset, { testFraction: spec.testFraction, seed: spec.datasetSeed }, ctx.datasetDirs);
   const examples = seededSubset(test, { count: spec.examples, seed: spec.seed });
-  const model = await restoreEvaluatedModel(ctx.ledger, checkpoint, test);
+  const model = await loadCheckpointModel(ctx.ledger, checkpoint, test);
   try {
     if (withDetectors) assertFeatureLayers(withDetectors.detectors, model);
     const cancelRequested = throttle(() => ctx.ledger.isCancelRequested(run.id), ctx.cancelPollMs, false);

@@ -4,7 +4,7 @@ import type { DetectionResult, EvaluationRunSpec, PredictAnswer, PredictJobData,
 import { createDefenseStack } from '@bulwark/training';
 import { JobContext, loadRunDataset } from '../job-context';
 import { detectionData, fitDetectionStack } from './detection-stage';
-import { restoreEvaluatedModel } from './evaluated-model';
+import { loadCheckpointModel } from '../models/run-model';
 
 /**
  * Answers a predict request with an evaluated stack: the evaluation's model from its
@@ -28,7 +28,8 @@ export async function runPredictJob(data: PredictJobData, ctx: JobContext): Prom
   const bad = data.inputs.findIndex((row) => row.length !== h * w * c || row.some((v) => !(v >= 0 && v <= 1)));
   if (bad >= 0) throw new UnrecoverableError(`input ${bad} is not a ${h}×${w}×${c} image with values in [0,1]`);
 
-  const model = await restoreEvaluatedModel(ctx.ledger, checkpoint, train);
+  // Built exactly as the evaluation built it (zoo or imported topology): the prediction is the evaluated model's.
+  const model = await loadCheckpointModel(ctx.ledger, checkpoint, train);
   try {
     const stack = fitDetectionStack({ model, spec, detectors: [detectorSpec], data: detectionData(train, { validationExamples: spec.validationExamples, seed: spec.seed }) });
     const inputs = tf.tensor4d(Float32Array.from(data.inputs.flat()), [data.inputs.length, h, w, c]);
