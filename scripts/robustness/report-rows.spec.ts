@@ -103,3 +103,17 @@ describe('the plan', () => {
     for (const t of TRAININGS.filter((t) => t.parent)) expect(TRAININGS.map((x) => x.id)).toContain(t.parent!.plan);
   });
 });
+
+describe('the curve figure', () => {
+  it('draws a defense\'s naive view as PGD-20 alone sees it, dashed, next to the adaptive one', () => {
+    const trainings = [training('fashion-none', [40])];
+    const squeezed = evaluation('eval-fashion-feature-squeezing', [[0.1, 0.85, { pgd: 0.82, square: 0.03, suite: 0.03 }]], {
+      adaptiveCurve: [{ epsilon: 0.1, n: 1000, cleanAccuracy: 0.85, robustAccuracy: { pgd: 0.05, suite: 0.02 } }],
+    }, { adaptiveAttack: { bpda: ['bit-depth'], eot: [], logitsBeforeSquash: null } });
+    const series = curveSeries(buildRows(trainings, [squeezed]), 'fashion-mnist');
+    expect(series.map((s) => [s.label, s.dashed, s.points.map((p) => p.accuracy)])).toEqual([
+      ['feature-squeezing (naive, PGD-20 alone)', true, [0.85, 0.82]],
+      ['feature-squeezing (bpda)', false, [0.85, 0.02]],
+    ]);
+  });
+});
