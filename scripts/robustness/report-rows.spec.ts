@@ -35,7 +35,7 @@ describe('robustness report rows', () => {
   });
 
   it('gives a defense with an adaptive view a naive and an adaptive row, and charges distillation for its teacher', () => {
-    const distilled = evaluation('eval-fashion-distillation', [[0.1, 0.84, { suite: 0.6 }]], {
+    const distilled = evaluation('eval-fashion-distilled', [[0.1, 0.84, { suite: 0.6 }]], {
       adaptiveCurve: [{ epsilon: 0.1, n: 1000, cleanAccuracy: 0.84, robustAccuracy: { suite: 0.02 } }],
     }, { adaptiveAttack: { bpda: [], eot: [], logitsBeforeSquash: 'softmax-output' }, flags: [{ flag: 'black-box-beats-white-box', raised: true }] });
     const rows = buildRows(trainings, [distilled]);

@@ -72,7 +72,7 @@ export const ATTACK_NOTES: Record<string, string> = {
   'standard-naive': 'the standard suite on the deployed defense as it answers (softmax output, non-differentiable preprocessing): what a naive evaluation reports',
   'standard-bpda': 'the standard suite through BPDA (the preprocessing\'s backward pass approximated by the identity), judged on the deployed defense',
   'standard-eot': 'the standard suite with EOT over the random preprocessing',
-  'standard-logits': 'the standard suite on the logits under the softmax (Carlini & Wagner\'s evaluation of distillation)',
+  'standard-logits': 'the standard suite on the logits under the softmax divided by the distillation temperature (Carlini & Wagner\'s evaluation of distillation)',
   'detector-aware-pgd': 'PGD on the classifier loss plus the detector\'s score, so the adversarial input must also pass the detector',
   'standard+detector-aware': 'the stack\'s worst case per example over every attack above and the detector-aware one',
 };

@@ -280,7 +280,7 @@ describe('training runs end to end (API + worker processes)', () => {
       runId: student.id, epsilons: [0.1, 0.2], suite: 'standard', examples: 60, seed: 3, galleryPerEpsilon: 0,
       params: { pgd: { steps: 10 }, apgd: { steps: 20 }, apgdTargeted: { steps: 20, targetClasses: 2 }, square: { queries: 100 } },
     });
-    expect(evaluation.body.spec.defense).toEqual({ preprocessing: [], logits: { kind: 'softmax-output' } });
+    expect(evaluation.body.spec.defense).toEqual({ preprocessing: [], logits: { kind: 'softmax-output', temperature: 20 } });
     expect(evaluation.body.spec.params.pgd).toEqual({ steps: 10, stepSizeFactor: 2.5, restarts: 1, loss: 'margin' });
     await waitForStatus(evaluation.body.id, ['succeeded', 'failed'], 120_000);
     const view = (await call('GET', `/evaluations/${evaluation.body.id}`)).body;

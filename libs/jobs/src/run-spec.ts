@@ -153,7 +153,8 @@ export const PREPROCESSING_KINDS = ['bit-depth', 'median-filter', 'jpeg', 'gauss
  */
 export interface DefenseSpec {
   preprocessing: PreprocessingStepSpec[];
-  logits?: { kind: 'saturate-logits'; temperature: number } | { kind: 'softmax-output' };
+  /** softmax-output's temperature: a distilled model's T, by which its adaptive view divides the logits. */
+  logits?: { kind: 'saturate-logits'; temperature: number } | { kind: 'softmax-output'; temperature?: number };
 }
 
 /** How a curve point was measured: the bare model, or a defense attacked naively or adaptively. */

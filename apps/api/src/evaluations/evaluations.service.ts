@@ -191,7 +191,7 @@ export class EvaluationsService {
     const defense = dto.defense
       ? resolveDefense(dto.defense, dto.seed ?? 0)
       : sourceKind === 'distillation'
-        ? { preprocessing: [], logits: { kind: 'softmax-output' as const } }
+        ? { preprocessing: [], logits: { kind: 'softmax-output' as const, ...distillationTemperature(source) } }
         : undefined;
     const detection = resolveDetection(dto, dto.seed ?? 0);
     const p = dto.params ?? {};
@@ -320,4 +320,9 @@ export function toCurve(rows: RobustnessResult[]): CurvePoint[] {
     byEpsilon.set(row.epsilon, point);
   }
   return [...byEpsilon.values()];
+}
+
+/** A distilled model's training temperature, for its adaptive view (logits / T). */
+function distillationTemperature(source: ModelRunSpec): { temperature?: number } {
+  return source.kind === 'distillation' && source.temperature !== undefined && source.temperature > 1 ? { temperature: source.temperature } : {};
 }

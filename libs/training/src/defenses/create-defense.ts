@@ -34,7 +34,7 @@ export function createLogitsSquash(spec: LogitsSquashSpec): LogitsSquash {
     case 'saturate-logits':
       return saturateLogits(spec);
     case 'softmax-output':
-      return softmaxOutput();
+      return softmaxOutput(spec);
     default:
       throw new Error(`unknown logits squash '${(spec as { kind: unknown }).kind}'`);
   }

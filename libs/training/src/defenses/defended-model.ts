@@ -106,7 +106,18 @@ export interface AdaptiveViewOptions {
  * deployed model's). Deterministic defenses get exactly the deployed forward pass; a random
  * one gets the EOT average, whose decisions approximate the deployed model's majority vote.
  */
-export function adaptiveView(defended: DefendedModel, { samples = 10, seed = 0 }: AdaptiveViewOptions = {}): LogitsModel {
+export function adaptiveView(defended: DefendedModel, options: AdaptiveViewOptions = {}): LogitsModel {
+  const view = unsquashedView(defended, options);
+  const squash = defended.logits?.spec;
+  // A distilled model's logits rescaled by 1/T: same arg-max, but cross-entropy no longer saturates.
+  if (squash?.kind === 'softmax-output' && squash.temperature !== undefined && squash.temperature !== 1) {
+    const temperature = squash.temperature;
+    return (inputs) => tf.tidy(() => tf.div(view(inputs), temperature) as tf.Tensor2D);
+  }
+  return view;
+}
+
+function unsquashedView(defended: DefendedModel, { samples = 10, seed = 0 }: AdaptiveViewOptions): LogitsModel {
   const { classifier, preprocessing } = defended;
   if (preprocessing.length === 0) return classifier;
   const transform = adaptivePreprocessing(preprocessing);

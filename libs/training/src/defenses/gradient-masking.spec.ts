@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { gradientHealth } from '@bulwark/attacks';
 import { takeExamples } from '../datasets/dataset';
 import type { RobustnessEvaluation } from '../evaluate/evaluate-robustness';
-import { maskGradients } from './create-defense';
+import { createDefense, maskGradients } from './create-defense';
 import { adaptiveView, naiveView } from './defended-model';
 import { evaluateDefense, type DefenseEvaluation } from './evaluate-defense';
 import { firstExamples, trainTinyMlp, type TrainedMlp } from './trained-mlp.fixture';
@@ -74,5 +74,16 @@ describe('gradient masking, shown for what it is', () => {
     expect(Array.from(attacked.dataSync())).toEqual(Array.from(deployed.dataSync()));
     expect(defended.description).toMatchObject({ masksGradients: true, logits: { kind: 'saturate-logits', temperature: 1e-4 }, adaptive: { logitsBeforeSquash: 'saturate-logits' } });
     tf.dispose([x, y, deployed, attacked]);
+  });
+
+  it('reads a distilled model\'s logits divided by its temperature in the adaptive view, and answers softmax(logits) when deployed', () => {
+    const defended = createDefense({ model: trained.model, spec: { preprocessing: [], logits: { kind: 'softmax-output', temperature: 20 } } });
+    const { x, y } = firstExamples(trained.test, 8);
+    const [logits, adaptive, deployed] = [defended.classifier(x), adaptiveView(defended)(x), defended.model(x)];
+    expect(tf.max(tf.abs(tf.sub(tf.mul(adaptive, 20), logits))).dataSync()[0]).toBeLessThan(1e-4);
+    expect(tf.max(tf.abs(tf.sub(deployed, tf.softmax(logits)))).dataSync()[0]).toBeLessThan(1e-6);
+    expect(defended.description.logits).toEqual({ kind: 'softmax-output', temperature: 20 });
+    expect(() => createDefense({ model: trained.model, spec: { preprocessing: [], logits: { kind: 'softmax-output', temperature: 0.5 } } })).toThrow(/temperature must be >= 1/);
+    tf.dispose([x, y, logits, adaptive, deployed]);
   });
 });

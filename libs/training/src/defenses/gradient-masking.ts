@@ -11,7 +11,13 @@ import { assertInteger, identityTransform, type Preprocessing } from './preproce
 export type GradientMaskingSpec =
   | { kind: 'quantise-inputs'; levels: number }
   | { kind: 'saturate-logits'; temperature: number }
-  | { kind: 'softmax-output' };
+  /**
+   * `temperature`: the distillation temperature T the model was trained at. Its logits are then
+   * about T times too large, which saturates cross-entropy even on the logits; the adaptive
+   * view reads logits / T (Carlini & Wagner 2016, who divided the logits by T). The deployed
+   * model still answers softmax(logits).
+   */
+  | { kind: 'softmax-output'; temperature?: number };
 
 export type LogitsSquashSpec = Extract<GradientMaskingSpec, { kind: 'saturate-logits' | 'softmax-output' }>;
 
@@ -62,9 +68,12 @@ export function saturateLogits({ temperature }: { temperature: number }): Logits
  * student saturate to exactly one-hot, hence zero gradients. Carlini & Wagner (2016) broke it
  * by attacking the logits before the softmax, which is this squash's adaptive view.
  */
-export function softmaxOutput(): LogitsSquash {
+export function softmaxOutput({ temperature }: { temperature?: number } = {}): LogitsSquash {
+  if (temperature !== undefined && !(Number.isFinite(temperature) && temperature >= 1)) {
+    throw new Error(`softmax-output's distillation temperature must be >= 1, got ${temperature}`);
+  }
   return {
-    spec: { kind: 'softmax-output' },
+    spec: { kind: 'softmax-output', ...(temperature !== undefined && { temperature }) },
     apply: (logits) => tf.softmax(logits) as tf.Tensor2D,
     masksGradients: true,
   };
