@@ -67,13 +67,13 @@ describe('GET /runs/:id/lineage (real Postgres)', () => {
   it('starts a chain at an imported model', async () => {
     const imported = (await runs.save({
       kind: 'import', status: 'succeeded',
-      spec: { kind: 'import', dataset: 'mnist', model: 'imported', name: 'keras digits', attack: { name: 'fgsm', epsilon: 0.1 }, seed: 0, testFraction: 0.2, upload: { sha256: '0'.repeat(64), sizeBytes: 1, weightBytes: 1 } },
+      spec: { kind: 'import', dataset: 'mnist', model: 'imported', name: 'lineage digits', attack: { name: 'fgsm', epsilon: 0.1 }, seed: 0, testFraction: 0.2, upload: { sha256: '0'.repeat(64), sizeBytes: 1, weightBytes: 1 } },
     })) as Run;
     await ledger.saveCheckpoint(imported.id, 0, Buffer.from([0]), 'a'.repeat(64), 'test');
     const fineTuned = await trained({ ...base, kind: 'adversarial-training', model: 'imported' as TrainingRunSpec['model'] }, imported);
     const res = await http().get(`/runs/${fineTuned.run.id}/lineage`).expect(200);
     expect(res.body.chain.map((n: { kind: string; training: string }) => [n.kind, n.training])).toEqual([
-      ['import', 'imported TensorFlow.js model "keras digits"'],
+      ['import', 'imported TensorFlow.js model "lineage digits"'],
       ['adversarial-training', 'adversarial training (fgsm, ε = 0.1)'],
     ]);
   });

@@ -61,7 +61,22 @@ describe('models API: importing a TensorFlow.js model (real Postgres and Redis, 
   let evaluationQueue: Queue;
   let dataSource: DataSource;
   const http = () => request(app.getHttpServer());
-  const counts = async () => ({ runs: await dataSource.getRepository(Run).count(), checkpoints: await dataSource.getRepository(Checkpoint).count() });
+  /**
+   * Rows this file's requests could have stored: its imports (all named by `upload`) and any run
+   * derived from them. Other test files write to the same database at the same time, so a
+   * table-wide count would see their rows too.
+   */
+  const counts = async () => {
+    const [{ runs, checkpoints }] = await dataSource.query(
+      `WITH ours AS (
+         SELECT id FROM runs WHERE kind = 'import' AND spec->>'name' = $1
+         UNION SELECT r.id FROM runs r JOIN runs i ON r.parent_run_id = i.id WHERE i.kind = 'import' AND i.spec->>'name' = $1
+       )
+       SELECT (SELECT count(*) FROM ours)::int AS runs, (SELECT count(*) FROM checkpoints WHERE run_id IN (SELECT id FROM ours))::int AS checkpoints`,
+      [upload.name],
+    );
+    return { runs, checkpoints };
+  };
 
   beforeAll(async () => {
     config = testApiConfig('models');
