@@ -18,7 +18,8 @@ describe('evaluations API (real Postgres and Redis, no worker)', () => {
   let dataSource: DataSource;
   let trained: Run;
   const http = () => request(app.getHttpServer());
-  const evaluationCount = () => dataSource.getRepository(Run).countBy({ kind: 'evaluation' });
+  // Only this file's evaluations (all of `trained`): other files write to the same database concurrently.
+  const evaluationCount = () => dataSource.getRepository(Run).countBy({ kind: 'evaluation', parentRunId: trained.id });
 
   beforeAll(async () => {
     // No worker runs here: a predict request waits this long, then gets its 504.
