@@ -75,13 +75,17 @@ async function submitReady(trainings: PlannedTraining[], evaluations: PlannedEva
       return { ...training.body, [parent.field]: newest.id };
     });
   }
+  const submitEvaluations = async (which: PlannedEvaluation[]) => {
+    for (const evaluation of which) {
+      if (runs.has(evaluation.id) || !succeeded(evaluation.source)) continue;
+      await submit(evaluation.id, '/evaluations', async () => evaluationBody(evaluation, runs.get(evaluation.source)!.id));
+    }
+  };
+  await submitEvaluations(evaluations.filter((e) => !e.curveOnly));
   // Curve-only points wait until every table evaluation has ended: on a small machine the
   // table's figures come first, the figure's extra points after.
   const tableDone = evaluations.filter((e) => !e.curveOnly).every((e) => TERMINAL.includes(runs.get(e.id)?.status ?? '') || blockedBy(e.id, runs) || refused.has(e.id));
-  for (const evaluation of evaluations) {
-    if (runs.has(evaluation.id) || !succeeded(evaluation.source) || (evaluation.curveOnly && !tableDone)) continue;
-    await submit(evaluation.id, '/evaluations', async () => evaluationBody(evaluation, runs.get(evaluation.source)!.id));
-  }
+  if (tableDone) await submitEvaluations(evaluations.filter((e) => e.curveOnly));
 }
 
 /** Planned items that cannot finish: their run (or one they depend on) failed or was cancelled. */
