@@ -1,8 +1,7 @@
-import * as tf from '@tensorflow/tfjs';
 import { craftFgsm } from '@bulwark/attacks';
 import { asLogitsModel } from '../../models/model-zoo';
 import type { FgsmTraining } from './adversarial-training';
-import { minimizeLoss, mixedAdversarialLoss, type MinibatchStep, type TrainingContext, type TrainingMethod } from './training-method';
+import { craftThenTrain, type MinibatchStep, type TrainingContext, type TrainingMethod } from './training-method';
 
 /**
  * FGSM adversarial training (Goodfellow et al. 2015); see `FgsmTraining`. Draws nothing from
@@ -12,14 +11,5 @@ export function fgsmTraining(context: TrainingContext, { adversarialWeight }: Re
   const logitsModel = asLogitsModel(context.model);
   // Against the current weights, before the step changes them.
   const craft = ({ x, y, epsilon }: MinibatchStep) => craftFgsm({ model: logitsModel, inputs: x, labels: y, epsilon });
-  return {
-    replays: 1,
-    craft,
-    step: (batch) =>
-      tf.tidy(() => {
-        const xAdv = craft(batch);
-        return minimizeLoss(context, () => mixedAdversarialLoss(context, batch.x, xAdv, batch.y, adversarialWeight));
-      }),
-    endEpoch: () => undefined,
-  };
+  return craftThenTrain(context, craft, adversarialWeight);
 }

@@ -1,8 +1,7 @@
-import * as tf from '@tensorflow/tfjs';
 import { craftPgd } from '@bulwark/attacks';
 import { asLogitsModel } from '../../models/model-zoo';
 import type { PgdTraining } from './adversarial-training';
-import { minimizeLoss, mixedAdversarialLoss, warmedStepSize, type MinibatchStep, type TrainingContext, type TrainingMethod } from './training-method';
+import { craftThenTrain, warmedStepSize, type MinibatchStep, type TrainingContext, type TrainingMethod } from './training-method';
 
 export type PgdTrainingSettings = Required<Pick<PgdTraining, 'epsilon' | 'steps' | 'stepSize' | 'randomStart' | 'adversarialWeight'>>;
 
@@ -24,14 +23,5 @@ export function pgdTraining(context: TrainingContext, settings: PgdTrainingSetti
       randomStart: settings.randomStart,
       seed: settings.randomStart ? context.rng.tensorSeed() : 0,
     });
-  return {
-    replays: 1,
-    craft,
-    step: (batch) =>
-      tf.tidy(() => {
-        const xAdv = craft(batch);
-        return minimizeLoss(context, () => mixedAdversarialLoss(context, batch.x, xAdv, batch.y, settings.adversarialWeight));
-      }),
-    endEpoch: () => undefined,
-  };
+  return craftThenTrain(context, craft, settings.adversarialWeight);
 }

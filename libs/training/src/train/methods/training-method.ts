@@ -80,6 +80,23 @@ export function mixedAdversarialLoss(context: TrainingContext, x: tf.Tensor4D, x
   });
 }
 
+/**
+ * The method shape FGSM and PGD training share: craft each minibatch's adversarial examples
+ * against the current weights, then one step on the clean/adversarial mix.
+ */
+export function craftThenTrain(context: TrainingContext, craft: (batch: MinibatchStep) => tf.Tensor, adversarialWeight: number): TrainingMethod {
+  return {
+    replays: 1,
+    craft,
+    step: (batch) =>
+      tf.tidy(() => {
+        const xAdv = craft(batch);
+        return minimizeLoss(context, () => mixedAdversarialLoss(context, batch.x, xAdv, batch.y, adversarialWeight));
+      }),
+    endEpoch: () => undefined,
+  };
+}
+
 /** A step size given at full ε, scaled to the warmed ε of this minibatch. */
 export function warmedStepSize(stepSize: number, fullEpsilon: number, epsilon: number): number {
   return fullEpsilon === 0 ? stepSize : (stepSize * epsilon) / fullEpsilon;
