@@ -34,6 +34,10 @@ abstract class SandboxedQueueWorker implements OnApplicationBootstrap, OnApplica
   }
 
   onApplicationBootstrap(): void {
+    if (!(this.config.queues as string[]).includes(this.queueName)) {
+      this.logger.log(`not consuming "${this.queueName}" (WORKER_QUEUES=${this.config.queues.join(',')})`);
+      return;
+    }
     const processorFile = join(__dirname, 'processors', `${this.queueName}.processor.js`);
     this.worker = new Worker<QueueJobData>(this.queueName, processorFile, {
       connection: redisConnectionOptions(this.config.redisUrl),

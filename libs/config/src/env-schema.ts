@@ -27,6 +27,7 @@ export const ENV_SCHEMA: readonly EnvVarSpec[] = [
   { name: 'JOB_BACKOFF_MS', apps: ['api'], required: false, default: '5000', description: 'Base delay of the exponential retry backoff' },
   { name: 'PREDICT_TIMEOUT_MS', apps: ['api'], required: false, default: '30000', description: 'How long POST /evaluations/:id/predict waits for a worker to answer before a 504' },
   { name: 'WORKER_CONCURRENCY', apps: ['worker'], required: false, default: '1', description: 'Jobs one worker process runs at once on each queue (training, evaluation), each in its own child process' },
+  { name: 'WORKER_QUEUES', apps: ['worker'], required: false, default: 'training,evaluation', description: 'Queues this worker consumes, comma-separated (training, evaluation): e.g. a GPU worker that only trains beside CPU workers that evaluate and answer predict requests' },
   { name: 'BULWARK_BACKEND', apps: ['worker'], required: false, description: 'Force a TensorFlow.js backend: node-gpu, node, wasm or cpu (default: the first that loads)' },
   { name: 'FASHION_MNIST_DIR', apps: ['worker'], required: false, default: '/usr/share/datasets/fashion-mnist', description: 'Fashion-MNIST IDX files, gzipped or not (Debian package dataset-fashion-mnist)' },
   { name: 'CIFAR10_DIR', apps: ['worker'], required: false, description: 'CIFAR-10 binary batches (data_batch_1.bin … test_batch.bin); cifar10 runs fail with a clear error while unset' },

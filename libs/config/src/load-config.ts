@@ -27,8 +27,14 @@ export interface ApiConfig extends CommonConfig {
 export type BackendName = 'node-gpu' | 'node' | 'wasm' | 'cpu';
 export const BACKEND_NAMES: readonly BackendName[] = ['node-gpu', 'node', 'wasm', 'cpu'];
 
+/** The queues a worker can consume (the names of @bulwark/jobs' queues; config does not import jobs). */
+export const WORKER_QUEUE_NAMES = ['training', 'evaluation'] as const;
+export type WorkerQueueName = (typeof WORKER_QUEUE_NAMES)[number];
+
 export interface WorkerConfig extends CommonConfig {
   concurrency: number;
+  /** Queues this process consumes; at least one. */
+  queues: WorkerQueueName[];
   forcedBackend?: BackendName;
   cancelPollMs: number;
   /** Where the worker reads datasets that are files on disk. */
@@ -105,10 +111,21 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
   return {
     ...common(env),
     concurrency: integer(env, 'WORKER_CONCURRENCY', 1, 64),
+    queues: workerQueues(env),
     forcedBackend: backend as BackendName | undefined,
     cancelPollMs: integer(env, 'CANCEL_POLL_MS', 50, 60_000),
     datasetDirs: { fashionMnist: raw(env, 'FASHION_MNIST_DIR')!, cifar10: raw(env, 'CIFAR10_DIR') },
   };
+}
+
+function workerQueues(env: Env): WorkerQueueName[] {
+  const value = raw(env, 'WORKER_QUEUES')!;
+  const names = [...new Set(value.split(',').map((name) => name.trim()).filter((name) => name !== ''))];
+  const unknown = names.filter((name) => !WORKER_QUEUE_NAMES.includes(name as WorkerQueueName));
+  if (names.length === 0 || unknown.length > 0) {
+    throw new ConfigError(`WORKER_QUEUES must list one or more of ${WORKER_QUEUE_NAMES.join(', ')}, comma-separated (got "${value}")`);
+  }
+  return names as WorkerQueueName[];
 }
 
 export function loadMigrateConfig(env: Env = process.env): Pick<CommonConfig, 'databaseUrl'> {
