@@ -92,7 +92,7 @@ export function reportMarkdown(context: ReportContext): string {
       );
     }
     const figure = context.figures.find((f) => f.dataset === dataset);
-    if (figure) out.push(`![Accuracy against ε on ${DATASET_TITLES[dataset] ?? dataset}](${figure.file})`, '');
+    if (figure) out.push(`![Accuracy against ε on ${DATASET_TITLES[dataset] ?? dataset}](${figure.file})`, '', figureCaption(rows.filter((r) => r.dataset === dataset)), '');
   }
   if (context.evaluationOptions.length) {
     out.push(
@@ -126,4 +126,15 @@ export function reportMarkdown(context: ReportContext): string {
     '',
   );
   return out.join('\n');
+}
+
+/** Says on how many examples the figure's points were measured (the curve-only ε use fewer than the table). */
+function figureCaption(rows: ReportRow[]): string {
+  const sizes = (curveOnly: boolean) => [...new Set(rows.filter((r) => !!r.curveOnly === curveOnly).map((r) => r.n))].sort((a, b) => a - b).join(' / ');
+  const table = sizes(false);
+  const extra = sizes(true);
+  const epsilons = [...new Set(rows.filter((r) => r.curveOnly).map((r) => r.epsilon))].sort((a, b) => a - b).join(', ');
+  return extra === '' || extra === table
+    ? `Every point: the same seeded n = ${table} test examples. Naive views dashed, as PGD-20 alone sees them.`
+    : `The table's ε: n = ${table} seeded test examples; the extra points (ε = ${epsilons}): the first n = ${extra} of the same seeded draw. Naive views dashed, as PGD-20 alone sees them.`;
 }

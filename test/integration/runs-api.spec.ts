@@ -8,6 +8,13 @@ import { Run, RunLedger } from '../../libs/database/src';
 import { TRAINING_QUEUE, redisConnectionOptions } from '../../libs/jobs/src';
 import { testApiConfig } from '../support/test-config';
 
+/**
+ * The seeds of this file's runs: other integration files write runs to the same database at
+ * the same time, so "nothing was stored" is counted over this file's seed range only.
+ */
+const FILE_SEED = 7300;
+const FILE_SEEDS = 100;
+
 const valid = {
   kind: 'adversarial-training',
   dataset: 'mnist',
@@ -15,7 +22,7 @@ const valid = {
   attack: { name: 'fgsm', epsilon: 0.1 },
   epochs: 2,
   batchSize: 64,
-  seed: 1,
+  seed: FILE_SEED,
 };
 
 describe('runs API (real Postgres and Redis, no worker)', () => {
@@ -24,7 +31,13 @@ describe('runs API (real Postgres and Redis, no worker)', () => {
   let queue: Queue;
   let dataSource: DataSource;
   const http = () => request(app.getHttpServer());
-  const runCount = () => dataSource.getRepository(Run).count();
+  const runCount = async (): Promise<number> => {
+    const [{ count }] = await dataSource.query(`SELECT count(*)::int AS count FROM runs WHERE (spec->>'seed')::numeric >= $1 AND (spec->>'seed')::numeric < $2`, [
+      FILE_SEED,
+      FILE_SEED + FILE_SEEDS,
+    ]);
+    return count;
+  };
 
   beforeAll(async () => {
     config = testApiConfig('api', { BODY_LIMIT_BYTES: '2048' });
@@ -71,7 +84,7 @@ describe('runs API (real Postgres and Redis, no worker)', () => {
       expect(second.headers['idempotent-replayed']).toBe('true');
       expect(await runCount()).toBe(before + 1);
 
-      const conflict = await http().post('/runs').set('Idempotency-Key', key).send({ ...valid, seed: 2 }).expect(409);
+      const conflict = await http().post('/runs').set('Idempotency-Key', key).send({ ...valid, seed: FILE_SEED + 1 }).expect(409);
       expect(conflict.body.message).toMatch(/Idempotency-Key/);
       expect(await runCount()).toBe(before + 1);
     });
@@ -101,13 +114,15 @@ describe('runs API (real Postgres and Redis, no worker)', () => {
       ['fractional epochs', { ...valid, epochs: 1.5 }, /^epochs must be an integer/],
       ['batch size 0', { ...valid, batchSize: 0 }, /^batchSize must not be less than 1/],
       ['batch size above MAX_BATCH_SIZE', { ...valid, batchSize: 513 }, /^batchSize must not be greater than 512 \(MAX_BATCH_SIZE\)/],
-      ['fractional seed', { ...valid, seed: 1.5 }, /^seed must be an integer/],
-      ['seed as a string', { ...valid, seed: '1' }, /^seed must be an integer/],
+      ['fractional seed', { ...valid, seed: FILE_SEED + 0.5 }, /^seed must be an integer/],
+      ['seed as a string', { ...valid, seed: String(FILE_SEED) }, /^seed must be an integer/],
       ['learning rate above 1', { ...valid, learningRate: 3 }, /^learningRate must not be greater than 1/],
       ['unknown top-level field', { ...valid, gpu: true }, /^property gpu should not exist/],
       ['a training method on a plain training run', { ...valid, kind: 'train', method: { name: 'pgd' } }, /^method applies to adversarial-training runs only/],
       ['an unknown training method', { ...valid, method: { name: 'mart' } }, /^method\.name must be one of/],
       ['a zero PGD-training step count', { ...valid, method: { name: 'pgd', steps: 0 } }, /^method\.steps must not be less than 1/],
+      ['a guard maxGap above 1', { ...valid, method: { name: 'fgsm-rs' }, overfittingGuard: { maxGap: 1.5 } }, /^overfittingGuard\.maxGap must not be greater than 1/],
+      ['a guard maxGap of 0', { ...valid, method: { name: 'fgsm-rs' }, overfittingGuard: { maxGap: 0 } }, /^overfittingGuard\.maxGap must be a positive number/],
       ['momentum with Adam', { ...valid, optimizer: { name: 'adam', momentum: 0.9 } }, /^optimizer\.momentum and optimizer\.nesterov apply to the sgd optimizer only/],
       ['an unknown optimizer', { ...valid, optimizer: { name: 'lion' } }, /^optimizer\.name must be one of/],
       ['a piecewise schedule without milestones', { ...valid, schedule: { kind: 'piecewise', factor: 0.1 } }, /^schedule\.milestones must be an array/],
@@ -137,7 +152,7 @@ describe('runs API (real Postgres and Redis, no worker)', () => {
         method: { name: 'fgsm-rs', epsilon: 0.1 },
         optimizer: { name: 'sgd', momentum: 0.9, nesterov: false },
         schedule: { kind: 'cyclic', minLearningRate: 0, peakAt: 0.5 },
-        overfittingGuard: { heldOut: 500, maxDrop: 0.2, onCollapse: 'stop' },
+        overfittingGuard: { heldOut: 500, maxDrop: 0.2, maxGap: 0.4, onCollapse: 'stop' },
       });
       const plain = await http().post('/runs').send(valid).expect(201);
       expect(plain.body.spec).toMatchObject({ method: { name: 'fgsm', epsilon: 0.1 }, optimizer: { name: 'adam' }, schedule: { kind: 'constant' } });
@@ -182,7 +197,7 @@ describe('runs API (real Postgres and Redis, no worker)', () => {
   describe('queries', () => {
     it('lists runs newest first with pagination and filters', async () => {
       const created: string[] = [];
-      for (let i = 0; i < 3; i++) created.push((await http().post('/runs').send({ ...valid, kind: 'train', seed: 100 + i }).expect(201)).body.id);
+      for (let i = 0; i < 3; i++) created.push((await http().post('/runs').send({ ...valid, kind: 'train', seed: FILE_SEED + 10 + i }).expect(201)).body.id);
       const page = await http().get('/runs').query({ kind: 'train', status: 'queued', limit: 2 }).expect(200);
       expect(page.body.items).toHaveLength(2);
       expect(page.body.total).toBeGreaterThanOrEqual(3);
