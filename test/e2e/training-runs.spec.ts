@@ -243,7 +243,7 @@ describe('training runs end to end (API + worker processes)', () => {
       method: { name: 'pgd', epsilon: 0.1, steps: 3 },
       optimizer: { name: 'sgd', momentum: 0.9, nesterov: false },
       schedule: { kind: 'piecewise', milestones: [1], factor: 0.1 },
-      overfittingGuard: { heldOut: 200, maxDrop: 0.2, onCollapse: 'stop' },
+      overfittingGuard: { heldOut: 200, maxDrop: 0.2, maxGap: 0.4, onCollapse: 'stop' },
       initialCheckpointId: checkpoints[1].id,
     });
     const run = await waitForStatus(submitted.body.id, ['succeeded', 'failed'], 240_000);
@@ -254,6 +254,7 @@ describe('training runs end to end (API + worker processes)', () => {
     expect(series('learning_rate')).toEqual([0.01, expect.closeTo(0.001, 9)]);
     expect(series('train_epsilon')).toEqual([0.1, 0.1]);
     expect(series('guard_pgd_accuracy')).toHaveLength(2);
+    expect(series('guard_fgsm_accuracy')).toHaveLength(2);
     // Started from a trained model: already accurate after the first fine-tuning epoch.
     expect(series('test_clean_accuracy')[0]).toBeGreaterThan(0.85);
   });

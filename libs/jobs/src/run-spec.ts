@@ -73,10 +73,12 @@ export type LearningRateScheduleSpec =
   | { kind: 'piecewise'; milestones: number[]; factor: number }
   | { kind: 'cyclic'; minLearningRate: number; peakAt: number };
 
-/** Catastrophic-overfitting guard (Wong et al. 2020): PGD accuracy on held-out training examples after every epoch. */
+/** Catastrophic-overfitting guard (Wong et al. 2020): PGD and FGSM accuracy on held-out training examples after every epoch. */
 export interface OverfittingGuardSpec {
   heldOut: number;
   maxDrop: number;
+  /** FGSM accuracy more than this above PGD accuracy is a collapse. Absent in runs stored before it existed: the guard's default, 0.4. */
+  maxGap?: number;
   onCollapse: 'stop' | 'continue';
 }
 

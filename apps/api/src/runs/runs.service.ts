@@ -276,7 +276,9 @@ export class RunsService {
       optimizer: dto.optimizer?.name === 'sgd' ? { name: 'sgd', momentum: dto.optimizer.momentum ?? 0.9, nesterov: dto.optimizer.nesterov ?? false } : { name: 'adam' },
       schedule: resolveSchedule(dto),
       ...(dto.temperature !== undefined && { temperature: dto.temperature }),
-      ...(guarded && { overfittingGuard: { heldOut: guarded.heldOut ?? 500, maxDrop: guarded.maxDrop ?? 0.2, onCollapse: guarded.onCollapse ?? 'stop' } }),
+      ...(guarded && {
+        overfittingGuard: { heldOut: guarded.heldOut ?? 500, maxDrop: guarded.maxDrop ?? 0.2, maxGap: guarded.maxGap ?? 0.4, onCollapse: guarded.onCollapse ?? 'stop' },
+      }),
     };
   }
 

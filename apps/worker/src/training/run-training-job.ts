@@ -70,7 +70,14 @@ export async function runTrainingJob(
       ctx.log(`run ${run.id}: starting from checkpoint ${initial.id} (epoch ${initial.epoch} of run ${initial.runId})`);
     }
     const guard = carved && spec.overfittingGuard
-      ? { heldOut: carved.heldOut, maxDrop: spec.overfittingGuard.maxDrop, onCollapse: spec.overfittingGuard.onCollapse, seed: spec.seed, best: await guardBest(ctx, run.id) }
+      ? {
+          heldOut: carved.heldOut,
+          maxDrop: spec.overfittingGuard.maxDrop,
+          maxGap: spec.overfittingGuard.maxGap,
+          onCollapse: spec.overfittingGuard.onCollapse,
+          seed: spec.seed,
+          best: await guardBest(ctx, run.id),
+        }
       : undefined;
 
     const cancelRequested = throttle(() => ctx.ledger.isCancelRequested(run.id), ctx.cancelPollMs, false);
@@ -138,6 +145,8 @@ export function epochMetrics(spec: TrainingRunSpec, r: EpochResult) {
     ...(r.overfittingGuard
       ? [
           { key: 'guard_pgd_accuracy', step: r.epoch, value: r.overfittingGuard.pgdAccuracy },
+          { key: 'guard_fgsm_accuracy', step: r.epoch, value: r.overfittingGuard.fgsmAccuracy },
+          ...(r.overfittingGuard.collapse !== undefined ? [{ key: 'guard_collapsed', step: r.epoch, value: 1 }] : []),
           ...(r.overfittingGuard.rolledBackTo !== undefined ? [{ key: 'guard_rolled_back_to', step: r.epoch, value: r.overfittingGuard.rolledBackTo }] : []),
         ]
       : []),
@@ -151,11 +160,21 @@ async function loadTeacher(ctx: JobContext, spec: TrainingRunSpec, train: Datase
   return loadCheckpointModel(ctx.ledger, checkpoint, train);
 }
 
-/** On resume, the guard's best epoch so far: from the stored per-epoch PGD accuracies and that epoch's checkpoint. */
+/**
+ * On resume, the guard's best epoch so far: from the stored per-epoch PGD accuracies and that
+ * epoch's checkpoint. A collapsed epoch never is the best, however high its PGD accuracy (a
+ * 'gap' collapse can be).
+ */
 async function guardBest(ctx: JobContext, runId: string) {
-  const series = await ctx.ledger.metricSeries(runId, 'guard_pgd_accuracy');
+  const [accuracies, collapsed] = await Promise.all([
+    ctx.ledger.metricSeries(runId, 'guard_pgd_accuracy'),
+    ctx.ledger.metricSeries(runId, 'guard_collapsed'),
+  ]);
+  const collapsedEpochs = new Set(collapsed.map((p) => p.step));
+  const series = accuracies.filter((p) => !collapsedEpochs.has(p.step));
   if (!series.length) return undefined;
-  const best = series.reduce((a, b) => (b.value > a.value ? b : a));
+  // Ties go to the later epoch, as in the guard (the series is in epoch order).
+  const best = series.reduce((a, b) => (b.value >= a.value ? b : a));
   const checkpoint = await ctx.ledger.checkpointAt(runId, best.step);
   return checkpoint ? { epoch: best.step, accuracy: best.value, checkpoint: checkpoint.data } : undefined;
 }

@@ -124,7 +124,7 @@ describe('trainClassifier with each adversarial-training method', () => {
       // The guard's best epoch so far comes back from the stored epoch results and checkpoint.
       overfittingGuard: guard && {
         ...guard,
-        best: { epoch: guardReport!.bestEpoch, accuracy: guardReport!.bestAccuracy, checkpoint: bytes! },
+        best: { epoch: guardReport!.bestEpoch!, accuracy: guardReport!.bestAccuracy!, checkpoint: bytes! },
       },
     });
 

@@ -61,13 +61,14 @@ describe('catastrophic-overfitting guard', () => {
     const [first, second] = epochs.map((e) => e.overfittingGuard!);
     expect(first).toEqual({
       pgdAccuracy: expect.any(Number),
+      fgsmAccuracy: expect.any(Number),
       examples: 64,
       attack: { norm: 'linf', epsilon: 0.03, steps: 5, stepSize: 0.015, randomStart: true, seed: 0 },
       bestEpoch: 1,
       bestAccuracy: first.pgdAccuracy,
     });
     expect(first.pgdAccuracy).toBeGreaterThan(0.3);
-    expect(second).toMatchObject({ bestEpoch: 1, bestAccuracy: first.pgdAccuracy, rolledBackTo: 1 });
+    expect(second).toMatchObject({ bestEpoch: 1, bestAccuracy: first.pgdAccuracy, collapse: 'drop', rolledBackTo: 1 });
     expect(second.pgdAccuracy).toBeLessThan(first.pgdAccuracy - 0.2);
     // What epoch 2 leaves for its checkpoint, and evaluates, is epoch 1's state exactly.
     expect(states[1]).toBe(states[0]);
@@ -84,6 +85,74 @@ describe('catastrophic-overfitting guard', () => {
     expect(states[2]).toBe(states[0]);
   });
 
+  it('stops a run that collapses from its first epoch, FGSM accuracy far above PGD accuracy, with nothing to roll back to', async () => {
+    // fgsm-rs at ε = 0.3 on MNIST, the run that was seen to overfit from epoch 1: PGD accuracy
+    // near 0 while FGSM accuracy is ~0.4. There is no good epoch to drop from; the gap shows it.
+    const { train: larger, heldOut: largerHeldOut } = carveHeldOut(subsetDataset(loadMnistDigits(), 2200), { count: 200, seed: 1 });
+    const tensorsBefore = tf.memory().numTensors;
+    const model = mlp(1);
+    const optimizer = tf.train.adam(1e-3);
+    const epochs: EpochResult[] = [];
+    const summary = await trainClassifier({
+      model,
+      optimizer,
+      train: larger,
+      test,
+      epochs: 2,
+      batchSize: 16,
+      rng: createRng(2),
+      adversarial: { method: 'fgsm-rs', epsilon: 0.3, adversarialWeight: 0.5 },
+      overfittingGuard: { heldOut: largerHeldOut, steps: 5, maxGap: 0.2 },
+      evalAttack: { attack: 'fgsm', epsilon: 0.1 },
+      onEpochEnd: (e) => void epochs.push(e),
+    });
+    model.dispose();
+    optimizer.dispose();
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+
+    const report = epochs[0].overfittingGuard!;
+    expect(report).toEqual({
+      pgdAccuracy: expect.any(Number),
+      fgsmAccuracy: expect.any(Number),
+      examples: 200,
+      attack: expect.objectContaining({ epsilon: 0.3, steps: 5 }),
+      collapse: 'gap',
+    });
+    expect(report.fgsmAccuracy - report.pgdAccuracy).toBeGreaterThan(0.2);
+    // Nothing restored, and nothing to report as restored: the run ends on epoch 1's own weights.
+    expect(summary).toEqual({ epochsCompleted: 1, stopped: false, last: epochs[0], earlyStop: { reason: 'catastrophic-overfitting', epoch: 1 } });
+   }, 60_000);
+
+  it('lets a healthy run train on: FGSM accuracy a little above PGD accuracy is no collapse', async () => {
+    const model = mlp(1);
+    const optimizer = tf.train.adam(3e-3);
+    const epochs: EpochResult[] = [];
+    const summary = await trainClassifier({
+      model,
+      optimizer,
+      train,
+      test,
+      epochs: 2,
+      batchSize: 32,
+      rng: createRng(2),
+      adversarial: { method: 'fgsm-rs', epsilon: 0.1 },
+      overfittingGuard: { heldOut, steps: 5, maxGap: 0.2 },
+      evalAttack: { attack: 'fgsm', epsilon: 0.1 },
+      onEpochEnd: (e) => void epochs.push(e),
+    });
+    model.dispose();
+    optimizer.dispose();
+
+    const reports = epochs.map((e) => e.overfittingGuard!);
+    for (const report of reports) {
+      expect(report.collapse).toBeUndefined();
+      expect(report.fgsmAccuracy - report.pgdAccuracy).toBeLessThan(0.1);
+    }
+    expect(reports.map((r) => r.bestEpoch)).toEqual([1, 2]);
+    expect(summary).toMatchObject({ epochsCompleted: 2, stopped: false });
+    expect(summary.earlyStop).toBeUndefined();
+  });
+
   it('carves a fixed held-out set from the training set', () => {
     const digits = subsetDataset(loadMnistDigits(), 100);
     const a = carveHeldOut(digits, { count: 20, seed: 3 });
@@ -94,13 +163,18 @@ describe('catastrophic-overfitting guard', () => {
     expect(() => carveHeldOut(digits, { count: 100, seed: 3 })).toThrow(/held-out count/);
   });
 
-  it('needs an ε: its own, or the training method’s', async () => {
+  it('needs an ε: its own, or the training method’s, and a maxDrop and maxGap in (0, 1]', async () => {
     const model = mlp(1);
     const optimizer = tf.train.adam(1e-3);
     const base = { model, optimizer, train, test, epochs: 1, batchSize: 32, rng: createRng(1), evalAttack: { attack: 'fgsm', epsilon: 0.1 } as const };
 
     await expect(trainClassifier({ ...base, overfittingGuard: { heldOut } })).rejects.toThrow(/overfitting guard: epsilon/);
     await expect(trainClassifier({ ...base, adversarial: { method: 'pgd', epsilon: 0.1 }, overfittingGuard: { heldOut, maxDrop: 0 } })).rejects.toThrow(/maxDrop/);
+    for (const maxGap of [0, 1.5, Number.NaN]) {
+      await expect(trainClassifier({ ...base, adversarial: { method: 'pgd', epsilon: 0.1 }, overfittingGuard: { heldOut, maxGap } })).rejects.toThrow(
+        /overfitting guard: maxGap must be in \(0, 1\]/,
+      );
+    }
     model.dispose();
     optimizer.dispose();
   });

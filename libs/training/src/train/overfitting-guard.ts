@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { craftPgd, predictLabels } from '@bulwark/attacks';
+import { craftFgsm, craftPgd, predictLabels } from '@bulwark/attacks';
 import { restoreCheckpoint, serializeCheckpoint } from '../checkpoints/checkpoint';
 import { makeBatch, sequentialBatches } from '../datasets/batches';
 import { validationSplit, type Dataset } from '../datasets/dataset';
@@ -19,8 +19,9 @@ export interface OverfittingGuardBest {
 /**
  * Catastrophic overfitting (Wong, Rice & Kolter 2020): single-step adversarial training can,
  * within an epoch, lose all robustness to multi-step attacks while its FGSM accuracy soars.
- * After every epoch the guard measures PGD accuracy on a fixed held-out set; when it
- * collapses it restores the weights and optimizer state of the best epoch so far.
+ * After every epoch the guard measures PGD and FGSM accuracy on a fixed held-out set; when PGD
+ * accuracy collapses (a drop from the best epoch, or a gap below FGSM accuracy) it restores
+ * the weights and optimizer state of the best epoch so far, if there is one.
  */
 export interface OverfittingGuardOptions {
   /**
@@ -41,10 +42,17 @@ export interface OverfittingGuardOptions {
   /** Also a collapse: accuracy below this floor after a best epoch at or above it (default: no floor). */
   floor?: number;
   /**
-   * After rolling back: 'stop' (default) ends the run, Wong et al.'s early stopping; the
-   * rolled-back epoch counts as done and its checkpoint holds the best epoch's state.
-   * 'continue' trains on from the restored weights (the RNG is not rewound: later epochs see
-   * new shuffles and random starts, not a replay of the collapse).
+   * Also a collapse: FGSM accuracy more than this above PGD accuracy (a fraction; default 0.4),
+   * Wong et al.'s signature. Needs no best epoch, so it catches a run that overfits from its
+   * first epoch, where there is never a drop from a good epoch to see.
+   */
+  maxGap?: number;
+  /**
+   * After a collapse: 'stop' (default) ends the run, Wong et al.'s early stopping; the
+   * collapsed epoch counts as done and its checkpoint holds the best epoch's state (or, when
+   * there was no best epoch to roll back to, its own). 'continue' trains on from the restored
+   * weights (the RNG is not rewound: later epochs see new shuffles and random starts, not a
+   * replay of the collapse).
    */
   onCollapse?: 'stop' | 'continue';
   /** When resuming a run: its best epoch so far. */
@@ -57,14 +65,30 @@ export interface OverfittingGuardReport {
    * per example, correct on the clean input AND on its PGD input.
    */
   pgdAccuracy: number;
+  /**
+   * The same, in the same pass, against FGSM: one step of size `attack.epsilon` from the clean
+   * input, no random start. Far above `pgdAccuracy` is the mark of catastrophic overfitting.
+   */
+  fgsmAccuracy: number;
   /** n: the held-out set's size. */
   examples: number;
-  /** The measuring attack, in full. */
+  /** The measuring PGD, in full. */
   attack: { norm: 'linf'; epsilon: number; steps: number; stepSize: number; randomStart: true; seed: number };
-  /** Best epoch so far and its accuracy, this one included (a collapsed epoch never is). */
-  bestEpoch: number;
-  bestAccuracy: number;
-  /** Present when this epoch collapsed: the model and optimizer now hold epoch `rolledBackTo`'s state. */
+  /**
+   * Best epoch so far and its PGD accuracy, this one included (a collapsed epoch never is);
+   * absent while every guarded epoch has collapsed.
+   */
+  bestEpoch?: number;
+  bestAccuracy?: number;
+  /**
+   * Present when this epoch collapsed, and why: 'drop' (more than maxDrop below the best
+   * epoch), 'floor' (below the floor), 'gap' (more than maxGap below FGSM accuracy).
+   */
+  collapse?: 'drop' | 'floor' | 'gap';
+  /**
+   * Present when this epoch collapsed and there was a best epoch to return to: the model and
+   * optimizer now hold epoch `rolledBackTo`'s state. A collapse without it kept its weights.
+   */
   rolledBackTo?: number;
 }
 
@@ -93,12 +117,14 @@ export function createOverfittingGuard(
   const stepSize = options.stepSize ?? (2.5 * epsilon) / steps;
   const seed = options.seed ?? 0;
   const maxDrop = options.maxDrop ?? 0.2;
+  const maxGap = options.maxGap ?? 0.4;
   const { floor, heldOut } = options;
   const onCollapse = options.onCollapse ?? 'stop';
   if (heldOut.size === 0) throw new Error('overfitting guard: the held-out set is empty');
   if (!(Number.isInteger(steps) && steps >= 1)) throw new Error(`overfitting guard: steps must be a positive integer, got ${steps}`);
   if (!(Number.isFinite(stepSize) && stepSize > 0)) throw new Error(`overfitting guard: stepSize must be > 0, got ${stepSize}`);
   if (!(maxDrop > 0 && maxDrop <= 1)) throw new Error(`overfitting guard: maxDrop must be in (0, 1], got ${maxDrop}`);
+  if (!(maxGap > 0 && maxGap <= 1)) throw new Error(`overfitting guard: maxGap must be in (0, 1], got ${maxGap}`);
   if (floor !== undefined && !(floor >= 0 && floor <= 1)) throw new Error(`overfitting guard: floor must be in [0, 1], got ${floor}`);
   if (onCollapse !== 'stop' && onCollapse !== 'continue') throw new Error(`overfitting guard: onCollapse must be 'stop' or 'continue', got ${String(onCollapse)}`);
   const attack = { norm: 'linf' as const, epsilon, steps, stepSize, randomStart: true as const, seed };
@@ -107,49 +133,61 @@ export function createOverfittingGuard(
   return {
     onCollapse,
     async afterEpoch({ model, optimizer, epoch, rng }) {
-      const pgdAccuracy = await heldOutPgdAccuracy(model, heldOut, attack, evalBatchSize);
-      const collapsed =
-        best !== undefined && (pgdAccuracy < best.accuracy - maxDrop || (floor !== undefined && pgdAccuracy < floor && best.accuracy >= floor));
-      if (best !== undefined && collapsed) {
+      const { pgdAccuracy, fgsmAccuracy } = await heldOutAccuracies(model, heldOut, attack, evalBatchSize);
+      const measured = { pgdAccuracy, fgsmAccuracy, examples: heldOut.size, attack };
+      const collapse: OverfittingGuardReport['collapse'] =
+        best !== undefined && pgdAccuracy < best.accuracy - maxDrop ? 'drop'
+        : best !== undefined && floor !== undefined && pgdAccuracy < floor && best.accuracy >= floor ? 'floor'
+        : fgsmAccuracy - pgdAccuracy > maxGap ? 'gap'
+        : undefined;
+      if (collapse !== undefined) {
+        // A collapse before any good epoch has nothing to restore: the caller stops or trains on.
+        if (best === undefined) return { ...measured, collapse };
         await restoreCheckpoint(best.checkpoint, { model, optimizer });
-        return { pgdAccuracy, examples: heldOut.size, attack, bestEpoch: best.epoch, bestAccuracy: best.accuracy, rolledBackTo: best.epoch };
+        return { ...measured, bestEpoch: best.epoch, bestAccuracy: best.accuracy, collapse, rolledBackTo: best.epoch };
       }
       // Ties go to the later epoch: as robust, and further trained.
       if (best === undefined || pgdAccuracy >= best.accuracy) {
         best = { epoch, accuracy: pgdAccuracy, checkpoint: await serializeCheckpoint({ model, optimizer, epoch, rngState: rng.state() }) };
       }
-      return { pgdAccuracy, examples: heldOut.size, attack, bestEpoch: best.epoch, bestAccuracy: best.accuracy };
+      return { ...measured, bestEpoch: best.epoch, bestAccuracy: best.accuracy };
     },
   };
 }
 
-async function heldOutPgdAccuracy(
+/** PGD and FGSM robust accuracy of the same held-out examples, each correct on clean AND attacked input. */
+async function heldOutAccuracies(
   model: tf.LayersModel,
   heldOut: Dataset,
   attack: OverfittingGuardReport['attack'],
   batchSize: number,
-): Promise<number> {
+): Promise<{ pgdAccuracy: number; fgsmAccuracy: number }> {
   const logitsModel = asLogitsModel(model);
-  let robust = 0;
+  let pgdRobust = 0;
+  let fgsmRobust = 0;
   let batchIndex = 0;
   for (const { indices } of sequentialBatches(heldOut, batchSize)) {
     const { x, y } = makeBatch(heldOut, indices);
     try {
-      const count = tf.tidy(() => {
-        const xAdv = craftPgd({ ...attack, model: logitsModel, inputs: x, labels: y, seed: attack.seed + batchIndex });
+      const counts = tf.tidy(() => {
         const clean = tf.equal(predictLabels({ model: logitsModel, inputs: x }), y);
-        const adversarial = tf.equal(predictLabels({ model: logitsModel, inputs: xAdv }), y);
-        return tf.sum(tf.cast(tf.logicalAnd(clean, adversarial), 'int32'));
+        const robustCount = (xAdv: tf.Tensor) =>
+          tf.sum(tf.cast(tf.logicalAnd(clean, tf.equal(predictLabels({ model: logitsModel, inputs: xAdv }), y)), 'int32'));
+        const xPgd = craftPgd({ ...attack, model: logitsModel, inputs: x, labels: y, seed: attack.seed + batchIndex });
+        const xFgsm = craftFgsm({ model: logitsModel, inputs: x, labels: y, epsilon: attack.epsilon, norm: 'linf' });
+        return tf.stack([robustCount(xPgd), robustCount(xFgsm)]);
       });
-      robust += (await count.data())[0];
-      count.dispose();
+      const [pgd, fgsm] = await counts.data();
+      pgdRobust += pgd;
+      fgsmRobust += fgsm;
+      counts.dispose();
     } finally {
       tf.dispose([x, y]);
     }
     batchIndex += 1;
     await yieldToEventLoop();
   }
-  return robust / heldOut.size;
+  return { pgdAccuracy: pgdRobust / heldOut.size, fgsmAccuracy: fgsmRobust / heldOut.size };
 }
 
 /**

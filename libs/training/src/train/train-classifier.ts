@@ -112,10 +112,12 @@ export interface TrainSummary {
   /** The last epoch finished by this call. */
   last?: EpochResult;
   /**
-   * The overfitting guard ended the run (onCollapse 'stop') after rolling back at epoch
-   * `epoch` to the state of epoch `restoredEpoch`; the run is complete, not interrupted.
+   * The overfitting guard ended the run (onCollapse 'stop') on a collapse at epoch `epoch`,
+   * after rolling back to the state of epoch `restoredEpoch`; without `restoredEpoch` there was
+   * no earlier good epoch (it collapsed at the first guarded one) and the model keeps epoch
+   * `epoch`'s weights. The run is complete, not interrupted.
    */
-  earlyStop?: { reason: 'catastrophic-overfitting'; epoch: number; restoredEpoch: number };
+  earlyStop?: { reason: 'catastrophic-overfitting'; epoch: number; restoredEpoch?: number };
 }
 
 /**
@@ -251,12 +253,13 @@ export async function runTrainingLoop(options: TrainingLoopOptions): Promise<Tra
         ...(guardReport === undefined ? {} : { overfittingGuard: guardReport }),
       };
       await options.onEpochEnd?.(last);
-      if (guardReport?.rolledBackTo !== undefined && guard?.onCollapse === 'stop') {
+      if (guardReport?.collapse !== undefined && guard?.onCollapse === 'stop') {
+        const { rolledBackTo } = guardReport;
         return {
           epochsCompleted: epoch,
           stopped: false,
           last,
-          earlyStop: { reason: 'catastrophic-overfitting', epoch, restoredEpoch: guardReport.rolledBackTo },
+          earlyStop: { reason: 'catastrophic-overfitting', epoch, ...(rolledBackTo === undefined ? {} : { restoredEpoch: rolledBackTo }) },
         };
       }
     }

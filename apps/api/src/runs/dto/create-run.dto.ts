@@ -124,6 +124,12 @@ export class OverfittingGuardDto {
   @IsOptional() @IsNumber(finite) @IsPositive() @Max(1)
   maxDrop?: number;
 
+  @ApiPropertyOptional({
+    description: 'FGSM accuracy more than this above PGD accuracy on the held-out examples is a collapse, even in the first epoch (default 0.4)',
+  })
+  @IsOptional() @IsNumber(finite) @IsPositive() @Max(1)
+  maxGap?: number;
+
   @IsOptional() @IsIn(['stop', 'continue'])
   onCollapse?: 'stop' | 'continue';
 }
