@@ -36,6 +36,8 @@ describe('training runs end to end (API + worker processes)', () => {
       CANCEL_POLL_MS: '200',
       // Lets one test see what a run on a dataset missing from the worker's disk becomes.
       FASHION_MNIST_DIR: '/nonexistent/fashion-mnist',
+      // The last test stops the worker in the middle of a job.
+      WORKER_SHUTDOWN_GRACE_MS: '2000',
     });
     ({ api, worker, base, env } = cluster);
     dataSource = await new DataSource(dataSourceOptions(env.DATABASE_URL, 'bulwark-e2e-test')).initialize();
@@ -362,9 +364,23 @@ describe('training runs end to end (API + worker processes)', () => {
     expect((await queue.getJob(run.id))?.attemptsMade).toBe(1);
   });
 
-  it('stops gracefully on SIGTERM', async () => {
-    const code = await worker.stop(20_000);
+  it('on SIGTERM stops a job still running after the grace period, exits, and leaves the run to resume', async () => {
+    const submitted = (await call('POST', '/runs', { kind: 'train', dataset: 'mnist', model: 'mlp', epochs: 20, batchSize: 32, seed: 5 })).body;
+    await waitFor('the run to make progress', async () => (await getRun(submitted.id)).progress > 0, 120_000);
+    const children = [...worker.output().matchAll(/\[worker child (\d+)\] ready/g)].map((m) => Number(m[1]));
+
+    const signalledAt = Date.now();
+    const code = await worker.stop(30_000);
     expect(code).toBe(0);
-    expect(worker.output()).toMatch(/SIGTERM received, shutting down[\s\S]*no new jobs[\s\S]*worker closed/);
+    // The grace (2 s) and the child's exit, not the job's remaining epochs nor BullMQ's 30 s kill timeout.
+    expect(Date.now() - signalledAt).toBeLessThan(15_000);
+    expect(worker.output()).toMatch(/SIGTERM received, shutting down[\s\S]*no new jobs[\s\S]*did not finish in time; stopping their child processes[\s\S]*worker closed/);
+    for (const pid of new Set(children)) expect(() => process.kill(pid, 0)).toThrow();
+
+    // Handed back, not failed for good: the next worker resumes it from its checkpoint.
+    const run = await getRun(submitted.id);
+    expect(run.status).not.toBe('failed');
+    expect(run.progress).toBeLessThan(1);
+    await call('POST', `/runs/${submitted.id}/cancel`);
   });
 });

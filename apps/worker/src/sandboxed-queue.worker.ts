@@ -10,9 +10,6 @@ import { WORKER_CONFIG } from './worker-config';
 
 type QueueJobData = TrainingJob['data'] | EvaluationJob['data'];
 
-/** How long SIGTERM waits for an active job before leaving it to be re-delivered (it resumes from its checkpoint). */
-const SHUTDOWN_GRACE_MS = 30_000;
-
 /**
  * Owns the BullMQ worker of one queue. The processor itself runs sandboxed in a child process
  * (processors/<queue>.processor.ts), so CPU-bound work never stalls lock renewal; this parent
@@ -58,13 +55,16 @@ abstract class SandboxedQueueWorker implements OnApplicationBootstrap, OnApplica
 
   async onApplicationShutdown(): Promise<void> {
     if (!this.worker) return;
-    this.logger.log(`shutting down: no new jobs; waiting up to ${SHUTDOWN_GRACE_MS / 1000}s for active ones`);
-    const graceful = this.worker.close();
-    const timedOut = await Promise.race([graceful.then(() => false), delay(SHUTDOWN_GRACE_MS).then(() => true)]);
-    if (timedOut) {
-      this.logger.warn('active jobs did not finish in time; they will be re-delivered and resume from their checkpoints');
-      await this.worker.close(true);
+    const graceMs = this.config.shutdownGraceMs;
+    this.logger.log(`shutting down: no new jobs; waiting up to ${graceMs / 1000}s for active ones`);
+    // pause() stops fetching and resolves once the active jobs are done (their locks keep being renewed).
+    const finished = await Promise.race([this.worker.pause().then(() => true), delay(graceMs).then(() => false)]);
+    if (!finished) {
+      this.logger.warn('active jobs did not finish in time; stopping their child processes: the jobs will be re-delivered and resume from their checkpoints');
     }
+    // Forced or not, close() is called once: BullMQ answers a second close() with the first
+    // one's promise, so a graceful close followed by a forced one would wait for the job forever.
+    await this.worker.close(!finished);
     this.logger.log('worker closed');
   }
 

@@ -35,6 +35,8 @@ export interface WorkerConfig extends CommonConfig {
   concurrency: number;
   /** Queues this process consumes; at least one. */
   queues: WorkerQueueName[];
+  /** On shutdown, how long running jobs may go on before their child processes are stopped. */
+  shutdownGraceMs: number;
   forcedBackend?: BackendName;
   cancelPollMs: number;
   /** Where the worker reads datasets that are files on disk. */
@@ -112,6 +114,7 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     ...common(env),
     concurrency: integer(env, 'WORKER_CONCURRENCY', 1, 64),
     queues: workerQueues(env),
+    shutdownGraceMs: integer(env, 'WORKER_SHUTDOWN_GRACE_MS', 0, 3_600_000),
     forcedBackend: backend as BackendName | undefined,
     cancelPollMs: integer(env, 'CANCEL_POLL_MS', 50, 60_000),
     datasetDirs: { fashionMnist: raw(env, 'FASHION_MNIST_DIR')!, cifar10: raw(env, 'CIFAR10_DIR') },

@@ -17,6 +17,16 @@ export interface ChildContext {
   log: (line: string) => void;
 }
 
+/**
+ * The parent signals its children only once its shutdown grace is over (a forced close).
+ * BullMQ's own handler would then let the job run on until its 30 s kill timeout; the job is
+ * abandoned either way, re-delivered and resumed from its newest checkpoint, so leave now.
+ */
+process.once('SIGTERM', () => {
+  console.log(`[worker child ${process.pid}] SIGTERM: abandoning the current job; it resumes from its checkpoint when re-delivered`);
+  process.exit(143);
+});
+
 let context: Promise<ChildContext> | undefined;
 
 function childContext(): Promise<ChildContext> {
