@@ -3,18 +3,23 @@
  * (submitting what is missing over the API, with fixed idempotency keys), waits for them and
  * writes docs/robustness.{json,md} and the curve figures from what is stored.
  *
- *   node dist/scripts/robustness/report.js [--api URL] [--only id,id] [--no-wait] [--out docs]
+ *   node dist/scripts/robustness/report.js [--api URL] [--only id,id] [--no-wait] [--fresh] [--out docs] [--store file]
  *
- * --only: just those evaluations (and the runs they need); prints their rows, writes nothing.
+ * The store (default <out>/robustness-store.json, see report-store.ts) holds what earlier
+ * invocations measured: entries whose fingerprint still matches the plan come from it, only
+ * the rest is measured, and the store is written back with everything the report used.
+ * --only: just those evaluations (and the runs they need), measured anew; prints their rows, writes nothing.
  * --no-wait: submit what can be submitted, then write the report from what has finished.
+ * --fresh: ignore the store and measure every entry.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { apiClient } from '../lib/api-client';
 import { curveSeries, curveSvg } from './curve-figure';
-import { EVALUATIONS, PLAN_VERSION, PlannedEvaluation, PlannedTraining, TRAININGS, evaluationBody } from './plan';
+import { EVALUATIONS, PlannedEvaluation, PlannedTraining, TRAININGS, evaluationBody, planFingerprints, planKey, trainingsFor } from './plan';
 import { buildRows, CurvePoint, StoredEvaluation, StoredRun, StoredTraining } from './report-rows';
 import { reportMarkdown } from './report-markdown';
+import { carriedFromStore, emptyStore, readStore, storeOf, writeStore } from './report-store';
 import { checkTargets } from './report-targets';
 
 const TERMINAL = ['succeeded', 'failed', 'cancelled'];
@@ -29,6 +34,9 @@ const base = argument('api') ?? process.env.BULWARK_API ?? 'http://127.0.0.1:300
 const outDir = argument('out') ?? 'docs';
 const only = argument('only')?.split(',').filter(Boolean);
 const wait = !process.argv.includes('--no-wait');
+const fresh = process.argv.includes('--fresh');
+const storePath = argument('store') ?? join(outDir, 'robustness-store.json');
+const fingerprints = planFingerprints();
 const api = apiClient(base);
 
 
@@ -38,17 +46,10 @@ function selectPlan(): { trainings: PlannedTraining[]; evaluations: PlannedEvalu
   const unknown = only.filter((id) => !EVALUATIONS.some((e) => e.id === id));
   if (unknown.length) throw new Error(`--only: unknown evaluation(s) ${unknown.join(', ')}; known: ${EVALUATIONS.map((e) => e.id).join(', ')}`);
   const evaluations = EVALUATIONS.filter((e) => only.includes(e.id));
-  const needed = new Set<string>();
-  const add = (id: string) => {
-    needed.add(id);
-    const parent = TRAININGS.find((t) => t.id === id)?.parent;
-    if (parent) add(parent.plan);
-  };
-  evaluations.forEach((e) => add(e.source));
-  return { trainings: TRAININGS.filter((t) => needed.has(t.id)), evaluations };
+  return { trainings: trainingsFor(evaluations), evaluations };
 }
 
-const idempotencyKey = (planId: string) => `${PLAN_VERSION}-${planId}`;
+const idempotencyKey = (planId: string) => planKey(planId, fingerprints);
 
 /**
  * Submits what can be submitted now into `runs` (plan id → stored run). A refused submission
@@ -81,11 +82,16 @@ async function submitReady(trainings: PlannedTraining[], evaluations: PlannedEva
       await submit(evaluation.id, '/evaluations', async () => evaluationBody(evaluation, runs.get(evaluation.source)!.id));
     }
   };
-  await submitEvaluations(evaluations.filter((e) => !e.curveOnly));
-  // Curve-only points wait until every table evaluation has ended: on a small machine the
-  // table's figures come first, the figure's extra points after.
-  const tableDone = evaluations.filter((e) => !e.curveOnly).every((e) => TERMINAL.includes(runs.get(e.id)?.status ?? '') || blockedBy(e.id, runs) || refused.has(e.id));
-  if (tableDone) await submitEvaluations(evaluations.filter((e) => e.curveOnly));
+  // In waves (PlannedEvaluation.wave): a wave is submitted once every evaluation of the one
+  // before has ended, so on a small machine the defenses' rows come first, the long detector
+  // evaluations next and the figure's extra points last.
+  const waveOf = (e: PlannedEvaluation) => (e.curveOnly ? 3 : e.wave ?? 1);
+  for (const wave of [1, 2, 3]) {
+    const these = evaluations.filter((e) => waveOf(e) === wave);
+    await submitEvaluations(these);
+    const ended = these.every((e) => TERMINAL.includes(runs.get(e.id)?.status ?? '') || blockedBy(e.id, runs) || refused.has(e.id));
+    if (!ended) return;
+  }
 }
 
 /** Planned items that cannot finish: their run (or one they depend on) failed or was cancelled. */
@@ -147,10 +153,31 @@ async function fetchStored(trainings: PlannedTraining[], evaluations: PlannedEva
   return { trainings: [...storedTrainings.values()], evaluations: storedEvaluations };
 }
 
+/** Carried and freshly read entries together, in plan order; a fresh reading wins, and parents are linked across both. */
+function merge(carried: { trainings: StoredTraining[]; evaluations: StoredEvaluation[] }, fetched: { trainings: StoredTraining[]; evaluations: StoredEvaluation[] }) {
+  const trainings = new Map<string, StoredTraining>();
+  for (const training of [...carried.trainings, ...fetched.trainings]) trainings.set(training.plan.id, training);
+  for (const training of trainings.values()) {
+    if (training.plan.parent) training.parent = trainings.get(training.plan.parent.plan);
+  }
+  const evaluations = new Map<string, StoredEvaluation>();
+  for (const evaluation of [...carried.evaluations, ...fetched.evaluations]) evaluations.set(evaluation.plan.id, evaluation);
+  const inPlanOrder = <T extends { plan: { id: string } }>(items: Iterable<T>, order: Array<{ id: string }>) =>
+    [...items].sort((a, b) => order.findIndex((p) => p.id === a.plan.id) - order.findIndex((p) => p.id === b.plan.id));
+  return { trainings: inPlanOrder(trainings.values(), TRAININGS), evaluations: inPlanOrder(evaluations.values(), EVALUATIONS) };
+}
+
 async function main(): Promise<void> {
-  const plan = selectPlan();
+  const requested = selectPlan();
+  // --only repeats a measurement: nothing is taken from the store.
+  const store = only || fresh ? emptyStore() : await readStore(storePath);
+  const carried = carriedFromStore(store, requested.trainings, requested.evaluations, fingerprints);
+  const held = new Set(carried.evaluations.map((e) => e.plan.id));
+  const evaluations = requested.evaluations.filter((e) => !held.has(e.id));
+  const plan = { trainings: trainingsFor(evaluations), evaluations };
+  if (held.size) console.log(`${held.size} of ${requested.evaluations.length} evaluations are in ${storePath} as planned; measuring the other ${evaluations.length}`);
   const { runs, refused } = await ensurePlan(plan.trainings, plan.evaluations);
-  const stored = await fetchStored(plan.trainings, plan.evaluations, runs);
+  const stored = merge(carried, await fetchStored(plan.trainings, plan.evaluations, runs));
   const rows = buildRows(stored.trainings, stored.evaluations);
   if (only) {
     console.log(JSON.stringify(rows, null, 2));
@@ -182,6 +209,7 @@ async function main(): Promise<void> {
     evaluationOptions: plan.evaluations.filter((e) => e.extra).map((e) => ({ id: e.id, options: e.extra! })),
   });
   await writeFile(join(outDir, 'robustness.md'), markdown);
+  await writeStore(storePath, storeOf(stored.trainings, stored.evaluations, fingerprints));
   console.log(`wrote ${rows.length} rows to ${join(outDir, 'robustness.json')} and ${join(outDir, 'robustness.md')}${pending.length ? `; not measured yet: ${pending.length}` : ''}`);
 }
 

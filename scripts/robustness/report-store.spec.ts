@@ -1,0 +1,86 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EVALUATIONS, PlannedTraining, TRAININGS, planFingerprints, planKey, trainingsFor } from './plan';
+import { buildRows, StoredEvaluation, StoredTraining } from './report-rows';
+import { carriedFromStore, emptyStore, readStore, storeOf, writeStore } from './report-store';
+
+const trainingPlan = (id: string) => TRAININGS.find((t) => t.id === id)!;
+const evaluationPlan = (id: string) => EVALUATIONS.find((e) => e.id === id)!;
+
+function stored(id: string): StoredTraining {
+  return { plan: trainingPlan(id), run: { id: `${id}-run`, status: 'succeeded', spec: { ...trainingPlan(id).body }, result: null, backend: null }, epochSeconds: [20], epochCpuSeconds: [10] };
+}
+
+function measured(id: string, suite: number): StoredEvaluation {
+  return {
+    plan: evaluationPlan(id),
+    run: { id: `${id}-run`, status: 'succeeded', spec: { seed: 0 }, result: { flags: [] }, backend: null },
+    curve: [{ epsilon: 0.1, n: 1000, cleanAccuracy: 0.9, robustAccuracy: { suite } }],
+    adaptiveCurve: null,
+  };
+}
+
+describe('plan fingerprints', () => {
+  it('change with an entry and with everything it builds on, and with nothing else', () => {
+    const before = planFingerprints();
+    const teacher = trainingPlan('fashion-teacher-t20');
+    const changed: PlannedTraining[] = TRAININGS.map((t) => (t === teacher ? { ...t, body: { ...t.body, epochs: 7 } } : t));
+    const after = planFingerprints(changed, EVALUATIONS);
+    const differs = (id: string) => before.get(id) !== after.get(id);
+    expect(['fashion-teacher-t20', 'fashion-distillation-t20', 'eval-fashion-distilled', 'curve-fashion-distillation'].every(differs)).toBe(true);
+    expect(['fashion-none', 'fashion-pgd-at', 'eval-fashion-none', 'eval-fashion-pgd-at', 'curve-fashion-none'].some(differs)).toBe(false);
+    // Key order in a literal is not content.
+    const reordered = TRAININGS.map((t) => ({ ...t, body: Object.fromEntries(Object.entries(t.body).reverse()) }));
+    expect(planFingerprints(reordered, EVALUATIONS)).toEqual(before);
+    expect(planKey('eval-fashion-none', before)).toBe(`eval-fashion-none-${before.get('eval-fashion-none')}`);
+  });
+
+  it('names the trainings an evaluation needs, parents included', () => {
+    expect(trainingsFor([evaluationPlan('eval-fashion-distilled')]).map((t) => t.id)).toEqual(['fashion-teacher-t20', 'fashion-distillation-t20']);
+  });
+});
+
+describe('the report store', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'bulwark-store-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('gives back what was measured as planned, with parents linked, and builds the same rows from it', async () => {
+    const prints = planFingerprints();
+    const teacher = stored('fashion-teacher-t20');
+    const student = { ...stored('fashion-distillation-t20'), parent: teacher };
+    const trainings = [stored('fashion-none'), teacher, student, { ...stored('fashion-pgd-at'), run: { ...stored('fashion-pgd-at').run, status: 'running' } }];
+    const evaluations = [measured('eval-fashion-none', 0.03), measured('eval-fashion-distilled', 0.1)];
+    const path = join(dir, 'store.json');
+    await writeStore(path, storeOf(trainings, evaluations, prints));
+
+    const store = await readStore(path);
+    expect(store.trainings.map((t) => t.plan)).toEqual(['fashion-distillation-t20', 'fashion-none', 'fashion-teacher-t20']);
+    const carried = carriedFromStore(store, TRAININGS, EVALUATIONS, prints);
+    expect(carried.evaluations.map((e) => e.plan.id).sort()).toEqual(['eval-fashion-distilled', 'eval-fashion-none']);
+    expect(carried.trainings.find((t) => t.plan.id === 'fashion-distillation-t20')?.parent?.plan.id).toBe('fashion-teacher-t20');
+    expect(buildRows(carried.trainings, carried.evaluations)).toEqual(buildRows(trainings, evaluations));
+  });
+
+  it('drops an entry whose plan changed, and an evaluation whose model was not kept', () => {
+    const prints = planFingerprints();
+    const store = storeOf([stored('fashion-none'), stored('fashion-teacher-t20'), { ...stored('fashion-distillation-t20') }], [measured('eval-fashion-none', 0.03), measured('eval-fashion-distilled', 0.1)], prints);
+    const changed = new Map(prints).set('fashion-teacher-t20', 'something-else');
+    const carried = carriedFromStore(store, TRAININGS, EVALUATIONS, changed);
+    // The student's recorded parent is no longer the planned teacher: neither it nor its evaluation is carried.
+    expect(carried.trainings.map((t) => t.plan.id)).toEqual(['fashion-none']);
+    expect(carried.evaluations.map((e) => e.plan.id)).toEqual(['eval-fashion-none']);
+  });
+
+  it('starts empty without a file and refuses a file of another kind, naming it', async () => {
+    expect(await readStore(join(dir, 'missing.json'))).toEqual(emptyStore());
+    const other = join(dir, 'other.json');
+    await writeFile(other, JSON.stringify([{ dataset: 'mnist' }]));
+    await expect(readStore(other)).rejects.toThrow(`${other} is not a report store`);
+  });
+});
