@@ -121,7 +121,7 @@ describe('catastrophic-overfitting guard', () => {
     expect(report.fgsmAccuracy - report.pgdAccuracy).toBeGreaterThan(0.2);
     // Nothing restored, and nothing to report as restored: the run ends on epoch 1's own weights.
     expect(summary).toEqual({ epochsCompleted: 1, stopped: false, last: epochs[0], earlyStop: { reason: 'catastrophic-overfitting', epoch: 1 } });
-   }, 60_000);
+  }, 60_000);
 
   it('lets a healthy run train on: FGSM accuracy a little above PGD accuracy is no collapse', async () => {
     const model = mlp(1);
