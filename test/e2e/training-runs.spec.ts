@@ -226,6 +226,16 @@ describe('training runs end to end (API + worker processes)', () => {
     const acceptedAndRight = answers.mahalanobis.slice(0, 8).filter((p, i) => !p.rejected && p.label === truth[i]).length;
     expect(acceptedAndRight).toBeGreaterThanOrEqual(6);
     console.log(`predict, clean digits ${JSON.stringify(truth)}: ${kinds.map((k) => `${k} ${JSON.stringify(answers[k].map((p) => (p.rejected ? 'rejected' : p.label)))}`).join('; ')}`);
+
+    // A second request is served by the stack the first one fitted: the same answers, no refit.
+    const again = await call('POST', `/evaluations/${submitted.body.id}/predict`, { inputs: [...digits, noise, gray], detector: 'mahalanobis' });
+    expect(again.status).toBe(200);
+    expect(again.body.predictions).toEqual(answers.mahalanobis);
+    expect(worker.output()).toContain(`predict on evaluation ${submitted.body.id}: mahalanobis stack reused from an earlier request`);
+    // Bad input is still refused, naming the input.
+    const bad = await call('POST', `/evaluations/${submitted.body.id}/predict`, { inputs: [digits[0].slice(1)], detector: 'mahalanobis' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.message).toEqual([expect.stringMatching(/^inputs\.0 has 783 numbers/)]);
   });
 
   it('fine-tunes that model from its checkpoint with PGD adversarial training, SGD, a piecewise schedule and the overfitting guard', async () => {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { UnrecoverableError } from 'bullmq';
 import type { DetectionResult, EvaluationRunSpec, PredictAnswer, PredictJobData, PredictJobResult } from '@bulwark/jobs';
-import { createDefenseStack } from '@bulwark/training';
+import { createDefenseStack, type Detector } from '@bulwark/training';
 import { JobContext, loadRunDataset } from '../job-context';
 import { detectionData, fitDetectionStack } from './detection-stage';
 import { loadCheckpointModel } from '../models/run-model';
@@ -9,9 +9,10 @@ import { loadCheckpointModel } from '../models/run-model';
 /**
  * Answers a predict request with an evaluated stack: the evaluation's model from its
  * checkpoint, behind its defense, guarded by one of its detectors. Detector state is not
- * stored; it is refitted here exactly as the evaluation fitted it (same training-split
- * subsets, same seed), so the threshold is the one the evaluation measured. Every failure is
- * final: the caller is waiting, and a retry would answer after it has given up.
+ * stored; it is refitted exactly as the evaluation fitted it (same training-split subsets,
+ * same seed), so the threshold is the one the evaluation measured, and kept in this child
+ * process for the next request (servingStack). Every failure is final: the caller is waiting,
+ * and a retry would answer after it has given up.
  */
 export async function runPredictJob(data: PredictJobData, ctx: JobContext): Promise<PredictJobResult> {
   const run = await ctx.ledger.find(data.evaluationRunId);
@@ -20,37 +21,88 @@ export async function runPredictJob(data: PredictJobData, ctx: JobContext): Prom
   const spec = run.spec as EvaluationRunSpec;
   const detectorSpec = spec.detectors?.find((d) => d.kind === data.detector);
   if (!detectorSpec || spec.validationExamples === undefined) throw new UnrecoverableError(`evaluation ${run.id} has no ${data.detector} detector`);
+  const log = (line: string) => ctx.log(`predict on evaluation ${run.id}: ${line}`);
 
-  const checkpoint = await ctx.ledger.checkpointData(spec.checkpointId);
-  if (!checkpoint) throw new UnrecoverableError(`checkpoint ${spec.checkpointId} no longer exists`);
-  const { train } = loadRunDataset(spec.dataset, { testFraction: spec.testFraction, seed: spec.datasetSeed }, ctx.datasetDirs);
-  const [h, w, c] = train.shape;
+  const { serving, reused } = await servingStack(`${run.id}/${detectorSpec.kind}`, async () => {
+    const checkpoint = await ctx.ledger.checkpointData(spec.checkpointId);
+    if (!checkpoint) throw new UnrecoverableError(`checkpoint ${spec.checkpointId} no longer exists`);
+    const { train } = loadRunDataset(spec.dataset, { testFraction: spec.testFraction, seed: spec.datasetSeed }, ctx.datasetDirs);
+    // Built exactly as the evaluation built it (zoo or imported topology): the prediction is the evaluated model's.
+    const model = await loadCheckpointModel(ctx.ledger, checkpoint, train);
+    try {
+      const stack = fitDetectionStack({ model, spec, detectors: [detectorSpec], data: detectionData(train, { validationExamples: spec.validationExamples!, seed: spec.seed }) });
+      const [detector] = stack.detectors;
+      warnIfRefitDiffers(run.result?.detection as DetectionResult | undefined, detector.kind, detector.threshold, log);
+      return {
+        shape: train.shape,
+        classNames: train.classNames,
+        detector,
+        defense: createDefenseStack({ defended: stack.defended, detector }),
+        dispose: () => {
+          stack.dispose();
+          model.dispose();
+        },
+      };
+    } catch (error) {
+      model.dispose();
+      throw error;
+    }
+  });
+  if (reused) log(`${detectorSpec.kind} stack reused from an earlier request`);
+
+  const [h, w, c] = serving.shape;
   const bad = data.inputs.findIndex((row) => row.length !== h * w * c || row.some((v) => !(v >= 0 && v <= 1)));
   if (bad >= 0) throw new UnrecoverableError(`input ${bad} is not a ${h}×${w}×${c} image with values in [0,1]`);
-
-  // Built exactly as the evaluation built it (zoo or imported topology): the prediction is the evaluated model's.
-  const model = await loadCheckpointModel(ctx.ledger, checkpoint, train);
+  const inputs = tf.tensor4d(Float32Array.from(data.inputs.flat()), [data.inputs.length, h, w, c]);
   try {
-    const stack = fitDetectionStack({ model, spec, detectors: [detectorSpec], data: detectionData(train, { validationExamples: spec.validationExamples, seed: spec.seed }) });
-    const inputs = tf.tensor4d(Float32Array.from(data.inputs.flat()), [data.inputs.length, h, w, c]);
-    try {
-      const [detector] = stack.detectors;
-      warnIfRefitDiffers(run.result?.detection as DetectionResult | undefined, detector.kind, detector.threshold, (line) => ctx.log(`predict on evaluation ${run.id}: ${line}`));
-      const predictions = createDefenseStack({ defended: stack.defended, detector })
-        .predict(inputs)
-        .map((p): PredictAnswer =>
-          p.rejected
-            ? { rejected: true, reason: 'rejected as adversarial', detector: detector.kind, score: p.score }
-            : { rejected: false, label: p.label, className: train.classNames[p.label], score: p.score! },
-        );
-      return { detector: { kind: detector.kind, threshold: detector.threshold, targetFpr: detectorSpec.fpr }, predictions };
-    } finally {
-      inputs.dispose();
-      stack.dispose();
-    }
+    const { detector } = serving;
+    const predictions = serving.defense
+      .predict(inputs)
+      .map((p): PredictAnswer =>
+        p.rejected
+          ? { rejected: true, reason: 'rejected as adversarial', detector: detector.kind, score: p.score }
+          : { rejected: false, label: p.label, className: serving.classNames[p.label], score: p.score! },
+      );
+    return { detector: { kind: detector.kind, threshold: detector.threshold, targetFpr: detectorSpec.fpr }, predictions };
   } finally {
-    model.dispose();
+    inputs.dispose();
   }
+}
+
+/** An evaluated stack ready to answer: its model, defense and fitted detector, and the input shape it takes. */
+interface ServingStack {
+  shape: readonly number[];
+  classNames: readonly string[];
+  detector: Detector;
+  defense: ReturnType<typeof createDefenseStack>;
+  dispose(): void;
+}
+
+/**
+ * Stacks kept per (evaluation, detector), most recently used last. An evaluation, its
+ * checkpoint and its detector fit never change once it has succeeded, so a kept stack stays
+ * right; only memory bounds how many (a model and a detector's statistics each, a few MiB).
+ * A child process runs one job at a time, so an evicted stack is never in use.
+ */
+const SERVING_STACKS = 4;
+const servingStacks = new Map<string, Promise<ServingStack>>();
+
+async function servingStack(key: string, build: () => Promise<ServingStack>): Promise<{ serving: ServingStack; reused: boolean }> {
+  let entry = servingStacks.get(key);
+  const reused = entry !== undefined;
+  if (entry) {
+    servingStacks.delete(key);
+  } else {
+    entry = build();
+    entry.catch(() => servingStacks.delete(key));
+  }
+  servingStacks.set(key, entry);
+  while (servingStacks.size > SERVING_STACKS) {
+    const [oldest, evicted] = servingStacks.entries().next().value as [string, Promise<ServingStack>];
+    servingStacks.delete(oldest);
+    evicted.then((stack) => stack.dispose(), () => undefined);
+  }
+  return { serving: await entry, reused };
 }
 
 /** Refitting is deterministic on one backend; another backend's float rounding can move the threshold slightly. Said, not fatal. */
