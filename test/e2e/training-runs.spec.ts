@@ -374,6 +374,34 @@ describe('training runs end to end (API + worker processes)', () => {
     expect((await queue.getJob(run.id))?.attemptsMade).toBe(1);
   });
 
+  it('resumes a run carried over to another database from its checkpoint, ending exactly as the uninterrupted run did', async () => {
+    // The first test's run, as a report store would carry it: spec, epoch-1 checkpoint, metrics.
+    const original = await getRun(adversariallyTrained);
+    const [first] = (await call('GET', `/runs/${original.id}/checkpoints`)).body.items.filter((c: { epoch: number }) => c.epoch === 1);
+    const data = Buffer.from(await (await fetch(`${base}/runs/${original.id}/checkpoints/${first.id}`)).arrayBuffer());
+    const metrics = (await call('GET', `/runs/${original.id}/metrics`)).body.items as Array<{ key: string; step: number; value: number }>;
+    // The stored spec is a valid POST /runs body: every default it filled in is a field of its own.
+    const resumed = await call('POST', '/runs/resume', {
+      run: original.spec,
+      checkpoint: { epoch: 1, data: data.toString('base64'), sha256: first.sha256, format: first.format },
+      metrics: metrics.map(({ key, step, value }) => ({ key, step, value })),
+    });
+    expect(resumed.status).toBe(201);
+    const run = await waitForStatus(resumed.body.id, ['succeeded', 'failed'], 120_000);
+    expect(run.error).toBeNull();
+    expect(run.status).toBe('succeeded');
+    expect(worker.output()).toContain(`run ${run.id}: resuming after epoch 1 from checkpoint ${first.sha256.slice(0, 12)}`);
+    // Weights, optimizer state and RNG travel in the checkpoint: epoch 2 is the original's, to the bit.
+    const points = (await call('GET', `/runs/${run.id}/metrics`)).body.items as Array<{ key: string; step: number; value: number }>;
+    const at = (items: typeof points, key: string, step: number) => items.find((p) => p.key === key && p.step === step)?.value;
+    for (const key of ['train_loss', 'test_clean_accuracy', 'test_fgsm_accuracy']) {
+      expect([key, at(points, key, 1), at(points, key, 2)]).toEqual([key, at(metrics, key, 1), at(metrics, key, 2)]);
+    }
+    const [resumedCheckpoint] = (await call('GET', `/runs/${run.id}/checkpoints`)).body.items.filter((c: { epoch: number }) => c.epoch === 2);
+    const [originalCheckpoint] = (await call('GET', `/runs/${original.id}/checkpoints`)).body.items.filter((c: { epoch: number }) => c.epoch === 2);
+    expect(resumedCheckpoint.sha256).toBe(originalCheckpoint.sha256);
+  });
+
   it('on SIGTERM stops a job still running after the grace period, exits, and leaves the run to resume', async () => {
     const submitted = (await call('POST', '/runs', { kind: 'train', dataset: 'mnist', model: 'mlp', epochs: 20, batchSize: 32, seed: 5 })).body;
     await waitFor('the run to make progress', async () => (await getRun(submitted.id)).progress > 0, 120_000);

@@ -18,6 +18,8 @@ export async function createApiApp(config: ApiConfig, logger: LogLevel[] | false
   // a body already read): a batch of images is far larger than any other request.
   app.use('/evaluations/:id/predict', json({ limit: Math.max(config.bodyLimitBytes, PREDICT_BODY_LIMIT_BYTES) }));
   app.use('/models/import', json({ limit: Math.max(config.bodyLimitBytes, config.modelUploadLimitBytes) }));
+  // A carried-over run brings its checkpoint (a few MiB of weights and optimizer state).
+  app.use('/runs/resume', json({ limit: Math.max(config.bodyLimitBytes, config.modelUploadLimitBytes) }));
   app.useBodyParser('json', { limit: config.bodyLimitBytes });
   app.useGlobalFilters(
     new BodyParserErrorFilter(app.get(HttpAdapterHost).httpAdapter, [

@@ -20,7 +20,7 @@ export const ENV_SCHEMA: readonly EnvVarSpec[] = [
   { name: 'API_HOST', apps: ['api'], required: false, default: '0.0.0.0', description: 'Interface the HTTP server binds' },
   { name: 'API_PORT', apps: ['api'], required: false, default: '3000', description: 'HTTP port' },
   { name: 'BODY_LIMIT_BYTES', apps: ['api'], required: false, default: '16384', description: 'Largest accepted JSON body; larger requests get 413 (model uploads and predict requests have their own limits)' },
-  { name: 'MODEL_UPLOAD_LIMIT_BYTES', apps: ['api'], required: false, default: '33554432', description: 'Largest body of POST /models/import (model.json plus the weights in base64, 4/3 of their size); larger uploads get 413' },
+  { name: 'MODEL_UPLOAD_LIMIT_BYTES', apps: ['api'], required: false, default: '33554432', description: 'Largest body of POST /models/import (model.json plus the weights in base64, 4/3 of their size) and of POST /runs/resume (a checkpoint in base64); larger uploads get 413' },
   { name: 'MAX_EPOCHS', apps: ['api'], required: false, default: '100', description: 'Largest `epochs` a run may ask for' },
   { name: 'MAX_BATCH_SIZE', apps: ['api'], required: false, default: '1024', description: 'Largest `batchSize` a run may ask for' },
   { name: 'JOB_ATTEMPTS', apps: ['api'], required: false, default: '3', description: 'BullMQ attempts per job (retries with exponential backoff)' },

@@ -5,6 +5,7 @@ import { parseIdempotencyKey } from '../common/idempotency-key';
 import { CreateRunDto } from './dto/create-run.dto';
 import { ListRunsQueryDto } from './dto/list-runs-query.dto';
 import { MetricsQueryDto } from './dto/metrics-query.dto';
+import { ResumeRunDto } from './dto/resume-run.dto';
 import { RunIdPipe } from './run-id.pipe';
 import { RunsService } from './runs.service';
 
@@ -23,6 +24,25 @@ export class RunsController {
     @Res({ passthrough: true }) res: Response,
   ) {
     const { run, replayed } = await this.runs.create(dto, parseIdempotencyKey(idempotencyKey));
+    if (replayed) res.setHeader('Idempotent-Replayed', 'true');
+    return run;
+  }
+
+  @Post('resume')
+  @ApiOperation({
+    summary: 'Resume a run carried over from another database',
+    description:
+      'The run as submitted to POST /runs, its newest checkpoint (base64, with its SHA-256 and format, as GET /runs/:id/checkpoints lists it) and its metrics up to that epoch. ' +
+      'Stored as a queued run that resumes after the checkpoint\'s epoch. The body may be as large as MODEL_UPLOAD_LIMIT_BYTES.',
+  })
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Retrying with the same key returns the same run' })
+  @ApiCreatedResponse({ description: 'The run, status queued (or the existing run for a replayed Idempotency-Key)' })
+  async resume(
+    @Body() dto: ResumeRunDto,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    const { run, replayed } = await this.runs.resume(dto, parseIdempotencyKey(idempotencyKey));
     if (replayed) res.setHeader('Idempotent-Replayed', 'true');
     return run;
   }

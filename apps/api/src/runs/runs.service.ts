@@ -3,7 +3,7 @@ import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { createHash } from 'node:crypto';
 import { DataSource, QueryFailedError, Repository } from 'typeorm';
 import type { ApiConfig } from '@bulwark/config';
-import { Checkpoint, CheckpointBytes, CheckpointWithData, Metric, Run, RunLedger, TERMINAL_STATUSES } from '@bulwark/database';
+import { Checkpoint, CheckpointBytes, CheckpointWithData, Metric, MetricPoint, Run, RunLedger, TERMINAL_STATUSES } from '@bulwark/database';
 import {
   DEFAULT_EVAL_ATTACK,
   DEFAULT_LEARNING_RATE,
@@ -22,6 +22,7 @@ import { API_CONFIG } from '../common/api-config';
 import { definedFields } from '../common/defined-fields';
 import { CreateRunDto } from './dto/create-run.dto';
 import { ListRunsQueryDto } from './dto/list-runs-query.dto';
+import { ResumeRunDto } from './dto/resume-run.dto';
 import { RunJobsProducer } from './run-jobs.producer';
 
 export interface CreateRunResult {
@@ -35,9 +36,14 @@ export interface SubmitOptions {
   /** Lineage: the run and checkpoint the new run derives from. */
   parentRunId?: string | null;
   parentCheckpointId?: string | null;
-  /** Bytes stored as one of the run's checkpoints in the same transaction as the run (an import's upload). */
+  /** Bytes stored as one of the run's checkpoints in the same transaction as the run (an import's upload, a resumed run's checkpoint). */
   checkpoint?: CheckpointBytes;
+  /** Metric points stored with the run (a resumed run's epochs so far). */
+  metrics?: MetricPoint[];
 }
+
+/** Rows per INSERT of metric points: 4 parameters a row, under Postgres's 65,535. */
+const METRIC_INSERT_CHUNK = 5000;
 
 export interface Page<T> {
   items: T[];
@@ -81,6 +87,33 @@ export class RunsService {
       parentRunId: parent?.runId ?? null,
       parentCheckpointId: parent?.id ?? null,
     });
+  }
+
+  /**
+   * A run carried over from another database (another cluster, or a session whose database is
+   * gone): stored with its newest checkpoint and the metrics up to it, then queued like any
+   * run. The worker finds the checkpoint and resumes after its epoch, as for a re-delivered job,
+   * so the run ends as it would have where it started. Its spec is resolved as POST /runs
+   * resolves it, so the same Idempotency-Key and body find it again.
+   */
+  async resume(dto: ResumeRunDto, idempotencyKey?: string): Promise<CreateRunResult> {
+    const parentField = dto.run.fromCheckpoint ? 'fromCheckpoint' : dto.run.teacherCheckpoint ? 'teacherCheckpoint' : undefined;
+    if (parentField) {
+      throw new BadRequestException([`run.${parentField}: a run built on another checkpoint cannot be resumed here: that checkpoint does not travel with it`]);
+    }
+    const spec = this.resolveSpec(dto.run);
+    const { epoch, format } = dto.checkpoint;
+    if (epoch >= spec.epochs) {
+      throw new BadRequestException([`checkpoint.epoch: ${epoch} leaves nothing to resume of a run of ${spec.epochs} epochs`]);
+    }
+    const data = Buffer.from(dto.checkpoint.data, 'base64');
+    const digest = createHash('sha256').update(data).digest('hex');
+    if (digest !== dto.checkpoint.sha256.toLowerCase()) {
+      throw new BadRequestException([`checkpoint.sha256 does not match the data (whose SHA-256 is ${digest}): the checkpoint was damaged or cut short`]);
+    }
+    // Later epochs run again, and write their own points.
+    const metrics = (dto.metrics ?? []).filter((point) => point.step <= epoch).map(({ key, step, value }) => ({ key, step, value }));
+    return this.submit(spec, { idempotencyKey, checkpoint: { epoch, data, sha256: digest, format }, metrics });
   }
 
   /** A distillation teacher: a checkpoint of a model trained on the same data (any architecture). */
@@ -149,6 +182,10 @@ export class RunsService {
         if (options.checkpoint) {
           const { epoch, data, sha256, format } = options.checkpoint;
           await em.insert(Checkpoint, { runId: saved.id, epoch, data, sha256, sizeBytes: data.length, format });
+        }
+        const points = options.metrics ?? [];
+        for (let i = 0; i < points.length; i += METRIC_INSERT_CHUNK) {
+          await em.insert(Metric, points.slice(i, i + METRIC_INSERT_CHUNK).map((point) => ({ runId: saved.id, ...point })));
         }
         return saved;
       });
