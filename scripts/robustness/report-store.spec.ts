@@ -1,9 +1,10 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EVALUATIONS, PlannedTraining, TRAININGS, planFingerprints, planKey, trainingsFor } from './plan';
 import { buildRows, StoredEvaluation, StoredTraining } from './report-rows';
-import { carriedFromStore, emptyStore, readStore, storeOf, writeStore } from './report-store';
+import { carriedFromStore, checkpointFolder, emptyStore, InProgressRecord, readStore, resumeBodyFor, storeOf, writeInProgress, writeStore } from './report-store';
 
 const trainingPlan = (id: string) => TRAININGS.find((t) => t.id === id)!;
 const evaluationPlan = (id: string) => EVALUATIONS.find((e) => e.id === id)!;
@@ -82,5 +83,33 @@ describe('the report store', () => {
     const other = join(dir, 'other.json');
     await writeFile(other, JSON.stringify([{ dataset: 'mnist' }]));
     await expect(readStore(other)).rejects.toThrow(`${other} is not a report store`);
+  });
+
+  it('keeps a training in progress as its newest checkpoint and gives it back as a POST /runs/resume body', async () => {
+    const prints = planFingerprints();
+    const path = join(dir, 'progress.json');
+    const data = Buffer.from('checkpoint bytes');
+    const pgd = trainingPlan('fashion-pgd-at');
+    const record = (epoch: number): InProgressRecord => ({
+      plan: pgd.id,
+      fingerprint: prints.get(pgd.id)!,
+      checkpoint: { epoch, sha256: createHash('sha256').update(data).digest('hex'), format: 'bulwark-ckpt-v1', file: `${pgd.id}-epoch-${epoch}.bwckpt` },
+      metrics: [{ key: 'train_loss', step: 1, value: 0.5 }],
+    });
+    await writeInProgress(path, [{ record: record(3), data }]);
+    await writeInProgress(path, [{ record: record(4), data }]);
+    // The older checkpoint is gone: only what a record names stays.
+    expect(await readdir(checkpointFolder(path))).toEqual([`${pgd.id}-epoch-4.bwckpt`]);
+    await writeStore(path, storeOf([], [], prints, [record(4)]));
+
+    const store = await readStore(path);
+    const lines: string[] = [];
+    const body = await resumeBodyFor(store, path, pgd, prints, (line) => lines.push(line));
+    expect(body).toEqual({ run: pgd.body, checkpoint: { epoch: 4, sha256: record(4).checkpoint.sha256, format: 'bulwark-ckpt-v1', data: data.toString('base64') }, metrics: record(4).metrics });
+    // Another spec for the entry, or a damaged file: it starts over, and says why.
+    expect(await resumeBodyFor(store, path, pgd, new Map(prints).set(pgd.id, 'changed'), (line) => lines.push(line))).toBeUndefined();
+    await writeFile(join(checkpointFolder(path), `${pgd.id}-epoch-4.bwckpt`), 'damaged');
+    expect(await resumeBodyFor(store, path, pgd, prints, (line) => lines.push(line))).toBeUndefined();
+    expect(lines).toEqual([expect.stringMatching(/does not match its SHA-256; starting over$/)]);
   });
 });

@@ -1,4 +1,6 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { PlannedEvaluation, PlannedTraining } from './plan';
 import type { CurvePoint, StoredEvaluation, StoredRun, StoredTraining } from './report-rows';
 
@@ -9,7 +11,10 @@ import type { CurvePoint, StoredEvaluation, StoredRun, StoredTraining } from './
  * report:robustness` takes every entry whose fingerprint still matches the plan from here and
  * measures only what changed or is missing, so a plan larger than one sitting can be completed
  * over several, and every row still comes from a run and an evaluation made through the API.
- * Checkpoints are not kept: an evaluation added later for a stored training retrains it.
+ * Checkpoints of finished runs are not kept (an evaluation added later for a stored training
+ * retrains it); a training still running when the report was written is kept as its newest
+ * checkpoint and metrics (`inProgress`), and the next invocation resumes it there through
+ * POST /runs/resume instead of starting it over: a run longer than one sitting.
  */
 export const STORE_FORMAT = 'bulwark-robustness-store/1';
 
@@ -29,13 +34,70 @@ export interface StoredEvaluationRecord {
   adaptiveCurve: CurvePoint[] | null;
 }
 
+/** A planned training that had not finished: where to resume it. */
+export interface InProgressRecord {
+  plan: string;
+  fingerprint: string;
+  /** Its newest checkpoint; the bytes are `file`, in checkpointFolder(store path). */
+  checkpoint: { epoch: number; sha256: string; format: string; file: string };
+  /** Its metric points up to that epoch. */
+  metrics: Array<{ key: string; step: number; value: number }>;
+}
+
 export interface ReportStore {
   format: typeof STORE_FORMAT;
   trainings: StoredTrainingRecord[];
   evaluations: StoredEvaluationRecord[];
+  inProgress?: InProgressRecord[];
 }
 
-export const emptyStore = (): ReportStore => ({ format: STORE_FORMAT, trainings: [], evaluations: [] });
+/** Where a store keeps the checkpoints of its in-progress trainings: a folder beside it, named after it. */
+export function checkpointFolder(storePath: string): string {
+  return join(dirname(storePath), basename(storePath).replace(/\.json$/, ''));
+}
+
+/**
+ * The POST /runs/resume body of a planned training the store holds in progress (with the same
+ * fingerprint); undefined when it holds none, or its checkpoint file is missing or damaged
+ * (said through `log`; the training then starts over).
+ */
+export async function resumeBodyFor(
+  store: ReportStore,
+  storePath: string,
+  training: PlannedTraining,
+  fingerprints: Map<string, string>,
+  log: (line: string) => void,
+): Promise<Record<string, unknown> | undefined> {
+  const record = store.inProgress?.find((r) => r.plan === training.id && r.fingerprint === fingerprints.get(training.id));
+  if (!record || training.parent) return undefined;
+  const path = join(checkpointFolder(storePath), record.checkpoint.file);
+  let data: Buffer;
+  try {
+    data = await readFile(path);
+  } catch {
+    log(`${training.id}: ${path} is missing; starting over`);
+    return undefined;
+  }
+  if (createHash('sha256').update(data).digest('hex') !== record.checkpoint.sha256) {
+    log(`${training.id}: ${path} does not match its SHA-256; starting over`);
+    return undefined;
+  }
+  const { epoch, sha256, format } = record.checkpoint;
+  return { run: training.body, checkpoint: { epoch, sha256, format, data: data.toString('base64') }, metrics: record.metrics };
+}
+
+/** Writes each in-progress checkpoint into the store's folder and removes the files no record names. */
+export async function writeInProgress(storePath: string, records: Array<{ record: InProgressRecord; data: Buffer }>): Promise<void> {
+  const folder = checkpointFolder(storePath);
+  await mkdir(folder, { recursive: true });
+  for (const { record, data } of records) await writeFile(join(folder, record.checkpoint.file), data);
+  const kept = new Set(records.map(({ record }) => record.checkpoint.file));
+  for (const file of await readdir(folder)) {
+    if (!kept.has(file)) await rm(join(folder, file));
+  }
+}
+
+export const emptyStore = (): ReportStore => ({ format: STORE_FORMAT, trainings: [], evaluations: [], inProgress: [] });
 
 /** The store at `path`; an empty one when there is no such file. */
 export async function readStore(path: string): Promise<ReportStore> {
@@ -96,8 +158,8 @@ export function carriedFromStore(
   return { trainings: heldTrainings, evaluations: heldEvaluations };
 }
 
-/** The store to write: every succeeded training and evaluation of the plan, with its fingerprint. */
-export function storeOf(trainings: StoredTraining[], evaluations: StoredEvaluation[], fingerprints: Map<string, string>): ReportStore {
+/** The store to write: every succeeded training and evaluation of the plan, with its fingerprint, and the trainings in progress. */
+export function storeOf(trainings: StoredTraining[], evaluations: StoredEvaluation[], fingerprints: Map<string, string>, inProgress: InProgressRecord[] = []): ReportStore {
   const fingerprint = (id: string) => fingerprints.get(id)!;
   const byPlan = <T extends { plan: { id: string } }>(a: T, b: T) => (a.plan.id < b.plan.id ? -1 : a.plan.id > b.plan.id ? 1 : 0);
   return {
@@ -110,5 +172,6 @@ export function storeOf(trainings: StoredTraining[], evaluations: StoredEvaluati
       .filter((e) => e.run.status === 'succeeded')
       .sort(byPlan)
       .map((e) => ({ plan: e.plan.id, fingerprint: fingerprint(e.plan.id), run: e.run, curve: e.curve, adaptiveCurve: e.adaptiveCurve })),
+    inProgress,
   };
 }

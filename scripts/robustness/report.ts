@@ -19,7 +19,7 @@ import { curveSeries, curveSvg } from './curve-figure';
 import { EVALUATIONS, PlannedEvaluation, PlannedTraining, TRAININGS, evaluationBody, planFingerprints, planKey, trainingsFor } from './plan';
 import { buildRows, CurvePoint, StoredEvaluation, StoredRun, StoredTraining } from './report-rows';
 import { reportMarkdown } from './report-markdown';
-import { carriedFromStore, emptyStore, readStore, storeOf, writeStore } from './report-store';
+import { carriedFromStore, emptyStore, InProgressRecord, readStore, ReportStore, resumeBodyFor, storeOf, writeInProgress, writeStore } from './report-store';
 import { checkTargets } from './report-targets';
 
 const TERMINAL = ['succeeded', 'failed', 'cancelled'];
@@ -37,6 +37,8 @@ const wait = !process.argv.includes('--no-wait');
 const fresh = process.argv.includes('--fresh');
 const storePath = argument('store') ?? join(outDir, 'robustness-store.json');
 const fingerprints = planFingerprints();
+/** What earlier invocations measured (main reads it; empty for --only and --fresh). */
+let store: ReportStore = emptyStore();
 const api = apiClient(base);
 
 
@@ -69,6 +71,12 @@ async function submitReady(trainings: PlannedTraining[], evaluations: PlannedEva
   for (const training of trainings) {
     const parent = training.parent;
     if (runs.has(training.id) || (parent && !succeeded(parent.plan))) continue;
+    const resume = await resumeBodyFor(store, storePath, training, fingerprints, (line) => console.log(line));
+    if (resume) {
+      console.log(`${training.id}: resuming after epoch ${(resume.checkpoint as { epoch: number }).epoch} from the store`);
+      await submit(training.id, '/runs/resume', async () => resume);
+      continue;
+    }
     await submit(training.id, '/runs', async () => {
       if (!parent) return training.body;
       const { items } = await api<{ items: Array<{ id: string; epoch: number }> }>('GET', `/runs/${runs.get(parent.plan)!.id}/checkpoints`);
@@ -167,10 +175,46 @@ function merge(carried: { trainings: StoredTraining[]; evaluations: StoredEvalua
   return { trainings: inPlanOrder(trainings.values(), TRAININGS), evaluations: inPlanOrder(evaluations.values(), EVALUATIONS) };
 }
 
+/** A body of raw bytes from the API (a checkpoint file). */
+async function download(path: string): Promise<Buffer> {
+  const res = await fetch(`${base}${path}`);
+  if (!res.ok) throw new Error(`GET ${path}: HTTP ${res.status}`);
+  return Buffer.from(await res.arrayBuffer());
+}
+
+/**
+ * The planned trainings still running or queued that have a checkpoint: their newest one and
+ * their metrics up to it, for the store (a distillation or fine-tuning run is left out: the
+ * checkpoint it builds on does not travel with it).
+ */
+async function inProgressTrainings(trainings: PlannedTraining[], runs: Map<string, StoredRun>): Promise<Array<{ record: InProgressRecord; data: Buffer }>> {
+  const kept: Array<{ record: InProgressRecord; data: Buffer }> = [];
+  for (const training of trainings) {
+    const run = runs.get(training.id);
+    if (!run || TERMINAL.includes(run.status) || training.parent) continue;
+    const { items } = await api<{ items: Array<{ id: string; epoch: number; sha256: string; format: string }> }>('GET', `/runs/${run.id}/checkpoints`);
+    if (!items.length) continue;
+    const newest = items.reduce((a, b) => (b.epoch > a.epoch ? b : a));
+    const data = await download(`/runs/${run.id}/checkpoints/${newest.id}`);
+    const { items: points } = await api<{ items: Array<{ key: string; step: number; value: number }> }>('GET', `/runs/${run.id}/metrics`);
+    const fingerprint = fingerprints.get(training.id)!;
+    kept.push({
+      record: {
+        plan: training.id,
+        fingerprint,
+        checkpoint: { epoch: newest.epoch, sha256: newest.sha256, format: newest.format, file: `${training.id}-${fingerprint}-epoch-${newest.epoch}.bwckpt` },
+        metrics: points.filter((p) => p.step <= newest.epoch).map(({ key, step, value }) => ({ key, step, value })),
+      },
+      data,
+    });
+  }
+  return kept;
+}
+
 async function main(): Promise<void> {
   const requested = selectPlan();
   // --only repeats a measurement: nothing is taken from the store.
-  const store = only || fresh ? emptyStore() : await readStore(storePath);
+  store = only || fresh ? emptyStore() : await readStore(storePath);
   const carried = carriedFromStore(store, requested.trainings, requested.evaluations, fingerprints);
   const held = new Set(carried.evaluations.map((e) => e.plan.id));
   const evaluations = requested.evaluations.filter((e) => !held.has(e.id));
@@ -209,7 +253,9 @@ async function main(): Promise<void> {
     evaluationOptions: plan.evaluations.filter((e) => e.extra).map((e) => ({ id: e.id, options: e.extra! })),
   });
   await writeFile(join(outDir, 'robustness.md'), markdown);
-  await writeStore(storePath, storeOf(stored.trainings, stored.evaluations, fingerprints));
+  const inProgress = await inProgressTrainings(plan.trainings, runs);
+  await writeInProgress(storePath, inProgress);
+  await writeStore(storePath, storeOf(stored.trainings, stored.evaluations, fingerprints, inProgress.map(({ record }) => record)));
   console.log(`wrote ${rows.length} rows to ${join(outDir, 'robustness.json')} and ${join(outDir, 'robustness.md')}${pending.length ? `; not measured yet: ${pending.length}` : ''}`);
 }
 
