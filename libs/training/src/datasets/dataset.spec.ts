@@ -27,9 +27,8 @@ describe('datasets', () => {
   });
 
   it('loads the 10,000 mnist digits as uint8, classes interleaved', () => {
-    const started = Date.now();
+    // No time limit here: how fast it loads is a machine's property, not a test's (benchmarks).
     const ds = loadMnistDigits();
-    expect(Date.now() - started).toBeLessThan(3000);
 
     expect(ds.size).toBe(10_000);
     expect(ds.shape).toEqual([28, 28, 1]);
