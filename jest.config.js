@@ -6,10 +6,6 @@ const { compilerOptions } = require('./tsconfig.json');
 const shared = {
   preset: 'ts-jest',
   testEnvironment: 'node',
-  // A timeout catches a hang, not a slow machine: real training in a unit test took 2.2× longer
-  // on one CI-like machine than on another, and twice that again beside a training job, and
-  // jest's 5 s default failed tests that were only slow (speed lives in the benchmarks).
-  testTimeout: 60_000,
   moduleNameMapper: pathsToModuleNameMapper(compilerOptions.paths, { prefix: '<rootDir>/' }),
   transform: {
     // Type checking is `npm run typecheck`'s job (and the build's); tests only transpile
@@ -19,6 +15,11 @@ const shared = {
 };
 
 module.exports = {
+  // A timeout catches a hang, not a slow machine: real training in a unit test took 2.2× longer
+  // on one CI-like machine than on another, and twice that again beside a training job, and
+  // jest's 5 s default failed tests that were only slow (speed lives in the benchmarks). A
+  // global option: jest ignores it inside a project.
+  testTimeout: 60_000,
   projects: [
     { ...shared, displayName: 'unit', roots: ['<rootDir>/libs', '<rootDir>/apps', '<rootDir>/scripts'], testMatch: ['**/*.spec.ts'] },
     {
