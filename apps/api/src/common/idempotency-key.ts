@@ -1,4 +1,5 @@
 import { BadRequestException } from '@nestjs/common';
+import type { Response } from 'express';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
@@ -8,4 +9,10 @@ export function parseIdempotencyKey(value: string | undefined): string | undefin
     throw new BadRequestException(['Idempotency-Key must be 1-255 printable ASCII characters']);
   }
   return value;
+}
+
+/** The answer to an idempotent create: the run, marked `Idempotent-Replayed: true` when the key found an existing one. */
+export function createdOrReplayed<T>(res: Response, { run, replayed }: { run: T; replayed: boolean }): T {
+  if (replayed) res.setHeader('Idempotent-Replayed', 'true');
+  return run;
 }

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { parseIdempotencyKey } from '../common/idempotency-key';
+import { createdOrReplayed, parseIdempotencyKey } from '../common/idempotency-key';
 import { RunIdPipe } from '../runs/run-id.pipe';
 import { CreateEvaluationDto } from './dto/create-evaluation.dto';
 import { ListEvaluationsQueryDto } from './dto/list-evaluations-query.dto';
@@ -21,9 +21,7 @@ export class EvaluationsController {
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Res({ passthrough: true }) res: Response,
   ) {
-    const { run, replayed } = await this.evaluations.create(dto, parseIdempotencyKey(idempotencyKey));
-    if (replayed) res.setHeader('Idempotent-Replayed', 'true');
-    return run;
+    return createdOrReplayed(res, await this.evaluations.create(dto, parseIdempotencyKey(idempotencyKey)));
   }
 
   @Get()

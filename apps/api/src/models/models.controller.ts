@@ -1,7 +1,7 @@
 import { Body, Controller, Headers, Post, Res } from '@nestjs/common';
 import { ApiCreatedResponse, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { parseIdempotencyKey } from '../common/idempotency-key';
+import { createdOrReplayed, parseIdempotencyKey } from '../common/idempotency-key';
 import { ImportModelDto } from './dto/import-model.dto';
 import { ModelsService } from './models.service';
 
@@ -25,8 +25,6 @@ export class ModelsController {
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Res({ passthrough: true }) res: Response,
   ) {
-    const { run, replayed } = await this.models.import(dto, parseIdempotencyKey(idempotencyKey));
-    if (replayed) res.setHeader('Idempotent-Replayed', 'true');
-    return run;
+    return createdOrReplayed(res, await this.models.import(dto, parseIdempotencyKey(idempotencyKey)));
   }
 }

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res, StreamableFile } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiCreatedResponse, ApiHeader, ApiNotFoundResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { parseIdempotencyKey } from '../common/idempotency-key';
+import { createdOrReplayed, parseIdempotencyKey } from '../common/idempotency-key';
 import { CreateRunDto } from './dto/create-run.dto';
 import { ListRunsQueryDto } from './dto/list-runs-query.dto';
 import { MetricsQueryDto } from './dto/metrics-query.dto';
@@ -23,9 +23,7 @@ export class RunsController {
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Res({ passthrough: true }) res: Response,
   ) {
-    const { run, replayed } = await this.runs.create(dto, parseIdempotencyKey(idempotencyKey));
-    if (replayed) res.setHeader('Idempotent-Replayed', 'true');
-    return run;
+    return createdOrReplayed(res, await this.runs.create(dto, parseIdempotencyKey(idempotencyKey)));
   }
 
   @Post('resume')
@@ -42,9 +40,7 @@ export class RunsController {
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Res({ passthrough: true }) res: Response,
   ) {
-    const { run, replayed } = await this.runs.resume(dto, parseIdempotencyKey(idempotencyKey));
-    if (replayed) res.setHeader('Idempotent-Replayed', 'true');
-    return run;
+    return createdOrReplayed(res, await this.runs.resume(dto, parseIdempotencyKey(idempotencyKey)));
   }
 
   @Get()

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { softmaxCrossEntropy } from '@bulwark/attacks';
 import { applyModel } from '../../models/model-zoo';
 import type { TradesTraining } from './adversarial-training';
-import { minimizeLoss, warmedStepSize, type MinibatchStep, type TrainingContext, type TrainingMethod } from './training-method';
+import { craftThenTrain, warmedStepSize, type MinibatchStep, type TrainingContext, type TrainingMethod } from './training-method';
 
 export type TradesTrainingSettings = Required<Pick<TradesTraining, 'epsilon' | 'beta' | 'steps' | 'stepSize'>>;
 
@@ -42,19 +42,10 @@ export function tradesTraining(context: TrainingContext, settings: TradesTrainin
       return current;
     });
   };
-  return {
-    replays: 1,
-    craft,
-    step: (batch) =>
-      tf.tidy(() => {
-        const xAdv = craft(batch);
-        return minimizeLoss(context, () => {
-          const natural = applyModel(model, batch.x, true);
-          const ce = softmaxCrossEntropy({ logits: natural, labels: batch.y });
-          const kl = klFromLogits(natural, applyModel(model, xAdv, true));
-          return tf.mean(tf.add(ce, tf.mul(kl, settings.beta))) as tf.Scalar;
-        });
-      }),
-    endEpoch: () => undefined,
-  };
+  return craftThenTrain(context, craft, (batch, xAdv) => {
+    const natural = applyModel(model, batch.x, true);
+    const ce = softmaxCrossEntropy({ logits: natural, labels: batch.y });
+    const kl = klFromLogits(natural, applyModel(model, xAdv, true));
+    return tf.mean(tf.add(ce, tf.mul(kl, settings.beta))) as tf.Scalar;
+  });
 }

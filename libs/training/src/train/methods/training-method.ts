@@ -81,17 +81,23 @@ export function mixedAdversarialLoss(context: TrainingContext, x: tf.Tensor4D, x
 }
 
 /**
- * The method shape FGSM and PGD training share: craft each minibatch's adversarial examples
- * against the current weights, then one step on the clean/adversarial mix.
+ * The method shape FGSM, PGD and TRADES training share: craft each minibatch's adversarial
+ * examples against the current weights, then one optimizer step on `loss` of the minibatch and
+ * those examples (by default the clean/adversarial mix at `adversarialWeight`).
  */
-export function craftThenTrain(context: TrainingContext, craft: (batch: MinibatchStep) => tf.Tensor, adversarialWeight: number): TrainingMethod {
+export function craftThenTrain(
+  context: TrainingContext,
+  craft: (batch: MinibatchStep) => tf.Tensor,
+  loss: number | ((batch: MinibatchStep, xAdv: tf.Tensor) => tf.Scalar),
+): TrainingMethod {
+  const lossOf = typeof loss === 'number' ? (batch: MinibatchStep, xAdv: tf.Tensor) => mixedAdversarialLoss(context, batch.x, xAdv, batch.y, loss) : loss;
   return {
     replays: 1,
     craft,
     step: (batch) =>
       tf.tidy(() => {
         const xAdv = craft(batch);
-        return minimizeLoss(context, () => mixedAdversarialLoss(context, batch.x, xAdv, batch.y, adversarialWeight));
+        return minimizeLoss(context, () => lossOf(batch, xAdv));
       }),
     endEpoch: () => undefined,
   };
