@@ -4,6 +4,7 @@
  * writes docs/robustness.{json,md} and the curve figures from what is stored.
  *
  *   node dist/scripts/robustness/report.js [--api URL] [--only id,id] [--no-wait] [--fresh] [--out docs] [--store file]
+ *     [--training-slots N] [--evaluation-slots N]
  *
  * The store (default <out>/robustness-store.json, see report-store.ts) holds what earlier
  * invocations measured: entries whose fingerprint still matches the plan come from it, only
@@ -11,6 +12,8 @@
  * --only: just those evaluations (and the runs they need), measured anew; prints their rows, writes nothing.
  * --no-wait: submit what can be submitted, then write the report from what has finished.
  * --fresh: ignore the store and measure every entry.
+ * --training-slots, --evaluation-slots: jobs kept queued or running at once (default 2 each, the
+ *   two slots per queue report.sh's worker has); the rest waits here, by priority.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -19,6 +22,7 @@ import { curveSeries, curveSvg } from './curve-figure';
 import { EVALUATIONS, PlannedEvaluation, PlannedTraining, TRAININGS, evaluationBody, planFingerprints, planKey, trainingsFor } from './plan';
 import { buildRows, CurvePoint, StoredEvaluation, StoredRun, StoredTraining } from './report-rows';
 import { reportMarkdown } from './report-markdown';
+import { evaluationsToSubmit } from './report-schedule';
 import { carriedFromStore, emptyStore, InProgressRecord, readStore, ReportStore, resumeBodyFor, storeOf, writeInProgress, writeStore } from './report-store';
 import { checkTargets } from './report-targets';
 
@@ -30,11 +34,22 @@ function argument(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
+function positiveInteger(name: string, fallback: number): number {
+  const text = argument(name);
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer, got '${text}'`);
+  return value;
+}
+
 const base = argument('api') ?? process.env.BULWARK_API ?? 'http://127.0.0.1:3000';
 const outDir = argument('out') ?? 'docs';
 const only = argument('only')?.split(',').filter(Boolean);
 const wait = !process.argv.includes('--no-wait');
 const fresh = process.argv.includes('--fresh');
+/** Jobs this invocation keeps queued or running at once per queue: the cluster's slots for each. */
+const trainingSlots = positiveInteger('training-slots', 2);
+const evaluationSlots = positiveInteger('evaluation-slots', 2);
 const storePath = argument('store') ?? join(outDir, 'robustness-store.json');
 const fingerprints = planFingerprints();
 /** What earlier invocations measured (main reads it; empty for --only and --fresh). */
@@ -60,6 +75,7 @@ const idempotencyKey = (planId: string) => planKey(planId, fingerprints);
  */
 async function submitReady(trainings: PlannedTraining[], evaluations: PlannedEvaluation[], runs: Map<string, StoredRun>, refused: Map<string, string>): Promise<void> {
   const succeeded = (planId: string) => runs.get(planId)?.status === 'succeeded';
+  const inFlight = (ids: string[]) => ids.filter((id) => runs.has(id) && !TERMINAL.includes(runs.get(id)!.status)).length;
   const submit = async (planId: string, path: string, body: () => Promise<Record<string, unknown>>) => {
     try {
       runs.set(planId, await api<StoredRun>('POST', path, await body(), { 'Idempotency-Key': idempotencyKey(planId) }));
@@ -68,7 +84,10 @@ async function submitReady(trainings: PlannedTraining[], evaluations: PlannedEva
       refused.set(planId, error instanceof Error ? error.message : String(error));
     }
   };
+  // At most trainingSlots trainings queued or running at once, in plan order: what is not yet
+  // submitted can still be re-planned (a new fingerprint) without a stale job in the queue.
   for (const training of trainings) {
+    if (inFlight(trainings.map((t) => t.id)) >= trainingSlots) break;
     const parent = training.parent;
     if (runs.has(training.id) || (parent && !succeeded(parent.plan))) continue;
     const resume = await resumeBodyFor(store, storePath, training, fingerprints, (line) => console.log(line));
@@ -84,21 +103,10 @@ async function submitReady(trainings: PlannedTraining[], evaluations: PlannedEva
       return { ...training.body, [parent.field]: newest.id };
     });
   }
-  const submitEvaluations = async (which: PlannedEvaluation[]) => {
-    for (const evaluation of which) {
-      if (runs.has(evaluation.id) || !succeeded(evaluation.source)) continue;
-      await submit(evaluation.id, '/evaluations', async () => evaluationBody(evaluation, runs.get(evaluation.source)!.id));
-    }
-  };
-  // In waves (PlannedEvaluation.wave): a wave is submitted once every evaluation of the one
-  // before has ended, so on a small machine the defenses' rows come first, the long detector
-  // evaluations next and the figure's extra points last.
-  const waveOf = (e: PlannedEvaluation) => (e.curveOnly ? 3 : e.wave ?? 1);
-  for (const wave of [1, 2, 3]) {
-    const these = evaluations.filter((e) => waveOf(e) === wave);
-    await submitEvaluations(these);
-    const ended = these.every((e) => TERMINAL.includes(runs.get(e.id)?.status ?? '') || blockedBy(e.id, runs) || refused.has(e.id));
-    if (!ended) return;
+  // Evaluations by priority, a free slot at a time (report-schedule.ts).
+  const ready = evaluations.filter((e) => !runs.has(e.id) && succeeded(e.source));
+  for (const evaluation of evaluationsToSubmit(ready, evaluations, inFlight(evaluations.map((e) => e.id)), evaluationSlots)) {
+    await submit(evaluation.id, '/evaluations', async () => evaluationBody(evaluation, runs.get(evaluation.source)!.id));
   }
 }
 
@@ -117,6 +125,10 @@ async function ensurePlan(trainings: PlannedTraining[], evaluations: PlannedEval
   const refused = new Map<string, string>();
   const ids = [...trainings.map((t) => t.id), ...evaluations.map((e) => e.id)];
   const shown = new Map<string, string>();
+  const sourceReady = (id: string) => {
+    const source = TRAININGS.find((t) => t.id === id)?.parent?.plan ?? EVALUATIONS.find((e) => e.id === id)?.source;
+    return source === undefined || runs.get(source)?.status === 'succeeded';
+  };
   for (;;) {
     await submitReady(trainings, evaluations, runs, refused);
     for (const [planId, run] of runs) {
@@ -126,7 +138,7 @@ async function ensurePlan(trainings: PlannedTraining[], evaluations: PlannedEval
       const run = runs.get(id) as (StoredRun & { progress?: number }) | undefined;
       const line = run
         ? `${run.status}${run.status === 'running' ? ` ${Math.floor((run.progress ?? 0) * 100)}%` : ''}`
-        : refused.has(id) ? `refused: ${refused.get(id)}` : 'waiting for its source';
+        : refused.has(id) ? `refused: ${refused.get(id)}` : sourceReady(id) ? 'waiting for a slot' : 'waiting for its source';
       if (shown.get(id) !== line) console.log(`${new Date().toISOString().slice(11, 19)} ${id.padEnd(34)} ${line}${run ? ` (${run.id.slice(0, 8)})` : ''}`);
       shown.set(id, line);
     }
@@ -183,18 +195,26 @@ async function download(path: string): Promise<Buffer> {
 }
 
 /**
- * The planned trainings still running or queued that have a checkpoint: their newest one and
- * their metrics up to it, for the store (a distillation or fine-tuning run is left out: the
- * checkpoint it builds on does not travel with it).
+ * What of the plan's trainings must outlive this database for the store: those still running or
+ * queued that have a checkpoint (their newest one), and those that finished while an evaluation
+ * of theirs did not (the checkpoint one epoch before their last: POST /runs/resume only continues
+ * a run, and training is deterministic, so the next invocation re-runs that epoch and gets the
+ * same model instead of training it all again). Each with its metrics up to the checkpoint. A
+ * distillation or fine-tuning run is left out: the checkpoint it builds on does not travel with it.
  */
-async function inProgressTrainings(trainings: PlannedTraining[], runs: Map<string, StoredRun>): Promise<Array<{ record: InProgressRecord; data: Buffer }>> {
+async function inProgressTrainings(trainings: PlannedTraining[], evaluations: PlannedEvaluation[], runs: Map<string, StoredRun>): Promise<Array<{ record: InProgressRecord; data: Buffer }>> {
   const kept: Array<{ record: InProgressRecord; data: Buffer }> = [];
+  const unevaluated = (id: string) => evaluations.some((e) => e.source === id && runs.get(e.id)?.status !== 'succeeded');
   for (const training of trainings) {
     const run = runs.get(training.id);
-    if (!run || TERMINAL.includes(run.status) || training.parent) continue;
+    if (!run || training.parent) continue;
+    const finished = run.status === 'succeeded';
+    if (finished ? !unevaluated(training.id) : TERMINAL.includes(run.status)) continue;
     const { items } = await api<{ items: Array<{ id: string; epoch: number; sha256: string; format: string }> }>('GET', `/runs/${run.id}/checkpoints`);
-    if (!items.length) continue;
-    const newest = items.reduce((a, b) => (b.epoch > a.epoch ? b : a));
+    const epochs = (run.spec as { epochs: number }).epochs;
+    const candidates = finished ? items.filter((c) => c.epoch < epochs) : items;
+    if (!candidates.length) continue;
+    const newest = candidates.reduce((a, b) => (b.epoch > a.epoch ? b : a));
     const data = await download(`/runs/${run.id}/checkpoints/${newest.id}`);
     const { items: points } = await api<{ items: Array<{ key: string; step: number; value: number }> }>('GET', `/runs/${run.id}/metrics`);
     const fingerprint = fingerprints.get(training.id)!;
@@ -253,7 +273,7 @@ async function main(): Promise<void> {
     evaluationOptions: plan.evaluations.filter((e) => e.extra).map((e) => ({ id: e.id, options: e.extra! })),
   });
   await writeFile(join(outDir, 'robustness.md'), markdown);
-  const inProgress = await inProgressTrainings(plan.trainings, runs);
+  const inProgress = await inProgressTrainings(plan.trainings, plan.evaluations, runs);
   await writeInProgress(storePath, inProgress);
   await writeStore(storePath, storeOf(stored.trainings, stored.evaluations, fingerprints, inProgress.map(({ record }) => record)));
   console.log(`wrote ${rows.length} rows to ${join(outDir, 'robustness.json')} and ${join(outDir, 'robustness.md')}${pending.length ? `; not measured yet: ${pending.length}` : ''}`);
