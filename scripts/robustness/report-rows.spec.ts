@@ -37,10 +37,17 @@ describe('robustness report rows', () => {
   it('gives a defense with an adaptive view a naive and an adaptive row, and charges distillation for its teacher', () => {
     const distilled = evaluation('eval-fashion-distilled', [[0.1, 0.84, { suite: 0.6 }]], {
       adaptiveCurve: [{ epsilon: 0.1, n: 1000, cleanAccuracy: 0.84, robustAccuracy: { suite: 0.02 } }],
-    }, { adaptiveAttack: { bpda: [], eot: [], logitsBeforeSquash: 'softmax-output' }, flags: [{ flag: 'black-box-beats-white-box', raised: true }] });
+    }, { adaptiveAttack: { bpda: [], eot: [], logitsBeforeSquash: 'softmax-output' }, flags: [
+      { flag: 'zero-or-nan-gradients', raised: true, examples: [0, 1] },
+      { flag: 'iterative-weaker-than-single-step', raised: true, epsilon: 0.1, examples: [3, 4] },
+      { flag: 'iterative-weaker-than-single-step', raised: true, epsilon: 0.1, examples: [7, 8, 9] },
+      { flag: 'black-box-beat-white-box', raised: true, epsilon: 0.3, examples: [1] },
+      { flag: 'black-box-beat-white-box', raised: false, epsilon: 0.1, examples: [] },
+    ] });
     const rows = buildRows(trainings, [distilled]);
     expect(rows.map((r) => [r.attack, r.robust, r.trainSeconds, r.flags])).toEqual([
-      ['standard-naive', 0.6, 200, ['black-box-beats-white-box']],
+      // Per-ε flags of the row's ε with their largest count; other ε's belong to other rows.
+      ['standard-naive', 0.6, 200, ['zero-or-nan-gradients', 'iterative-weaker-than-single-step (3 examples)']],
       ['standard-logits', 0.02, 200, []],
     ]);
   });

@@ -58,7 +58,7 @@ export interface ReportRow {
   /** Detector rows: detected / fooled at the detector's 5%-FPR threshold, and the ROC AUC. */
   detectionRate?: number | null;
   rocAuc?: number | null;
-  /** Validity flags the evaluation raised on the view behind this row. */
+  /** Validity flags the evaluation raised on the view behind this row; per-ε ones with their count of examples (raisedFlags). */
   flags: string[];
   runId: string;
   evaluationId: string;
@@ -107,9 +107,22 @@ function adaptiveAttackName(result: Record<string, unknown> | null): string {
   return 'standard-adaptive';
 }
 
-function raisedFlags(result: Record<string, unknown> | null, key: 'flags' | 'adaptiveFlags'): string[] {
-  const flags = (result?.[key] ?? []) as Array<{ flag: string; raised: boolean }>;
-  return [...new Set(flags.filter((f) => f.raised).map((f) => f.flag))];
+/**
+ * The validity flags raised on a row's view: the evaluation's own (model and curve checks) and
+ * the per-ε ones of the row's ε, those with how many examples raised them, since one example
+ * out of a thousand where Square beat every gradient attack is not the masking that hundreds
+ * would be, and a reader should see which it is.
+ */
+function raisedFlags(result: Record<string, unknown> | null, key: 'flags' | 'adaptiveFlags', epsilon: number): string[] {
+  const flags = (result?.[key] ?? []) as Array<{ flag: string; raised: boolean; epsilon?: number; examples?: number[] }>;
+  // A check can run more than once per ε (PGD and APGD-CE each against FGSM): the larger count.
+  const count = new Map<string, number | undefined>();
+  for (const f of flags) {
+    if (!f.raised || (f.epsilon !== undefined && Math.abs(f.epsilon - epsilon) > 1e-9)) continue;
+    const examples = f.epsilon === undefined ? undefined : f.examples?.length ?? 0;
+    count.set(f.flag, examples === undefined ? count.get(f.flag) : Math.max(examples, count.get(f.flag) ?? 0));
+  }
+  return [...count].map(([flag, n]) => (n === undefined ? flag : `${flag} (${n} example${n === 1 ? '' : 's'})`));
 }
 
 const ATTACKS_OF_SUITE = ['fgsm', 'pgd', 'apgd-ce', 'apgd-t', 'square'];
@@ -174,12 +187,12 @@ export function buildRows(trainings: StoredTraining[], evaluations: StoredEvalua
     const points = evaluation.curve.filter((p) => p.epsilon > 0);
     if (evaluation.adaptiveCurve) {
       const adaptive = adaptiveAttackName(evaluation.run.result);
-      for (const point of points) rows.push(pointRow(point, defense, 'standard-naive', raisedFlags(evaluation.run.result, 'flags')));
+      for (const point of points) rows.push(pointRow(point, defense, 'standard-naive', raisedFlags(evaluation.run.result, 'flags', point.epsilon)));
       for (const point of evaluation.adaptiveCurve.filter((p) => p.epsilon > 0)) {
-        rows.push(pointRow(point, defense, adaptive, raisedFlags(evaluation.run.result, 'adaptiveFlags')));
+        rows.push(pointRow(point, defense, adaptive, raisedFlags(evaluation.run.result, 'adaptiveFlags', point.epsilon)));
       }
     } else {
-      for (const point of points) rows.push(pointRow(point, defense, 'standard', raisedFlags(evaluation.run.result, 'flags')));
+      for (const point of points) rows.push(pointRow(point, defense, 'standard', raisedFlags(evaluation.run.result, 'flags', point.epsilon)));
     }
   }
   return rows;
