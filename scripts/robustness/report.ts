@@ -4,7 +4,7 @@
  * writes docs/robustness.{json,md} and the curve figures from what is stored.
  *
  *   node dist/scripts/robustness/report.js [--api URL] [--only id,id] [--no-wait] [--fresh] [--out docs] [--store file]
- *     [--training-slots N] [--evaluation-slots N]
+ *     [--training-slots N] [--evaluation-slots N] [--retry-failed N]
  *
  * The store (default <out>/robustness-store.json, see report-store.ts) holds what earlier
  * invocations measured: entries whose fingerprint still matches the plan come from it, only
@@ -14,6 +14,8 @@
  * --fresh: ignore the store and measure every entry.
  * --training-slots, --evaluation-slots: jobs kept queued or running at once (default 2 each, the
  *   two slots per queue report.sh's worker has); the rest waits here, by priority.
+ * --retry-failed N: a planned item whose stored run failed or was cancelled is submitted again
+ *   (up to N times, each under a numbered Idempotency-Key); without it the item is reported blocked.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -50,6 +52,8 @@ const fresh = process.argv.includes('--fresh');
 /** Jobs this invocation keeps queued or running at once per queue: the cluster's slots for each. */
 const trainingSlots = positiveInteger('training-slots', 2);
 const evaluationSlots = positiveInteger('evaluation-slots', 2);
+/** Attempts at a planned item whose stored run failed or was cancelled (0: report it as blocked). */
+const retryFailed = process.argv.includes('--retry-failed') ? positiveInteger('retry-failed', 1) : 0;
 const storePath = argument('store') ?? join(outDir, 'robustness-store.json');
 const fingerprints = planFingerprints();
 /** What earlier invocations measured (main reads it; empty for --only and --fresh). */
@@ -78,7 +82,16 @@ async function submitReady(trainings: PlannedTraining[], evaluations: PlannedEva
   const inFlight = (ids: string[]) => ids.filter((id) => runs.has(id) && !TERMINAL.includes(runs.get(id)!.status)).length;
   const submit = async (planId: string, path: string, body: () => Promise<Record<string, unknown>>) => {
     try {
-      runs.set(planId, await api<StoredRun>('POST', path, await body(), { 'Idempotency-Key': idempotencyKey(planId) }));
+      const payload = await body();
+      let run = await api<StoredRun>('POST', path, payload, { 'Idempotency-Key': idempotencyKey(planId) });
+      // The key finds a run an earlier invocation saw fail or be cancelled: with --retry-failed,
+      // a new attempt under a numbered key (the next invocation finds that one again).
+      for (let attempt = 1; attempt <= retryFailed && ['failed', 'cancelled'].includes(run.status); attempt += 1) {
+        const reason = (run as StoredRun & { error?: string | null }).error;
+        console.log(`${planId}: run ${run.id.slice(0, 8)} ${run.status}${reason ? ` (${reason})` : ''}; retry ${attempt}`);
+        run = await api<StoredRun>('POST', path, payload, { 'Idempotency-Key': `${idempotencyKey(planId)}-retry-${attempt}` });
+      }
+      runs.set(planId, run);
       refused.delete(planId);
     } catch (error) {
       refused.set(planId, error instanceof Error ? error.message : String(error));
