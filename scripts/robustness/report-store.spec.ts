@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EVALUATIONS, PlannedTraining, TRAININGS, planFingerprints, planKey, trainingsFor } from './plan';
 import { buildRows, StoredEvaluation, StoredTraining } from './report-rows';
-import { carriedFromStore, checkpointFolder, emptyStore, InProgressRecord, readStore, resumeBodyFor, storeOf, writeInProgress, writeStore } from './report-store';
+import { carriedFromStore, checkpointFolder, checkpointToCarry, emptyStore, InProgressRecord, readStore, resumeBodyFor, storeOf, writeInProgress, writeStore } from './report-store';
 
 const trainingPlan = (id: string) => TRAININGS.find((t) => t.id === id)!;
 const evaluationPlan = (id: string) => EVALUATIONS.find((e) => e.id === id)!;
@@ -111,5 +111,26 @@ describe('the report store', () => {
     await writeFile(join(checkpointFolder(path), `${pgd.id}-epoch-4.bwckpt`), 'damaged');
     expect(await resumeBodyFor(store, path, pgd, prints, (line) => lines.push(line))).toBeUndefined();
     expect(lines).toEqual([expect.stringMatching(/does not match its SHA-256; starting over$/)]);
+  });
+});
+
+describe('checkpointToCarry', () => {
+  const checkpoints = [{ epoch: 1 }, { epoch: 3 }, { epoch: 2 }];
+  const run = (status: string) => ({ status, spec: { epochs: 3 } });
+
+  it('keeps the newest checkpoint of a run still going', () => {
+    expect(checkpointToCarry(run('running'), checkpoints, true)).toEqual({ epoch: 3 });
+    expect(checkpointToCarry(run('queued'), [], true)).toBeUndefined();
+  });
+
+  it('keeps a finished run awaiting an evaluation one epoch short, since resume only continues a run', () => {
+    expect(checkpointToCarry(run('succeeded'), checkpoints, true)).toEqual({ epoch: 2 });
+    expect(checkpointToCarry({ status: 'succeeded', spec: { epochs: 1 } }, [{ epoch: 1 }], true)).toBeUndefined();
+  });
+
+  it('keeps nothing of a run fully evaluated, failed or cancelled', () => {
+    expect(checkpointToCarry(run('succeeded'), checkpoints, false)).toBeUndefined();
+    expect(checkpointToCarry(run('failed'), checkpoints, true)).toBeUndefined();
+    expect(checkpointToCarry(run('cancelled'), checkpoints, true)).toBeUndefined();
   });
 });

@@ -86,6 +86,24 @@ export async function resumeBodyFor(
   return { run: training.body, checkpoint: { epoch, sha256, format, data: data.toString('base64') }, metrics: record.metrics };
 }
 
+/**
+ * Which checkpoint of a planned training the store should keep, if any: a run still queued or
+ * running keeps its newest; a finished one whose evaluations have not all run keeps its newest
+ * before the last epoch (POST /runs/resume only continues a run; training is deterministic,
+ * so re-running that epoch gives the same model); anything else keeps none.
+ */
+export function checkpointToCarry<C extends { epoch: number }>(
+  run: { status: string; spec: Record<string, unknown> },
+  checkpoints: C[],
+  awaitsEvaluation: boolean,
+): C | undefined {
+  const finished = run.status === 'succeeded';
+  if (finished ? !awaitsEvaluation : ['failed', 'cancelled'].includes(run.status)) return undefined;
+  const epochs = Number(run.spec.epochs);
+  const candidates = finished ? checkpoints.filter((c) => c.epoch < epochs) : checkpoints;
+  return candidates.length ? candidates.reduce((a, b) => (b.epoch > a.epoch ? b : a)) : undefined;
+}
+
 /** Writes each in-progress checkpoint into the store's folder and removes the files no record names. */
 export async function writeInProgress(storePath: string, records: Array<{ record: InProgressRecord; data: Buffer }>): Promise<void> {
   const folder = checkpointFolder(storePath);

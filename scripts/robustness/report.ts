@@ -25,7 +25,7 @@ import { EVALUATIONS, PlannedEvaluation, PlannedTraining, TRAININGS, evaluationB
 import { buildRows, CurvePoint, StoredEvaluation, StoredRun, StoredTraining } from './report-rows';
 import { reportMarkdown } from './report-markdown';
 import { evaluationsToSubmit } from './report-schedule';
-import { carriedFromStore, emptyStore, InProgressRecord, readStore, ReportStore, resumeBodyFor, storeOf, writeInProgress, writeStore } from './report-store';
+import { carriedFromStore, checkpointToCarry, emptyStore, InProgressRecord, readStore, ReportStore, resumeBodyFor, storeOf, writeInProgress, writeStore } from './report-store';
 import { checkTargets } from './report-targets';
 
 const TERMINAL = ['succeeded', 'failed', 'cancelled'];
@@ -221,13 +221,9 @@ async function inProgressTrainings(trainings: PlannedTraining[], evaluations: Pl
   for (const training of trainings) {
     const run = runs.get(training.id);
     if (!run || training.parent) continue;
-    const finished = run.status === 'succeeded';
-    if (finished ? !unevaluated(training.id) : TERMINAL.includes(run.status)) continue;
     const { items } = await api<{ items: Array<{ id: string; epoch: number; sha256: string; format: string }> }>('GET', `/runs/${run.id}/checkpoints`);
-    const epochs = (run.spec as { epochs: number }).epochs;
-    const candidates = finished ? items.filter((c) => c.epoch < epochs) : items;
-    if (!candidates.length) continue;
-    const newest = candidates.reduce((a, b) => (b.epoch > a.epoch ? b : a));
+    const newest = checkpointToCarry(run, items, unevaluated(training.id));
+    if (!newest) continue;
     const data = await download(`/runs/${run.id}/checkpoints/${newest.id}`);
     const { items: points } = await api<{ items: Array<{ key: string; step: number; value: number }> }>('GET', `/runs/${run.id}/metrics`);
     const fingerprint = fingerprints.get(training.id)!;
