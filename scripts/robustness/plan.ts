@@ -101,12 +101,12 @@ export const TRAININGS: PlannedTraining[] = [
     defense: 'fgsm-rs',
     body: {
       // The same schedule and rate as pgd-at, on the adversarial batch alone (the mix cost it 3
-      // points in the sweep). A third of pgd-at's time: v3 measured 204 CPU s an epoch against
-      // 452 for PGD-5 (passes c ≈ 62 s, per-epoch checks ≈ 80 s), so pgd-at's 16 epochs of 5
-      // passes are about 6,200 s and 9 epochs (about 1,840 s) fit, 10 might not. The sweep's
-      // fgsm-rs levels off near 70% whatever its budget (10 epochs 69.9, 14: 70.1; v3's 7 at
-      // rate 0.002: 65.8), while pgd-at keeps climbing with epochs.
-      ...fashion, kind: 'adversarial-training', attack: fashionMonitor, epochs: 9, learningRate: 0.004, schedule: fashionOneCycle,
+      // points in the sweep). A third of pgd-at's time: measured on this machine, 196 CPU s an
+      // epoch against pgd-at's 440, so pgd-at's 16 epochs are about 7,000 s and 11 epochs
+      // (about 2,160 s, 0.31×) fit, 12 would not. The sweep's fgsm-rs levels off near 70%
+      // whatever its budget (10 epochs 69.9, 14: 70.1; v3's 7 at rate 0.002: 65.8), while
+      // pgd-at keeps climbing with epochs.
+      ...fashion, kind: 'adversarial-training', attack: fashionMonitor, epochs: 11, learningRate: 0.004, schedule: fashionOneCycle,
       // Wong et al. 2020: α = 1.25·ε from a uniform random start; the guard is on by default.
       method: { name: 'fgsm-rs', epsilon: 0.1, stepSize: 0.125 },
       overfittingGuard: { heldOut: 500, maxDrop: 0.2 },
