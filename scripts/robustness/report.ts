@@ -4,7 +4,7 @@
  * writes docs/robustness.{json,md} and the curve figures from what is stored.
  *
  *   node dist/scripts/robustness/report.js [--api URL] [--only id,id] [--no-wait] [--fresh] [--out docs] [--store file]
- *     [--training-slots N] [--evaluation-slots N] [--retry-failed N]
+ *     [--training-slots N] [--evaluation-slots N] [--retry-failed N] [--hold id,id]
  *
  * The store (default <out>/robustness-store.json, see report-store.ts) holds what earlier
  * invocations measured: entries whose fingerprint still matches the plan come from it, only
@@ -14,6 +14,7 @@
  * --fresh: ignore the store and measure every entry.
  * --training-slots, --evaluation-slots: jobs kept queued or running at once (default 2 each, the
  *   two slots per queue report.sh's worker has); the rest waits here, by priority.
+ * --hold id,id: plan entries not to submit this time (and what needs them); reported as held.
  * --retry-failed N: a planned item whose stored run failed or was cancelled is submitted again
  *   (up to N times, each under a numbered Idempotency-Key); without it the item is reported blocked.
  */
@@ -52,6 +53,11 @@ const fresh = process.argv.includes('--fresh');
 /** Jobs this invocation keeps queued or running at once per queue: the cluster's slots for each. */
 const trainingSlots = positiveInteger('training-slots', 2);
 const evaluationSlots = positiveInteger('evaluation-slots', 2);
+/**
+ * Plan entries this invocation does not submit (for instance a long evaluation a small machine
+ * should leave to a later sitting); reported as held. Anything that needs them waits too.
+ */
+const held = new Set(argument('hold')?.split(',').filter(Boolean) ?? []);
 /** Attempts at a planned item whose stored run failed or was cancelled (0: report it as blocked). */
 const retryFailed = process.argv.includes('--retry-failed') ? positiveInteger('retry-failed', 1) : 0;
 const storePath = argument('store') ?? join(outDir, 'robustness-store.json');
@@ -102,7 +108,7 @@ async function submitReady(trainings: PlannedTraining[], evaluations: PlannedEva
   for (const training of trainings) {
     if (inFlight(trainings.map((t) => t.id)) >= trainingSlots) break;
     const parent = training.parent;
-    if (runs.has(training.id) || (parent && !succeeded(parent.plan))) continue;
+    if (held.has(training.id) || runs.has(training.id) || (parent && !succeeded(parent.plan))) continue;
     const resume = await resumeBodyFor(store, storePath, training, fingerprints, (line) => console.log(line));
     if (resume) {
       console.log(`${training.id}: resuming after epoch ${(resume.checkpoint as { epoch: number }).epoch} from the store`);
@@ -117,10 +123,17 @@ async function submitReady(trainings: PlannedTraining[], evaluations: PlannedEva
     });
   }
   // Evaluations by priority, a free slot at a time (report-schedule.ts).
-  const ready = evaluations.filter((e) => !runs.has(e.id) && succeeded(e.source));
+  const ready = evaluations.filter((e) => !held.has(e.id) && !runs.has(e.id) && succeeded(e.source));
   for (const evaluation of evaluationsToSubmit(ready, evaluations, inFlight(evaluations.map((e) => e.id)), evaluationSlots)) {
     await submit(evaluation.id, '/evaluations', async () => evaluationBody(evaluation, runs.get(evaluation.source)!.id));
   }
+}
+
+/** Not submitted by this invocation because it, or a run it needs, is held by --hold. */
+function heldBack(planId: string): boolean {
+  if (held.has(planId)) return true;
+  const source = TRAININGS.find((t) => t.id === planId)?.parent?.plan ?? EVALUATIONS.find((e) => e.id === planId)?.source;
+  return source !== undefined && heldBack(source);
 }
 
 /** Planned items that cannot finish: their run (or one they depend on) failed or was cancelled. */
@@ -151,12 +164,12 @@ async function ensurePlan(trainings: PlannedTraining[], evaluations: PlannedEval
       const run = runs.get(id) as (StoredRun & { progress?: number }) | undefined;
       const line = run
         ? `${run.status}${run.status === 'running' ? ` ${Math.floor((run.progress ?? 0) * 100)}%` : ''}`
-        : refused.has(id) ? `refused: ${refused.get(id)}` : sourceReady(id) ? 'waiting for a slot' : 'waiting for its source';
+        : refused.has(id) ? `refused: ${refused.get(id)}` : held.has(id) ? 'held (--hold)' : sourceReady(id) ? 'waiting for a slot' : 'waiting for its source';
       if (shown.get(id) !== line) console.log(`${new Date().toISOString().slice(11, 19)} ${id.padEnd(34)} ${line}${run ? ` (${run.id.slice(0, 8)})` : ''}`);
       shown.set(id, line);
     }
     // A refused item does not keep the command waiting once everything else is done.
-    const open = ids.filter((id) => !(runs.get(id) && TERMINAL.includes(runs.get(id)!.status)) && !blockedBy(id, runs) && !refused.has(id));
+    const open = ids.filter((id) => !(runs.get(id) && TERMINAL.includes(runs.get(id)!.status)) && !blockedBy(id, runs) && !refused.has(id) && !heldBack(id));
     if (!open.length || !wait) return { runs, refused };
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
@@ -241,14 +254,16 @@ async function inProgressTrainings(trainings: PlannedTraining[], evaluations: Pl
 }
 
 async function main(): Promise<void> {
+  const unknownHeld = [...held].filter((id) => !TRAININGS.some((t) => t.id === id) && !EVALUATIONS.some((e) => e.id === id));
+  if (unknownHeld.length) throw new Error(`--hold: unknown plan entr${unknownHeld.length === 1 ? 'y' : 'ies'} ${unknownHeld.join(', ')}`);
   const requested = selectPlan();
   // --only repeats a measurement: nothing is taken from the store.
   store = only || fresh ? emptyStore() : await readStore(storePath);
   const carried = carriedFromStore(store, requested.trainings, requested.evaluations, fingerprints);
-  const held = new Set(carried.evaluations.map((e) => e.plan.id));
-  const evaluations = requested.evaluations.filter((e) => !held.has(e.id));
+  const inStore = new Set(carried.evaluations.map((e) => e.plan.id));
+  const evaluations = requested.evaluations.filter((e) => !inStore.has(e.id));
   const plan = { trainings: trainingsFor(evaluations), evaluations };
-  if (held.size) console.log(`${held.size} of ${requested.evaluations.length} evaluations are in ${storePath} as planned; measuring the other ${evaluations.length}`);
+  if (inStore.size) console.log(`${inStore.size} of ${requested.evaluations.length} evaluations are in ${storePath} as planned; measuring the other ${evaluations.length}`);
   const { runs, refused } = await ensurePlan(plan.trainings, plan.evaluations);
   const stored = merge(carried, await fetchStored(plan.trainings, plan.evaluations, runs));
   const rows = buildRows(stored.trainings, stored.evaluations);
@@ -258,7 +273,7 @@ async function main(): Promise<void> {
   }
   const pending = [...plan.trainings.map((t) => t.id), ...plan.evaluations.map((e) => e.id)]
     .filter((id) => runs.get(id)?.status !== 'succeeded')
-    .map((id) => `${id}: ${blockedBy(id, runs) ? `blocked (${blockedBy(id, runs)})` : refused.has(id) ? `refused by the API (${refused.get(id)})` : runs.get(id)?.status ?? 'waiting for the run it needs'}`);
+    .map((id) => `${id}: ${blockedBy(id, runs) ? `blocked (${blockedBy(id, runs)})` : refused.has(id) ? `refused by the API (${refused.get(id)})` : heldBack(id) ? 'held (--hold)' : runs.get(id)?.status ?? 'waiting for the run it needs'}`);
   const backends = [...new Set(stored.trainings.map((t) => t.run.backend).filter((b) => b !== null).map((b) => `${b!.name} (${b!.threads} thread(s), tfjs ${b!.tfjsVersion})`))];
 
   await mkdir(outDir, { recursive: true });
