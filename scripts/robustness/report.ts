@@ -108,7 +108,7 @@ async function submitReady(trainings: PlannedTraining[], evaluations: PlannedEva
   for (const training of trainings) {
     if (inFlight(trainings.map((t) => t.id)) >= trainingSlots) break;
     const parent = training.parent;
-    if (held.has(training.id) || runs.has(training.id) || (parent && !succeeded(parent.plan))) continue;
+    if (heldBack.has(training.id) || runs.has(training.id) || (parent && !succeeded(parent.plan))) continue;
     const resume = await resumeBodyFor(store, storePath, training, fingerprints, (line) => console.log(line));
     if (resume) {
       console.log(`${training.id}: resuming after epoch ${(resume.checkpoint as { epoch: number }).epoch} from the store`);
@@ -123,18 +123,26 @@ async function submitReady(trainings: PlannedTraining[], evaluations: PlannedEva
     });
   }
   // Evaluations by priority, a free slot at a time (report-schedule.ts).
-  const ready = evaluations.filter((e) => !held.has(e.id) && !runs.has(e.id) && succeeded(e.source));
+  const ready = evaluations.filter((e) => !heldBack.has(e.id) && !runs.has(e.id) && succeeded(e.source));
   for (const evaluation of evaluationsToSubmit(ready, evaluations, inFlight(evaluations.map((e) => e.id)), evaluationSlots)) {
     await submit(evaluation.id, '/evaluations', async () => evaluationBody(evaluation, runs.get(evaluation.source)!.id));
   }
 }
 
-/** Not submitted by this invocation because it, or a run it needs, is held by --hold. */
-function heldBack(planId: string): boolean {
-  if (held.has(planId)) return true;
-  const source = TRAININGS.find((t) => t.id === planId)?.parent?.plan ?? EVALUATIONS.find((e) => e.id === planId)?.source;
-  return source !== undefined && heldBack(source);
+/**
+ * What this invocation leaves alone because of --hold: the held entries and what builds on them
+ * (a training only held evaluations need is still trained unless held itself: an earlier
+ * invocation may have started it, and a running training is kept in the store).
+ */
+function heldBackBy(trainings: PlannedTraining[], evaluations: PlannedEvaluation[]): Set<string> {
+  const upstreamHeld = (id: string): boolean => {
+    if (held.has(id)) return true;
+    const source = TRAININGS.find((t) => t.id === id)?.parent?.plan ?? EVALUATIONS.find((e) => e.id === id)?.source;
+    return source !== undefined && upstreamHeld(source);
+  };
+  return new Set([...trainings, ...evaluations].map((entry) => entry.id).filter(upstreamHeld));
 }
+let heldBack = new Set<string>();
 
 /** Planned items that cannot finish: their run (or one they depend on) failed or was cancelled. */
 function blockedBy(planId: string, runs: Map<string, StoredRun>): string | undefined {
@@ -164,12 +172,12 @@ async function ensurePlan(trainings: PlannedTraining[], evaluations: PlannedEval
       const run = runs.get(id) as (StoredRun & { progress?: number }) | undefined;
       const line = run
         ? `${run.status}${run.status === 'running' ? ` ${Math.floor((run.progress ?? 0) * 100)}%` : ''}`
-        : refused.has(id) ? `refused: ${refused.get(id)}` : held.has(id) ? 'held (--hold)' : sourceReady(id) ? 'waiting for a slot' : 'waiting for its source';
+        : refused.has(id) ? `refused: ${refused.get(id)}` : heldBack.has(id) ? 'held (--hold)' : sourceReady(id) ? 'waiting for a slot' : 'waiting for its source';
       if (shown.get(id) !== line) console.log(`${new Date().toISOString().slice(11, 19)} ${id.padEnd(34)} ${line}${run ? ` (${run.id.slice(0, 8)})` : ''}`);
       shown.set(id, line);
     }
     // A refused item does not keep the command waiting once everything else is done.
-    const open = ids.filter((id) => !(runs.get(id) && TERMINAL.includes(runs.get(id)!.status)) && !blockedBy(id, runs) && !refused.has(id) && !heldBack(id));
+    const open = ids.filter((id) => !(runs.get(id) && TERMINAL.includes(runs.get(id)!.status)) && !blockedBy(id, runs) && !refused.has(id) && !heldBack.has(id));
     if (!open.length || !wait) return { runs, refused };
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
@@ -264,6 +272,7 @@ async function main(): Promise<void> {
   const evaluations = requested.evaluations.filter((e) => !inStore.has(e.id));
   const plan = { trainings: trainingsFor(evaluations), evaluations };
   if (inStore.size) console.log(`${inStore.size} of ${requested.evaluations.length} evaluations are in ${storePath} as planned; measuring the other ${evaluations.length}`);
+  heldBack = heldBackBy(plan.trainings, plan.evaluations);
   const { runs, refused } = await ensurePlan(plan.trainings, plan.evaluations);
   const stored = merge(carried, await fetchStored(plan.trainings, plan.evaluations, runs));
   const rows = buildRows(stored.trainings, stored.evaluations);
@@ -273,7 +282,7 @@ async function main(): Promise<void> {
   }
   const pending = [...plan.trainings.map((t) => t.id), ...plan.evaluations.map((e) => e.id)]
     .filter((id) => runs.get(id)?.status !== 'succeeded')
-    .map((id) => `${id}: ${blockedBy(id, runs) ? `blocked (${blockedBy(id, runs)})` : refused.has(id) ? `refused by the API (${refused.get(id)})` : heldBack(id) ? 'held (--hold)' : runs.get(id)?.status ?? 'waiting for the run it needs'}`);
+    .map((id) => `${id}: ${blockedBy(id, runs) ? `blocked (${blockedBy(id, runs)})` : refused.has(id) ? `refused by the API (${refused.get(id)})` : heldBack.has(id) ? 'held (--hold)' : runs.get(id)?.status ?? 'waiting for the run it needs'}`);
   const backends = [...new Set(stored.trainings.map((t) => t.run.backend).filter((b) => b !== null).map((b) => `${b!.name} (${b!.threads} thread(s), tfjs ${b!.tfjsVersion})`))];
 
   await mkdir(outDir, { recursive: true });
