@@ -14,7 +14,7 @@
  * --fresh: ignore the store and measure every entry.
  * --training-slots, --evaluation-slots: jobs kept queued or running at once (default 2 each, the
  *   two slots per queue report.sh's worker has); the rest waits here, by priority.
- * --hold id,id: plan entries not to submit this time (and what needs them); reported as held.
+ * --hold id,id: plan entries not to submit this time (and what builds on them); reported as held.
  * --retry-failed N: a planned item whose stored run failed or was cancelled is submitted again
  *   (up to N times, each under a numbered Idempotency-Key); without it the item is reported blocked.
  */
@@ -55,7 +55,7 @@ const trainingSlots = positiveInteger('training-slots', 2);
 const evaluationSlots = positiveInteger('evaluation-slots', 2);
 /**
  * Plan entries this invocation does not submit (for instance a long evaluation a small machine
- * should leave to a later sitting); reported as held. Anything that needs them waits too.
+ * should leave to a later sitting); reported as held, with everything that builds on them.
  */
 const held = new Set(argument('hold')?.split(',').filter(Boolean) ?? []);
 /** Attempts at a planned item whose stored run failed or was cancelled (0: report it as blocked). */
@@ -129,6 +129,10 @@ async function submitReady(trainings: PlannedTraining[], evaluations: PlannedEva
   }
 }
 
+/** The plan entry an entry builds on: a training's parent, an evaluation's source. */
+const dependencyOf = (planId: string): string | undefined =>
+  TRAININGS.find((t) => t.id === planId)?.parent?.plan ?? EVALUATIONS.find((e) => e.id === planId)?.source;
+
 /**
  * What this invocation leaves alone because of --hold: the held entries and what builds on them
  * (a training only held evaluations need is still trained unless held itself: an earlier
@@ -137,7 +141,7 @@ async function submitReady(trainings: PlannedTraining[], evaluations: PlannedEva
 function heldBackBy(trainings: PlannedTraining[], evaluations: PlannedEvaluation[]): Set<string> {
   const upstreamHeld = (id: string): boolean => {
     if (held.has(id)) return true;
-    const source = TRAININGS.find((t) => t.id === id)?.parent?.plan ?? EVALUATIONS.find((e) => e.id === id)?.source;
+    const source = dependencyOf(id);
     return source !== undefined && upstreamHeld(source);
   };
   return new Set([...trainings, ...evaluations].map((entry) => entry.id).filter(upstreamHeld));
@@ -148,9 +152,7 @@ let heldBack = new Set<string>();
 function blockedBy(planId: string, runs: Map<string, StoredRun>): string | undefined {
   const run = runs.get(planId);
   if (run && ['failed', 'cancelled'].includes(run.status)) return `${planId} ${run.status}`;
-  const training = TRAININGS.find((t) => t.id === planId);
-  const evaluation = EVALUATIONS.find((e) => e.id === planId);
-  const dependency = training?.parent?.plan ?? evaluation?.source;
+  const dependency = dependencyOf(planId);
   return dependency ? blockedBy(dependency, runs) : undefined;
 }
 
@@ -160,7 +162,7 @@ async function ensurePlan(trainings: PlannedTraining[], evaluations: PlannedEval
   const ids = [...trainings.map((t) => t.id), ...evaluations.map((e) => e.id)];
   const shown = new Map<string, string>();
   const sourceReady = (id: string) => {
-    const source = TRAININGS.find((t) => t.id === id)?.parent?.plan ?? EVALUATIONS.find((e) => e.id === id)?.source;
+    const source = dependencyOf(id);
     return source === undefined || runs.get(source)?.status === 'succeeded';
   };
   for (;;) {
