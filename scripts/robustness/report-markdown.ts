@@ -66,6 +66,8 @@ export function reportMarkdown(context: ReportContext): string {
     `- Every accuracy is measured on the same seeded subset of the test split for every defense of a dataset (n in each row; seed in the JSON): Fashion-MNIST's official 10,000-image test split; for MNIST, the 2,000 digits the run holds out (seeded, 20%).`,
     '- **robust** is per example: correct on the clean input and on the worst input any attack of the row found. `standard` is the suite of the evaluation API: FGSM, PGD-20, APGD-CE (100 steps), APGD-T (100 steps, 3 targets) and Square (1,000 queries), each adversarial example re-verified.',
     '- **train s** is the CPU time of the run\'s epochs (training, the overfitting guard where on, and the per-epoch FGSM check on the test split; one thread), measured by the worker\'s child process: two jobs and their evaluations shared this machine\'s two cores, so wall time (in the JSON as trainWallSeconds) says as much about the neighbours as about the method. For a distilled or fine-tuned model it includes the teacher\'s or base model\'s.',
+    '- **flags raised**: the evaluation\'s validity checks (Carlini et al. 2019) that fired on the row\'s view; a per-ε one names how many examples raised it.',
+    '- The adversarial-training recipes (epochs, learning rate, clean/adversarial mix) were chosen with [tools/recipe-sweep](../tools/recipe-sweep/README.md), a PyTorch replica of this training on a GPU whose PGD judge read within about half a point of this suite; none of its figures appear here.',
     `- Backend: ${context.backend}.`,
     '',
     '## Targets (issue 5)',
