@@ -25,7 +25,7 @@ import { curveSeries, curveSvg } from './curve-figure';
 import { EVALUATIONS, PlannedEvaluation, PlannedTraining, TRAININGS, evaluationBody, planFingerprints, planKey, trainingsFor } from './plan';
 import { buildRows, CurvePoint, StoredEvaluation, StoredRun, StoredTraining } from './report-rows';
 import { reportMarkdown } from './report-markdown';
-import { evaluationsToSubmit } from './report-schedule';
+import { byPriority } from './report-schedule';
 import { carriedFromStore, checkpointToCarry, emptyStore, InProgressRecord, readStore, ReportStore, resumeBodyFor, storeOf, writeInProgress, writeStore } from './report-store';
 import { checkTargets } from './report-targets';
 
@@ -124,7 +124,9 @@ async function submitReady(trainings: PlannedTraining[], evaluations: PlannedEva
   }
   // Evaluations by priority, a free slot at a time (report-schedule.ts).
   const ready = evaluations.filter((e) => !heldBack.has(e.id) && !runs.has(e.id) && succeeded(e.source));
-  for (const evaluation of evaluationsToSubmit(ready, evaluations, inFlight(evaluations.map((e) => e.id)), evaluationSlots)) {
+  for (const evaluation of byPriority(ready, evaluations)) {
+    // Checked after each submission: one the database already holds as finished frees its slot at once.
+    if (inFlight(evaluations.map((e) => e.id)) >= evaluationSlots) break;
     await submit(evaluation.id, '/evaluations', async () => evaluationBody(evaluation, runs.get(evaluation.source)!.id));
   }
 }
