@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EVALUATIONS, PlannedTraining, TRAININGS, planFingerprints, planKey, trainingsFor } from './plan';
 import { buildRows, StoredEvaluation, StoredTraining } from './report-rows';
-import { carriedFromStore, checkpointFolder, checkpointToCarry, emptyStore, InProgressRecord, readStore, resumeBodyFor, storeOf, writeInProgress, writeStore } from './report-store';
+import { carriedFromStore, checkpointFolder, checkpointToCarry, emptyStore, InProgressRecord, readStore, resumeBodyFor, storeOf, untouchedInProgress, writeInProgress, writeStore } from './report-store';
 
 const trainingPlan = (id: string) => TRAININGS.find((t) => t.id === id)!;
 const evaluationPlan = (id: string) => EVALUATIONS.find((e) => e.id === id)!;
@@ -111,6 +111,28 @@ describe('the report store', () => {
     await writeFile(join(checkpointFolder(path), `${pgd.id}-epoch-4.bwckpt`), 'damaged');
     expect(await resumeBodyFor(store, path, pgd, prints, (line) => lines.push(line))).toBeUndefined();
     expect(lines).toEqual([expect.stringMatching(/does not match its SHA-256; starting over$/)]);
+  });
+  it('hands back the in-progress trainings an invocation did not submit, so writing the store keeps them', async () => {
+    const prints = planFingerprints();
+    const path = join(dir, 'held.json');
+    const data = Buffer.from('held checkpoint');
+    const record = (plan: string, fingerprint = prints.get(plan)!): InProgressRecord => ({
+      plan,
+      fingerprint,
+      checkpoint: { epoch: 2, sha256: createHash('sha256').update(data).digest('hex'), format: 'bulwark-ckpt-v1', file: `${plan}-epoch-2.bwckpt` },
+      metrics: [],
+    });
+    const records = [record('fashion-pgd-at'), record('fashion-fgsm-rs'), record('fashion-fgsm-at'), record('fashion-none', 'stale'), record('fashion-trades')];
+    await writeInProgress(path, records.map((r) => ({ record: r, data })));
+    await rm(join(checkpointFolder(path), 'fashion-trades-epoch-2.bwckpt'));
+    const store = { ...emptyStore(), inProgress: records };
+    const needed = ['fashion-pgd-at', 'fashion-fgsm-rs', 'fashion-none', 'fashion-trades'];
+    // fgsm-rs was submitted (its record comes from the API), fgsm-at is no longer needed, none's
+    // plan changed, trades' file is gone: only the held pgd-at stays as it was.
+    const kept = await untouchedInProgress(store, path, needed, new Set(['fashion-fgsm-rs']), prints);
+    expect(kept).toEqual([{ record: records[0], data }]);
+    await writeInProgress(path, kept);
+    expect(await readdir(checkpointFolder(path))).toEqual(['fashion-pgd-at-epoch-2.bwckpt']);
   });
 });
 

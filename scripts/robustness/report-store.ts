@@ -115,6 +115,31 @@ export async function writeInProgress(storePath: string, records: Array<{ record
   }
 }
 
+/**
+ * The store's in-progress trainings this invocation did not touch: still needed by the plan,
+ * current (same fingerprint) and not submitted (held back with --hold, say), each with its
+ * checkpoint bytes. Written back with the new ones, so holding a training another sitting is
+ * to resume does not drop its checkpoint; a record whose file is gone is dropped.
+ */
+export async function untouchedInProgress(
+  store: ReportStore,
+  storePath: string,
+  needed: string[],
+  submitted: Set<string>,
+  fingerprints: Map<string, string>,
+): Promise<Array<{ record: InProgressRecord; data: Buffer }>> {
+  const kept: Array<{ record: InProgressRecord; data: Buffer }> = [];
+  for (const record of store.inProgress ?? []) {
+    if (submitted.has(record.plan) || !needed.includes(record.plan) || fingerprints.get(record.plan) !== record.fingerprint) continue;
+    try {
+      kept.push({ record, data: await readFile(join(checkpointFolder(storePath), record.checkpoint.file)) });
+    } catch {
+      // Nothing to resume from: the training starts over next time.
+    }
+  }
+  return kept;
+}
+
 export const emptyStore = (): ReportStore => ({ format: STORE_FORMAT, trainings: [], evaluations: [], inProgress: [] });
 
 /** The store at `path`; an empty one when there is no such file. */

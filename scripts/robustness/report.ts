@@ -26,7 +26,7 @@ import { EVALUATIONS, PlannedEvaluation, PlannedTraining, TRAININGS, evaluationB
 import { buildRows, CurvePoint, StoredEvaluation, StoredRun, StoredTraining } from './report-rows';
 import { reportMarkdown } from './report-markdown';
 import { byPriority } from './report-schedule';
-import { carriedFromStore, checkpointToCarry, emptyStore, InProgressRecord, readStore, ReportStore, resumeBodyFor, storeOf, writeInProgress, writeStore } from './report-store';
+import { carriedFromStore, checkpointToCarry, emptyStore, InProgressRecord, readStore, ReportStore, resumeBodyFor, storeOf, untouchedInProgress, writeInProgress, writeStore } from './report-store';
 import { checkTargets } from './report-targets';
 
 const TERMINAL = ['succeeded', 'failed', 'cancelled'];
@@ -310,7 +310,10 @@ async function main(): Promise<void> {
     evaluationOptions: plan.evaluations.filter((e) => e.extra).map((e) => ({ id: e.id, options: e.extra! })),
   });
   await writeFile(join(outDir, 'robustness.md'), markdown);
-  const inProgress = await inProgressTrainings(plan.trainings, plan.evaluations, runs);
+  const inProgress = [
+    ...(await inProgressTrainings(plan.trainings, plan.evaluations, runs)),
+    ...(await untouchedInProgress(store, storePath, plan.trainings.map((t) => t.id), new Set(runs.keys()), fingerprints)),
+  ];
   await writeInProgress(storePath, inProgress);
   await writeStore(storePath, storeOf(stored.trainings, stored.evaluations, fingerprints, inProgress.map(({ record }) => record)));
   console.log(`wrote ${rows.length} rows to ${join(outDir, 'robustness.json')} and ${join(outDir, 'robustness.md')}${pending.length ? `; not measured yet: ${pending.length}` : ''}`);
