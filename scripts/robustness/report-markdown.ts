@@ -87,7 +87,7 @@ export function reportMarkdown(context: ReportContext): string {
       out.push(
         '### Detectors in front of the undefended model',
         '',
-        'Thresholds set for 5% false positives on clean validation examples from the training split. Detection rate: of the adversarial inputs that fool the classifier, the fraction rejected. The stack answers "rejected as adversarial" for a rejected input; it is robust on an example when the clean input is accepted and classified correctly and no attack produced an accepted misclassified input.',
+        'Thresholds set for 5% false positives on clean validation examples from the training split. Detection rate: of the adversarial inputs that fool the classifier, the fraction rejected. The stack answers "rejected as adversarial" for a rejected input; it is robust on an example when the clean input is accepted and classified correctly and no attack produced an accepted misclassified input. ROC AUC ranks the fooling inputs\' scores against the clean ones\' over every threshold; an attack that knows the detector keeps its inputs just under the 5% threshold, so its AUC can stay high while its detection rate at that threshold falls to nothing.',
         '',
         ...detectorTable(detectors),
         '',

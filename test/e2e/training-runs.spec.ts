@@ -255,7 +255,7 @@ describe('training runs end to end (API + worker processes)', () => {
       method: { name: 'pgd', epsilon: 0.1, steps: 3 },
       optimizer: { name: 'sgd', momentum: 0.9, nesterov: false },
       schedule: { kind: 'piecewise', milestones: [1], factor: 0.1 },
-      overfittingGuard: { heldOut: 200, maxDrop: 0.2, maxGap: 0.4, onCollapse: 'stop' },
+      overfittingGuard: { heldOut: 200, maxDrop: 0.2, onCollapse: 'stop' },
       initialCheckpointId: checkpoints[1].id,
     });
     const run = await waitForStatus(submitted.body.id, ['succeeded', 'failed'], 240_000);

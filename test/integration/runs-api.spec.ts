@@ -152,8 +152,12 @@ describe('runs API (real Postgres and Redis, no worker)', () => {
         method: { name: 'fgsm-rs', epsilon: 0.1 },
         optimizer: { name: 'sgd', momentum: 0.9, nesterov: false },
         schedule: { kind: 'cyclic', minLearningRate: 0, peakAt: 0.5 },
-        overfittingGuard: { heldOut: 500, maxDrop: 0.2, maxGap: 0.4, onCollapse: 'stop' },
+        overfittingGuard: { heldOut: 500, maxDrop: 0.2, onCollapse: 'stop' },
       });
+      // The FGSM-PGD gap is opt-in: absent unless asked for, stored as given when it is.
+      expect(res.body.spec.overfittingGuard.maxGap).toBeUndefined();
+      const gapped = await http().post('/runs').send({ ...valid, method: { name: 'fgsm-rs' }, overfittingGuard: { maxGap: 0.4 } }).expect(201);
+      expect(gapped.body.spec.overfittingGuard).toEqual({ heldOut: 500, maxDrop: 0.2, maxGap: 0.4, onCollapse: 'stop' });
       const plain = await http().post('/runs').send(valid).expect(201);
       expect(plain.body.spec).toMatchObject({ method: { name: 'fgsm', epsilon: 0.1 }, optimizer: { name: 'adam' }, schedule: { kind: 'constant' } });
       expect(plain.body.spec.overfittingGuard).toBeUndefined();

@@ -314,7 +314,12 @@ export class RunsService {
       schedule: resolveSchedule(dto),
       ...(dto.temperature !== undefined && { temperature: dto.temperature }),
       ...(guarded && {
-        overfittingGuard: { heldOut: guarded.heldOut ?? 500, maxDrop: guarded.maxDrop ?? 0.2, maxGap: guarded.maxGap ?? 0.4, onCollapse: guarded.onCollapse ?? 'stop' },
+        overfittingGuard: {
+          heldOut: guarded.heldOut ?? 500,
+          maxDrop: guarded.maxDrop ?? 0.2,
+          ...(guarded.maxGap !== undefined && { maxGap: guarded.maxGap }),
+          onCollapse: guarded.onCollapse ?? 'stop',
+        },
       }),
     };
   }

@@ -125,7 +125,7 @@ export class OverfittingGuardDto {
   maxDrop?: number;
 
   @ApiPropertyOptional({
-    description: 'FGSM accuracy more than this above PGD accuracy on the held-out examples is a collapse, even in the first epoch (default 0.4)',
+    description: 'When set, FGSM accuracy more than this above PGD accuracy on the held-out examples is a collapse, even in the first epoch (default: off; early in large-ε training the gap can be wide and close again)',
   })
   @IsOptional() @IsNumber(finite) @IsPositive() @Max(1)
   maxGap?: number;
