@@ -62,7 +62,6 @@ const oneCycle = { kind: 'cyclic', peakAt: 0.4 } as const;
 
 const mnist = { dataset: 'mnist', model: 'cnn-small', seed: 0, batchSize: 64, learningRate: 0.001 } as const;
 const mnistMonitor = { name: 'fgsm', epsilon: 0.3 } as const;
-const mnistSchedule = { kind: 'piecewise', milestones: [8], factor: 0.1 } as const;
 
 /**
  * In submission order (report.ts keeps --training-slots of them queued or running): the
@@ -127,11 +126,14 @@ export const TRAININGS: PlannedTraining[] = [
     body: { ...fashion, kind: 'adversarial-training', attack: fashionMonitor, epochs: 3, method: { name: 'fgsm', epsilon: 0.1 } },
   },
   {
+    // The one-cycle rate of the fast runs, up to 0.005: v4's piecewise 0.001 ended at 94.6%
+    // clean / 59.3% (FGSM 74.9%); with this schedule a trial run's test FGSM accuracy passed
+    // 85% by epoch 4 (held-out PGD-10 0.77), on the same 8,000 training digits.
     id: 'mnist-pgd-at',
     dataset: 'mnist',
     defense: 'pgd-at',
     body: {
-      ...mnist, kind: 'adversarial-training', attack: mnistMonitor, epochs: 10, schedule: mnistSchedule,
+      ...mnist, kind: 'adversarial-training', attack: mnistMonitor, epochs: 10, learningRate: 0.005, schedule: oneCycle,
       method: { name: 'pgd', epsilon: 0.3, steps: 10, stepSize: 0.05, randomStart: true },
     },
   },
