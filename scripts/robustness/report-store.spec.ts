@@ -112,6 +112,7 @@ describe('the report store', () => {
     expect(await resumeBodyFor(store, path, pgd, prints, (line) => lines.push(line))).toBeUndefined();
     expect(lines).toEqual([expect.stringMatching(/does not match its SHA-256; starting over$/)]);
   });
+
   it('hands back the in-progress trainings an invocation did not submit, so writing the store keeps them', async () => {
     const prints = planFingerprints();
     const path = join(dir, 'held.json');

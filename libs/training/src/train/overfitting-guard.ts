@@ -47,7 +47,7 @@ export interface OverfittingGuardOptions {
    * first epoch, where there is never a drop from a good epoch to see. Off by default: early in
    * large-ε training the gap is wide and can close again. Measured: FGSM-RS on MNIST at ε 0.3
    * (α 0.375, one-cycle rate 0.005) had held-out FGSM 0.80 vs PGD 0.12 after epoch 2, then PGD
-   * 0.69 by epoch 8; a gap of 0.4 had stopped it at epoch 2, an 8.8% model.
+   * 0.69 by epoch 8; with a gap of 0.4 the same run stopped at epoch 2.
    */
   maxGap?: number;
   /**
