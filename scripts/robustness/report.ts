@@ -307,7 +307,8 @@ async function main(): Promise<void> {
     figures,
     pending,
     backend: backends.join('; ') || 'unknown',
-    evaluationOptions: plan.evaluations.filter((e) => e.extra).map((e) => ({ id: e.id, options: e.extra! })),
+    // Every evaluation the rows come from, carried from the store or measured now.
+    evaluationOptions: stored.evaluations.filter((e) => e.plan.extra).map((e) => ({ id: e.plan.id, options: e.plan.extra! })),
   });
   await writeFile(join(outDir, 'robustness.md'), markdown);
   const inProgress = [
