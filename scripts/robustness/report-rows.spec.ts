@@ -66,6 +66,19 @@ describe('robustness report rows', () => {
     ]);
   });
 
+  it('names the checkpoint a row measures, and flags a row whose training run ended on another one', () => {
+    const same = 'a'.repeat(64);
+    const other = 'b'.repeat(64);
+    const pgd = { ...training('fashion-pgd-at', [300]), finalCheckpoint: { epoch: 16, sha256: same } };
+    const evaluated = (sha256: string) => evaluation('eval-fashion-pgd-at', [[0.1, 0.86, { suite: 0.72 }]], {}, { checkpoint: { epoch: 16, sha256 } });
+    expect(buildRows([pgd], [evaluated(same)])).toEqual([expect.objectContaining({ checkpointSha256: same, flags: [] })]);
+    expect(buildRows([pgd], [evaluated(other)])).toEqual([
+      expect.objectContaining({ checkpointSha256: other, flags: ['evaluated-another-checkpoint (bbbbbbbbbbbb, run fashion- ended on aaaaaaaaaaaa)'] }),
+    ]);
+    // A training record from before final checkpoints were kept: nothing to compare, nothing claimed.
+    expect(buildRows([training('fashion-pgd-at', [300])], [evaluated(other)])).toEqual([expect.objectContaining({ flags: [] })]);
+  });
+
   it('falls back to wall time for a run whose epochs lack CPU time', () => {
     const old = { ...training('fashion-none', [40, 40]), epochCpuSeconds: [40] };
     const rows = buildRows([old], [evaluation('eval-fashion-none', [[0.1, 0.9, { suite: 0.03 }]])]);

@@ -26,6 +26,8 @@ export interface StoredTraining {
   epochCpuSeconds: number[];
   /** The run it builds on (a distillation's teacher, a fine-tuned model), whose training is part of the defense's cost. */
   parent?: StoredTraining;
+  /** Its newest checkpoint, where known (records stored before it was kept lack it). */
+  finalCheckpoint?: { epoch: number; sha256: string };
 }
 
 export interface StoredEvaluation {
@@ -63,6 +65,8 @@ export interface ReportRow {
   runId: string;
   evaluationId: string;
   evaluationSeed: number;
+  /** SHA-256 of the checkpoint the evaluation attacked: the model the row measures. */
+  checkpointSha256?: string;
   /** For curve-only points. */
   curveOnly?: boolean;
 }
@@ -125,6 +129,18 @@ function raisedFlags(result: Record<string, unknown> | null, key: 'flags' | 'ada
   return [...count].map(([flag, n]) => (n === undefined ? flag : `${flag} (${n} example${n === 1 ? '' : 's'})`));
 }
 
+/**
+ * A row pairs an evaluation with the training run of its plan entry, which may be a later run
+ * than the one the evaluation attacked (a store entry's training re-run, or resumed, to
+ * evaluate it again): training is deterministic, so both end on the same checkpoint. Where
+ * both hashes are known and differ, the row's numbers are not this run's model, and it says so.
+ */
+function checkpointMismatch(source: StoredTraining, evaluated: { sha256?: string } | undefined): string[] {
+  const trained = source.finalCheckpoint?.sha256;
+  if (trained === undefined || evaluated?.sha256 === undefined || trained === evaluated.sha256) return [];
+  return [`evaluated-another-checkpoint (${evaluated.sha256.slice(0, 12)}, run ${source.run.id.slice(0, 8)} ended on ${trained.slice(0, 12)})`];
+}
+
 const ATTACKS_OF_SUITE = ['fgsm', 'pgd', 'apgd-ce', 'apgd-t', 'square'];
 
 function byAttackOf(point: CurvePoint): Record<string, number> {
@@ -145,6 +161,8 @@ export function buildRows(trainings: StoredTraining[], evaluations: StoredEvalua
   for (const evaluation of evaluations) {
     const source = trainingById.get(evaluation.plan.source);
     if (!source || source.run.status !== 'succeeded' || evaluation.run.status !== 'succeeded') continue;
+    const evaluated = evaluation.run.result?.checkpoint as { sha256?: string } | undefined;
+    const mismatch = checkpointMismatch(source, evaluated);
     const common = {
       dataset: source.plan.dataset,
       model: String(source.run.spec.model),
@@ -156,6 +174,7 @@ export function buildRows(trainings: StoredTraining[], evaluations: StoredEvalua
       runId: source.run.id,
       evaluationId: evaluation.run.id,
       evaluationSeed: Number(evaluation.run.spec.seed),
+      ...(evaluated?.sha256 !== undefined && { checkpointSha256: evaluated.sha256 }),
       ...(evaluation.plan.curveOnly && { curveOnly: true }),
     };
     const pointRow = (point: CurvePoint, defense: string, attack: string, flags: string[]): ReportRow => ({
@@ -167,14 +186,14 @@ export function buildRows(trainings: StoredTraining[], evaluations: StoredEvalua
       robust: point.robustAccuracy.suite,
       n: point.n,
       byAttack: byAttackOf(point),
-      flags,
+      flags: [...mismatch, ...flags],
     });
 
     const detection = evaluation.run.result?.detection as { detectors: DetectorResult[] } | undefined;
     if (evaluation.plan.defense === 'detector') {
       for (const { detector, points } of detection?.detectors ?? []) {
         for (const point of points) {
-          const base = { ...common, defense: `${detector.kind}-detector`, epsilon: point.epsilon, n: point.n, clean: point.cleanAccepted / point.n, flags: [] };
+          const base = { ...common, defense: `${detector.kind}-detector`, epsilon: point.epsilon, n: point.n, clean: point.cleanAccepted / point.n, flags: mismatch };
           for (const outcome of point.outcomes) {
             rows.push({ ...base, attack: outcome.attack, robust: outcome.stackRobust / point.n, detectionRate: outcome.detectionRate, rocAuc: outcome.rocAuc });
           }

@@ -55,7 +55,8 @@ describe('the report store', () => {
     const prints = planFingerprints();
     const teacher = stored('fashion-teacher-t20');
     const student = { ...stored('fashion-distillation-t20'), parent: teacher };
-    const trainings = [stored('fashion-none'), teacher, student, { ...stored('fashion-pgd-at'), run: { ...stored('fashion-pgd-at').run, status: 'running' } }];
+    const none = { ...stored('fashion-none'), finalCheckpoint: { epoch: 3, sha256: 'c'.repeat(64) } };
+    const trainings = [none, teacher, student, { ...stored('fashion-pgd-at'), run: { ...stored('fashion-pgd-at').run, status: 'running' } }];
     const evaluations = [measured('eval-fashion-none', 0.03), measured('eval-fashion-distilled', 0.1)];
     const path = join(dir, 'store.json');
     await writeStore(path, storeOf(trainings, evaluations, prints));
@@ -65,6 +66,7 @@ describe('the report store', () => {
     const carried = carriedFromStore(store, TRAININGS, EVALUATIONS, prints);
     expect(carried.evaluations.map((e) => e.plan.id).sort()).toEqual(['eval-fashion-distilled', 'eval-fashion-none']);
     expect(carried.trainings.find((t) => t.plan.id === 'fashion-distillation-t20')?.parent?.plan.id).toBe('fashion-teacher-t20');
+    expect(carried.trainings.find((t) => t.plan.id === 'fashion-none')?.finalCheckpoint).toEqual(none.finalCheckpoint);
     expect(buildRows(carried.trainings, carried.evaluations)).toEqual(buildRows(trainings, evaluations));
   });
 

@@ -24,6 +24,7 @@ export interface StoredTrainingRecord {
   run: StoredRun;
   epochSeconds: number[];
   epochCpuSeconds: number[];
+  finalCheckpoint?: { epoch: number; sha256: string };
 }
 
 export interface StoredEvaluationRecord {
@@ -178,7 +179,10 @@ export function carriedFromStore(
   const carried = new Map<string, StoredTraining>();
   for (const plan of trainings) {
     const record = store.trainings.find((r) => r.plan === plan.id && current(r));
-    if (record) carried.set(plan.id, { plan, run: record.run, epochSeconds: record.epochSeconds, epochCpuSeconds: record.epochCpuSeconds });
+    if (record) {
+      const { run, epochSeconds, epochCpuSeconds, finalCheckpoint } = record;
+      carried.set(plan.id, { plan, run, epochSeconds, epochCpuSeconds, ...(finalCheckpoint && { finalCheckpoint }) });
+    }
   }
   // A training whose parent is not held cannot say what it cost: drop it (and what builds on it).
   const complete = (id: string): boolean => {
@@ -210,7 +214,14 @@ export function storeOf(trainings: StoredTraining[], evaluations: StoredEvaluati
     trainings: trainings
       .filter((t) => t.run.status === 'succeeded')
       .sort(byPlan)
-      .map((t) => ({ plan: t.plan.id, fingerprint: fingerprint(t.plan.id), run: t.run, epochSeconds: t.epochSeconds, epochCpuSeconds: t.epochCpuSeconds })),
+      .map((t) => ({
+        plan: t.plan.id,
+        fingerprint: fingerprint(t.plan.id),
+        run: t.run,
+        epochSeconds: t.epochSeconds,
+        epochCpuSeconds: t.epochCpuSeconds,
+        ...(t.finalCheckpoint && { finalCheckpoint: t.finalCheckpoint }),
+      })),
     evaluations: evaluations
       .filter((e) => e.run.status === 'succeeded')
       .sort(byPlan)

@@ -196,7 +196,15 @@ async function fetchStored(trainings: PlannedTraining[], evaluations: PlannedEva
       const { items } = await api<{ items: Array<{ step: number; value: number }> }>('GET', `/runs/${run.id}/metrics?key=${key}`);
       return items.sort((a, b) => a.step - b.step).map((m) => m.value);
     };
-    storedTrainings.set(plan.id, { plan, run, epochSeconds: await series('epoch_seconds'), epochCpuSeconds: await series('epoch_cpu_seconds') });
+    const { items: checkpoints } = await api<{ items: Array<{ epoch: number; sha256: string }> }>('GET', `/runs/${run.id}/checkpoints`);
+    const newest = checkpoints.length ? checkpoints.reduce((a, b) => (b.epoch > a.epoch ? b : a)) : undefined;
+    storedTrainings.set(plan.id, {
+      plan,
+      run,
+      epochSeconds: await series('epoch_seconds'),
+      epochCpuSeconds: await series('epoch_cpu_seconds'),
+      ...(newest && { finalCheckpoint: { epoch: newest.epoch, sha256: newest.sha256 } }),
+    });
   }
   for (const training of storedTrainings.values()) {
     if (training.plan.parent) training.parent = storedTrainings.get(training.plan.parent.plan);
