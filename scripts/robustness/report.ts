@@ -158,10 +158,32 @@ function blockedBy(planId: string, runs: Map<string, StoredRun>): string | undef
   return dependency ? blockedBy(dependency, runs) : undefined;
 }
 
+/**
+ * The jobs an earlier invocation submitted and that are still queued, running or done, found
+ * by their idempotency keys (GET /runs?idempotencyKey=, which submits nothing): they hold their
+ * slots from the first poll, so a restarted command neither fills the slots with the next
+ * entries while they run nor waits on slots for work already finished. A failed or cancelled
+ * one is left to submitReady, which reports or retries it. An API without the filter refuses
+ * the query: then every entry is found as before, when its turn to be submitted comes.
+ */
+async function adoptSubmitted(ids: string[], runs: Map<string, StoredRun>): Promise<void> {
+  for (const id of ids.filter((planId) => !heldBack.has(planId))) {
+    let found: StoredRun | undefined;
+    try {
+      ({ items: [found] } = await api<{ items: StoredRun[] }>('GET', `/runs?idempotencyKey=${encodeURIComponent(idempotencyKey(id))}&limit=1`));
+    } catch (error) {
+      console.log(`looking up earlier submissions: ${error instanceof Error ? error.message : String(error)}; each entry is found when it is submitted`);
+      return;
+    }
+    if (found && !['failed', 'cancelled'].includes(found.status)) runs.set(id, found);
+  }
+}
+
 async function ensurePlan(trainings: PlannedTraining[], evaluations: PlannedEvaluation[]): Promise<{ runs: Map<string, StoredRun>; refused: Map<string, string> }> {
   const runs = new Map<string, StoredRun>();
   const refused = new Map<string, string>();
   const ids = [...trainings.map((t) => t.id), ...evaluations.map((e) => e.id)];
+  await adoptSubmitted(ids, runs);
   const shown = new Map<string, string>();
   const sourceReady = (id: string) => {
     const source = dependencyOf(id);

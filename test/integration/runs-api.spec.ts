@@ -212,12 +212,22 @@ describe('runs API (real Postgres and Redis, no worker)', () => {
       expect(next.body.items[0].id).toBe(created[0]);
     });
 
+    it('finds the run an Idempotency-Key created, and nothing for a key never used', async () => {
+      const key = `lookup-${Date.now()}`;
+      const { body: run } = await http().post('/runs').set('Idempotency-Key', key).send({ ...valid, seed: FILE_SEED + 20 }).expect(201);
+      const found = await http().get('/runs').query({ idempotencyKey: key }).expect(200);
+      expect(found.body).toMatchObject({ total: 1, items: [expect.objectContaining({ id: run.id, idempotencyKey: key })] });
+      const none = await http().get('/runs').query({ idempotencyKey: `${key}-unused` }).expect(200);
+      expect(none.body).toMatchObject({ total: 0, items: [] });
+    });
+
     it.each([
       [{ status: 'exploded' }, /^status must be one of/],
       [{ kind: 'x' }, /^kind must be one of/],
       [{ limit: 0 }, /^limit must not be less than 1/],
       [{ limit: 'many' }, /^limit must be an integer/],
       [{ offset: -1 }, /^offset must not be less than 0/],
+      [{ idempotencyKey: 'a'.repeat(256) }, /^idempotencyKey must be 1-255 printable ASCII characters/],
     ])('rejects the query %p naming the parameter', async (query, message) => {
       const res = await http().get('/runs').query(query).expect(400);
       expect(res.body.message).toEqual(expect.arrayContaining([expect.stringMatching(message)]));

@@ -210,7 +210,11 @@ export class RunsService {
   }
 
   async list(query: ListRunsQueryDto): Promise<Page<Run>> {
-    const where = { ...(query.status && { status: query.status }), ...(query.kind && { kind: query.kind }) };
+    const where = {
+      ...(query.status && { status: query.status }),
+      ...(query.kind && { kind: query.kind }),
+      ...(query.idempotencyKey && { idempotencyKey: query.idempotencyKey }),
+    };
     const [items, total] = await this.runs.findAndCount({
       where,
       order: { createdAt: 'DESC', id: 'ASC' },

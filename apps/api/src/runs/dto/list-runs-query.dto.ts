@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 import { RUN_STATUSES, RunStatus } from '@bulwark/database';
 import { RUN_KINDS, RunKind } from '@bulwark/jobs';
 
@@ -14,6 +14,11 @@ export class ListRunsQueryDto {
   @IsOptional()
   @IsIn(RUN_KINDS)
   kind?: RunKind;
+
+  @ApiPropertyOptional({ description: 'Only the run created with this Idempotency-Key: a client finds what an earlier request created without sending it again' })
+  @IsOptional()
+  @Matches(/^[\x21-\x7e]{1,255}$/, { message: 'idempotencyKey must be 1-255 printable ASCII characters' })
+  idempotencyKey?: string;
 
   @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 20 })
   @IsOptional()
