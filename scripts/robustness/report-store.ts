@@ -87,6 +87,11 @@ export async function resumeBodyFor(
   return { run: training.body, checkpoint: { epoch, sha256, format, data: data.toString('base64') }, metrics: record.metrics };
 }
 
+/** The checkpoint of the highest epoch; undefined for none. */
+export function newestCheckpoint<C extends { epoch: number }>(checkpoints: C[]): C | undefined {
+  return checkpoints.length ? checkpoints.reduce((a, b) => (b.epoch > a.epoch ? b : a)) : undefined;
+}
+
 /**
  * Which checkpoint of a planned training the store should keep, if any: a run still queued or
  * running keeps its newest; a finished one whose evaluations have not all run keeps its newest
@@ -102,7 +107,7 @@ export function checkpointToCarry<C extends { epoch: number }>(
   if (finished ? !awaitsEvaluation : ['failed', 'cancelled'].includes(run.status)) return undefined;
   const epochs = Number(run.spec.epochs);
   const candidates = finished ? checkpoints.filter((c) => c.epoch < epochs) : checkpoints;
-  return candidates.length ? candidates.reduce((a, b) => (b.epoch > a.epoch ? b : a)) : undefined;
+  return newestCheckpoint(candidates);
 }
 
 /** Writes each in-progress checkpoint into the store's folder and removes the files no record names. */

@@ -26,7 +26,7 @@ import { EVALUATIONS, PlannedEvaluation, PlannedTraining, TRAININGS, evaluationB
 import { buildRows, CurvePoint, StoredEvaluation, StoredRun, StoredTraining } from './report-rows';
 import { reportMarkdown } from './report-markdown';
 import { byPriority } from './report-schedule';
-import { carriedFromStore, checkpointToCarry, emptyStore, InProgressRecord, readStore, ReportStore, resumeBodyFor, storeOf, untouchedInProgress, writeInProgress, writeStore } from './report-store';
+import { carriedFromStore, checkpointToCarry, emptyStore, InProgressRecord, newestCheckpoint, readStore, ReportStore, resumeBodyFor, storeOf, untouchedInProgress, writeInProgress, writeStore } from './report-store';
 import { checkTargets } from './report-targets';
 
 const TERMINAL = ['succeeded', 'failed', 'cancelled'];
@@ -118,8 +118,7 @@ async function submitReady(trainings: PlannedTraining[], evaluations: PlannedEva
     await submit(training.id, '/runs', async () => {
       if (!parent) return training.body;
       const { items } = await api<{ items: Array<{ id: string; epoch: number }> }>('GET', `/runs/${runs.get(parent.plan)!.id}/checkpoints`);
-      const newest = items.reduce((a, b) => (b.epoch > a.epoch ? b : a));
-      return { ...training.body, [parent.field]: newest.id };
+      return { ...training.body, [parent.field]: newestCheckpoint(items)!.id };
     });
   }
   // Evaluations by priority, a free slot at a time (report-schedule.ts).
@@ -219,7 +218,7 @@ async function fetchStored(trainings: PlannedTraining[], evaluations: PlannedEva
       return items.sort((a, b) => a.step - b.step).map((m) => m.value);
     };
     const { items: checkpoints } = await api<{ items: Array<{ epoch: number; sha256: string }> }>('GET', `/runs/${run.id}/checkpoints`);
-    const newest = checkpoints.length ? checkpoints.reduce((a, b) => (b.epoch > a.epoch ? b : a)) : undefined;
+    const newest = newestCheckpoint(checkpoints);
     storedTrainings.set(plan.id, {
       plan,
       run,
