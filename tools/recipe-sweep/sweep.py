@@ -82,6 +82,67 @@ def perturb(model, x, y, eps, steps, alpha, loss='ce', start=True):
     return x + delta
 
 
+def dlr_loss(logits, y):
+    # Croce & Hein 2020's difference-of-logits ratio, per example (to be maximised).
+    ordered, _ = logits.sort(1)
+    true = logits.gather(1, y[:, None]).squeeze(1)
+    top_is_true = (ordered[:, -1] == true).float()
+    other = ordered[:, -2] * top_is_true + ordered[:, -1] * (1 - top_is_true)
+    return -(true - other) / (ordered[:, -1] - ordered[:, -3] + 1e-12)
+
+
+def apgd(model, x, y, eps, iterations=100, loss='ce'):
+    """
+    APGD (Croce & Hein 2020, as in their auto-attack code): step 2ε halved at checkpoints where
+    the loss oscillated or stalled (restarting from the best point), momentum 0.75, one random
+    start. Returns, per example, whether any iterate fooled the model.
+    """
+    per_example = (lambda z, t: F.cross_entropy(z, t, reduction='none')) if loss == 'ce' else dlr_loss
+    n = len(y)
+    k = max(int(0.22 * iterations), 1)
+    k_min, k_decrease = max(int(0.06 * iterations), 1), max(int(0.03 * iterations), 1)
+    t = torch.rand_like(x) * 2 - 1
+    adv = (x + eps * t / t.flatten(1).abs().max(1).values.view(-1, 1, 1, 1)).clamp(0, 1)
+
+    def loss_and_grad(point):
+        point = point.clone().requires_grad_(True)
+        logits = model(point)
+        values = per_example(logits, y)
+        grad, = torch.autograd.grad(values.sum(), point)
+        return values.detach(), grad.detach(), logits.argmax(1) == y
+
+    values, grad, correct = loss_and_grad(adv)
+    fooled = ~correct
+    best_point, best_grad, best_loss = adv.clone(), grad.clone(), values.clone()
+    history = torch.zeros(iterations, n, device=x.device)
+    step = torch.full((n, 1, 1, 1), 2 * eps, device=x.device)
+    previous = adv.clone()
+    since_check, best_at_last_check, reduced_at_last_check = 0, best_loss.clone(), torch.ones(n, dtype=torch.bool, device=x.device)
+    project = lambda z: torch.min(torch.max(z, x - eps), x + eps).clamp(0, 1)
+    for i in range(iterations):
+        momentum = 0.75 if i > 0 else 1.0
+        difference = adv - previous
+        previous = adv.clone()
+        stepped = project(adv + step * grad.sign())
+        adv = project(adv + (stepped - adv) * momentum + difference * (1 - momentum))
+        values, grad, correct = loss_and_grad(adv)
+        fooled |= ~correct
+        history[i] = values
+        improved = values > best_loss
+        best_point[improved], best_grad[improved], best_loss[improved] = adv[improved], grad[improved], values[improved]
+        since_check += 1
+        if since_check == k:
+            increases = sum((history[i - j] > history[i - j - 1]).float() for j in range(k) if i - j - 1 >= 0)
+            oscillating = increases <= k * 0.75
+            stalled = (~reduced_at_last_check) & (best_at_last_check >= best_loss)
+            reduce = oscillating | stalled
+            reduced_at_last_check, best_at_last_check = reduce, best_loss.clone()
+            step[reduce] /= 2
+            adv[reduce], grad[reduce] = best_point[reduce], best_grad[reduce]
+            since_check, k = 0, max(k - k_decrease, k_min)
+    return fooled
+
+
 def rate_at(cfg, step, total):
     if cfg.get('schedule', 'cyclic') == 'constant':
         return cfg['lr']
@@ -91,7 +152,7 @@ def rate_at(cfg, step, total):
     return cfg['lr'] * max(0.0, height)
 
 
-def evaluate(model, test, eps, n, steps=20, restarts=1):
+def evaluate(model, test, eps, n, steps=20, restarts=1, apgd_iterations=0):
     model.eval()
     x, y = test
     with torch.no_grad():
@@ -104,10 +165,16 @@ def evaluate(model, test, eps, n, steps=20, restarts=1):
             adv = perturb(model, xs, ys, eps, steps, 2.5 * eps / steps, loss)
             with torch.no_grad():
                 alive &= model(adv).argmax(1) == ys
+    pgd_only = alive.float().mean().item()
+    if apgd_iterations:
+        for loss in ('ce', 'dlr'):
+            alive &= ~apgd(model, xs, ys, eps, apgd_iterations, loss)
     fgsm = perturb(model, xs, ys, eps, 1, eps, 'ce', start=False)
     with torch.no_grad():
         fgsm_acc = (model(fgsm).argmax(1) == ys).float().mean().item()
     model.train()
+    if apgd_iterations:
+        return clean, alive.float().mean().item(), fgsm_acc, pgd_only
     return clean, alive.float().mean().item(), fgsm_acc
 
 
@@ -154,7 +221,7 @@ def run(cfg, train, test):
             opt.step()
             step += 1
         if cfg.get('everyEpoch') or epoch == epochs - 1:
-            history.append((epoch + 1,) + evaluate(model, test, cfg.get('evalEps', 0.1), cfg.get('evalN', 2000), cfg.get('evalSteps', 20), cfg.get('evalRestarts', 1)))
+            history.append((epoch + 1,) + evaluate(model, test, cfg.get('evalEps', 0.1), cfg.get('evalN', 2000), cfg.get('evalSteps', 20), cfg.get('evalRestarts', 1), cfg.get('evalApgd', 0)))
     return {'config': cfg, 'judge': 'validation' if cfg.get('valN') else 'test', 'seconds': round(time.time() - started, 1), 'history': history}
 
 
