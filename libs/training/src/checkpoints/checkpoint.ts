@@ -67,7 +67,7 @@ export async function serializeCheckpoint({ model, optimizer, epoch, rngState }:
   const powers = adamPowers(optimizer);
   const values: NamedValue[] = [
     ...model.weights.map((weight) => ({ name: weight.originalName, role: 'model' as const, tensor: weight.read() })),
-    ...optimizerWeights.map(({ name, tensor }) => ({ name, role: 'optimizer' as const, tensor })),
+    ...optimizerWeights.map(({ name, tensor }) => ({ name: canonicalSlotName(name, model.trainableWeights), role: 'optimizer' as const, tensor })),
     ...(powers === undefined
       ? []
       : ADAM_POWER_NAMES.map((name) => ({ name, role: 'optimizer-power' as const, tensor: powers[name] as tf.Tensor }))),
@@ -171,6 +171,19 @@ export function restoreModelWeights(bytes: Uint8Array, model: tf.LayersModel): C
     tf.dispose(tensors);
   }
   return header;
+}
+
+/**
+ * tfjs names an optimizer's slot variables after the process-unique names of the variables they
+ * track (`conv1/kernel_1/m` when the process built a `conv1` before), so the same weights and
+ * state serialized in two processes differed in their header and hence in their SHA-256, which
+ * the report uses to check that a re-trained run reproduced the checkpoint it evaluated. Named
+ * after the weights' original names, they are the same in every process. Restoring matches
+ * slots by position, so the names are only labels.
+ */
+function canonicalSlotName(name: string, trainable: tf.LayerVariable[]): string {
+  const weight = trainable.find((w) => name.startsWith(`${w.name}/`));
+  return weight === undefined ? name : `${weight.originalName}${name.slice(weight.name.length)}`;
 }
 
 /** sha256 of the serialized bytes, hex: identifies a checkpoint in the database and in logs. */
