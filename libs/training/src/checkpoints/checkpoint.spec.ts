@@ -85,7 +85,9 @@ describe('checkpoints', () => {
     // ... which its Adam slots used to carry into the checkpoint's header.
     expect(checkpointDigest(second.bytes)).toBe(checkpointDigest(first.bytes));
     const slots = readCheckpointHeader(second.bytes).tensors.filter((t) => t.role === 'optimizer').map((t) => t.name);
-    expect(slots.slice(1, 3)).toEqual(mlp(5).trainableWeights.slice(0, 2).map((w) => `${w.originalName}/m`));
+    const reference = mlp(5);
+    expect(slots.slice(1, 3)).toEqual(reference.trainableWeights.slice(0, 2).map((w) => `${w.originalName}/m`));
+    reference.dispose();
   });
 
   it('resumes: 1 epoch, checkpoint, restore into fresh objects, 1 more epoch == 2 uninterrupted epochs', async () => {
