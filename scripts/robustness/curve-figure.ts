@@ -14,7 +14,8 @@ export interface CurveSeries {
  */
 export function curveSeries(rows: ReportRow[], dataset: string): CurveSeries[] {
   const byLabel = new Map<string, CurveSeries>();
-  for (const row of rows.filter((r) => r.dataset === dataset && !r.defense.endsWith('-detector'))) {
+  // One training per defense: the curve-only points were measured at the plan's seed alone.
+  for (const row of rows.filter((r) => r.dataset === dataset && !r.defense.endsWith('-detector') && r.replicaOf === undefined)) {
     const naive = row.attack === 'standard-naive';
     const label = row.attack === 'standard' ? row.defense : naive ? `${row.defense} (naive, PGD-20 alone)` : `${row.defense} (${row.attack.replace(/^standard-/, '')})`;
     const accuracy = naive ? row.byAttack?.pgd ?? row.robust : row.robust;

@@ -33,6 +33,8 @@ export interface PlannedTraining {
    * towards this run's.
    */
   parent?: { plan: string; field: 'teacherCheckpoint' | 'fromCheckpoint' };
+  /** The plan entry this one repeats at another seed (seedReplicas): its rows are pooled with that entry's. */
+  replicaOf?: string;
 }
 
 export interface PlannedEvaluation {
@@ -64,6 +66,64 @@ const mnist = { dataset: 'mnist', model: 'cnn-small', seed: 0, batchSize: 64, le
 const mnistMonitor = { name: 'fgsm', epsilon: 0.3 } as const;
 
 /**
+ * The issue's fgsm-rs target compares two training runs 3 points apart, and one run per method
+ * moves a robust figure by up to 2 points (the project's fgsm-rs at 65.4 and 67.8 on two seeds
+ * of one recipe; 0.5-1.5 in the sweep's replica). So both methods of that target are trained
+ * again at these seeds and the targets are judged on the means (report-targets.ts); seed 0 is
+ * the plan's own entry. Only the training seed changes: the evaluation keeps its examples and
+ * its seed, so the seeds differ by the model alone.
+ */
+export const REPLICA_SEEDS = [1, 2];
+
+/** The same training at other seeds: ids `<id>-seed<N>`, same defense, same everything else. */
+export function seedReplicas(training: PlannedTraining, seeds: number[]): PlannedTraining[] {
+  return seeds.map((seed) => ({ ...training, id: `${training.id}-seed${seed}`, replicaOf: training.id, body: { ...training.body, seed } }));
+}
+
+const fashionPgdAt: PlannedTraining = {
+  id: 'fashion-pgd-at',
+  dataset: 'fashion-mnist',
+  defense: 'pgd-at',
+  body: {
+    // Chosen with tools/recipe-sweep (the same network and training in PyTorch on a GPU, its
+    // PGD-50 ×3 restarts CE + CW read within 0.5 points of this suite on the v3 runs): v3's
+    // 10 epochs of PGD-5 at rate 0.002 gave 83.9% clean / 72.4%, still climbing. PGD-3 costs
+    // 4 passes a batch instead of 6 and lost nothing at equal cost (15 epochs: 84.7 / 73.4);
+    // rate 0.004 added 1-1.5 points of robustness; a fifth of the loss on the clean batch
+    // (Goodfellow et al.'s mix) bought 1-2 points of clean accuracy for about 0.5 of
+    // robustness. 16 epochs sit between the sweep's 14 (85.9 / 72.5) and 20 (86.1-86.6 /
+    // 73.3-74.0 over two seeds).
+    ...fashion, kind: 'adversarial-training', attack: fashionMonitor, epochs: 16, learningRate: 0.004, schedule: oneCycle,
+    method: { name: 'pgd', epsilon: 0.1, steps: 3, stepSize: 0.05, randomStart: true, adversarialWeight: 0.8 },
+  },
+};
+
+const fashionFgsmRs: PlannedTraining = {
+  id: 'fashion-fgsm-rs',
+  dataset: 'fashion-mnist',
+  defense: 'fgsm-rs',
+  body: {
+    // The same schedule and rate as pgd-at, on the adversarial batch alone (the mix cost it 3
+    // points in the sweep). A third of pgd-at's time: 11 epochs. Side by side on this machine
+    // (2026-11-26) an 11-epoch fgsm-rs run took 1,305-1,330 CPU s against pgd-at's 4,343 for
+    // 16 epochs (0.30×); 12 epochs would be 0.33×. The sweep's fgsm-rs levels off near 70%
+    // whatever its budget, while pgd-at keeps climbing with epochs.
+    //
+    // Tried and not kept (v5): rate 0.006 with ε warmed up over 2 epochs, which the sweep's
+    // held-out judge preferred (round 3: 72.5 vs 71.1 under PGD; round 4 with APGD: 70.2 vs
+    // 68.8). The project's own runs of it read 65.4% and 67.8% under the suite (seeds 0 and 1)
+    // against this recipe's 69.0%, so the replica's ranking did not carry over to this change.
+    ...fashion, kind: 'adversarial-training', attack: fashionMonitor, epochs: 11, learningRate: 0.004, schedule: oneCycle,
+    // Wong et al. 2020: α = 1.25·ε from a uniform random start; the guard is on by default.
+    method: { name: 'fgsm-rs', epsilon: 0.1, stepSize: 0.125 },
+    overfittingGuard: { heldOut: 500, maxDrop: 0.2 },
+  },
+};
+
+/** The two targets' methods again at seeds 1 and 2, pgd-at first: the longest. */
+const FASHION_REPLICAS = [fashionPgdAt, fashionFgsmRs].flatMap((training) => seedReplicas(training, REPLICA_SEEDS));
+
+/**
  * In submission order (report.ts keeps --training-slots of them queued or running): the
  * source of the detector and preprocessing evaluations first, then TRADES (the last Fashion
  * table row without a stored evaluation), the issue's targets (pgd-at, the longest, and
@@ -85,44 +145,9 @@ export const TRAININGS: PlannedTraining[] = [
       method: { name: 'trades', epsilon: 0.1, beta: 6, steps: 3, stepSize: 0.05 },
     },
   },
-  {
-    id: 'fashion-pgd-at',
-    dataset: 'fashion-mnist',
-    defense: 'pgd-at',
-    body: {
-      // Chosen with tools/recipe-sweep (the same network and training in PyTorch on a GPU, its
-      // PGD-50 ×3 restarts CE + CW read within 0.5 points of this suite on the v3 runs): v3's
-      // 10 epochs of PGD-5 at rate 0.002 gave 83.9% clean / 72.4%, still climbing. PGD-3 costs
-      // 4 passes a batch instead of 6 and lost nothing at equal cost (15 epochs: 84.7 / 73.4);
-      // rate 0.004 added 1-1.5 points of robustness; a fifth of the loss on the clean batch
-      // (Goodfellow et al.'s mix) bought 1-2 points of clean accuracy for about 0.5 of
-      // robustness. 16 epochs sit between the sweep's 14 (85.9 / 72.5) and 20 (86.1-86.6 /
-      // 73.3-74.0 over two seeds).
-      ...fashion, kind: 'adversarial-training', attack: fashionMonitor, epochs: 16, learningRate: 0.004, schedule: oneCycle,
-      method: { name: 'pgd', epsilon: 0.1, steps: 3, stepSize: 0.05, randomStart: true, adversarialWeight: 0.8 },
-    },
-  },
-  {
-    id: 'fashion-fgsm-rs',
-    dataset: 'fashion-mnist',
-    defense: 'fgsm-rs',
-    body: {
-      // The same schedule and rate as pgd-at, on the adversarial batch alone (the mix cost it 3
-      // points in the sweep). A third of pgd-at's time: 11 epochs. Side by side on this machine
-      // (2026-11-26) an 11-epoch fgsm-rs run took 1,305-1,330 CPU s against pgd-at's 4,343 for
-      // 16 epochs (0.30×); 12 epochs would be 0.33×. The sweep's fgsm-rs levels off near 70%
-      // whatever its budget, while pgd-at keeps climbing with epochs.
-      //
-      // Tried and not kept (v5): rate 0.006 with ε warmed up over 2 epochs, which the sweep's
-      // held-out judge preferred (round 3: 72.5 vs 71.1 under PGD; round 4 with APGD: 70.2 vs
-      // 68.8). The project's own runs of it read 65.4% and 67.8% under the suite (seeds 0 and 1)
-      // against this recipe's 69.0%, so the replica's ranking did not carry over to this change.
-      ...fashion, kind: 'adversarial-training', attack: fashionMonitor, epochs: 11, learningRate: 0.004, schedule: oneCycle,
-      // Wong et al. 2020: α = 1.25·ε from a uniform random start; the guard is on by default.
-      method: { name: 'fgsm-rs', epsilon: 0.1, stepSize: 0.125 },
-      overfittingGuard: { heldOut: 500, maxDrop: 0.2 },
-    },
-  },
+  fashionPgdAt,
+  fashionFgsmRs,
+  ...FASHION_REPLICAS,
   {
     id: 'fashion-fgsm-at',
     dataset: 'fashion-mnist',
@@ -185,6 +210,7 @@ export const EVALUATIONS: PlannedEvaluation[] = [
   { id: 'eval-fashion-none', source: 'fashion-none', defense: 'none', epsilons: [0.1] },
   { id: 'eval-fashion-pgd-at', source: 'fashion-pgd-at', defense: 'pgd-at', epsilons: [0.1] },
   { id: 'eval-fashion-fgsm-rs', source: 'fashion-fgsm-rs', defense: 'fgsm-rs', epsilons: [0.1] },
+  ...FASHION_REPLICAS.map((t) => ({ id: `eval-${t.id}`, source: t.id, defense: t.defense as string, epsilons: [0.1] })),
   { id: 'eval-fashion-fgsm-at', source: 'fashion-fgsm-at', defense: 'fgsm-at', epsilons: [0.1] },
   // A distilled source gets the naive (softmax) and adaptive (logits / T) views automatically;
   // PGD takes Carlini & Wagner's margin loss. (An earlier evaluation attacked the raw logits,

@@ -1,4 +1,5 @@
 import { ATTACK_NOTES, ReportRow, StoredTraining, trainSecondsOf, trainWallSecondsOf } from './report-rows';
+import { poolSeeds, SeedGroup } from './report-seeds';
 import type { TargetCheck } from './report-targets';
 
 export interface ReportContext {
@@ -55,6 +56,22 @@ function detectorTable(rows: ReportRow[]): string[] {
   return lines;
 }
 
+/** Per defense trained at several seeds: a row per seed and their mean (± the sample standard deviation). */
+function seedTable(groups: SeedGroup[]): string[] {
+  const lines = [
+    '| defense | attack | ε | seed | clean | robust | PGD-20 | APGD-CE | APGD-T | Square | train s | run · evaluation |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const g of groups) {
+    for (const r of g.rows) {
+      const a = r.byAttack ?? {};
+      lines.push(`| ${r.defense} | ${r.attack} | ${r.epsilon} | ${r.seed} | ${pct(r.clean)} | ${pct(r.robust)} | ${pct(a.pgd)} | ${pct(a['apgd-ce'])} | ${pct(a['apgd-t'])} | ${pct(a.square)} | ${r.trainSeconds} | \`${r.runId.slice(0, 8)}\` · \`${r.evaluationId.slice(0, 8)}\` |`);
+    }
+    lines.push(`| ${g.defense} | ${g.attack} | ${g.epsilon} | **mean** | ${pct(g.clean)} | **${pct(g.robust)}** ± ${(100 * g.robustSd).toFixed(1)} | | | | | ${g.trainSeconds} | |`);
+  }
+  return lines;
+}
+
 /** docs/robustness.md: generated, never edited by hand. */
 export function reportMarkdown(context: ReportContext): string {
   const { rows, trainings, targets } = context;
@@ -79,10 +96,21 @@ export function reportMarkdown(context: ReportContext): string {
   ];
   for (const dataset of ['fashion-mnist', 'mnist']) {
     const tableRows = rows.filter((r) => r.dataset === dataset && !r.curveOnly);
-    const results = tableRows.filter((r) => !r.defense.endsWith('-detector'));
+    const results = tableRows.filter((r) => !r.defense.endsWith('-detector') && r.replicaOf === undefined);
     const detectors = tableRows.filter((r) => r.defense.endsWith('-detector'));
+    const seeded = poolSeeds(tableRows).filter((g) => g.rows.length > 1);
     if (!tableRows.length) continue;
     out.push(`## ${DATASET_TITLES[dataset] ?? dataset}`, '', ...resultTable(results), '');
+    if (seeded.length) {
+      out.push(
+        '### Seeds',
+        '',
+        `The table above holds each defense's run at the plan's seed (0). ${[...new Set(seeded.map((g) => g.defense))].join(' and ')} were also trained at seeds ${[...new Set(seeded.flatMap((g) => g.seeds.filter((x) => x !== 0)))].join(' and ')}, everything else unchanged, and evaluated on the same examples with the same attack seed, so the seeds differ by the trained model alone. The targets use the means: a single run per method moves a robust figure by about as much as the fgsm-rs target's margin.`,
+        '',
+        ...seedTable(seeded),
+        '',
+      );
+    }
     if (detectors.length) {
       out.push(
         '### Detectors in front of the undefended model',

@@ -101,12 +101,38 @@ describe('robustness report rows', () => {
     expect(checks[2].detail).toContain('not measured yet: none');
   });
 
+  it('judges the targets on the means over the seeds a method was trained at, naming each seed\'s figure', () => {
+    const replicas = [training('fashion-pgd-at-seed1', [320, 320, 320]), training('fashion-fgsm-rs-seed1', [110, 110])];
+    const rows = buildRows([...trainings, ...replicas], [
+      evaluation('eval-fashion-pgd-at', [[0.1, 0.86, { suite: 0.73 }]]),
+      evaluation('eval-fashion-fgsm-rs', [[0.1, 0.87, { suite: 0.69 }]]),
+      evaluation('eval-fashion-pgd-at-seed1', [[0.1, 0.85, { suite: 0.71 }]]),
+      evaluation('eval-fashion-fgsm-rs-seed1', [[0.1, 0.86, { suite: 0.7 }]]),
+    ]);
+    expect(rows.filter((r) => r.replicaOf).map((r) => [r.defense, r.seed, r.replicaOf])).toEqual([
+      ['pgd-at', 1, 'fashion-pgd-at'],
+      ['fgsm-rs', 1, 'fashion-fgsm-rs'],
+    ]);
+    const checks = checkTargets(rows);
+    // Means: pgd-at 72.0 / 85.5, fgsm-rs 69.5; either seed alone would say otherwise (73 vs 69: -4).
+    expect(checks.map((c) => c.met)).toEqual([true, true, null, null]);
+    expect(checks[1].detail).toContain('69.5% (mean of seeds 0, 1: 69.0, 70.0) vs 72.0% (mean of seeds 0, 1: 73.0, 71.0): -2.5 points');
+    expect(checks[1].detail).toContain('training 210 s vs 930 s (means)');
+  });
+
+  it('refuses two rows of one measurement at the same seed rather than average them', () => {
+    const rows = buildRows(trainings, [evaluation('eval-fashion-pgd-at', [[0.1, 0.86, { suite: 0.73 }]])]);
+    expect(() => checkTargets([...rows, ...rows])).toThrow(/two rows of pgd-at \(standard, ε 0.1\) at the same seed/);
+  });
+
   it('draws one series per defense and view, starting at the clean accuracy', () => {
     const rows = buildRows(trainings, [
       evaluation('eval-fashion-none', [[0.1, 0.9, { suite: 0.01 }]]),
       evaluation('curve-fashion-none', [[0.05, 0.9, { suite: 0.2 }], [0.2, 0.9, { suite: 0 }]]),
     ]);
     const [series] = curveSeries(rows, 'fashion-mnist');
+    // Another seed's run adds no point: the curve is the plan entry's model.
+    expect(curveSeries([...rows, { ...rows[0], seed: 1, robust: 0.5, replicaOf: 'fashion-none' }], 'fashion-mnist')[0]).toEqual(series);
     expect(series.points).toEqual([{ epsilon: 0, accuracy: 0.9 }, { epsilon: 0.05, accuracy: 0.2 }, { epsilon: 0.1, accuracy: 0.01 }, { epsilon: 0.2, accuracy: 0 }]);
     const svg = curveSvg([series], 'title <&>');
     expect(svg).toMatch(/^<svg[^>]+xmlns="http:\/\/www.w3.org\/2000\/svg"/);

@@ -69,6 +69,8 @@ export interface ReportRow {
   checkpointSha256?: string;
   /** For curve-only points. */
   curveOnly?: boolean;
+  /** The plan entry whose training this row's run repeats at another seed (plan.ts, REPLICA_SEEDS). */
+  replicaOf?: string;
 }
 
 export const ATTACK_NOTES: Record<string, string> = {
@@ -176,6 +178,7 @@ export function buildRows(trainings: StoredTraining[], evaluations: StoredEvalua
       evaluationSeed: Number(evaluation.run.spec.seed),
       ...(evaluated?.sha256 !== undefined && { checkpointSha256: evaluated.sha256 }),
       ...(evaluation.plan.curveOnly && { curveOnly: true }),
+      ...(source.plan.replicaOf !== undefined && { replicaOf: source.plan.replicaOf }),
     };
     const pointRow = (point: CurvePoint, defense: string, attack: string, flags: string[]): ReportRow => ({
       ...common,
