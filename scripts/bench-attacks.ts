@@ -11,7 +11,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { apgd, fgsm, pgd, square, type AttackResult } from '@bulwark/attacks';
-import { asLogitsModel, createModel, createRng, isBackendName, loadDataset, makeBatch, selectBackend, trainClassifier } from '@bulwark/training';
+import { createRng, loadDataset, makeBatch } from '@bulwark/data';
+import { asLogitsModel, createModel } from '@bulwark/models';
+import { isBackendName, selectBackend } from '@bulwark/tfjs-runtime';
+import { trainClassifier } from '@bulwark/training';
 
 const BATCH = 128;
 const EPSILON = 0.1;

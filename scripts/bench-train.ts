@@ -15,17 +15,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { craftFgsm, craftPgd, softmaxCrossEntropy } from '@bulwark/attacks';
-import {
-  applyModel,
-  asLogitsModel,
-  BACKEND_NAMES,
-  createModel,
-  selectBackend,
-  WASM_TRAINING_KERNELS,
-  type BackendInfo,
-  type BackendName,
-  type ModelName,
-} from '@bulwark/training';
+import { applyModel, asLogitsModel, createModel, type ModelName } from '@bulwark/models';
+import { BACKEND_NAMES, selectBackend, WASM_TRAINING_KERNELS, type BackendInfo, type BackendName } from '@bulwark/tfjs-runtime';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';

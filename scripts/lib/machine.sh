@@ -9,7 +9,7 @@ ensure_system_packages() {
   command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
   command -v pg_isready >/dev/null 2>&1 || missing+=(postgresql-client)
   command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
-  # Fashion-MNIST's IDX files, which the dataset tests read (libs/training DEFAULT_FASHION_MNIST_DIR).
+  # Fashion-MNIST's IDX files, which the dataset tests read (libs/data DEFAULT_FASHION_MNIST_DIR).
   [ -d /usr/share/datasets/fashion-mnist ] || missing+=(dataset-fashion-mnist)
   if ((${#missing[@]})); then
     log "installing ${missing[*]} (apt)"

@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { LAYERS_MODEL_FORMAT, LAYERS_UPLOAD_FORMAT, decodeLayersModel } from '../../libs/jobs/src';
-import { loadMnistDigits, makeBatch, saveLayersModel, selectBackend } from '../../libs/training/src';
+import { LAYERS_MODEL_FORMAT, LAYERS_UPLOAD_FORMAT, decodeLayersModel } from '../../libs/queue/src/index';
+import { loadMnistDigits, makeBatch } from '../../libs/data/src';
+import { saveLayersModel } from '../../libs/models/src';
+import { selectBackend } from '../../libs/tfjs-runtime/src';
 import { startTestCluster, TestCluster } from '../support/cluster';
 import { assertBuilt, waitFor } from '../support/processes';
 

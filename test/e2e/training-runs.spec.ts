@@ -2,8 +2,8 @@ import { Queue } from 'bullmq';
 import { createHash } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions, Run } from '../../libs/database/src';
-import { TRAINING_QUEUE, TrainingRunSpec, redisConnectionOptions } from '../../libs/jobs/src';
-import { loadDataset } from '../../libs/training/src/datasets/load-dataset';
+import { TRAINING_QUEUE, TrainingRunSpec, redisConnectionOptions } from '../../libs/queue/src/index';
+import { loadDataset } from '../../libs/data/src/load-dataset';
 import { startTestCluster, TestCluster } from '../support/cluster';
 import { ManagedProcess, assertBuilt, waitFor } from '../support/processes';
 

@@ -4,7 +4,7 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { createApiApp } from '../../apps/api/src/bootstrap-api';
 import { Run, RunLedger } from '../../libs/database/src';
-import { EVALUATION_QUEUE, EvaluationRunSpec, TrainingRunSpec, redisConnectionOptions } from '../../libs/jobs/src';
+import { EVALUATION_QUEUE, EvaluationRunSpec, TrainingRunSpec, redisConnectionOptions } from '../../libs/queue/src/index';
 import { testApiConfig } from '../support/test-config';
 
 const trainingSpec: TrainingRunSpec = {

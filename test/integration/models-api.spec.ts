@@ -15,7 +15,7 @@ import {
   TrainingRunSpec,
   decodeLayersModel,
   redisConnectionOptions,
-} from '../../libs/jobs/src';
+} from '../../libs/queue/src/index';
 import { testApiConfig } from '../support/test-config';
 
 /** model.json of a softmax classifier on 28×28×1 digits, as tensorflowjs_converter writes it (the API never loads it). */

@@ -5,7 +5,7 @@ import { DataSource } from 'typeorm';
 import { createApiApp } from '../../apps/api/src/bootstrap-api';
 import { ApiConfig } from '../../libs/config/src';
 import { Run, RunLedger } from '../../libs/database/src';
-import { TRAINING_QUEUE, redisConnectionOptions } from '../../libs/jobs/src';
+import { TRAINING_QUEUE, redisConnectionOptions } from '../../libs/queue/src/index';
 import { testApiConfig } from '../support/test-config';
 
 /**

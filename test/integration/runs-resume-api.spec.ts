@@ -6,7 +6,7 @@ import { DataSource } from 'typeorm';
 import { createApiApp } from '../../apps/api/src/bootstrap-api';
 import { ApiConfig } from '../../libs/config/src';
 import { Checkpoint, Metric, Run } from '../../libs/database/src';
-import { TRAINING_QUEUE, redisConnectionOptions } from '../../libs/jobs/src';
+import { TRAINING_QUEUE, redisConnectionOptions } from '../../libs/queue/src/index';
 import { testApiConfig } from '../support/test-config';
 
 /** Seeds of this file's runs: other files write runs to the same database at the same time. */

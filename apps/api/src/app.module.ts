@@ -3,7 +3,7 @@ import { BullModule } from '@nestjs/bullmq';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { ApiConfig } from '@bulwark/config';
 import { dataSourceOptions } from '@bulwark/database';
-import { redisConnectionOptions } from '@bulwark/jobs';
+import { redisConnectionOptions } from '@bulwark/queue';
 import { API_CONFIG } from './common/api-config';
 import { HealthController } from './health/health.controller';
 import { EvaluationsModule } from './evaluations/evaluations.module';

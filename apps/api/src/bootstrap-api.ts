@@ -3,7 +3,7 @@ import { HttpAdapterHost, NestFactory, Reflector } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { json } from 'express';
-import { MAX_PREDICT_INPUTS } from '@bulwark/jobs';
+import { MAX_PREDICT_INPUTS } from '@bulwark/queue';
 import type { ApiConfig } from '@bulwark/config';
 import { AppModule } from './app.module';
 import { BodyParserErrorFilter } from './common/body-parser-error.filter';

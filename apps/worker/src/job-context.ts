@@ -1,8 +1,9 @@
 import { UnrecoverableError } from 'bullmq';
 import type { WorkerConfig } from '@bulwark/config';
 import type { RunLedger } from '@bulwark/database';
-import type { DatasetName } from '@bulwark/jobs';
-import { BackendInfo, LoadedDataset, loadDataset } from '@bulwark/training';
+import type { DatasetName } from '@bulwark/queue';
+import { LoadedDataset, loadDataset } from '@bulwark/data';
+import { BackendInfo } from '@bulwark/tfjs-runtime';
 
 /** What every job runner gets from its sandboxed processor: no Nest, no BullMQ types. */
 export interface JobContext {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import type { WorkerConfig } from '@bulwark/config';
 import { RunLedger } from '@bulwark/database';
-import { EVALUATION_QUEUE, EvaluationJob, RunJobData, TRAINING_QUEUE, TrainingJob, isRunJobName, redisConnectionOptions } from '@bulwark/jobs';
+import { EVALUATION_QUEUE, EvaluationJob, RunJobData, TRAINING_QUEUE, TrainingJob, isRunJobName, redisConnectionOptions } from '@bulwark/queue';
 import { WORKER_CONFIG } from './worker-config';
 
 type QueueJobData = TrainingJob['data'] | EvaluationJob['data'];

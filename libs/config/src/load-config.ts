@@ -27,7 +27,7 @@ export interface ApiConfig extends CommonConfig {
 export type BackendName = 'node-gpu' | 'node' | 'wasm' | 'cpu';
 export const BACKEND_NAMES: readonly BackendName[] = ['node-gpu', 'node', 'wasm', 'cpu'];
 
-/** The queues a worker can consume (the names of @bulwark/jobs' queues; config does not import jobs). */
+/** The queues a worker can consume (the names of @bulwark/queue' queues; config does not import jobs). */
 export const WORKER_QUEUE_NAMES = ['training', 'evaluation'] as const;
 export type WorkerQueueName = (typeof WORKER_QUEUE_NAMES)[number];
 

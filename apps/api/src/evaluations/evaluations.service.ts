@@ -22,7 +22,7 @@ import {
   MODEL_RUN_KINDS,
   ModelRunSpec,
   SUITE_ATTACKS,
-} from '@bulwark/jobs';
+} from '@bulwark/queue';
 import { definedFields } from '../common/defined-fields';
 import { API_CONFIG } from '../common/api-config';
 import { RunJobsProducer } from '../runs/run-jobs.producer';

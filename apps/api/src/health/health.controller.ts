@@ -3,7 +3,7 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Queue } from 'bullmq';
 import { DataSource } from 'typeorm';
-import { TRAINING_QUEUE } from '@bulwark/jobs';
+import { TRAINING_QUEUE } from '@bulwark/queue';
 
 @ApiTags('health')
 @Controller('health')

@@ -10,7 +10,7 @@ import {
   encodeLayersModel,
   layersModelJsonProblems,
   weightsManifestBytes,
-} from '@bulwark/jobs';
+} from '@bulwark/queue';
 import { CreateRunResult, RunsService } from '../runs/runs.service';
 import { ImportModelDto } from './dto/import-model.dto';
 

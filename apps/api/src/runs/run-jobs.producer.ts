@@ -15,7 +15,7 @@ import {
   redisConnectionOptions,
   runJobOptions,
   trainingJobFor,
-} from '@bulwark/jobs';
+} from '@bulwark/queue';
 import { API_CONFIG } from '../common/api-config';
 
 /** How a predict request ended, as far as the API can tell. */

@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { BullModule } from '@nestjs/bullmq';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { Checkpoint, Metric, Run } from '@bulwark/database';
-import { EVALUATION_QUEUE, TRAINING_QUEUE } from '@bulwark/jobs';
+import { EVALUATION_QUEUE, TRAINING_QUEUE } from '@bulwark/queue';
 import { RunJobsProducer } from './run-jobs.producer';
 import { RunsController } from './runs.controller';
 import { RunsService } from './runs.service';

@@ -17,7 +17,7 @@ import {
   RunSpec,
   TrainingMethodSpec,
   TrainingRunSpec,
-} from '@bulwark/jobs';
+} from '@bulwark/queue';
 import { API_CONFIG } from '../common/api-config';
 import { definedFields } from '../common/defined-fields';
 import { CreateRunDto } from './dto/create-run.dto';

@@ -1,4 +1,5 @@
-import type { DetectionEvaluation, DetectorDescription } from '@bulwark/training';
+import type { DetectorDescription } from '@bulwark/defenses';
+import type { DetectionEvaluation } from '@bulwark/evaluation';
 import { curveShare, detectionResult } from './detection-result';
 
 const description = (kind: DetectorDescription['kind'], threshold: number): DetectorDescription => ({

@@ -1,5 +1,6 @@
-import type { DetectionPoint, DetectionResult, EvaluationRunSpec, StoredDetectorDescription } from '@bulwark/jobs';
-import type { DetectionEvaluation, DetectorDescription } from '@bulwark/training';
+import type { DetectionPoint, DetectionResult, EvaluationRunSpec, StoredDetectorDescription } from '@bulwark/queue';
+import type { DetectorDescription } from '@bulwark/defenses';
+import type { DetectionEvaluation } from '@bulwark/evaluation';
 
 export interface DetectionResultInput {
   validation: { n: number; seed: number };

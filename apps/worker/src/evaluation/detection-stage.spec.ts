@@ -1,5 +1,7 @@
 import { UnrecoverableError } from 'bullmq';
-import { createModel, selectBackend, type Dataset } from '@bulwark/training';
+import { type Dataset } from '@bulwark/data';
+import { createModel } from '@bulwark/models';
+import { selectBackend } from '@bulwark/tfjs-runtime';
 import { STATISTICS_EXAMPLES, assertFeatureLayers, detectionData } from './detection-stage';
 
 /** A set whose example i is the two-byte image (i mod 256, ⌊i/256⌋): subsets say which examples they hold. */

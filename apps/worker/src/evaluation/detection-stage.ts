@@ -1,17 +1,10 @@
 import type * as tf from '@tensorflow/tfjs';
 import { UnrecoverableError } from 'bullmq';
-import type { DetectionResult, DetectorRunSpec, EvaluationRunSpec } from '@bulwark/jobs';
-import {
-  Dataset,
-  DefendedModel,
-  DetectionEvaluation,
-  Detector,
-  asLogitsModel,
-  createDefense,
-  evaluateDetection,
-  fitStackDetector,
-  seededSubsets,
-} from '@bulwark/training';
+import type { DetectionResult, DetectorRunSpec, EvaluationRunSpec } from '@bulwark/queue';
+import { Dataset, seededSubsets } from '@bulwark/data';
+import { DefendedModel, Detector, createDefense, fitStackDetector } from '@bulwark/defenses';
+import { DetectionEvaluation, evaluateDetection } from '@bulwark/evaluation';
+import { asLogitsModel } from '@bulwark/models';
 import { detectionResult } from './detection-result';
 
 /**

@@ -1,16 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { UnrecoverableError } from 'bullmq';
 import { ATTACKS_VERSION } from '@bulwark/attacks';
-import { EvaluationRunSpec, EvaluationView, RunJobData, RunSpec } from '@bulwark/jobs';
-import {
-  EpsilonOutcome,
-  EvaluationFlag,
-  asLogitsModel,
-  createDefense,
-  evaluateDefense,
-  evaluateRobustness,
-  seededSubset,
-} from '@bulwark/training';
+import { EvaluationRunSpec, EvaluationView, RunJobData, RunSpec } from '@bulwark/queue';
+import { seededSubset } from '@bulwark/data';
+import { createDefense } from '@bulwark/defenses';
+import { EpsilonOutcome, EvaluationFlag, evaluateDefense, evaluateRobustness } from '@bulwark/evaluation';
+import { asLogitsModel } from '@bulwark/models';
 import { JobContext, loadRunDataset } from '../job-context';
 import { throttle } from '../throttle';
 import { curveShare } from './detection-result';

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { UnrecoverableError } from 'bullmq';
-import type { DetectionResult, EvaluationRunSpec, PredictAnswer, PredictJobData, PredictJobResult } from '@bulwark/jobs';
-import { createDefenseStack, type Detector } from '@bulwark/training';
+import type { DetectionResult, EvaluationRunSpec, PredictAnswer, PredictJobData, PredictJobResult } from '@bulwark/queue';
+import { createDefenseStack, type Detector } from '@bulwark/defenses';
 import { JobContext, loadRunDataset } from '../job-context';
 import { detectionData, fitDetectionStack } from './detection-stage';
 import { loadCheckpointModel } from '../models/run-model';

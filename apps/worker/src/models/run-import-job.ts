@@ -1,6 +1,7 @@
 import { UnrecoverableError } from 'bullmq';
-import { DATASET_NAMES, ImportRunSpec, LAYERS_MODEL_FORMAT, LAYERS_UPLOAD_FORMAT, RunJobData, RunSpec } from '@bulwark/jobs';
-import { asLogitsModel, checkpointDigest, evaluateFgsm } from '@bulwark/training';
+import { DATASET_NAMES, ImportRunSpec, LAYERS_MODEL_FORMAT, LAYERS_UPLOAD_FORMAT, RunJobData, RunSpec } from '@bulwark/queue';
+import { evaluateFgsm } from '@bulwark/evaluation';
+import { asLogitsModel, checkpointDigest } from '@bulwark/models';
 import { JobContext, loadRunDataset } from '../job-context';
 import { encodeStoredModel, importStoredModel } from './run-model';
 

@@ -9,22 +9,11 @@ import {
   RunSpec,
   TrainingRunSpec,
   encodeLayersModel,
-} from '@bulwark/jobs';
-import {
-  Dataset,
-  EpochResult,
-  createModel,
-  createRng,
-  loadMnistDigits,
-  restoreCheckpoint,
-  restoreRng,
-  saveLayersModel,
-  selectBackend,
-  serializeCheckpoint,
-  splitDataset,
-  subsetDataset,
-  trainClassifier,
-} from '@bulwark/training';
+} from '@bulwark/queue';
+import { Dataset, createRng, loadMnistDigits, restoreRng, splitDataset, subsetDataset } from '@bulwark/data';
+import { createModel, restoreCheckpoint, saveLayersModel, serializeCheckpoint } from '@bulwark/models';
+import { selectBackend } from '@bulwark/tfjs-runtime';
+import { EpochResult, trainClassifier } from '@bulwark/training';
 import { ModelStore, StoredCheckpoint, buildRunModel, encodeStoredModel, importStoredModel, loadCheckpointModel } from './run-model';
 
 /** Postgres as buildRunModel reads it: runs and checkpoints by id. */

@@ -10,18 +10,9 @@ import {
   ModelRunSpec,
   decodeLayersModel,
   encodeLayersModel,
-} from '@bulwark/jobs';
-import {
-  Dataset,
-  ImportedLayersModel,
-  LayersModelFiles,
-  createModel,
-  fromLayersModelFiles,
-  importLayersModel,
-  restoreLayersWeights,
-  restoreModelWeights,
-  saveLayersModel,
-} from '@bulwark/training';
+} from '@bulwark/queue';
+import { Dataset } from '@bulwark/data';
+import { ImportedLayersModel, LayersModelFiles, createModel, fromLayersModelFiles, importLayersModel, restoreLayersWeights, restoreModelWeights, saveLayersModel } from '@bulwark/models';
 
 /** What building a run's model reads from Postgres: the RunLedger in the worker, a fake in unit tests. */
 export type ModelStore = Pick<RunLedger, 'find' | 'checkpointAt' | 'checkpointData'>;

@@ -3,7 +3,7 @@ import type { SandboxedJob } from 'bullmq';
 import { DataSource } from 'typeorm';
 import { WorkerConfig, loadWorkerConfig } from '@bulwark/config';
 import { RunLedger, dataSourceOptions } from '@bulwark/database';
-import { BackendInfo, selectBackend } from '@bulwark/training';
+import { BackendInfo, selectBackend } from '@bulwark/tfjs-runtime';
 import type { JobContext } from '../job-context';
 
 /**

@@ -1,6 +1,5 @@
-import type { SandboxedJob } from 'bullmq';
-import { UnrecoverableError } from 'bullmq';
-import { EvaluationJob, assertNever, evaluationJob, isEvaluationJobName } from '@bulwark/jobs';
+import { UnrecoverableError, type SandboxedJob } from 'bullmq';
+import { EvaluationJob, assertNever, evaluationJob, isEvaluationJobName } from '@bulwark/queue';
 import { runEvaluationJob } from '../evaluation/run-evaluation-job';
 import { runPredictJob } from '../evaluation/run-predict-job';
 import { jobContextFor } from './child-context';

@@ -1,6 +1,5 @@
-import type { SandboxedJob } from 'bullmq';
-import { UnrecoverableError } from 'bullmq';
-import { RunJobData, assertNever, isTrainingJobName } from '@bulwark/jobs';
+import { UnrecoverableError, type SandboxedJob } from 'bullmq';
+import { RunJobData, assertNever, isTrainingJobName } from '@bulwark/queue';
 import { runImportJob } from '../models/run-import-job';
 import { runTrainingJob } from '../training/run-training-job';
 import { jobContextFor } from './child-context';

@@ -4,10 +4,12 @@ import {
   DEFAULT_MAHALANOBIS_SHRINKAGE,
   DEFAULT_SQUEEZERS,
   MODEL_NAMES as CONTRACT_MODELS,
-} from '@bulwark/jobs';
-import { DATASET_NAMES as ENGINE_DATASETS, DEFAULT_SHRINKAGE, MODEL_NAMES as ENGINE_MODELS, defaultSqueezers, loadMnistDigits } from '@bulwark/training';
+} from '@bulwark/queue';
+import { DATASET_NAMES as ENGINE_DATASETS, loadMnistDigits } from '@bulwark/data';
+import { DEFAULT_SHRINKAGE, defaultSqueezers } from '@bulwark/defenses';
+import { MODEL_NAMES as ENGINE_MODELS } from '@bulwark/models';
 
-/** The API accepts what @bulwark/jobs lists; the worker must be able to execute every one of them. */
+/** The API accepts what @bulwark/queue lists; the worker must be able to execute every one of them. */
 describe('job contract vs compute engine', () => {
   it('a run may ask for exactly the models of the zoo', () => {
     expect([...ENGINE_MODELS].sort()).toEqual([...CONTRACT_MODELS].sort());

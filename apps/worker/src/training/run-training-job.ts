@@ -1,22 +1,9 @@
 import type { LayersModel } from '@tensorflow/tfjs';
 import { UnrecoverableError } from 'bullmq';
-import { CHECKPOINT_FORMAT, DATASET_NAMES, IMPORTED_MODEL, MODEL_NAMES, RunJobData, RunSpec, TrainingJobName, TrainingRunSpec } from '@bulwark/jobs';
-import {
-  EpochResult,
-  checkpointDigest,
-  createRng,
-  restoreCheckpoint,
-  BatchProgress,
-  Dataset,
-  TrainSummary,
-  asLogitsModel,
-  carveHeldOut,
-  distill,
-  trainTeacherAtTemperature,
-  restoreRng,
-  serializeCheckpoint,
-  trainClassifier,
-} from '@bulwark/training';
+import { CHECKPOINT_FORMAT, DATASET_NAMES, IMPORTED_MODEL, MODEL_NAMES, RunJobData, RunSpec, TrainingJobName, TrainingRunSpec } from '@bulwark/queue';
+import { createRng, Dataset, restoreRng } from '@bulwark/data';
+import { checkpointDigest, restoreCheckpoint, asLogitsModel, serializeCheckpoint } from '@bulwark/models';
+import { EpochResult, BatchProgress, TrainSummary, carveHeldOut, distill, trainTeacherAtTemperature, trainClassifier } from '@bulwark/training';
 import { JobContext, loadRunDataset } from '../job-context';
 import { buildRunModel, loadCheckpointModel, restoreCheckpointWeights } from '../models/run-model';
 import { throttle } from '../throttle';

@@ -18,7 +18,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
-import { DETECTOR_KINDS, DetectorKind, EVALUATION_ATTACKS, EVALUATION_SUITES, EvaluationAttackName, EvaluationSuite, NORMS, Norm, PREPROCESSING_KINDS } from '@bulwark/jobs';
+import { DETECTOR_KINDS, DetectorKind, EVALUATION_ATTACKS, EVALUATION_SUITES, EvaluationAttackName, EvaluationSuite, NORMS, Norm, PREPROCESSING_KINDS } from '@bulwark/queue';
 
 const finite = { allowNaN: false, allowInfinity: false } as const;
 

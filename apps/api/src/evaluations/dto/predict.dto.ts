@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsOptional, ValidateBy, ValidationArguments } from 'class-validator';
-import { DETECTOR_KINDS, DetectorKind, MAX_PREDICT_INPUTS } from '@bulwark/jobs';
+import { DETECTOR_KINDS, DetectorKind, MAX_PREDICT_INPUTS } from '@bulwark/queue';
 
 /**
  * The first thing wrong with a batch of flattened images, naming its position

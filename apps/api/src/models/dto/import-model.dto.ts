@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBase64, IsIn, IsInt, IsNumber, IsObject, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
-import { DATASET_NAMES, DatasetName } from '@bulwark/jobs';
+import { DATASET_NAMES, DatasetName } from '@bulwark/queue';
 
 /**
  * Body of POST /models/import: a TensorFlow.js Layers model as its files hold it. Only the

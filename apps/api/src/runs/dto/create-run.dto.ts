@@ -28,7 +28,7 @@ import {
   TRAINING_RUN_KINDS,
   TrainingMethodName,
   TrainingRunKind,
-} from '@bulwark/jobs';
+} from '@bulwark/queue';
 
 const finite = { allowNaN: false, allowInfinity: false } as const;
 

@@ -2,7 +2,7 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 import { RUN_STATUSES, RunStatus } from '@bulwark/database';
-import { RUN_KINDS, RunKind } from '@bulwark/jobs';
+import { RUN_KINDS, RunKind } from '@bulwark/queue';
 
 export class ListRunsQueryDto {
   @ApiPropertyOptional({ enum: RUN_STATUSES })

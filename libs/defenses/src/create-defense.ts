@@ -1,0 +1,66 @@
+import type * as tf from '@tensorflow/tfjs';
+import type { LogitsModel } from '@bulwark/attacks';
+import { bitDepthReduction } from './preprocessing/bit-depth';
+import { defendModel, type DefendedModel, type DefenseSpec } from './defended-model';
+import { gaussianNoise } from './preprocessing/gaussian-noise';
+import { quantiseInputs, saturateLogits, softmaxOutput, type GradientMaskingSpec, type LogitsSquash, type LogitsSquashSpec } from './gradient-masking';
+import { jpegCompression } from './preprocessing/jpeg-compression';
+import { medianSmoothing } from './preprocessing/median-filter';
+import type { Preprocessing, PreprocessingSpec } from './preprocessing/preprocessing';
+import { randomResizePad } from './preprocessing/random-resize-pad';
+
+/** Rebuilds a preprocessing step from its stored spec (a job payload's, a run's). */
+export function createPreprocessing(spec: PreprocessingSpec): Preprocessing {
+  switch (spec.kind) {
+    case 'bit-depth':
+      return bitDepthReduction(spec);
+    case 'median-filter':
+      return medianSmoothing(spec);
+    case 'jpeg':
+      return jpegCompression(spec);
+    case 'gaussian-noise':
+      return gaussianNoise(spec);
+    case 'random-resize-pad':
+      return randomResizePad(spec);
+    case 'quantise-inputs':
+      return quantiseInputs(spec);
+    default:
+      throw new Error(`unknown preprocessing '${(spec as { kind: unknown }).kind}'`);
+  }
+}
+
+export function createLogitsSquash(spec: LogitsSquashSpec): LogitsSquash {
+  switch (spec.kind) {
+    case 'saturate-logits':
+      return saturateLogits(spec);
+    case 'softmax-output':
+      return softmaxOutput(spec);
+    default:
+      throw new Error(`unknown logits squash '${(spec as { kind: unknown }).kind}'`);
+  }
+}
+
+/** The defended model a spec describes, around `model`. */
+export function createDefense({ model, spec }: { model: tf.LayersModel | LogitsModel; spec: DefenseSpec }): DefendedModel {
+  return defendModel({
+    model,
+    preprocessing: spec.preprocessing.map(createPreprocessing),
+    logits: spec.logits && createLogitsSquash(spec.logits),
+  });
+}
+
+/**
+ * A classifier with gradient masking switched on, labelled as such: inputs quantised
+ * (levels = 2 is a hard threshold at 0.5) or logits saturated. For demonstrations and for
+ * checking that evaluations catch masking, never as a defense.
+ */
+export function maskGradients({ model, spec }: { model: tf.LayersModel | LogitsModel; spec: GradientMaskingSpec }): DefendedModel {
+  switch (spec.kind) {
+    case 'quantise-inputs':
+      return defendModel({ model, preprocessing: [quantiseInputs(spec)] });
+    case 'saturate-logits':
+      return defendModel({ model, logits: saturateLogits(spec) });
+    default:
+      throw new Error(`unknown gradient masking '${(spec as { kind: unknown }).kind}'`);
+  }
+}

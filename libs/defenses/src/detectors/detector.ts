@@ -1,0 +1,107 @@
+import * as tf from '@tensorflow/tfjs';
+import { makeBatch, sequentialBatches, type Dataset } from '@bulwark/data';
+import { thresholdAtFpr } from './detection-metrics';
+import type { PreprocessingSpec } from '../preprocessing/preprocessing';
+
+export type DetectorKind = 'confidence' | 'feature-squeezing' | 'mahalanobis';
+
+/** A fitted detector as stored with a run: enough to report on it and to refit it identically. */
+export interface DetectorDescription {
+  kind: DetectorKind;
+  /** Inputs scoring above it are rejected. */
+  threshold: number;
+  /** The false-positive rate the threshold was set for on `validation`. */
+  targetFpr: number;
+  /** The rate it gives there (≤ targetFpr; lower with ties). */
+  validationFpr: number;
+  validation: { name: string; n: number };
+  /** Spread (standard deviation) of the clean validation scores: the unit an adaptive attack weighs the score in. */
+  scoreScale: number;
+  /** Preprocessing in front of the detector's model (the stack's). */
+  preprocessing: PreprocessingSpec[];
+  /** Kind-specific settings (squeezers, feature layer, shrinkage…). */
+  params: Record<string, unknown>;
+}
+
+/**
+ * Scores inputs (higher = more likely adversarial) and rejects those above a threshold set
+ * on clean validation data for a target false-positive rate.
+ */
+export interface Detector {
+  readonly kind: DetectorKind;
+  readonly threshold: number;
+  /** The exact score, [B]: what the deployed stack compares with the threshold. */
+  score(inputs: tf.Tensor): tf.Tensor1D;
+  /**
+   * The score as an adaptive attacker differentiates it: the same value, with BPDA through
+   * gradient-free steps (squeezers, preprocessing) and one fresh draw of random ones per call.
+   */
+  attackScore(inputs: tf.Tensor): tf.Tensor1D;
+  /** Per example: score above the threshold. */
+  reject(inputs: tf.Tensor): boolean[];
+  describe(): DetectorDescription;
+  /** Frees the detector's own tensors (never the classifier's weights). */
+  dispose(): void;
+}
+
+/** What each kind provides before a threshold is set. */
+export interface ScoreFunctions {
+  score: (inputs: tf.Tensor) => tf.Tensor1D;
+  attackScore: (inputs: tf.Tensor) => tf.Tensor1D;
+  params: Record<string, unknown>;
+  dispose: () => void;
+}
+
+export interface ThresholdOptions {
+  kind: DetectorKind;
+  functions: ScoreFunctions;
+  validation: Dataset;
+  fpr: number;
+  preprocessing: PreprocessingSpec[];
+  batchSize: number;
+}
+
+/** Scores every example of `dataset`, in batches. */
+export function scoreDataset(score: (inputs: tf.Tensor) => tf.Tensor1D, dataset: Dataset, batchSize: number): Float32Array {
+  const scores = new Float32Array(dataset.size);
+  for (const { indices } of sequentialBatches(dataset, batchSize)) {
+    const { x, y } = makeBatch(dataset, indices);
+    const values = tf.tidy(() => score(x));
+    scores.set(values.dataSync(), indices[0]);
+    tf.dispose([x, y, values]);
+  }
+  return scores;
+}
+
+/** Sets the threshold on the clean validation scores and wraps the score functions as a Detector. */
+export function thresholdDetector({ kind, functions, validation, fpr, preprocessing, batchSize }: ThresholdOptions): Detector {
+  const scores = scoreDataset(functions.score, validation, batchSize);
+  if (scores.some((s) => !Number.isFinite(s))) throw new Error(`${kind} detector: non-finite score on the validation data`);
+  const threshold = thresholdAtFpr(scores, fpr);
+  const mean = scores.reduce((a, b) => a + b, 0) / scores.length;
+  const spread = Math.sqrt(scores.reduce((a, b) => a + (b - mean) ** 2, 0) / scores.length);
+  const description: DetectorDescription = {
+    kind,
+    threshold,
+    targetFpr: fpr,
+    validationFpr: scores.filter((s) => s > threshold).length / scores.length,
+    validation: { name: validation.name, n: validation.size },
+    scoreScale: spread > 0 ? spread : 1,
+    preprocessing,
+    params: functions.params,
+  };
+  return {
+    kind,
+    threshold,
+    score: (inputs) => tf.tidy(() => functions.score(inputs)),
+    attackScore: (inputs) => tf.tidy(() => functions.attackScore(inputs)),
+    reject: (inputs) => {
+      const above = tf.tidy(() => tf.greater(functions.score(inputs), threshold));
+      const flags = Array.from(above.dataSync(), (v) => v === 1);
+      above.dispose();
+      return flags;
+    },
+    describe: () => structuredClone(description),
+    dispose: functions.dispose,
+  };
+}

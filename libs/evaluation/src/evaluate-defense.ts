@@ -1,0 +1,57 @@
+import type { LogitsModel } from '@bulwark/attacks';
+import { evaluateRobustness, type EpsilonOutcome, type EvaluateRobustnessOptions, type RobustnessEvaluation } from './evaluate-robustness';
+import { adaptiveView, naiveView, type AdaptiveViewOptions, type DefendedModel, type DefenseDescription } from '@bulwark/defenses';
+
+export type DefenseView = 'naive' | 'adaptive';
+
+export interface EvaluateDefenseOptions extends Omit<EvaluateRobustnessOptions, 'model' | 'onPoint' | 'onProgress'> {
+  defended: DefendedModel;
+  /** EOT settings of the adaptive view for random defenses (default 10 draws, seed 0). */
+  eot?: AdaptiveViewOptions;
+  onProgress?: (fraction: number) => void | Promise<void>;
+  onPoint?: (view: DefenseView, point: EpsilonOutcome) => void | Promise<void>;
+}
+
+export interface DefenseEvaluation {
+  description: DefenseDescription;
+  /** The deployed model attacked as it is: what the defense appears to be worth. */
+  naive: RobustnessEvaluation;
+  /** Attacked through BPDA / EOT / the un-squashed logits: what it is worth. The naive result itself when nothing is hidden. */
+  adaptive: RobustnessEvaluation;
+  /** What the adaptive view did, stored next to its numbers. */
+  adaptiveAttack: DefenseDescription['adaptive'] & { eotSettings: { samples: number; seed: number } | null; sameAsNaive: boolean };
+}
+
+/**
+ * Naive and adaptive robustness of a preprocessing (or masking) defense side by side
+ * (ARCHITECTURE.md), each with evaluateRobustness's validity flags: masking shows up as
+ * flags on the naive run and as the gap between the two. A defense that hides nothing is
+ * evaluated once.
+ */
+export async function evaluateDefense(options: EvaluateDefenseOptions): Promise<DefenseEvaluation> {
+  const { defended, eot = {}, onProgress, onPoint, ...rest } = options;
+  const { description } = defended;
+  const samples = eot.samples ?? 10;
+  const eotSeed = eot.seed ?? 0;
+  const run = async (view: DefenseView, model: LogitsModel, offset: number, share: number) =>
+    evaluateRobustness({
+      ...rest,
+      model,
+      onProgress: onProgress && ((fraction) => onProgress(offset + share * fraction)),
+      onPoint: onPoint && ((point) => onPoint(view, point)),
+    });
+  const adaptiveAttack = {
+    ...description.adaptive,
+    eotSettings: description.randomised ? { samples, seed: eotSeed } : null,
+    sameAsNaive: !description.needsAdaptiveEvaluation,
+  };
+  if (!description.needsAdaptiveEvaluation) {
+    const naive = await run('naive', naiveView(defended), 0, 1);
+    return { description, naive, adaptive: naive, adaptiveAttack };
+  }
+  const naive = await run('naive', naiveView(defended), 0, 0.5);
+  // A stop request ends the job: the adaptive half is not started.
+  if (naive.stopped) return { description, naive, adaptive: { n: naive.n, points: [], flags: [], stopped: true }, adaptiveAttack };
+  const adaptive = await run('adaptive', adaptiveView(defended, { samples, seed: eotSeed }), 0.5, 0.5);
+  return { description, naive, adaptive, adaptiveAttack };
+}
