@@ -2,9 +2,10 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EVALUATIONS, PlannedTraining, TRAININGS, planFingerprints, planKey, trainingsFor } from './plan';
+import { EVALUATIONS, TRAININGS } from './plan';
+import { planFingerprints } from './plan-fingerprint';
 import { buildRows, StoredEvaluation, StoredTraining } from './report-rows';
-import { carriedFromStore, checkpointFolder, checkpointToCarry, emptyStore, InProgressRecord, readStore, resumeBodyFor, storeOf, untouchedInProgress, writeInProgress, writeStore } from './report-store';
+import { carriedFromStore, checkpointFolder, checkpointToCarry, emptyStore, InProgressRecord, mergeStored, readStore, resumeBodyFor, storeOf, untouchedInProgress, writeInProgress, writeStore } from './report-store';
 
 const trainingPlan = (id: string) => TRAININGS.find((t) => t.id === id)!;
 const evaluationPlan = (id: string) => EVALUATIONS.find((e) => e.id === id)!;
@@ -21,26 +22,6 @@ function measured(id: string, suite: number): StoredEvaluation {
     adaptiveCurve: null,
   };
 }
-
-describe('plan fingerprints', () => {
-  it('change with an entry and with everything it builds on, and with nothing else', () => {
-    const before = planFingerprints();
-    const teacher = trainingPlan('fashion-teacher-t20');
-    const changed: PlannedTraining[] = TRAININGS.map((t) => (t === teacher ? { ...t, body: { ...t.body, epochs: 7 } } : t));
-    const after = planFingerprints(changed, EVALUATIONS);
-    const differs = (id: string) => before.get(id) !== after.get(id);
-    expect(['fashion-teacher-t20', 'fashion-distillation-t20', 'eval-fashion-distilled', 'curve-fashion-distillation'].every(differs)).toBe(true);
-    expect(['fashion-none', 'fashion-pgd-at', 'eval-fashion-none', 'eval-fashion-pgd-at', 'curve-fashion-none'].some(differs)).toBe(false);
-    // Key order in a literal is not content.
-    const reordered = TRAININGS.map((t) => ({ ...t, body: Object.fromEntries(Object.entries(t.body).reverse()) }));
-    expect(planFingerprints(reordered, EVALUATIONS)).toEqual(before);
-    expect(planKey('eval-fashion-none', before)).toBe(`eval-fashion-none-${before.get('eval-fashion-none')}`);
-  });
-
-  it('names the trainings an evaluation needs, parents included', () => {
-    expect(trainingsFor([evaluationPlan('eval-fashion-distilled')]).map((t) => t.id)).toEqual(['fashion-teacher-t20', 'fashion-distillation-t20']);
-  });
-});
 
 describe('the report store', () => {
   let dir: string;
@@ -136,6 +117,25 @@ describe('the report store', () => {
     expect(kept).toEqual([{ record: records[0], data }]);
     await writeInProgress(path, kept);
     expect(await readdir(checkpointFolder(path))).toEqual(['fashion-pgd-at-epoch-2.bwckpt']);
+  });
+});
+
+describe('mergeStored', () => {
+  it('puts carried and fresh records in plan order, a fresh reading winning, with parents linked across both', () => {
+    const plan = { trainings: TRAININGS, evaluations: EVALUATIONS };
+    const carriedTeacher = stored('fashion-teacher-t20');
+    const freshStudent = stored('fashion-distillation-t20');
+    const carriedNone = measured('eval-fashion-none', 0.03);
+    const freshNone = measured('eval-fashion-none', 0.04);
+    const merged = mergeStored(
+      plan,
+      { trainings: [carriedTeacher, stored('fashion-none')], evaluations: [carriedNone, measured('eval-fashion-distilled', 0.1)] },
+      { trainings: [freshStudent], evaluations: [freshNone] },
+    );
+    expect(merged.trainings.map((t) => t.plan.id)).toEqual(['fashion-none', 'fashion-teacher-t20', 'fashion-distillation-t20']);
+    expect(merged.trainings[2].parent).toBe(carriedTeacher);
+    expect(merged.evaluations.map((e) => e.plan.id)).toEqual(['eval-fashion-none', 'eval-fashion-distilled']);
+    expect(merged.evaluations[0]).toBe(freshNone);
   });
 });
 

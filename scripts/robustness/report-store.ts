@@ -3,6 +3,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { PlannedEvaluation, PlannedTraining } from './plan';
 import type { CurvePoint, StoredEvaluation, StoredRun, StoredTraining } from './report-rows';
+import type { PlanEntries } from './report-schedule';
 
 /**
  * The report's own record of what it measured: the stored runs and evaluations it read from the
@@ -233,4 +234,22 @@ export function storeOf(trainings: StoredTraining[], evaluations: StoredEvaluati
       .map((e) => ({ plan: e.plan.id, fingerprint: fingerprint(e.plan.id), run: e.run, curve: e.curve, adaptiveCurve: e.adaptiveCurve })),
     inProgress,
   };
+}
+
+/** Carried and freshly read records together, in plan order; a fresh reading wins, and parents are linked across both. */
+export function mergeStored(
+  plan: PlanEntries,
+  carried: { trainings: StoredTraining[]; evaluations: StoredEvaluation[] },
+  fetched: { trainings: StoredTraining[]; evaluations: StoredEvaluation[] },
+): { trainings: StoredTraining[]; evaluations: StoredEvaluation[] } {
+  const trainings = new Map<string, StoredTraining>();
+  for (const training of [...carried.trainings, ...fetched.trainings]) trainings.set(training.plan.id, training);
+  for (const training of trainings.values()) {
+    if (training.plan.parent) training.parent = trainings.get(training.plan.parent.plan);
+  }
+  const evaluations = new Map<string, StoredEvaluation>();
+  for (const evaluation of [...carried.evaluations, ...fetched.evaluations]) evaluations.set(evaluation.plan.id, evaluation);
+  const inPlanOrder = <T extends { plan: { id: string } }>(items: Iterable<T>, order: Array<{ id: string }>) =>
+    [...items].sort((a, b) => order.findIndex((p) => p.id === a.plan.id) - order.findIndex((p) => p.id === b.plan.id));
+  return { trainings: inPlanOrder(trainings.values(), plan.trainings), evaluations: inPlanOrder(evaluations.values(), plan.evaluations) };
 }

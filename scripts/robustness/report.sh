@@ -1,12 +1,22 @@
 #!/usr/bin/env bash
-# npm run report:robustness [-- --only <evaluation> | --no-wait]: regenerates docs/robustness.{md,json}
-# and the curve figures from stored runs, submitting (and waiting for) the ones that are missing.
+# npm run report:robustness [-- --only <evaluation> | --no-wait | --help …]: regenerates
+# docs/robustness.{md,json} and the curve figures from stored runs, submitting (and waiting for)
+# the ones that are missing.
 # On a fresh machine that is hours of CPU training (the runs resume if interrupted). With
 # BULWARK_API set it talks to that running cluster; otherwise it starts an API and a worker
 # (two jobs at a time per queue) against the local Postgres and Redis.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/lib/machine.sh
+
+# --help needs the build, not the services or a cluster.
+for arg in "$@"; do
+  if [ "$arg" = --help ] || [ "$arg" = -h ]; then
+    ensure_node_modules
+    npm run --silent build
+    exec node dist/scripts/robustness/report.js --help
+  fi
+done
 
 prepare_machine_and_build
 
