@@ -24,31 +24,31 @@ export type EvaluationJobOutcome =
  * evaluates them on the same subset and stores that under `result.detection`.
  */
 export async function runEvaluationJob(data: RunJobData, ctx: JobContext): Promise<EvaluationJobOutcome> {
-  const run = await ctx.ledger.find(data.runId);
+  const run = await ctx.runs.find(data.runId);
   if (!run) throw new UnrecoverableError(`run ${data.runId} does not exist`);
   const spec = checkSpec(run.spec);
   const withDetectors = detectionSpec(spec);
-  const started = await ctx.ledger.markRunning(run.id, ctx.backend, ctx.attempt);
+  const started = await ctx.runs.markRunning(run.id, ctx.backend, ctx.attempt);
   if (!started) {
-    if (run.cancelRequestedAt) await ctx.ledger.markCancelled(run.id);
+    if (run.cancelRequestedAt) await ctx.runs.markCancelled(run.id);
     return { status: 'skipped', reason: `run is ${run.cancelRequestedAt ? 'cancelled' : run.status}` };
   }
 
-  const checkpoint = await ctx.ledger.checkpointData(spec.checkpointId);
+  const checkpoint = await ctx.runs.checkpointData(spec.checkpointId);
   if (!checkpoint) throw new UnrecoverableError(`checkpoint ${spec.checkpointId} no longer exists`);
   const { train, test, testSplit } = loadRunDataset(spec.dataset, { testFraction: spec.testFraction, seed: spec.datasetSeed }, ctx.datasetDirs);
   const examples = seededSubset(test, { count: spec.examples, seed: spec.seed });
-  const model = await loadCheckpointModel(ctx.ledger, checkpoint, test);
+  const model = await loadCheckpointModel(ctx.runs, checkpoint, test);
   try {
     if (withDetectors) assertFeatureLayers(withDetectors.detectors, model);
-    const cancelRequested = throttle(() => ctx.ledger.isCancelRequested(run.id), ctx.cancelPollMs, false);
+    const cancelRequested = throttle(() => ctx.runs.isCancelRequested(run.id), ctx.cancelPollMs, false);
     const progress = throttle(async (fraction: number) => {
-      await Promise.all([ctx.reportProgress(fraction), ctx.ledger.setProgress(run.id, fraction)]);
+      await Promise.all([ctx.reportProgress(fraction), ctx.runs.setProgress(run.id, fraction)]);
     }, 1000, undefined);
     const curvePart = curveShare(spec);
 
     const save = (view: EvaluationView, point: EpsilonOutcome) =>
-      ctx.ledger.saveRobustnessPoint(
+      ctx.evaluationResults.saveRobustnessPoint(
         run.id,
         view,
         point.epsilon,
@@ -74,7 +74,7 @@ export async function runEvaluationJob(data: RunJobData, ctx: JobContext): Promi
       : undefined;
     const evaluation = outcome?.naive ?? (await evaluateRobustness({ ...common, model: asLogitsModel(model), onPoint: (point) => save('direct', point) }));
     if (evaluation.stopped || outcome?.adaptive.stopped) {
-      await ctx.ledger.markCancelled(run.id);
+      await ctx.runs.markCancelled(run.id);
       return { status: 'cancelled' };
     }
 
@@ -89,13 +89,13 @@ export async function runEvaluationJob(data: RunJobData, ctx: JobContext): Promi
         })
       : undefined;
     if (detection === null) {
-      await ctx.ledger.markCancelled(run.id);
+      await ctx.runs.markCancelled(run.id);
       return { status: 'cancelled' };
     }
 
     const adaptive = outcome && !outcome.adaptiveAttack.sameAsNaive ? outcome.adaptive : undefined;
     const raised = [...evaluation.flags, ...(adaptive?.flags ?? [])].filter((f) => f.raised);
-    await ctx.ledger.markSucceeded(run.id, {
+    await ctx.runs.markSucceeded(run.id, {
       n: evaluation.n,
       examples: { subset: `seeded subset of the test split (seed ${spec.seed})`, testSplit, n: evaluation.n },
       checkpoint: { id: checkpoint.id, epoch: checkpoint.epoch, sha256: checkpoint.sha256 },

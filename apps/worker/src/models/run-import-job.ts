@@ -16,16 +16,16 @@ export type ImportJobOutcome =
  * upload with the accepted model, the topology every run trained from it is built from.
  */
 export async function runImportJob(data: RunJobData, ctx: JobContext): Promise<ImportJobOutcome> {
-  const run = await ctx.ledger.find(data.runId);
+  const run = await ctx.runs.find(data.runId);
   if (!run) throw new UnrecoverableError(`run ${data.runId} does not exist`);
   const spec = checkSpec(run.spec);
-  const started = await ctx.ledger.markRunning(run.id, ctx.backend, ctx.attempt);
+  const started = await ctx.runs.markRunning(run.id, ctx.backend, ctx.attempt);
   if (!started) {
-    if (run.cancelRequestedAt) await ctx.ledger.markCancelled(run.id);
+    if (run.cancelRequestedAt) await ctx.runs.markCancelled(run.id);
     return { status: 'skipped', reason: `run is ${run.cancelRequestedAt ? 'cancelled' : run.status}` };
   }
 
-  const upload = await ctx.ledger.checkpointAt(run.id, 0);
+  const upload = await ctx.runs.checkpointAt(run.id, 0);
   if (!upload || upload.format !== LAYERS_UPLOAD_FORMAT) {
     throw new UnrecoverableError(`import run ${run.id} has no uploaded model to import (its checkpoint at epoch 0)`);
   }
@@ -33,7 +33,7 @@ export async function runImportJob(data: RunJobData, ctx: JobContext): Promise<I
   const { model, info } = await importStoredModel(upload, test, 'the upload');
   try {
     const measured = await evaluateFgsm({ model: asLogitsModel(model), dataset: test, epsilon: spec.attack.epsilon });
-    await ctx.ledger.upsertMetrics(run.id, [
+    await ctx.runs.upsertMetrics(run.id, [
       { key: 'test_clean_accuracy', step: 0, value: measured.cleanAccuracy },
       { key: `test_${spec.attack.name}_accuracy`, step: 0, value: measured.adversarialAccuracy },
       { key: 'test_examples', step: 0, value: measured.examples },
@@ -42,7 +42,7 @@ export async function runImportJob(data: RunJobData, ctx: JobContext): Promise<I
     model.setUserDefinedMetadata({ ...model.getUserDefinedMetadata(), bulwark: { import: info, uploadSha256: spec.upload.sha256 } });
     const accepted = await encodeStoredModel(model);
     const sha256 = checkpointDigest(accepted);
-    await ctx.ledger.markSucceededWithCheckpoint(
+    await ctx.runs.markSucceededWithCheckpoint(
       run.id,
       { epoch: 0, data: accepted, sha256, format: LAYERS_MODEL_FORMAT },
       {
