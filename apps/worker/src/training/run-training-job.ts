@@ -6,7 +6,7 @@ import { checkpointDigest, restoreCheckpoint, asLogitsModel, serializeCheckpoint
 import { EpochResult, BatchProgress, TrainSummary, carveHeldOut, distill, trainTeacherAtTemperature, trainClassifier } from '@bulwark/training';
 import { JobContext, loadRunDataset } from '../job-context';
 import { buildRunModel, loadCheckpointModel, restoreCheckpointWeights } from '../models/run-model';
-import { throttle } from '../throttle';
+import { RunLifecycle, runJob } from '../run-lifecycle';
 import { adversarialTrainingOf, learningRateScheduleOf, optimizerOf } from './training-options';
 
 export type TrainingJobOutcome =
@@ -24,16 +24,10 @@ export async function runTrainingJob(
   data: RunJobData,
   ctx: JobContext,
 ): Promise<TrainingJobOutcome> {
-  const run = await ctx.runs.find(data.runId);
-  if (!run) throw new UnrecoverableError(`run ${data.runId} does not exist`);
-  const spec = checkSpec(jobName, run.spec);
+  return runJob(ctx, { runId: data.runId, check: (stored) => checkSpec(jobName, stored) }, (spec, lifecycle) => trainRun(ctx, spec, lifecycle));
+}
 
-  const started = await ctx.runs.markRunning(run.id, ctx.backend, ctx.attempt);
-  if (!started) {
-    if (run.cancelRequestedAt) await ctx.runs.markCancelled(run.id);
-    return { status: 'skipped', reason: `run is ${run.cancelRequestedAt ? 'cancelled' : run.status}` };
-  }
-
+async function trainRun(ctx: JobContext, spec: TrainingRunSpec, { run, shouldStop, progress, succeeded, cancelled }: RunLifecycle): Promise<TrainingJobOutcome> {
   const loaded = loadRunDataset(spec.dataset, { testFraction: spec.testFraction, seed: spec.seed }, ctx.datasetDirs);
   const test = loaded.test;
   // The guard's held-out examples come out of the training set (never the test split), seeded.
@@ -67,11 +61,6 @@ export async function runTrainingJob(
         }
       : undefined;
 
-    const cancelRequested = throttle(() => ctx.runs.isCancelRequested(run.id), ctx.cancelPollMs, false);
-    const progress = throttle(async (fraction: number) => {
-      await Promise.all([ctx.reportProgress(fraction), ctx.runs.setProgress(run.id, fraction)]);
-    }, 1000, undefined);
-
     const loop = {
       optimizer,
       train,
@@ -82,7 +71,7 @@ export async function runTrainingJob(
       batchSize: spec.batchSize,
       evalAttack: { attack: spec.attack.name, epsilon: spec.attack.epsilon },
       learningRateSchedule: learningRateScheduleOf(spec),
-      shouldStop: cancelRequested,
+      shouldStop,
       onBatchEnd: ({ epoch, batch, batches }: BatchProgress) => progress(((epoch - 1) + (batch + 1) / batches) / spec.epochs),
       onEpochEnd: async (result: EpochResult) => {
         await ctx.runs.upsertMetrics(run.id, epochMetrics(spec, result));
@@ -104,12 +93,8 @@ export async function runTrainingJob(
       summary = await trainClassifier({ ...loop, model, adversarial: adversarialTrainingOf(spec), overfittingGuard: guard });
     }
 
-    if (summary.stopped) {
-      await ctx.runs.markCancelled(run.id);
-      return { status: 'cancelled', epochsCompleted: summary.epochsCompleted };
-    }
-    await ctx.runs.markSucceeded(run.id, summary.earlyStop ? { earlyStop: summary.earlyStop } : undefined);
-    return { status: 'succeeded', epochs: summary.epochsCompleted, last: summary.last };
+    if (summary.stopped) return cancelled({ epochsCompleted: summary.epochsCompleted });
+    return succeeded({ epochs: summary.epochsCompleted, last: summary.last }, { result: summary.earlyStop ? { earlyStop: summary.earlyStop } : undefined });
   } finally {
     model.dispose();
     optimizer.dispose();
