@@ -3,7 +3,7 @@ import { Queue } from 'bullmq';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { createApiApp } from '../../apps/api/src/bootstrap-api';
-import { Run, RunLedger } from '../../libs/database/src';
+import { Run, RunRepository } from '../../libs/database/src';
 import { EVALUATION_QUEUE, EvaluationRunSpec, TrainingRunSpec, redisConnectionOptions } from '../../libs/queue/src/index';
 import { testApiConfig } from '../support/test-config';
 
@@ -29,9 +29,9 @@ describe('evaluations API (real Postgres and Redis, no worker)', () => {
     dataSource = app.get(DataSource);
     queue = new Queue(EVALUATION_QUEUE, { connection: redisConnectionOptions(config.redisUrl), prefix: config.queuePrefix });
     trained = await dataSource.getRepository(Run).save({ kind: 'adversarial-training', status: 'succeeded', spec: trainingSpec });
-    const ledger = new RunLedger(dataSource);
-    await ledger.saveCheckpoint(trained.id, 1, Buffer.from([1]), '1'.repeat(64), 'test');
-    await ledger.saveCheckpoint(trained.id, 2, Buffer.from([2]), '2'.repeat(64), 'test');
+    const runs = app.get(RunRepository);
+    await runs.saveCheckpoint(trained.id, 1, Buffer.from([1]), '1'.repeat(64), 'test');
+    await runs.saveCheckpoint(trained.id, 2, Buffer.from([2]), '2'.repeat(64), 'test');
   });
 
   afterAll(async () => {

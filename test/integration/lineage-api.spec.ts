@@ -2,7 +2,7 @@ import { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { createApiApp } from '../../apps/api/src/bootstrap-api';
-import { Run, RunLedger } from '../../libs/database/src';
+import { EvaluationResultRepository, Run, RunRepository } from '../../libs/database/src';
 import { TrainingRunSpec } from '../../libs/queue/src/index';
 import { testApiConfig } from '../support/test-config';
 
@@ -14,7 +14,8 @@ const base: TrainingRunSpec = {
 describe('GET /runs/:id/lineage (real Postgres)', () => {
   let app: INestApplication;
   let runs: ReturnType<DataSource['getRepository']>;
-  let ledger: RunLedger;
+  let repository: RunRepository;
+  let results: EvaluationResultRepository;
   const http = () => request(app.getHttpServer());
 
   beforeAll(async () => {
@@ -22,7 +23,8 @@ describe('GET /runs/:id/lineage (real Postgres)', () => {
     await app.init();
     const dataSource = app.get(DataSource);
     runs = dataSource.getRepository(Run);
-    ledger = new RunLedger(dataSource);
+    repository = app.get(RunRepository);
+    results = app.get(EvaluationResultRepository);
   });
 
   afterAll(async () => {
@@ -30,10 +32,10 @@ describe('GET /runs/:id/lineage (real Postgres)', () => {
   });
 
   async function trained(spec: TrainingRunSpec, parent?: Run): Promise<{ run: Run; checkpointId: string }> {
-    const parentCheckpoint = parent ? await ledger.latestCheckpoint(parent.id) : null;
+    const parentCheckpoint = parent ? await repository.latestCheckpoint(parent.id) : null;
     const run = (await runs.save({ kind: spec.kind, status: 'succeeded', spec, parentRunId: parent?.id ?? null, parentCheckpointId: parentCheckpoint?.id ?? null })) as Run;
-    await ledger.saveCheckpoint(run.id, 1, Buffer.from([1]), run.id.replace(/-/g, '').padEnd(64, '0'), 'test');
-    return { run, checkpointId: (await ledger.latestCheckpoint(run.id))!.id };
+    await repository.saveCheckpoint(run.id, 1, Buffer.from([1]), run.id.replace(/-/g, '').padEnd(64, '0'), 'test');
+    return { run, checkpointId: (await repository.latestCheckpoint(run.id))!.id };
   }
 
   it('walks base → adversarially fine-tuned → distilled, root first, with each model\'s evaluations', async () => {
@@ -44,7 +46,7 @@ describe('GET /runs/:id/lineage (real Postgres)', () => {
       kind: 'evaluation', status: 'succeeded', spec: { kind: 'evaluation' }, parentRunId: fineTuned.run.id, parentCheckpointId: fineTuned.checkpointId,
     })) as Run;
     const row = (attack: string, robustCorrect: number) => ({ attack, n: 100, cleanCorrect: 90, robustCorrect, seconds: 1, details: {} });
-    await ledger.saveRobustnessPoint(evaluation.id, 'direct', 0.1, [row('fgsm', 70), row('suite', 55)], []);
+    await results.saveRobustnessPoint(evaluation.id, 'direct', 0.1, [row('fgsm', 70), row('suite', 55)], []);
 
     const res = await http().get(`/runs/${distilled.run.id}/lineage`).expect(200);
     expect(res.body.chain.map((n: { id: string; training: string }) => [n.id, n.training])).toEqual([
@@ -69,7 +71,7 @@ describe('GET /runs/:id/lineage (real Postgres)', () => {
       kind: 'import', status: 'succeeded',
       spec: { kind: 'import', dataset: 'mnist', model: 'imported', name: 'lineage digits', attack: { name: 'fgsm', epsilon: 0.1 }, seed: 0, testFraction: 0.2, upload: { sha256: '0'.repeat(64), sizeBytes: 1, weightBytes: 1 } },
     })) as Run;
-    await ledger.saveCheckpoint(imported.id, 0, Buffer.from([0]), 'a'.repeat(64), 'test');
+    await repository.saveCheckpoint(imported.id, 0, Buffer.from([0]), 'a'.repeat(64), 'test');
     const fineTuned = await trained({ ...base, kind: 'adversarial-training', model: 'imported' as TrainingRunSpec['model'] }, imported);
     const res = await http().get(`/runs/${fineTuned.run.id}/lineage`).expect(200);
     expect(res.body.chain.map((n: { kind: string; training: string }) => [n.kind, n.training])).toEqual([

@@ -4,7 +4,7 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { createApiApp } from '../../apps/api/src/bootstrap-api';
 import { ApiConfig } from '../../libs/config/src';
-import { Checkpoint, Run, RunLedger } from '../../libs/database/src';
+import { Checkpoint, Run, RunRepository } from '../../libs/database/src';
 import {
   CHECKPOINT_FORMAT,
   EVALUATION_QUEUE,
@@ -119,7 +119,7 @@ describe('models API: importing a TensorFlow.js model (real Postgres and Redis, 
       expect(checkpoints).toEqual([
         expect.objectContaining({ epoch: 0, format: LAYERS_UPLOAD_FORMAT, sha256: spec.upload.sha256, sizeBytes: spec.upload.sizeBytes }),
       ]);
-      const stored = decodeLayersModel((await new RunLedger(dataSource).checkpointData(checkpoints[0].id))!.data);
+      const stored = decodeLayersModel((await app.get(RunRepository).checkpointData(checkpoints[0].id))!.data);
       expect(stored.modelJson).toEqual(modelJson);
       expect(stored.weights.equals(weights)).toBe(true);
 
@@ -206,8 +206,7 @@ describe('models API: importing a TensorFlow.js model (real Postgres and Redis, 
       expect((await trainingQueue.getJob(res.body.id))?.name).toBe('adversarial-train');
 
       // A run fine-tuned from that run keeps the import's architecture.
-      const ledger = new RunLedger(dataSource);
-      await ledger.saveCheckpoint(res.body.id, 1, Buffer.from([1]), '1'.repeat(64), CHECKPOINT_FORMAT);
+      await app.get(RunRepository).saveCheckpoint(res.body.id, 1, Buffer.from([1]), '1'.repeat(64), CHECKPOINT_FORMAT);
       const [grandchildStart] = (await http().get(`/runs/${res.body.id}/checkpoints`).expect(200)).body.items;
       const second = await http().post('/runs').send({ ...fineTune, kind: 'train', attack: undefined, fromCheckpoint: grandchildStart.id }).expect(201);
       expect(second.body).toMatchObject({ parentRunId: res.body.id, parentCheckpointId: grandchildStart.id });
@@ -222,7 +221,7 @@ describe('models API: importing a TensorFlow.js model (real Postgres and Redis, 
       expect(otherData.body.message).toEqual([expect.stringMatching(/trained on mnist, not an imported model \(model "imported"\) on fashion-mnist$/)]);
 
       const zooRun = await dataSource.getRepository(Run).save({ kind: 'train', status: 'succeeded', spec: { ...fineTune, kind: 'train', model: 'mlp' } as unknown as TrainingRunSpec });
-      await new RunLedger(dataSource).saveCheckpoint(zooRun.id, 1, Buffer.from([1]), '1'.repeat(64), CHECKPOINT_FORMAT);
+      await app.get(RunRepository).saveCheckpoint(zooRun.id, 1, Buffer.from([1]), '1'.repeat(64), CHECKPOINT_FORMAT);
       const [zooCheckpoint] = (await http().get(`/runs/${zooRun.id}/checkpoints`).expect(200)).body.items;
       const imported = await http().post('/runs').send({ ...fineTune, fromCheckpoint: zooCheckpoint.id }).expect(400);
       expect(imported.body.message).toEqual([expect.stringMatching(/holds a mlp trained on mnist, not an imported model \(model "imported"\) on mnist$/)]);

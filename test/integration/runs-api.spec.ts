@@ -4,7 +4,7 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { createApiApp } from '../../apps/api/src/bootstrap-api';
 import { ApiConfig } from '../../libs/config/src';
-import { Run, RunLedger } from '../../libs/database/src';
+import { Run, RunRepository } from '../../libs/database/src';
 import { TRAINING_QUEUE, redisConnectionOptions } from '../../libs/queue/src/index';
 import { testApiConfig } from '../support/test-config';
 
@@ -164,9 +164,8 @@ describe('runs API (real Postgres and Redis, no worker)', () => {
     });
 
     it('starts a run from a checkpoint of the same model and data only', async () => {
-      const ledger = new RunLedger(dataSource);
       const source = (await http().post('/runs').send(valid).expect(201)).body;
-      await ledger.saveCheckpoint(source.id, 1, Buffer.from([1]), 'f'.repeat(64), 'test');
+      await app.get(RunRepository).saveCheckpoint(source.id, 1, Buffer.from([1]), 'f'.repeat(64), 'test');
       const checkpointId = (await http().get(`/runs/${source.id}/checkpoints`).expect(200)).body.items[0].id;
       const fine = await http().post('/runs').send({ ...valid, fromCheckpoint: checkpointId }).expect(201);
       expect(fine.body).toMatchObject({ parentRunId: source.id, parentCheckpointId: checkpointId, spec: { initialCheckpointId: checkpointId } });

@@ -1,5 +1,5 @@
-import { ClassSerializerInterceptor, INestApplication, LogLevel, ValidationPipe } from '@nestjs/common';
-import { HttpAdapterHost, NestFactory, Reflector } from '@nestjs/core';
+import { INestApplication, LogLevel, ValidationPipe } from '@nestjs/common';
+import { HttpAdapterHost, NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { json } from 'express';
@@ -36,7 +36,6 @@ export async function createApiApp(config: ApiConfig, logger: LogLevel[] | false
       transformOptions: { enableImplicitConversion: false },
     }),
   );
-  app.useGlobalInterceptors(new ClassSerializerInterceptor(app.get(Reflector)));
 
   const document = SwaggerModule.createDocument(
     app,

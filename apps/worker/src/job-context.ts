@@ -1,13 +1,14 @@
 import { UnrecoverableError } from 'bullmq';
 import type { WorkerConfig } from '@bulwark/config';
-import type { RunLedger } from '@bulwark/database';
+import type { EvaluationResultRepository, RunRepository } from '@bulwark/database';
 import type { DatasetName } from '@bulwark/queue';
 import { LoadedDataset, loadDataset } from '@bulwark/data';
 import { BackendInfo } from '@bulwark/tfjs-runtime';
 
 /** What every job runner gets from its sandboxed processor: no Nest, no BullMQ types. */
 export interface JobContext {
-  ledger: RunLedger;
+  runs: RunRepository;
+  evaluationResults: EvaluationResultRepository;
   backend: BackendInfo;
   /** 1-based attempt number of this delivery. */
   attempt: number;

@@ -1,10 +1,8 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { Job, Worker } from 'bullmq';
 import { join } from 'node:path';
-import { DataSource } from 'typeorm';
 import type { WorkerConfig } from '@bulwark/config';
-import { RunLedger } from '@bulwark/database';
+import { RunRepository } from '@bulwark/database';
 import { EVALUATION_QUEUE, EvaluationJob, RunJobData, TRAINING_QUEUE, TrainingJob, isRunJobName, redisConnectionOptions } from '@bulwark/queue';
 import { WORKER_CONFIG } from './worker-config';
 
@@ -18,16 +16,14 @@ type QueueJobData = TrainingJob['data'] | EvaluationJob['data'];
  */
 abstract class SandboxedQueueWorker implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger: Logger;
-  private readonly ledger: RunLedger;
   private worker?: Worker<QueueJobData>;
 
   protected constructor(
     private readonly queueName: string,
     private readonly config: WorkerConfig,
-    dataSource: DataSource,
+    private readonly runs: RunRepository,
   ) {
     this.logger = new Logger(`${queueName} queue`);
-    this.ledger = new RunLedger(dataSource);
   }
 
   onApplicationBootstrap(): void {
@@ -84,10 +80,10 @@ abstract class SandboxedQueueWorker implements OnApplicationBootstrap, OnApplica
     const message = err.message || String(err);
     try {
       if (final) {
-        await this.ledger.markFailed(job.data.runId, message);
+        await this.runs.markFailed(job.data.runId, message);
         this.logger.error(`run ${job.data.runId} failed: ${message}`);
       } else {
-        await this.ledger.markRetrying(job.data.runId, `attempt ${job.attemptsMade} of ${attempts} failed: ${message}`);
+        await this.runs.markRetrying(job.data.runId, `attempt ${job.attemptsMade} of ${attempts} failed: ${message}`);
         this.logger.warn(`run ${job.data.runId} attempt ${job.attemptsMade}/${attempts} failed, will retry: ${message}`);
       }
     } catch (dbErr) {
@@ -102,14 +98,14 @@ function delay(ms: number): Promise<void> {
 
 @Injectable()
 export class TrainingQueueWorker extends SandboxedQueueWorker {
-  constructor(@Inject(WORKER_CONFIG) config: WorkerConfig, @InjectDataSource() dataSource: DataSource) {
-    super(TRAINING_QUEUE, config, dataSource);
+  constructor(@Inject(WORKER_CONFIG) config: WorkerConfig, runs: RunRepository) {
+    super(TRAINING_QUEUE, config, runs);
   }
 }
 
 @Injectable()
 export class EvaluationQueueWorker extends SandboxedQueueWorker {
-  constructor(@Inject(WORKER_CONFIG) config: WorkerConfig, @InjectDataSource() dataSource: DataSource) {
-    super(EVALUATION_QUEUE, config, dataSource);
+  constructor(@Inject(WORKER_CONFIG) config: WorkerConfig, runs: RunRepository) {
+    super(EVALUATION_QUEUE, config, runs);
   }
 }

@@ -5,4 +5,6 @@ export * from './entities/robustness-result.entity';
 export * from './entities/adversarial-example.entity';
 export * from './data-source-options';
 export * from './run-migrations';
-export * from './run-ledger';
+export * from './run.repository';
+export * from './evaluation-result.repository';
+export * from './database.module';

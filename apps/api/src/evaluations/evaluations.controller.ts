@@ -1,11 +1,15 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiHeader, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { createdOrReplayed, parseIdempotencyKey } from '../common/idempotency-key';
 import { RunIdPipe } from '../runs/run-id.pipe';
+import { toRunResponse } from '../runs/run.mapper';
+import { RunResponse } from '../runs/run.response';
 import { CreateEvaluationDto } from './dto/create-evaluation.dto';
 import { ListEvaluationsQueryDto } from './dto/list-evaluations-query.dto';
 import { PredictDto } from './dto/predict.dto';
+import { toEvaluationListResponse, toEvaluationResponse } from './evaluation.mapper';
+import { EvaluationListResponse, EvaluationResponse } from './evaluation.response';
 import { EvaluationsService } from './evaluations.service';
 
 @ApiTags('evaluations')
@@ -16,24 +20,29 @@ export class EvaluationsController {
   @Post()
   @ApiOperation({ summary: 'Evaluate a checkpoint: clean and robust accuracy per attack and for the worst case, at every ε; with detectors, their detection rates and the stack\'s robust accuracy' })
   @ApiHeader({ name: 'Idempotency-Key', required: false })
+  @ApiCreatedResponse({ type: RunResponse, description: 'The evaluation run, status queued (or the existing run for a replayed Idempotency-Key)' })
   async create(
     @Body() dto: CreateEvaluationDto,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Res({ passthrough: true }) res: Response,
-  ) {
-    return createdOrReplayed(res, await this.evaluations.create(dto, parseIdempotencyKey(idempotencyKey)));
+  ): Promise<RunResponse> {
+    return toRunResponse(createdOrReplayed(res, await this.evaluations.create(dto, parseIdempotencyKey(idempotencyKey))));
   }
 
   @Get()
   @ApiOperation({ summary: 'Evaluations, newest first, each with its curve; filter by the evaluated run to compare them' })
-  list(@Query() query: ListEvaluationsQueryDto) {
-    return this.evaluations.list(query.runId);
+  @ApiOkResponse({ type: EvaluationListResponse })
+  async list(@Query() query: ListEvaluationsQueryDto): Promise<EvaluationListResponse> {
+    const { evaluations, rows } = await this.evaluations.list(query.runId);
+    return toEvaluationListResponse(evaluations, rows);
   }
 
   @Get(':id')
   @ApiOperation({ summary: 'An evaluation: its run, robustness curve, validity flags, adversarial examples and, with detectors, its detection section' })
-  get(@Param('id', RunIdPipe) id: string) {
-    return this.evaluations.get(id);
+  @ApiOkResponse({ type: EvaluationResponse })
+  @ApiNotFoundResponse({ description: 'no evaluation with this id' })
+  async get(@Param('id', RunIdPipe) id: string): Promise<EvaluationResponse> {
+    return toEvaluationResponse(await this.evaluations.get(id));
   }
 
   @Post(':id/predict')

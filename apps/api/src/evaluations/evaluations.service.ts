@@ -1,8 +1,6 @@
 import { BadRequestException, ConflictException, GatewayTimeoutException, Inject, Injectable, InternalServerErrorException } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
 import type { ApiConfig } from '@bulwark/config';
-import { In, Repository } from 'typeorm';
-import { AdversarialExample, Checkpoint, RobustnessResult, Run } from '@bulwark/database';
+import { Checkpoint, EvaluationResultRepository, RobustnessResult, Run, RunRepository } from '@bulwark/database';
 import {
   DATASET_INPUT_SHAPES,
   DEFAULT_DETECTOR_AWARE,
@@ -12,7 +10,6 @@ import {
   DEFAULT_SQUEEZERS,
   DEFAULT_VALIDATION_EXAMPLES,
   DefenseSpec,
-  DetectionResult,
   DetectorAwareAttackSpec,
   DetectorRunSpec,
   PredictJobResult,
@@ -29,28 +26,7 @@ import { RunJobsProducer } from '../runs/run-jobs.producer';
 import { CreateRunResult, RunsService } from '../runs/runs.service';
 import { CreateEvaluationDto, DetectorDto, PreprocessingStepDto } from './dto/create-evaluation.dto';
 import { PredictDto } from './dto/predict.dto';
-
-export interface CurvePoint {
-  epsilon: number;
-  n: number;
-  cleanAccuracy: number;
-  /** Robust accuracy per attack, and under 'suite': the per-example worst case over all of them. */
-  robustAccuracy: Record<string, number>;
-}
-
-export interface EvaluationView {
-  run: Run;
-  /** The model as evaluated: the bare model, or a defense as deployed (attacked naively). */
-  curve: CurvePoint[];
-  /** For a defense that hides gradients: the same curve under BPDA / EOT / un-squashed logits. */
-  adaptiveCurve: CurvePoint[] | null;
-  flags: unknown;
-  results: RobustnessResult[];
-  /** Gallery examples of every view (each says its view). */
-  examples: Array<Omit<AdversarialExample, 'clean' | 'adversarial' | 'run'> & { clean: string; adversarial: string }>;
-  /** With detectors, once succeeded: per detector and ε, detection rates, ROC AUC and the stack's robust accuracy (counts over n). */
-  detection: DetectionResult | null;
-}
+import type { EvaluationRecord } from './evaluation.mapper';
 
 export interface PredictResponse extends PredictJobResult {
   evaluationId: string;
@@ -65,22 +41,17 @@ export class EvaluationsService {
     private readonly runs: RunsService,
     private readonly producer: RunJobsProducer,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
-    @InjectRepository(Run) private readonly runRepository: Repository<Run>,
-    @InjectRepository(Checkpoint) private readonly checkpoints: Repository<Checkpoint>,
-    @InjectRepository(RobustnessResult) private readonly results: Repository<RobustnessResult>,
-    @InjectRepository(AdversarialExample) private readonly examples: Repository<AdversarialExample>,
+    private readonly runRepository: RunRepository,
+    private readonly results: EvaluationResultRepository,
   ) {}
 
   async create(dto: CreateEvaluationDto, idempotencyKey?: string): Promise<CreateRunResult> {
-    const source = await this.runRepository.findOneBy({ id: dto.runId });
+    const source = await this.runRepository.find(dto.runId);
     if (!source) throw new BadRequestException([`runId: run ${dto.runId} does not exist`]);
     if (!(MODEL_RUN_KINDS as readonly string[]).includes(source.kind)) {
       throw new BadRequestException([`runId: run ${dto.runId} is a ${source.kind} run, not a trained model`]);
     }
-    const checkpoint = await this.checkpoints.findOne({
-      where: { runId: source.id, ...(dto.checkpointEpoch !== undefined && { epoch: dto.checkpointEpoch }) },
-      order: { epoch: 'DESC' },
-    });
+    const checkpoint = await this.runRepository.checkpointOf(source.id, dto.checkpointEpoch);
     if (!checkpoint) {
       throw new BadRequestException([
         dto.checkpointEpoch === undefined
@@ -93,46 +64,15 @@ export class EvaluationsService {
     return this.runs.submit(spec, { idempotencyKey, parentRunId: source.id, parentCheckpointId: checkpoint.id });
   }
 
-  async list(runId?: string) {
-    const evaluations = await this.runRepository.find({
-      where: { kind: 'evaluation', ...(runId && { parentRunId: runId }) },
-      order: { createdAt: 'DESC' },
-      take: 200,
-    });
-    const rows = evaluations.length ? await this.results.findBy({ runId: In(evaluations.map((e) => e.id)) }) : [];
-    const curveOf = (id: string, adaptive: boolean) => toCurve(rows.filter((r) => r.runId === id && (r.view === 'adaptive') === adaptive));
-    return {
-      items: evaluations.map((run) => {
-        const adaptiveCurve = curveOf(run.id, true);
-        return { run, curve: curveOf(run.id, false), adaptiveCurve: adaptiveCurve.length ? adaptiveCurve : null, flags: run.result?.flags ?? null };
-      }),
-    };
+  /** The newest 200 evaluations (of one run, if given), with the rows of their curves. */
+  async list(runId?: string): Promise<{ evaluations: Run[]; rows: RobustnessResult[] }> {
+    const evaluations = await this.runRepository.findEvaluations({ ...(runId && { sourceRunIds: [runId] }), order: 'newest-first', limit: 200 });
+    return { evaluations, rows: await this.results.resultsOf(evaluations.map((e) => e.id)) };
   }
 
-  async get(id: string): Promise<EvaluationView> {
+  async get(id: string): Promise<EvaluationRecord> {
     const run = await this.runs.get(id, 'evaluation');
-    const results = await this.results.find({ where: { runId: id }, order: { epsilon: 'ASC', attack: 'ASC' } });
-    const examples = await this.examples
-      .createQueryBuilder('e')
-      .addSelect(['e.clean', 'e.adversarial'])
-      .where('e.run_id = :id', { id })
-      .orderBy('e.epsilon', 'ASC')
-      .addOrderBy('e.example_index', 'ASC')
-      .getMany();
-    const adaptive = results.filter((r) => r.view === 'adaptive');
-    return {
-      run,
-      curve: toCurve(results.filter((r) => r.view !== 'adaptive')),
-      adaptiveCurve: adaptive.length ? toCurve(adaptive) : null,
-      flags: run.result?.flags ?? null,
-      results,
-      examples: examples.map(({ clean, adversarial, ...rest }) => ({
-        ...rest,
-        clean: clean.toString('base64'),
-        adversarial: adversarial.toString('base64'),
-      })),
-      detection: (run.result?.detection as DetectionResult | undefined) ?? null,
-    };
+    return { run, results: await this.results.results(id), gallery: await this.results.gallery(id) };
   }
 
   /**
@@ -309,17 +249,6 @@ function resolveDetector(dto: DetectorDto, path: string, seed: number): Detector
 
 function withDefaults<T extends object>(defaults: T, overrides: Partial<T> | undefined): T {
   return { ...defaults, ...definedFields(overrides ?? {}) };
-}
-
-/** Rows of (ε, attack) → one curve point per ε, fractions with their n. */
-export function toCurve(rows: RobustnessResult[]): CurvePoint[] {
-  const byEpsilon = new Map<number, CurvePoint>();
-  for (const row of [...rows].sort((a, b) => a.epsilon - b.epsilon)) {
-    const point = byEpsilon.get(row.epsilon) ?? { epsilon: row.epsilon, n: row.n, cleanAccuracy: row.cleanCorrect / row.n, robustAccuracy: {} };
-    point.robustAccuracy[row.attack] = row.robustCorrect / row.n;
-    byEpsilon.set(row.epsilon, point);
-  }
-  return [...byEpsilon.values()];
 }
 
 /** A distilled model's training temperature, for its adaptive view (logits / T). */

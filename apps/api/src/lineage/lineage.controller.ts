@@ -1,6 +1,8 @@
 import { Controller, Get, Param } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RunIdPipe } from '../runs/run-id.pipe';
+import { toLineageResponse } from './lineage.mapper';
+import { LineageResponse } from './lineage.response';
 import { LineageService } from './lineage.service';
 
 @ApiTags('runs')
@@ -10,7 +12,9 @@ export class LineageController {
 
   @Get(':id/lineage')
   @ApiOperation({ summary: 'The run\'s ancestors (fine-tuned from, distilled from), root first, each with its evaluations; and its direct descendants' })
-  get(@Param('id', RunIdPipe) id: string) {
-    return this.lineage.lineage(id);
+  @ApiOkResponse({ type: LineageResponse })
+  @ApiNotFoundResponse({ description: 'no run with this id, or the id is an evaluation\'s' })
+  async get(@Param('id', RunIdPipe) id: string): Promise<LineageResponse> {
+    return toLineageResponse(await this.lineage.lineage(id));
   }
 }

@@ -2,6 +2,8 @@ import { Body, Controller, Headers, Post, Res } from '@nestjs/common';
 import { ApiCreatedResponse, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { createdOrReplayed, parseIdempotencyKey } from '../common/idempotency-key';
+import { toRunResponse } from '../runs/run.mapper';
+import { RunResponse } from '../runs/run.response';
 import { ImportModelDto } from './dto/import-model.dto';
 import { ModelsService } from './models.service';
 
@@ -19,12 +21,12 @@ export class ModelsController {
       'checkpoint is a model to fine-tune (POST /runs with model "imported" and fromCheckpoint), distil from or evaluate.',
   })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Retrying with the same key returns the same run' })
-  @ApiCreatedResponse({ description: 'The import run, status queued (or the existing run for a replayed Idempotency-Key)' })
+  @ApiCreatedResponse({ type: RunResponse, description: 'The import run, status queued (or the existing run for a replayed Idempotency-Key)' })
   async import(
     @Body() dto: ImportModelDto,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Res({ passthrough: true }) res: Response,
-  ) {
-    return createdOrReplayed(res, await this.models.import(dto, parseIdempotencyKey(idempotencyKey)));
+  ): Promise<RunResponse> {
+    return toRunResponse(createdOrReplayed(res, await this.models.import(dto, parseIdempotencyKey(idempotencyKey))));
   }
 }

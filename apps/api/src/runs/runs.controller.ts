@@ -1,12 +1,18 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res, StreamableFile } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiCreatedResponse, ApiHeader, ApiNotFoundResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiConflictResponse, ApiCreatedResponse, ApiHeader, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { createdOrReplayed, parseIdempotencyKey } from '../common/idempotency-key';
 import { CreateRunDto } from './dto/create-run.dto';
 import { ListRunsQueryDto } from './dto/list-runs-query.dto';
 import { MetricsQueryDto } from './dto/metrics-query.dto';
 import { ResumeRunDto } from './dto/resume-run.dto';
+import { toRunCheckpointsResponse } from './checkpoint.mapper';
+import { RunCheckpointsResponse } from './checkpoint.response';
+import { toRunMetricsResponse } from './metric.mapper';
+import { RunMetricsResponse } from './metric.response';
 import { RunIdPipe } from './run-id.pipe';
+import { toRunPageResponse, toRunResponse } from './run.mapper';
+import { RunPageResponse, RunResponse } from './run.response';
 import { RunsService } from './runs.service';
 
 @ApiTags('runs')
@@ -17,13 +23,13 @@ export class RunsController {
   @Post()
   @ApiOperation({ summary: 'Submit a training or adversarial-training run' })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Retrying with the same key returns the same run' })
-  @ApiCreatedResponse({ description: 'The run, status queued (or the existing run for a replayed Idempotency-Key)' })
+  @ApiCreatedResponse({ type: RunResponse, description: 'The run, status queued (or the existing run for a replayed Idempotency-Key)' })
   async create(
     @Body() dto: CreateRunDto,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Res({ passthrough: true }) res: Response,
-  ) {
-    return createdOrReplayed(res, await this.runs.create(dto, parseIdempotencyKey(idempotencyKey)));
+  ): Promise<RunResponse> {
+    return toRunResponse(createdOrReplayed(res, await this.runs.create(dto, parseIdempotencyKey(idempotencyKey))));
   }
 
   @Post('resume')
@@ -34,41 +40,50 @@ export class RunsController {
       'Stored as a queued run that resumes after the checkpoint\'s epoch. The body may be as large as MODEL_UPLOAD_LIMIT_BYTES.',
   })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Retrying with the same key returns the same run' })
-  @ApiCreatedResponse({ description: 'The run, status queued (or the existing run for a replayed Idempotency-Key)' })
+  @ApiCreatedResponse({ type: RunResponse, description: 'The run, status queued (or the existing run for a replayed Idempotency-Key)' })
   async resume(
     @Body() dto: ResumeRunDto,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Res({ passthrough: true }) res: Response,
-  ) {
-    return createdOrReplayed(res, await this.runs.resume(dto, parseIdempotencyKey(idempotencyKey)));
+  ): Promise<RunResponse> {
+    return toRunResponse(createdOrReplayed(res, await this.runs.resume(dto, parseIdempotencyKey(idempotencyKey))));
   }
 
   @Get()
   @ApiOperation({ summary: 'List runs, newest first; filter by status and kind' })
-  list(@Query() query: ListRunsQueryDto) {
-    return this.runs.list(query);
+  @ApiOkResponse({ type: RunPageResponse })
+  async list(@Query() query: ListRunsQueryDto): Promise<RunPageResponse> {
+    return toRunPageResponse(await this.runs.list(query));
   }
 
   @Get(':id')
+  @ApiOkResponse({ type: RunResponse })
   @ApiNotFoundResponse()
-  get(@Param('id', RunIdPipe) id: string) {
-    return this.runs.get(id);
+  async get(@Param('id', RunIdPipe) id: string): Promise<RunResponse> {
+    return toRunResponse(await this.runs.get(id));
   }
 
   @Get(':id/metrics')
   @ApiOperation({ summary: 'Metric points of a run, ordered by key then step' })
-  async metrics(@Param('id', RunIdPipe) id: string, @Query() query: MetricsQueryDto) {
-    return { runId: id, items: await this.runs.metricsOf(id, query.key) };
+  @ApiOkResponse({ type: RunMetricsResponse })
+  @ApiNotFoundResponse()
+  async metrics(@Param('id', RunIdPipe) id: string, @Query() query: MetricsQueryDto): Promise<RunMetricsResponse> {
+    return toRunMetricsResponse(id, await this.runs.metricsOf(id, query.key));
   }
 
   @Get(':id/checkpoints')
   @ApiOperation({ summary: 'Checkpoints of a run (metadata; download each from its own URL)' })
-  async checkpoints(@Param('id', RunIdPipe) id: string) {
-    return { runId: id, items: await this.runs.checkpointsOf(id) };
+  @ApiOkResponse({ type: RunCheckpointsResponse })
+  @ApiNotFoundResponse()
+  async checkpoints(@Param('id', RunIdPipe) id: string): Promise<RunCheckpointsResponse> {
+    return toRunCheckpointsResponse(id, await this.runs.checkpointsOf(id));
   }
 
   @Get(':id/checkpoints/:checkpointId')
   @ApiOperation({ summary: 'Download the bytes of one checkpoint' })
+  @ApiProduces('application/octet-stream')
+  @ApiOkResponse({ schema: { type: 'string', format: 'binary' }, description: 'The checkpoint; its SHA-256 in the Digest header' })
+  @ApiNotFoundResponse()
   async downloadCheckpoint(
     @Param('id', RunIdPipe) id: string,
     @Param('checkpointId', RunIdPipe) checkpointId: string,
@@ -84,8 +99,10 @@ export class RunsController {
   @Post(':id/cancel')
   @HttpCode(202)
   @ApiOperation({ summary: 'Cancel a run: a queued run never starts; a running one stops at the next batch' })
-  @ApiAcceptedResponse()
-  cancel(@Param('id', RunIdPipe) id: string) {
-    return this.runs.cancel(id);
+  @ApiAcceptedResponse({ type: RunResponse, description: 'The run: cancelled if it was queued, still running (with cancelRequestedAt) if a worker has it' })
+  @ApiNotFoundResponse()
+  @ApiConflictResponse({ description: 'The run has already ended' })
+  async cancel(@Param('id', RunIdPipe) id: string): Promise<RunResponse> {
+    return toRunResponse(await this.runs.cancel(id));
   }
 }

@@ -1,9 +1,7 @@
 import { BadRequestException, ConflictException, Inject, Injectable, Logger, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
-import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { createHash } from 'node:crypto';
-import { DataSource, QueryFailedError, Repository } from 'typeorm';
 import type { ApiConfig } from '@bulwark/config';
-import { Checkpoint, CheckpointBytes, CheckpointWithData, Metric, MetricPoint, Run, RunLedger, TERMINAL_STATUSES } from '@bulwark/database';
+import { Checkpoint, CheckpointBytes, CheckpointWithData, Metric, MetricPoint, Run, RunRepository } from '@bulwark/database';
 import {
   DEFAULT_EVAL_ATTACK,
   DEFAULT_LEARNING_RATE,
@@ -42,9 +40,6 @@ export interface SubmitOptions {
   metrics?: MetricPoint[];
 }
 
-/** Rows per INSERT of metric points: 4 parameters a row, under Postgres's 65,535. */
-const METRIC_INSERT_CHUNK = 5000;
-
 export interface Page<T> {
   items: T[];
   total: number;
@@ -52,23 +47,15 @@ export interface Page<T> {
   offset: number;
 }
 
-const UNIQUE_VIOLATION = '23505';
-
 @Injectable()
 export class RunsService {
   private readonly logger = new Logger(RunsService.name);
-  private readonly ledger: RunLedger;
 
   constructor(
-    @InjectRepository(Run) private readonly runs: Repository<Run>,
-    @InjectRepository(Metric) private readonly metrics: Repository<Metric>,
-    @InjectRepository(Checkpoint) private readonly checkpoints: Repository<Checkpoint>,
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly runs: RunRepository,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
     private readonly producer: RunJobsProducer,
-  ) {
-    this.ledger = new RunLedger(dataSource);
-  }
+  ) {}
 
   async create(dto: CreateRunDto, idempotencyKey?: string): Promise<CreateRunResult> {
     const resolved = this.resolveSpec(dto);
@@ -145,9 +132,10 @@ export class RunsService {
 
   /** A checkpoint a new run takes its model from (to fine-tune, distil or evaluate), with its run. */
   private async modelCheckpoint(field: string, checkpointId: string): Promise<{ checkpoint: Checkpoint; source: Run }> {
-    const checkpoint = await this.checkpoints.findOneBy({ id: checkpointId });
+    const checkpoint = await this.runs.checkpoint(checkpointId);
     if (!checkpoint) throw new BadRequestException([`${field}: checkpoint ${checkpointId} does not exist`]);
-    const source = await this.runs.findOneByOrFail({ id: checkpoint.runId });
+    // A checkpoint's run cannot be missing: its rows cascade with the run's.
+    const source = (await this.runs.find(checkpoint.runId))!;
     this.assertHoldsModel(field, checkpoint, source);
     return { checkpoint, source };
   }
@@ -166,85 +154,59 @@ export class RunsService {
    * A replayed Idempotency-Key returns the stored run; the same key with another spec is a 409.
    */
   async submit(spec: RunSpec, options: SubmitOptions = {}): Promise<CreateRunResult> {
-    const { idempotencyKey, parentRunId = null, parentCheckpointId = null } = options;
+    const { idempotencyKey, parentRunId = null, parentCheckpointId = null, checkpoint, metrics } = options;
     const requestHash = sha256(JSON.stringify(spec));
     if (idempotencyKey) {
-      const existing = await this.runs.findOneBy({ idempotencyKey });
+      const existing = await this.runs.findByIdempotencyKey(idempotencyKey);
       if (existing) return { run: this.checkReplay(existing, requestHash), replayed: true };
     }
 
-    let run: Run;
-    try {
-      run = await this.dataSource.transaction(async (em) => {
-        const saved = await em.save(
-          this.runs.create({ kind: spec.kind, status: 'queued', spec, idempotencyKey: idempotencyKey ?? null, requestHash, parentRunId, parentCheckpointId }),
-        );
-        if (options.checkpoint) {
-          const { epoch, data, sha256, format } = options.checkpoint;
-          await em.insert(Checkpoint, { runId: saved.id, epoch, data, sha256, sizeBytes: data.length, format });
-        }
-        const points = options.metrics ?? [];
-        for (let i = 0; i < points.length; i += METRIC_INSERT_CHUNK) {
-          await em.insert(Metric, points.slice(i, i + METRIC_INSERT_CHUNK).map((point) => ({ runId: saved.id, ...point })));
-        }
-        return saved;
-      });
-    } catch (err) {
-      // Two requests with the same key raced past the lookup: the loser returns the winner's run.
-      if (idempotencyKey && err instanceof QueryFailedError && (err.driverError as { code?: string }).code === UNIQUE_VIOLATION) {
-        const winner = await this.runs.findOneByOrFail({ idempotencyKey });
-        return { run: this.checkReplay(winner, requestHash), replayed: true };
-      }
-      throw err;
-    }
+    const { run, created } = await this.runs.createQueued({
+      spec,
+      idempotencyKey: idempotencyKey ?? null,
+      requestHash,
+      parentRunId,
+      parentCheckpointId,
+      checkpoint,
+      metrics,
+    });
+    if (!created) return { run: this.checkReplay(run, requestHash), replayed: true };
 
     try {
       await this.producer.enqueue(run);
     } catch (err) {
       const reason = `could not enqueue the job: Redis is unreachable (${(err as Error).message})`;
       this.logger.error(`run ${run.id}: ${reason}`);
-      await this.ledger.markFailed(run.id, reason);
+      await this.runs.markFailed(run.id, reason);
       throw new ServiceUnavailableException(reason);
     }
     return { run, replayed: false };
   }
 
   async list(query: ListRunsQueryDto): Promise<Page<Run>> {
-    const where = {
-      ...(query.status && { status: query.status }),
-      ...(query.kind && { kind: query.kind }),
-      ...(query.idempotencyKey && { idempotencyKey: query.idempotencyKey }),
-    };
-    const [items, total] = await this.runs.findAndCount({
-      where,
-      order: { createdAt: 'DESC', id: 'ASC' },
-      take: query.limit,
-      skip: query.offset,
-    });
-    return { items, total, limit: query.limit, offset: query.offset };
+    const { status, kind, idempotencyKey, limit, offset } = query;
+    const { items, total } = await this.runs.list({ status, kind, idempotencyKey }, { limit, offset });
+    return { items, total, limit, offset };
   }
 
   async get(id: string, kind?: Run['kind']): Promise<Run> {
-    const run = await this.runs.findOneBy({ id, ...(kind && { kind }) });
+    const run = await this.runs.find(id, kind);
     if (!run) throw new NotFoundException(`${kind === 'evaluation' ? 'evaluation' : 'run'} ${id} not found`);
     return run;
   }
 
   async metricsOf(id: string, key?: string): Promise<Metric[]> {
     await this.get(id);
-    return this.metrics.find({
-      where: { runId: id, ...(key && { key }) },
-      order: { key: 'ASC', step: 'ASC' },
-    });
+    return this.runs.metrics(id, key);
   }
 
   async checkpointsOf(id: string): Promise<Checkpoint[]> {
     await this.get(id);
-    return this.checkpoints.find({ where: { runId: id }, order: { epoch: 'ASC' } });
+    return this.runs.checkpoints(id);
   }
 
   async checkpointData(id: string, checkpointId: string): Promise<CheckpointWithData> {
-    const checkpoint = await this.ledger.checkpointData(checkpointId);
+    const checkpoint = await this.runs.checkpointData(checkpointId);
     if (!checkpoint || checkpoint.runId !== id) throw new NotFoundException(`checkpoint ${checkpointId} of run ${id} not found`);
     return checkpoint;
   }
@@ -255,23 +217,12 @@ export class RunsService {
    */
   async cancel(id: string): Promise<Run> {
     const run = await this.get(id);
-    if (TERMINAL_STATUSES.includes(run.status)) {
-      throw new ConflictException(`run ${id} has already ended (${run.status})`);
+    if (!(await this.runs.requestCancel(id))) {
+      // Read again: the run may have ended since it was read above, and an ended run never changes.
+      throw new ConflictException(`run ${id} has already ended (${(await this.get(id)).status})`);
     }
-    await this.runs
-      .createQueryBuilder()
-      .update()
-      .set({ cancelRequestedAt: () => 'coalesce(cancel_requested_at, now())' })
-      .where('id = :id', { id })
-      .execute();
+    // A worker handed the job would find its run cancelled and skip it; removing a waiting job spares the delivery.
     await this.producer.removeIfWaiting(run);
-    // Only a run no worker has started can be ended here; a running one is ended by its worker.
-    await this.runs
-      .createQueryBuilder()
-      .update()
-      .set({ status: 'cancelled', finishedAt: () => 'now()' })
-      .where("id = :id AND status = 'queued'", { id })
-      .execute();
     return this.get(id);
   }
 

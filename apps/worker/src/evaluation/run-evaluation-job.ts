@@ -7,7 +7,7 @@ import { createDefense } from '@bulwark/defenses';
 import { EpsilonOutcome, EvaluationFlag, evaluateDefense, evaluateRobustness } from '@bulwark/evaluation';
 import { asLogitsModel } from '@bulwark/models';
 import { JobContext, loadRunDataset } from '../job-context';
-import { throttle } from '../throttle';
+import { RunLifecycle, runJob } from '../run-lifecycle';
 import { curveShare } from './detection-result';
 import { loadCheckpointModel } from '../models/run-model';
 import { assertFeatureLayers, runDetectionStage } from './detection-stage';
@@ -24,31 +24,25 @@ export type EvaluationJobOutcome =
  * evaluates them on the same subset and stores that under `result.detection`.
  */
 export async function runEvaluationJob(data: RunJobData, ctx: JobContext): Promise<EvaluationJobOutcome> {
-  const run = await ctx.ledger.find(data.runId);
-  if (!run) throw new UnrecoverableError(`run ${data.runId} does not exist`);
-  const spec = checkSpec(run.spec);
-  const withDetectors = detectionSpec(spec);
-  const started = await ctx.ledger.markRunning(run.id, ctx.backend, ctx.attempt);
-  if (!started) {
-    if (run.cancelRequestedAt) await ctx.ledger.markCancelled(run.id);
-    return { status: 'skipped', reason: `run is ${run.cancelRequestedAt ? 'cancelled' : run.status}` };
-  }
+  return runJob(ctx, { runId: data.runId, check: checkEvaluation }, (checked, lifecycle) => evaluateRun(ctx, checked, lifecycle));
+}
 
-  const checkpoint = await ctx.ledger.checkpointData(spec.checkpointId);
+async function evaluateRun(
+  ctx: JobContext,
+  { spec, withDetectors }: ReturnType<typeof checkEvaluation>,
+  { run, shouldStop, progress, succeeded, cancelled }: RunLifecycle,
+): Promise<EvaluationJobOutcome> {
+  const checkpoint = await ctx.runs.checkpointData(spec.checkpointId);
   if (!checkpoint) throw new UnrecoverableError(`checkpoint ${spec.checkpointId} no longer exists`);
   const { train, test, testSplit } = loadRunDataset(spec.dataset, { testFraction: spec.testFraction, seed: spec.datasetSeed }, ctx.datasetDirs);
   const examples = seededSubset(test, { count: spec.examples, seed: spec.seed });
-  const model = await loadCheckpointModel(ctx.ledger, checkpoint, test);
+  const model = await loadCheckpointModel(ctx.runs, checkpoint, test);
   try {
     if (withDetectors) assertFeatureLayers(withDetectors.detectors, model);
-    const cancelRequested = throttle(() => ctx.ledger.isCancelRequested(run.id), ctx.cancelPollMs, false);
-    const progress = throttle(async (fraction: number) => {
-      await Promise.all([ctx.reportProgress(fraction), ctx.ledger.setProgress(run.id, fraction)]);
-    }, 1000, undefined);
     const curvePart = curveShare(spec);
 
     const save = (view: EvaluationView, point: EpsilonOutcome) =>
-      ctx.ledger.saveRobustnessPoint(
+      ctx.evaluationResults.saveRobustnessPoint(
         run.id,
         view,
         point.epsilon,
@@ -64,7 +58,7 @@ export async function runEvaluationJob(data: RunJobData, ctx: JobContext): Promi
       seed: spec.seed,
       galleryPerEpsilon: spec.galleryPerEpsilon,
       onProgress: (fraction: number) => progress(curvePart * fraction),
-      shouldStop: cancelRequested,
+      shouldStop,
     };
     // A defended model is attacked twice: as deployed (naive) and through BPDA / EOT / its
     // un-squashed logits (adaptive), so what the defense hides shows as the gap between them.
@@ -73,10 +67,7 @@ export async function runEvaluationJob(data: RunJobData, ctx: JobContext): Promi
       ? await evaluateDefense({ ...common, defended, onPoint: (view, point) => save(view, point) })
       : undefined;
     const evaluation = outcome?.naive ?? (await evaluateRobustness({ ...common, model: asLogitsModel(model), onPoint: (point) => save('direct', point) }));
-    if (evaluation.stopped || outcome?.adaptive.stopped) {
-      await ctx.ledger.markCancelled(run.id);
-      return { status: 'cancelled' };
-    }
+    if (evaluation.stopped || outcome?.adaptive.stopped) return cancelled();
 
     const detection = withDetectors
       ? await runDetectionStage({
@@ -85,17 +76,14 @@ export async function runEvaluationJob(data: RunJobData, ctx: JobContext): Promi
           train,
           examples,
           onProgress: (fraction) => progress(curvePart + (1 - curvePart) * fraction),
-          shouldStop: cancelRequested,
+          shouldStop,
         })
       : undefined;
-    if (detection === null) {
-      await ctx.ledger.markCancelled(run.id);
-      return { status: 'cancelled' };
-    }
+    if (detection === null) return cancelled();
 
     const adaptive = outcome && !outcome.adaptiveAttack.sameAsNaive ? outcome.adaptive : undefined;
     const raised = [...evaluation.flags, ...(adaptive?.flags ?? [])].filter((f) => f.raised);
-    await ctx.ledger.markSucceeded(run.id, {
+    const result = {
       n: evaluation.n,
       examples: { subset: `seeded subset of the test split (seed ${spec.seed})`, testSplit, n: evaluation.n },
       checkpoint: { id: checkpoint.id, epoch: checkpoint.epoch, sha256: checkpoint.sha256 },
@@ -106,8 +94,8 @@ export async function runEvaluationJob(data: RunJobData, ctx: JobContext): Promi
       trustworthy: (adaptive ?? evaluation).flags.every((f) => !f.raised),
       libraryVersion: { attacks: ATTACKS_VERSION, tfjs: tf.version.tfjs },
       backend: ctx.backend,
-    });
-    return { status: 'succeeded', n: evaluation.n, raisedFlags: [...new Set(raised.map((f) => f.flag))] };
+    };
+    return succeeded({ n: evaluation.n, raisedFlags: [...new Set(raised.map((f) => f.flag))] }, { result });
   } finally {
     model.dispose();
   }
@@ -123,6 +111,12 @@ function detectionSpec(spec: EvaluationRunSpec) {
   if (!detectors?.length) return undefined;
   if (validationExamples === undefined || detectorAware === undefined) throw new UnrecoverableError('detectors need validationExamples and detectorAware in the spec');
   return { ...spec, detectors, validationExamples, detectorAware };
+}
+
+/** The spec and, when it has detectors, its detection fields: both checked before the run is marked running. */
+function checkEvaluation(stored: RunSpec) {
+  const spec = checkSpec(stored);
+  return { spec, withDetectors: detectionSpec(spec) };
 }
 
 function checkSpec(stored: RunSpec): EvaluationRunSpec {

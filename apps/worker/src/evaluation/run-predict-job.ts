@@ -15,7 +15,7 @@ import { loadCheckpointModel } from '../models/run-model';
  * and a retry would answer after it has given up.
  */
 export async function runPredictJob(data: PredictJobData, ctx: JobContext): Promise<PredictJobResult> {
-  const run = await ctx.ledger.find(data.evaluationRunId);
+  const run = await ctx.runs.find(data.evaluationRunId);
   if (!run || run.kind !== 'evaluation') throw new UnrecoverableError(`evaluation ${data.evaluationRunId} does not exist`);
   if (run.status !== 'succeeded') throw new UnrecoverableError(`evaluation ${run.id} is ${run.status}, not succeeded`);
   const spec = run.spec as EvaluationRunSpec;
@@ -24,11 +24,11 @@ export async function runPredictJob(data: PredictJobData, ctx: JobContext): Prom
   const log = (line: string) => ctx.log(`predict on evaluation ${run.id}: ${line}`);
 
   const { serving, reused } = await servingStack(`${run.id}/${detectorSpec.kind}`, async () => {
-    const checkpoint = await ctx.ledger.checkpointData(spec.checkpointId);
+    const checkpoint = await ctx.runs.checkpointData(spec.checkpointId);
     if (!checkpoint) throw new UnrecoverableError(`checkpoint ${spec.checkpointId} no longer exists`);
     const { train } = loadRunDataset(spec.dataset, { testFraction: spec.testFraction, seed: spec.datasetSeed }, ctx.datasetDirs);
     // Built exactly as the evaluation built it (zoo or imported topology): the prediction is the evaluated model's.
-    const model = await loadCheckpointModel(ctx.ledger, checkpoint, train);
+    const model = await loadCheckpointModel(ctx.runs, checkpoint, train);
     try {
       const stack = fitDetectionStack({ model, spec, detectors: [detectorSpec], data: detectionData(train, { validationExamples: spec.validationExamples!, seed: spec.seed }) });
       const [detector] = stack.detectors;

@@ -3,6 +3,7 @@ import { DATASET_NAMES, ImportRunSpec, LAYERS_MODEL_FORMAT, LAYERS_UPLOAD_FORMAT
 import { evaluateFgsm } from '@bulwark/evaluation';
 import { asLogitsModel, checkpointDigest } from '@bulwark/models';
 import { JobContext, loadRunDataset } from '../job-context';
+import { RunLifecycle, runJob } from '../run-lifecycle';
 import { encodeStoredModel, importStoredModel } from './run-model';
 
 export type ImportJobOutcome =
@@ -16,16 +17,11 @@ export type ImportJobOutcome =
  * upload with the accepted model, the topology every run trained from it is built from.
  */
 export async function runImportJob(data: RunJobData, ctx: JobContext): Promise<ImportJobOutcome> {
-  const run = await ctx.ledger.find(data.runId);
-  if (!run) throw new UnrecoverableError(`run ${data.runId} does not exist`);
-  const spec = checkSpec(run.spec);
-  const started = await ctx.ledger.markRunning(run.id, ctx.backend, ctx.attempt);
-  if (!started) {
-    if (run.cancelRequestedAt) await ctx.ledger.markCancelled(run.id);
-    return { status: 'skipped', reason: `run is ${run.cancelRequestedAt ? 'cancelled' : run.status}` };
-  }
+  return runJob(ctx, { runId: data.runId, check: checkSpec }, (spec, lifecycle) => importRun(ctx, spec, lifecycle));
+}
 
-  const upload = await ctx.ledger.checkpointAt(run.id, 0);
+async function importRun(ctx: JobContext, spec: ImportRunSpec, { run, succeeded }: RunLifecycle): Promise<ImportJobOutcome> {
+  const upload = await ctx.runs.checkpointAt(run.id, 0);
   if (!upload || upload.format !== LAYERS_UPLOAD_FORMAT) {
     throw new UnrecoverableError(`import run ${run.id} has no uploaded model to import (its checkpoint at epoch 0)`);
   }
@@ -33,7 +29,7 @@ export async function runImportJob(data: RunJobData, ctx: JobContext): Promise<I
   const { model, info } = await importStoredModel(upload, test, 'the upload');
   try {
     const measured = await evaluateFgsm({ model: asLogitsModel(model), dataset: test, epsilon: spec.attack.epsilon });
-    await ctx.ledger.upsertMetrics(run.id, [
+    await ctx.runs.upsertMetrics(run.id, [
       { key: 'test_clean_accuracy', step: 0, value: measured.cleanAccuracy },
       { key: `test_${spec.attack.name}_accuracy`, step: 0, value: measured.adversarialAccuracy },
       { key: 'test_examples', step: 0, value: measured.examples },
@@ -42,21 +38,23 @@ export async function runImportJob(data: RunJobData, ctx: JobContext): Promise<I
     model.setUserDefinedMetadata({ ...model.getUserDefinedMetadata(), bulwark: { import: info, uploadSha256: spec.upload.sha256 } });
     const accepted = await encodeStoredModel(model);
     const sha256 = checkpointDigest(accepted);
-    await ctx.ledger.markSucceededWithCheckpoint(
-      run.id,
-      { epoch: 0, data: accepted, sha256, format: LAYERS_MODEL_FORMAT },
+    const outcome = await succeeded(
+      { n: measured.examples, cleanAccuracy: measured.cleanAccuracy, adversarialAccuracy: measured.adversarialAccuracy },
       {
-        checkpoint: { id: upload.id, epoch: 0, sha256 },
-        model: info,
-        n: measured.examples,
-        examples: { subset: 'the whole test split', testSplit, n: measured.examples },
-        cleanAccuracy: measured.cleanAccuracy,
-        adversarialAccuracy: measured.adversarialAccuracy,
-        attack: spec.attack,
+        checkpoint: { epoch: 0, data: accepted, sha256, format: LAYERS_MODEL_FORMAT },
+        result: {
+          checkpoint: { id: upload.id, epoch: 0, sha256 },
+          model: info,
+          n: measured.examples,
+          examples: { subset: 'the whole test split', testSplit, n: measured.examples },
+          cleanAccuracy: measured.cleanAccuracy,
+          adversarialAccuracy: measured.adversarialAccuracy,
+          attack: spec.attack,
+        },
       },
     );
     ctx.log(`run ${run.id}: imported a ${info.parameterCount}-parameter model (logits: ${info.logits}), clean accuracy ${measured.cleanAccuracy}`);
-    return { status: 'succeeded', n: measured.examples, cleanAccuracy: measured.cleanAccuracy, adversarialAccuracy: measured.adversarialAccuracy };
+    return outcome;
   } finally {
     model.dispose();
   }

@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import { UnrecoverableError } from 'bullmq';
-import type { Checkpoint, Run, RunLedger } from '@bulwark/database';
+import type { Checkpoint, Run, RunRepository } from '@bulwark/database';
 import {
   CHECKPOINT_FORMAT,
   IMPORTED_MODEL,
@@ -14,8 +14,8 @@ import {
 import { Dataset } from '@bulwark/data';
 import { ImportedLayersModel, LayersModelFiles, createModel, fromLayersModelFiles, importLayersModel, restoreLayersWeights, restoreModelWeights, saveLayersModel } from '@bulwark/models';
 
-/** What building a run's model reads from Postgres: the RunLedger in the worker, a fake in unit tests. */
-export type ModelStore = Pick<RunLedger, 'find' | 'checkpointAt' | 'checkpointData'>;
+/** What building a run's model reads from Postgres: the RunRepository in the worker, a fake in unit tests. */
+export type ModelStore = Pick<RunRepository, 'find' | 'checkpointAt' | 'checkpointData'>;
 
 export type StoredCheckpoint = Pick<Checkpoint, 'id' | 'runId' | 'format'> & { data: Buffer };
 

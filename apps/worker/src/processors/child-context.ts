@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import type { SandboxedJob } from 'bullmq';
 import { DataSource } from 'typeorm';
 import { WorkerConfig, loadWorkerConfig } from '@bulwark/config';
-import { RunLedger, dataSourceOptions } from '@bulwark/database';
+import { EvaluationResultRepository, RunRepository, dataSourceOptions } from '@bulwark/database';
 import { BackendInfo, selectBackend } from '@bulwark/tfjs-runtime';
 import type { JobContext } from '../job-context';
 
@@ -11,7 +11,8 @@ import type { JobContext } from '../job-context';
  * the next ones: its own Postgres connection and its compute backend.
  */
 export interface ChildContext {
-  ledger: RunLedger;
+  runs: RunRepository;
+  evaluationResults: EvaluationResultRepository;
   backend: BackendInfo;
   config: WorkerConfig;
   log: (line: string) => void;
@@ -43,14 +44,15 @@ async function createChildContext(): Promise<ChildContext> {
   const backend = await selectBackend({ forced: config.forcedBackend, log });
   const dataSource = await new DataSource(dataSourceOptions(config.databaseUrl, 'bulwark-worker-job')).initialize();
   log(`ready: backend ${backend.name} (tfjs ${backend.tfjsVersion}, ${backend.threads} thread(s))`);
-  return { ledger: new RunLedger(dataSource), backend, config, log };
+  return { runs: new RunRepository(dataSource), evaluationResults: new EvaluationResultRepository(dataSource), backend, config, log };
 }
 
 /** The context a job runner gets for one delivery of `job`. */
 export async function jobContextFor(job: SandboxedJob): Promise<JobContext> {
-  const { ledger, backend, config, log } = await childContext();
+  const { runs, evaluationResults, backend, config, log } = await childContext();
   return {
-    ledger,
+    runs,
+    evaluationResults,
     backend,
     cancelPollMs: config.cancelPollMs,
     datasetDirs: config.datasetDirs,

@@ -6,7 +6,7 @@ import { checkpointDigest, restoreCheckpoint, asLogitsModel, serializeCheckpoint
 import { EpochResult, BatchProgress, TrainSummary, carveHeldOut, distill, trainTeacherAtTemperature, trainClassifier } from '@bulwark/training';
 import { JobContext, loadRunDataset } from '../job-context';
 import { buildRunModel, loadCheckpointModel, restoreCheckpointWeights } from '../models/run-model';
-import { throttle } from '../throttle';
+import { RunLifecycle, runJob } from '../run-lifecycle';
 import { adversarialTrainingOf, learningRateScheduleOf, optimizerOf } from './training-options';
 
 export type TrainingJobOutcome =
@@ -24,34 +24,28 @@ export async function runTrainingJob(
   data: RunJobData,
   ctx: JobContext,
 ): Promise<TrainingJobOutcome> {
-  const run = await ctx.ledger.find(data.runId);
-  if (!run) throw new UnrecoverableError(`run ${data.runId} does not exist`);
-  const spec = checkSpec(jobName, run.spec);
+  return runJob(ctx, { runId: data.runId, check: (stored) => checkSpec(jobName, stored) }, (spec, lifecycle) => trainRun(ctx, spec, lifecycle));
+}
 
-  const started = await ctx.ledger.markRunning(run.id, ctx.backend, ctx.attempt);
-  if (!started) {
-    if (run.cancelRequestedAt) await ctx.ledger.markCancelled(run.id);
-    return { status: 'skipped', reason: `run is ${run.cancelRequestedAt ? 'cancelled' : run.status}` };
-  }
-
+async function trainRun(ctx: JobContext, spec: TrainingRunSpec, { run, shouldStop, progress, succeeded, cancelled }: RunLifecycle): Promise<TrainingJobOutcome> {
   const loaded = loadRunDataset(spec.dataset, { testFraction: spec.testFraction, seed: spec.seed }, ctx.datasetDirs);
   const test = loaded.test;
   // The guard's held-out examples come out of the training set (never the test split), seeded.
   const carved = spec.overfittingGuard ? carveHeldOut(loaded.train, { count: spec.overfittingGuard.heldOut, seed: spec.seed }) : undefined;
   const train = carved?.train ?? loaded.train;
-  const model = await buildRunModel(ctx.ledger, run, train, spec.seed);
+  const model = await buildRunModel(ctx.runs, run, train, spec.seed);
   const optimizer = optimizerOf(spec);
   let rng = createRng(spec.seed);
   let startEpoch = 0;
   try {
-    const checkpoint = await ctx.ledger.latestCheckpoint(run.id);
+    const checkpoint = await ctx.runs.latestCheckpoint(run.id);
     if (checkpoint) {
       const restored = await restoreCheckpoint(checkpoint.data, { model, optimizer });
       rng = restoreRng(restored.rngState);
       startEpoch = restored.epoch;
       ctx.log(`run ${run.id}: resuming after epoch ${startEpoch} from checkpoint ${checkpoint.sha256.slice(0, 12)}`);
     } else if (spec.initialCheckpointId) {
-      const initial = await ctx.ledger.checkpointData(spec.initialCheckpointId);
+      const initial = await ctx.runs.checkpointData(spec.initialCheckpointId);
       if (!initial) throw new UnrecoverableError(`initial checkpoint ${spec.initialCheckpointId} no longer exists`);
       await restoreCheckpointWeights(initial, model);
       ctx.log(`run ${run.id}: starting from checkpoint ${initial.id} (epoch ${initial.epoch} of run ${initial.runId})`);
@@ -67,11 +61,6 @@ export async function runTrainingJob(
         }
       : undefined;
 
-    const cancelRequested = throttle(() => ctx.ledger.isCancelRequested(run.id), ctx.cancelPollMs, false);
-    const progress = throttle(async (fraction: number) => {
-      await Promise.all([ctx.reportProgress(fraction), ctx.ledger.setProgress(run.id, fraction)]);
-    }, 1000, undefined);
-
     const loop = {
       optimizer,
       train,
@@ -82,12 +71,12 @@ export async function runTrainingJob(
       batchSize: spec.batchSize,
       evalAttack: { attack: spec.attack.name, epsilon: spec.attack.epsilon },
       learningRateSchedule: learningRateScheduleOf(spec),
-      shouldStop: cancelRequested,
+      shouldStop,
       onBatchEnd: ({ epoch, batch, batches }: BatchProgress) => progress(((epoch - 1) + (batch + 1) / batches) / spec.epochs),
       onEpochEnd: async (result: EpochResult) => {
-        await ctx.ledger.upsertMetrics(run.id, epochMetrics(spec, result));
+        await ctx.runs.upsertMetrics(run.id, epochMetrics(spec, result));
         const bytes = await serializeCheckpoint({ model, optimizer, epoch: result.epoch, rngState: rng.state() });
-        await ctx.ledger.saveCheckpoint(run.id, result.epoch, bytes, checkpointDigest(bytes), CHECKPOINT_FORMAT);
+        await ctx.runs.saveCheckpoint(run.id, result.epoch, bytes, checkpointDigest(bytes), CHECKPOINT_FORMAT);
       },
     };
     let summary: TrainSummary;
@@ -104,12 +93,8 @@ export async function runTrainingJob(
       summary = await trainClassifier({ ...loop, model, adversarial: adversarialTrainingOf(spec), overfittingGuard: guard });
     }
 
-    if (summary.stopped) {
-      await ctx.ledger.markCancelled(run.id);
-      return { status: 'cancelled', epochsCompleted: summary.epochsCompleted };
-    }
-    await ctx.ledger.markSucceeded(run.id, summary.earlyStop ? { earlyStop: summary.earlyStop } : undefined);
-    return { status: 'succeeded', epochs: summary.epochsCompleted, last: summary.last };
+    if (summary.stopped) return cancelled({ epochsCompleted: summary.epochsCompleted });
+    return succeeded({ epochs: summary.epochsCompleted, last: summary.last }, { result: summary.earlyStop ? { earlyStop: summary.earlyStop } : undefined });
   } finally {
     model.dispose();
     optimizer.dispose();
@@ -142,9 +127,9 @@ export function epochMetrics(spec: TrainingRunSpec, r: EpochResult) {
 
 /** The distillation teacher, rebuilt from its checkpoint (its architecture is its own run's). */
 async function loadTeacher(ctx: JobContext, spec: TrainingRunSpec, train: Dataset): Promise<LayersModel> {
-  const checkpoint = spec.teacherCheckpointId ? await ctx.ledger.checkpointData(spec.teacherCheckpointId) : null;
+  const checkpoint = spec.teacherCheckpointId ? await ctx.runs.checkpointData(spec.teacherCheckpointId) : null;
   if (!checkpoint) throw new UnrecoverableError(`teacher checkpoint ${spec.teacherCheckpointId} no longer exists`);
-  return loadCheckpointModel(ctx.ledger, checkpoint, train);
+  return loadCheckpointModel(ctx.runs, checkpoint, train);
 }
 
 /**
@@ -154,15 +139,15 @@ async function loadTeacher(ctx: JobContext, spec: TrainingRunSpec, train: Datase
  */
 async function guardBest(ctx: JobContext, runId: string) {
   const [accuracies, collapsed] = await Promise.all([
-    ctx.ledger.metricSeries(runId, 'guard_pgd_accuracy'),
-    ctx.ledger.metricSeries(runId, 'guard_collapsed'),
+    ctx.runs.metrics(runId, 'guard_pgd_accuracy'),
+    ctx.runs.metrics(runId, 'guard_collapsed'),
   ]);
   const collapsedEpochs = new Set(collapsed.map((p) => p.step));
   const series = accuracies.filter((p) => !collapsedEpochs.has(p.step));
   if (!series.length) return undefined;
   // Ties go to the later epoch, as in the guard (the series is in epoch order).
   const best = series.reduce((a, b) => (b.value >= a.value ? b : a));
-  const checkpoint = await ctx.ledger.checkpointAt(runId, best.step);
+  const checkpoint = await ctx.runs.checkpointAt(runId, best.step);
   return checkpoint ? { epoch: best.step, accuracy: best.value, checkpoint: checkpoint.data } : undefined;
 }
 

@@ -1,4 +1,3 @@
-import { Exclude } from 'class-transformer';
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 import type { RunKind, RunSpec } from '@bulwark/queue';
 
@@ -44,7 +43,6 @@ export class Run {
   idempotencyKey: string | null;
 
   /** sha256 of the request body that created the run, to refuse a reused key with another body. */
-  @Exclude()
   @Column({ name: 'request_hash', type: 'char', length: 64, nullable: true })
   requestHash: string | null;
 

@@ -1,0 +1,70 @@
+import type { AdversarialExampleWithPixels, RobustnessResult, Run } from '@bulwark/database';
+import type { DetectionResult } from '@bulwark/queue';
+import { toRunResponse } from '../runs/run.mapper';
+import type {
+  AdversarialExampleResponse,
+  EvaluationListResponse,
+  EvaluationResponse,
+  EvaluationSummaryResponse,
+  RobustnessResultResponse,
+} from './evaluation.response';
+import { toCurves } from './robustness-curve.mapper';
+
+/** An evaluation run with everything it measured. */
+export interface EvaluationRecord {
+  run: Run;
+  results: RobustnessResult[];
+  gallery: AdversarialExampleWithPixels[];
+}
+
+/** `rows` may hold other evaluations' rows too: each summary takes its own. */
+export function toEvaluationSummary(run: Run, rows: RobustnessResult[]): EvaluationSummaryResponse {
+  return { run: toRunResponse(run), ...toCurves(rows.filter((r) => r.runId === run.id)), flags: run.result?.flags ?? null };
+}
+
+export function toEvaluationListResponse(evaluations: Run[], rows: RobustnessResult[]): EvaluationListResponse {
+  return { items: evaluations.map((run) => toEvaluationSummary(run, rows)) };
+}
+
+export function toEvaluationResponse({ run, results, gallery }: EvaluationRecord): EvaluationResponse {
+  return {
+    ...toEvaluationSummary(run, results),
+    results: results.map(toRobustnessResultResponse),
+    examples: gallery.map(toAdversarialExampleResponse),
+    detection: (run.result?.detection as DetectionResult | undefined) ?? null,
+  };
+}
+
+function toRobustnessResultResponse(row: RobustnessResult): RobustnessResultResponse {
+  return {
+    runId: row.runId,
+    view: row.view,
+    epsilon: row.epsilon,
+    attack: row.attack,
+    n: row.n,
+    cleanCorrect: row.cleanCorrect,
+    robustCorrect: row.robustCorrect,
+    seconds: row.seconds,
+    details: row.details,
+    recordedAt: row.recordedAt,
+  };
+}
+
+function toAdversarialExampleResponse(example: AdversarialExampleWithPixels): AdversarialExampleResponse {
+  return {
+    id: example.id,
+    runId: example.runId,
+    view: example.view,
+    epsilon: example.epsilon,
+    exampleIndex: example.exampleIndex,
+    attack: example.attack,
+    label: example.label,
+    cleanPrediction: example.cleanPrediction,
+    adversarialPrediction: example.adversarialPrediction,
+    shape: example.shape,
+    linfNorm: example.linfNorm,
+    l2Norm: example.l2Norm,
+    clean: example.clean.toString('base64'),
+    adversarial: example.adversarial.toString('base64'),
+  };
+}

@@ -1,0 +1,29 @@
+import type { Run } from '@bulwark/database';
+import type { RunPageResponse, RunResponse } from './run.response';
+
+/** Field by field, so a column added to the entity reaches clients only when added here. */
+export function toRunResponse(run: Run): RunResponse {
+  return {
+    id: run.id,
+    kind: run.kind,
+    status: run.status,
+    spec: run.spec,
+    parentRunId: run.parentRunId,
+    parentCheckpointId: run.parentCheckpointId,
+    result: run.result,
+    idempotencyKey: run.idempotencyKey,
+    backend: run.backend,
+    progress: run.progress,
+    attempts: run.attempts,
+    error: run.error,
+    cancelRequestedAt: run.cancelRequestedAt,
+    createdAt: run.createdAt,
+    updatedAt: run.updatedAt,
+    startedAt: run.startedAt,
+    finishedAt: run.finishedAt,
+  };
+}
+
+export function toRunPageResponse(page: { items: Run[]; total: number; limit: number; offset: number }): RunPageResponse {
+  return { items: page.items.map(toRunResponse), total: page.total, limit: page.limit, offset: page.offset };
+}

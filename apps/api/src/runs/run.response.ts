@@ -1,0 +1,82 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { RUN_STATUSES, RunStatus } from '@bulwark/database';
+import { RUN_KINDS, RunKind, RunSpec } from '@bulwark/queue';
+
+export class RunBackendResponse {
+  @ApiProperty({ example: 'wasm', description: 'The TensorFlow.js backend the worker used' })
+  name: string;
+
+  @ApiProperty({ example: '4.22.0' })
+  tfjsVersion: string;
+
+  @ApiProperty()
+  threads: number;
+}
+
+/** A run as the API shows it: every column but the request hash behind idempotent replays. */
+export class RunResponse {
+  @ApiProperty({ format: 'uuid' })
+  id: string;
+
+  @ApiProperty({ enum: RUN_KINDS })
+  kind: RunKind;
+
+  @ApiProperty({ enum: RUN_STATUSES })
+  status: RunStatus;
+
+  @ApiProperty({ type: 'object', additionalProperties: true, description: 'The spec as resolved at submission, every default filled in: exactly what runs' })
+  spec: RunSpec;
+
+  @ApiProperty({ type: String, format: 'uuid', nullable: true, description: 'Lineage: the run this one derives from (the model it fine-tunes, distils or evaluates)' })
+  parentRunId: string | null;
+
+  @ApiProperty({ type: String, format: 'uuid', nullable: true, description: 'Lineage: the checkpoint of that run it starts from' })
+  parentCheckpointId: string | null;
+
+  @ApiProperty({ type: 'object', additionalProperties: true, nullable: true, description: 'What the job produced, in brief (an evaluation\'s validity flags, an import\'s accuracy)' })
+  result: Record<string, unknown> | null;
+
+  @ApiProperty({ type: String, nullable: true })
+  idempotencyKey: string | null;
+
+  @ApiProperty({ type: RunBackendResponse, nullable: true, description: 'Recorded by the worker when the run starts' })
+  backend: RunBackendResponse | null;
+
+  @ApiProperty({ minimum: 0, maximum: 1, description: 'Fraction of the run\'s work done' })
+  progress: number;
+
+  @ApiProperty({ description: 'Deliveries of the run\'s job so far (retries included)' })
+  attempts: number;
+
+  @ApiProperty({ type: String, nullable: true, description: 'Why the run failed, or why its last attempt did while it waits for a retry' })
+  error: string | null;
+
+  @ApiProperty({ type: Date, nullable: true })
+  cancelRequestedAt: Date | null;
+
+  @ApiProperty()
+  createdAt: Date;
+
+  @ApiProperty()
+  updatedAt: Date;
+
+  @ApiProperty({ type: Date, nullable: true })
+  startedAt: Date | null;
+
+  @ApiProperty({ type: Date, nullable: true })
+  finishedAt: Date | null;
+}
+
+export class RunPageResponse {
+  @ApiProperty({ type: [RunResponse] })
+  items: RunResponse[];
+
+  @ApiProperty({ description: 'Runs matching the filters, over all pages' })
+  total: number;
+
+  @ApiProperty()
+  limit: number;
+
+  @ApiProperty()
+  offset: number;
+}

@@ -1,0 +1,130 @@
+import { UnrecoverableError } from 'bullmq';
+import type { Run, RunRepository } from '@bulwark/database';
+import type { RunSpec } from '@bulwark/queue';
+import type { BackendInfo } from '@bulwark/tfjs-runtime';
+import type { JobContext } from './job-context';
+import { runJob } from './run-lifecycle';
+
+const backend: BackendInfo = { name: 'cpu', tfjsVersion: '4.22.0', threads: 1 };
+
+/** The run row as the repository keeps it, and every transition asked of it. */
+class FakeRuns {
+  calls: string[] = [];
+  constructor(public run: Partial<Run> | null) {}
+
+  async find() {
+    return this.run as Run | null;
+  }
+  async markRunning(runId: string) {
+    this.calls.push(`markRunning ${runId}`);
+    const startable = this.run && ['queued', 'running'].includes(this.run.status!) && !this.run.cancelRequestedAt;
+    return startable ? ({ ...this.run, status: 'running', backend } as Run) : null;
+  }
+  async markCancelled(runId: string) {
+    this.calls.push(`markCancelled ${runId}`);
+    return true;
+  }
+  async markSucceeded(runId: string, result?: Record<string, unknown>) {
+    this.calls.push(`markSucceeded ${runId} ${JSON.stringify(result)}`);
+    return true;
+  }
+  async markSucceededWithCheckpoint(runId: string, checkpoint: { epoch: number }, result?: Record<string, unknown>) {
+    this.calls.push(`markSucceededWithCheckpoint ${runId} epoch ${checkpoint.epoch} ${JSON.stringify(result)}`);
+    return true;
+  }
+  async isCancelRequested(runId: string) {
+    this.calls.push(`isCancelRequested ${runId}`);
+    return false;
+  }
+  async setProgress(runId: string, fraction: number) {
+    this.calls.push(`setProgress ${runId} ${fraction}`);
+  }
+}
+
+function context(runs: FakeRuns, reported: number[] = []): JobContext {
+  return {
+    runs: runs as unknown as RunRepository,
+    evaluationResults: undefined as never,
+    backend,
+    attempt: 1,
+    cancelPollMs: 60_000,
+    datasetDirs: {} as JobContext['datasetDirs'],
+    reportProgress: async (fraction) => void reported.push(fraction),
+    log: () => undefined,
+  };
+}
+
+const queued = { id: 'r1', kind: 'train', status: 'queued', spec: { kind: 'train' } as RunSpec, cancelRequestedAt: null } as const;
+const check = (spec: RunSpec) => spec.kind;
+
+describe('runJob: the lifecycle every run job shares', () => {
+  it('starts the run and ends it as the body says, returning the outcome status first', async () => {
+    const runs = new FakeRuns(queued);
+    const outcome = await runJob(context(runs), { runId: 'r1', check }, async (kind, { run, succeeded }) => {
+      expect(kind).toBe('train');
+      expect(run).toMatchObject({ id: 'r1', status: 'running', backend });
+      return succeeded({ epochs: 2 }, { result: { last: 2 } });
+    });
+    expect(outcome).toEqual({ status: 'succeeded', epochs: 2 });
+    expect(Object.keys(outcome)[0]).toBe('status');
+    expect(runs.calls).toEqual(['markRunning r1', 'markSucceeded r1 {"last":2}']);
+  });
+
+  it('ends a run with its checkpoint in one transition, and a stopped run as cancelled', async () => {
+    const withCheckpoint = new FakeRuns(queued);
+    await runJob(context(withCheckpoint), { runId: 'r1', check }, (_kind, { succeeded }) =>
+      succeeded({}, { checkpoint: { epoch: 0, data: Buffer.from([1]), sha256: 'a', format: 'f' }, result: { n: 1 } }),
+    );
+    expect(withCheckpoint.calls).toEqual(['markRunning r1', 'markSucceededWithCheckpoint r1 epoch 0 {"n":1}']);
+
+    const stopped = new FakeRuns(queued);
+    expect(await runJob(context(stopped), { runId: 'r1', check }, (_kind, { cancelled }) => cancelled({ epochsCompleted: 1 }))).toEqual({
+      status: 'cancelled',
+      epochsCompleted: 1,
+    });
+    expect(stopped.calls).toEqual(['markRunning r1', 'markCancelled r1']);
+  });
+
+  it('skips a run cancelled before it started, ending it cancelled, and leaves an ended run alone', async () => {
+    const body = jest.fn();
+    const cancelled = new FakeRuns({ ...queued, cancelRequestedAt: new Date() });
+    expect(await runJob(context(cancelled), { runId: 'r1', check }, body)).toEqual({ status: 'skipped', reason: 'run is cancelled' });
+    expect(cancelled.calls).toEqual(['markRunning r1', 'markCancelled r1']);
+
+    const ended = new FakeRuns({ ...queued, status: 'succeeded' });
+    expect(await runJob(context(ended), { runId: 'r1', check }, body)).toEqual({ status: 'skipped', reason: 'run is succeeded' });
+    expect(ended.calls).toEqual(['markRunning r1']);
+    expect(body).not.toHaveBeenCalled();
+  });
+
+  it('fails for good on a missing run or a spec it cannot execute, before marking anything', async () => {
+    const missing = new FakeRuns(null);
+    await expect(runJob(context(missing), { runId: 'r9', check }, jest.fn())).rejects.toThrow(new UnrecoverableError('run r9 does not exist'));
+    const unfit = new FakeRuns(queued);
+    const refuse = () => {
+      throw new UnrecoverableError('unknown dataset');
+    };
+    await expect(runJob(context(unfit), { runId: 'r1', check: refuse }, jest.fn())).rejects.toBeInstanceOf(UnrecoverableError);
+    expect([...missing.calls, ...unfit.calls]).toEqual([]);
+  });
+
+  it('lets the body\'s error through untouched, so BullMQ retries and the parent records the failure', async () => {
+    const runs = new FakeRuns(queued);
+    const boom = new Error('out of memory');
+    await expect(runJob(context(runs), { runId: 'r1', check }, async () => Promise.reject(boom))).rejects.toBe(boom);
+    expect(runs.calls).toEqual(['markRunning r1']);
+  });
+
+  it('throttles progress and cancel polling', async () => {
+    const runs = new FakeRuns(queued);
+    const reported: number[] = [];
+    await runJob(context(runs, reported), { runId: 'r1', check }, async (_kind, { progress, shouldStop }) => {
+      await progress(0.1);
+      await progress(0.2);
+      expect(await shouldStop()).toBe(false);
+      expect(await shouldStop()).toBe(false);
+    });
+    expect(reported).toEqual([0.1]);
+    expect(runs.calls).toEqual(['markRunning r1', 'setProgress r1 0.1', 'isCancelRequested r1']);
+  });
+});

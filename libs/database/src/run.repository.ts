@@ -1,0 +1,284 @@
+import { DataSource, EntityManager, In, Not, QueryFailedError, SelectQueryBuilder } from 'typeorm';
+import type { RunKind, RunSpec } from '@bulwark/queue';
+import { Checkpoint } from './entities/checkpoint.entity';
+import { Metric } from './entities/metric.entity';
+import { Run, RunBackend, RunStatus, TERMINAL_STATUSES } from './entities/run.entity';
+
+export type CheckpointWithData = Checkpoint & { data: Buffer };
+
+export interface CheckpointBytes {
+  epoch: number;
+  data: Buffer;
+  sha256: string;
+  format: string;
+}
+
+export interface MetricPoint {
+  key: string;
+  step: number;
+  value: number;
+}
+
+/** A run as submitted: stored queued, with what it carries from the start. */
+export interface NewRun {
+  spec: RunSpec;
+  idempotencyKey: string | null;
+  /** sha256 of the request that created it, to tell a replay from a reused key. */
+  requestHash: string;
+  /** Lineage: the run and checkpoint the new run derives from. */
+  parentRunId: string | null;
+  parentCheckpointId: string | null;
+  /** Bytes stored as one of its checkpoints in the same transaction (an import's upload, a resumed run's checkpoint). */
+  checkpoint?: CheckpointBytes;
+  /** Metric points stored with it (a resumed run's epochs so far). */
+  metrics?: MetricPoint[];
+}
+
+export interface RunFilter {
+  status?: RunStatus;
+  kind?: RunKind;
+  idempotencyKey?: string;
+}
+
+export interface EvaluationRunQuery {
+  /** Only evaluations of these runs (their parent); all evaluations when absent. */
+  sourceRunIds?: string[];
+  order: 'newest-first' | 'oldest-first';
+  limit?: number;
+}
+
+/** Rows per INSERT of metric points: 4 parameters a row, under Postgres's 65,535. */
+const METRIC_INSERT_CHUNK = 5000;
+const UNIQUE_VIOLATION = '23505';
+
+/**
+ * The run aggregate (a run, its metrics and its checkpoints) and every transition of a run's
+ * status. Each transition is one guarded UPDATE, so a late or re-delivered job, or a cancel
+ * racing a worker, cannot resurrect a run that has ended. A plain class over a DataSource: the
+ * worker's sandboxed child processes build one without Nest (DatabaseModule provides it elsewhere).
+ */
+export class RunRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  find(runId: string, kind?: RunKind): Promise<Run | null> {
+    return this.dataSource.getRepository(Run).findOneBy({ id: runId, ...(kind && { kind }) });
+  }
+
+  findByIdempotencyKey(idempotencyKey: string): Promise<Run | null> {
+    return this.dataSource.getRepository(Run).findOneBy({ idempotencyKey });
+  }
+
+  /** Newest first; ties in creation time are broken by id so pages never overlap. */
+  async list(filter: RunFilter, page: { limit: number; offset: number }): Promise<{ items: Run[]; total: number }> {
+    const [items, total] = await this.dataSource.getRepository(Run).findAndCount({
+      where: {
+        ...(filter.status && { status: filter.status }),
+        ...(filter.kind && { kind: filter.kind }),
+        ...(filter.idempotencyKey && { idempotencyKey: filter.idempotencyKey }),
+      },
+      order: { createdAt: 'DESC', id: 'ASC' },
+      take: page.limit,
+      skip: page.offset,
+    });
+    return { items, total };
+  }
+
+  findEvaluations({ sourceRunIds, order, limit }: EvaluationRunQuery): Promise<Run[]> {
+    return this.dataSource.getRepository(Run).find({
+      where: { kind: 'evaluation', ...(sourceRunIds && { parentRunId: In(sourceRunIds) }) },
+      order: { createdAt: order === 'newest-first' ? 'DESC' : 'ASC' },
+      ...(limit !== undefined && { take: limit }),
+    });
+  }
+
+  /** Runs derived from this one's checkpoints (fine-tuned, distilled), oldest first; evaluations are not. */
+  findDerived(runId: string): Promise<Run[]> {
+    return this.dataSource.getRepository(Run).find({ where: { parentRunId: runId, kind: Not('evaluation') }, order: { createdAt: 'ASC' } });
+  }
+
+  /**
+   * Stores a run, status queued, with its checkpoint and metrics in one transaction. When another
+   * request with the same Idempotency-Key stored its run first, returns that run, not created.
+   */
+  async createQueued(run: NewRun): Promise<{ run: Run; created: boolean }> {
+    const { spec, idempotencyKey, requestHash, parentRunId, parentCheckpointId, checkpoint, metrics = [] } = run;
+    try {
+      const saved = await this.dataSource.transaction(async (em) => {
+        const stored = await em.save(em.create(Run, { kind: spec.kind, status: 'queued', spec, idempotencyKey, requestHash, parentRunId, parentCheckpointId }));
+        if (checkpoint) {
+          const { epoch, data, sha256, format } = checkpoint;
+          await em.insert(Checkpoint, { runId: stored.id, epoch, data, sha256, sizeBytes: data.length, format });
+        }
+        for (let i = 0; i < metrics.length; i += METRIC_INSERT_CHUNK) {
+          await em.insert(Metric, metrics.slice(i, i + METRIC_INSERT_CHUNK).map((point) => ({ runId: stored.id, ...point })));
+        }
+        return stored;
+      });
+      return { run: saved, created: true };
+    } catch (err) {
+      // Two requests with the same key raced past the caller's lookup: the loser gets the winner's run.
+      if (idempotencyKey && err instanceof QueryFailedError && (err.driverError as { code?: string }).code === UNIQUE_VIOLATION) {
+        return { run: await this.dataSource.getRepository(Run).findOneByOrFail({ idempotencyKey }), created: false };
+      }
+      throw err;
+    }
+  }
+
+  /** Returns the run if it may start (queued, or running after a crash); null if it was cancelled or has ended. */
+  async markRunning(runId: string, backend: RunBackend, attempt: number): Promise<Run | null> {
+    const result = await this.dataSource
+      .createQueryBuilder()
+      .update(Run)
+      .set({ status: 'running', backend, attempts: attempt, error: null, startedAt: () => 'coalesce(started_at, now())' })
+      .where("id = :runId AND status IN ('queued', 'running') AND cancel_requested_at IS NULL", { runId })
+      .execute();
+    return result.affected ? this.find(runId) : null;
+  }
+
+  async setProgress(runId: string, progress: number): Promise<void> {
+    await this.dataSource.getRepository(Run).update({ id: runId, status: 'running' }, { progress: clamp01(progress) });
+  }
+
+  async markSucceeded(runId: string, result?: Record<string, unknown>): Promise<boolean> {
+    return this.finish(this.dataSource.manager, runId, succeeded(result));
+  }
+
+  /**
+   * Ends a run as succeeded and writes one of its checkpoints in the same transaction (an
+   * import's accepted model replaces its upload): a re-delivered job finds both done or neither.
+   */
+  async markSucceededWithCheckpoint(runId: string, checkpoint: CheckpointBytes, result?: Record<string, unknown>): Promise<boolean> {
+    return this.dataSource.transaction(async (em) => {
+      if (!(await this.finish(em, runId, succeeded(result)))) return false;
+      await this.upsertCheckpoint(em, runId, checkpoint);
+      return true;
+    });
+  }
+
+  /** A worker ends its run as cancelled (it saw the cancel flag, or was asked to start a cancelled run). */
+  async markCancelled(runId: string): Promise<boolean> {
+    return this.finish(this.dataSource.manager, runId, { status: 'cancelled' });
+  }
+
+  async markFailed(runId: string, error: string): Promise<boolean> {
+    return this.finish(this.dataSource.manager, runId, { status: 'failed', error: error.slice(0, 4000) });
+  }
+
+  /** A failed attempt that BullMQ will retry: the run waits again, keeping the reason. */
+  async markRetrying(runId: string, error: string): Promise<void> {
+    await this.dataSource
+      .getRepository(Run)
+      .update({ id: runId, status: In(['queued', 'running']) }, { status: 'queued', error: error.slice(0, 4000) });
+  }
+
+  /**
+   * A user's cancel, in one UPDATE: a queued run ends cancelled at once (no worker may start it:
+   * markRunning refuses a flagged run); a running one is flagged, and its worker ends it at the
+   * next batch boundary. False when the run has already ended (or does not exist), which stays as it was.
+   */
+  async requestCancel(runId: string): Promise<boolean> {
+    const result = await this.dataSource
+      .createQueryBuilder()
+      .update(Run)
+      .set({
+        cancelRequestedAt: () => 'coalesce(cancel_requested_at, now())',
+        status: () => "CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END",
+        finishedAt: () => "CASE WHEN status = 'queued' THEN now() ELSE finished_at END",
+      })
+      .where("id = :runId AND status IN ('queued', 'running')", { runId })
+      .execute();
+    return (result.affected ?? 0) > 0;
+  }
+
+  async isCancelRequested(runId: string): Promise<boolean> {
+    const row = await this.dataSource
+      .getRepository(Run)
+      .findOne({ where: { id: runId }, select: { id: true, cancelRequestedAt: true, status: true } });
+    return !row || row.cancelRequestedAt !== null || row.status === 'cancelled';
+  }
+
+  async upsertMetrics(runId: string, points: MetricPoint[]): Promise<void> {
+    if (!points.length) return;
+    await this.dataSource
+      .createQueryBuilder()
+      .insert()
+      .into(Metric)
+      .values(points.map((p) => ({ runId, key: p.key, step: p.step, value: p.value, recordedAt: new Date() })))
+      .orUpdate(['value', 'recorded_at'], ['run_id', 'key', 'step'])
+      .execute();
+  }
+
+  /** A run's metric points, ordered by key then step; one series when `key` is given. */
+  metrics(runId: string, key?: string): Promise<Metric[]> {
+    return this.dataSource.getRepository(Metric).find({ where: { runId, ...(key && { key }) }, order: { key: 'ASC', step: 'ASC' } });
+  }
+
+  async saveCheckpoint(runId: string, epoch: number, data: Buffer, sha256: string, format: string): Promise<void> {
+    await this.upsertCheckpoint(this.dataSource.manager, runId, { epoch, data, sha256, format });
+  }
+
+  /** A run's checkpoints in epoch order, without their bytes. */
+  checkpoints(runId: string): Promise<Checkpoint[]> {
+    return this.dataSource.getRepository(Checkpoint).find({ where: { runId }, order: { epoch: 'ASC' } });
+  }
+
+  /** One checkpoint, without its bytes. */
+  checkpoint(checkpointId: string): Promise<Checkpoint | null> {
+    return this.dataSource.getRepository(Checkpoint).findOneBy({ id: checkpointId });
+  }
+
+  /** A run's checkpoint of `epoch`, or its newest when no epoch is given; without its bytes. */
+  checkpointOf(runId: string, epoch?: number): Promise<Checkpoint | null> {
+    return this.dataSource.getRepository(Checkpoint).findOne({ where: { runId, ...(epoch !== undefined && { epoch }) }, order: { epoch: 'DESC' } });
+  }
+
+  /** A run's checkpoint of one epoch, with its bytes. */
+  checkpointAt(runId: string, epoch: number): Promise<CheckpointWithData | null> {
+    return this.checkpointWithData((q) => q.where('c.run_id = :runId AND c.epoch = :epoch', { runId, epoch }));
+  }
+
+  /** The newest checkpoint with its bytes, for resuming a re-delivered job. */
+  latestCheckpoint(runId: string): Promise<CheckpointWithData | null> {
+    return this.checkpointWithData((q) => q.where('c.run_id = :runId', { runId }).orderBy('c.epoch', 'DESC').limit(1));
+  }
+
+  /** The bytes of one checkpoint (an evaluation's model, a fine-tuning run's start, a download). */
+  checkpointData(checkpointId: string): Promise<CheckpointWithData | null> {
+    return this.checkpointWithData((q) => q.where('c.id = :checkpointId', { checkpointId }));
+  }
+
+  /** The bytes column is not selected by default (megabytes); these queries ask for it. */
+  private checkpointWithData(filter: (q: SelectQueryBuilder<Checkpoint>) => SelectQueryBuilder<Checkpoint>): Promise<CheckpointWithData | null> {
+    const query = filter(this.dataSource.getRepository(Checkpoint).createQueryBuilder('c').addSelect('c.data'));
+    return query.getOne() as Promise<CheckpointWithData | null>;
+  }
+
+  /** One row per (run, epoch): rewriting an epoch keeps the checkpoint's id, so references to it stay valid. */
+  private async upsertCheckpoint(manager: EntityManager, runId: string, { epoch, data, sha256, format }: CheckpointBytes): Promise<void> {
+    await manager
+      .createQueryBuilder()
+      .insert()
+      .into(Checkpoint)
+      .values({ runId, epoch, data, sha256, sizeBytes: data.length, format })
+      .orUpdate(['data', 'sha256', 'size_bytes', 'format', 'created_at'], ['run_id', 'epoch'])
+      .execute();
+  }
+
+  private async finish(manager: EntityManager, runId: string, values: Partial<Run>): Promise<boolean> {
+    const result = await manager
+      .createQueryBuilder()
+      .update(Run)
+      .set({ ...values, finishedAt: () => 'now()' })
+      .where('id = :runId AND status NOT IN (:...terminal)', { runId, terminal: TERMINAL_STATUSES })
+      .execute();
+    return (result.affected ?? 0) > 0;
+  }
+}
+
+function succeeded(result?: Record<string, unknown>): Partial<Run> {
+  return { status: 'succeeded', progress: 1, error: null, ...(result && { result }) };
+}
+
+function clamp01(x: number): number {
+  return Math.min(1, Math.max(0, x));
+}
