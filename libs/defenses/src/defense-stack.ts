@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { LogitsModel } from '@bulwark/attacks';
 import type { Dataset } from '@bulwark/data';
 import { createDefense } from './create-defense';
-import type { DefendedModel, DefenseDescription, DefenseSpec } from './defended-model';
+import type { DefenseSpec } from '@bulwark/spec';
+import type { DefendedModel, DefenseDescription } from './defended-model';
 import type { Detector, DetectorDescription } from './detectors/detector';
 import { fitDetectorFromSpec, type DetectorSpec } from './detectors/fit-detector';
 

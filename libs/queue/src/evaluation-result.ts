@@ -1,4 +1,4 @@
-import type { DetectorKind, PreprocessingStepSpec } from './run-spec';
+import type { DetectorKind, EvaluationAttackName, PreprocessingStep } from '@bulwark/spec';
 
 /**
  * What an evaluation with detectors stores under `result.detection` (run.result is jsonb), and
@@ -30,12 +30,12 @@ export interface StoredDetectorDescription {
   /** Spread of the clean validation scores: the unit the detector-aware attack weighs the score in. */
   scoreScale: number;
   /** The defense's preprocessing in front of the detector's model. */
-  preprocessing: PreprocessingStepSpec[];
+  preprocessing: PreprocessingStep[];
   /** Kind-specific settings (squeezers, feature layer, shrinkage, the statistics' subset…). */
   params: Record<string, unknown>;
 }
 
-export type DetectionAttackName = 'fgsm' | 'pgd' | 'apgd-ce' | 'apgd-t' | 'square' | 'detector-aware-pgd';
+export type DetectionAttackName = EvaluationAttackName | 'detector-aware-pgd';
 
 export interface DetectionPoint {
   epsilon: number;

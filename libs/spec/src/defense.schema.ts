@@ -70,11 +70,11 @@ const saturateTemperature = z.number().positive().max(0.999);
  * first evaluated; its temperature is a distilled model's T, by which the adaptive view
  * divides the logits (only the API sets it).
  */
-export const logitsSquashSchema = z.discriminatedUnion('kind', [
+export const logitsSquashSpecSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('saturate-logits'), temperature: saturateTemperature }),
   z.strictObject({ kind: z.literal('softmax-output'), temperature: z.number().min(1).max(100).optional() }),
 ]);
-export type LogitsSquash = z.infer<typeof logitsSquashSchema>;
+export type LogitsSquashSpec = z.infer<typeof logitsSquashSpecSchema>;
 
 export const logitsSquashRequestSchema = z.strictObject({
   kind: z.enum(LOGITS_SQUASH_KINDS).meta({
@@ -91,7 +91,7 @@ export const logitsSquashRequestSchema = z.strictObject({
 export const defenseSpecSchema = z.strictObject({
   /** Applied in order before the classifier. */
   preprocessing: z.array(preprocessingStepSchema),
-  logits: logitsSquashSchema.optional(),
+  logits: logitsSquashSpecSchema.optional(),
 });
 export type DefenseSpec = z.infer<typeof defenseSpecSchema>;
 

@@ -9,7 +9,7 @@ import {
   DefenseSpec,
   DetectorRequest,
   DetectorRunSpec,
-  LogitsSquash,
+  LogitsSquashSpec,
   PREPROCESSING_STEP_FIELDS,
   PreprocessingStep,
   PreprocessingStepRequest,
@@ -127,7 +127,7 @@ function resolveDefense(request: DefenseRequest, seed: number, problems: string[
   return { preprocessing, ...(logits && { logits }) };
 }
 
-function resolveLogits(request: DefenseRequest['logits'], problems: string[]): LogitsSquash | undefined {
+function resolveLogits(request: DefenseRequest['logits'], problems: string[]): LogitsSquashSpec | undefined {
   switch (request?.kind) {
     case undefined:
       return undefined;

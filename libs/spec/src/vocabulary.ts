@@ -21,20 +21,11 @@ export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancel
 export const runStatusSchema = z.enum(RUN_STATUSES);
 export type RunStatus = z.infer<typeof runStatusSchema>;
 
-/** BullMQ queues; here rather than in the job contract so that config can check WORKER_QUEUES. */
+/** BullMQ queues (a run's job is named after its kind); here rather than in the job contract so that config can check WORKER_QUEUES. */
 export const TRAINING_QUEUE = 'training';
 export const EVALUATION_QUEUE = 'evaluation';
 export const QUEUE_NAMES = [TRAINING_QUEUE, EVALUATION_QUEUE] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
-
-/** The queue each kind of run is executed from; its job there is named after the kind. */
-export const RUN_KIND_QUEUES: Readonly<Record<RunKind, QueueName>> = {
-  train: TRAINING_QUEUE,
-  'adversarial-training': TRAINING_QUEUE,
-  distillation: TRAINING_QUEUE,
-  import: TRAINING_QUEUE,
-  evaluation: EVALUATION_QUEUE,
-};
 
 export const DATASET_NAMES = ['mnist', 'fashion-mnist', 'cifar10'] as const;
 export const datasetNameSchema = z.enum(DATASET_NAMES);

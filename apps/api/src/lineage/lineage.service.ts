@@ -2,7 +2,7 @@ import { Injectable, NotFoundException } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { In, Not, Repository } from 'typeorm';
 import { RobustnessResult, Run } from '@bulwark/database';
-import type { ModelRunSpec } from '@bulwark/queue';
+import type { ModelRunSpec } from '@bulwark/spec';
 import { toCurve } from '../evaluations/evaluations.service';
 
 /** A parent chain longer than this is a corrupt table (a cycle), not a lineage. */

@@ -1,4 +1,5 @@
-import type { DetectionPoint, DetectionResult, EvaluationRunSpec, StoredDetectorDescription } from '@bulwark/queue';
+import type { DetectionPoint, DetectionResult, StoredDetectorDescription } from '@bulwark/queue';
+import type { EvaluationRunSpec } from '@bulwark/spec';
 import type { DetectorDescription } from '@bulwark/defenses';
 import type { DetectionEvaluation } from '@bulwark/evaluation';
 

@@ -1,8 +1,10 @@
 import { UnrecoverableError } from 'bullmq';
-import { DATASET_NAMES, ImportRunSpec, LAYERS_MODEL_FORMAT, LAYERS_UPLOAD_FORMAT, RunJobData, RunSpec } from '@bulwark/queue';
+import { LAYERS_MODEL_FORMAT, LAYERS_UPLOAD_FORMAT, RunJobData } from '@bulwark/queue';
+import { importRunSpecSchema } from '@bulwark/spec';
 import { evaluateFgsm } from '@bulwark/evaluation';
 import { asLogitsModel, checkpointDigest } from '@bulwark/models';
 import { JobContext, loadRunDataset } from '../job-context';
+import { assertJobKind, storedSpec } from '../stored-spec';
 import { encodeStoredModel, importStoredModel } from './run-model';
 
 export type ImportJobOutcome =
@@ -18,7 +20,8 @@ export type ImportJobOutcome =
 export async function runImportJob(data: RunJobData, ctx: JobContext): Promise<ImportJobOutcome> {
   const run = await ctx.ledger.find(data.runId);
   if (!run) throw new UnrecoverableError(`run ${data.runId} does not exist`);
-  const spec = checkSpec(run.spec);
+  assertJobKind('import', run);
+  const spec = storedSpec(importRunSpecSchema, run);
   const started = await ctx.ledger.markRunning(run.id, ctx.backend, ctx.attempt);
   if (!started) {
     if (run.cancelRequestedAt) await ctx.ledger.markCancelled(run.id);
@@ -60,12 +63,4 @@ export async function runImportJob(data: RunJobData, ctx: JobContext): Promise<I
   } finally {
     model.dispose();
   }
-}
-
-/** A stored spec the worker cannot execute is a configuration error: retrying cannot fix it. */
-function checkSpec(stored: RunSpec): ImportRunSpec {
-  if (stored.kind !== 'import') throw new UnrecoverableError(`job import cannot run a run of kind "${stored.kind}"`);
-  if (!(DATASET_NAMES as readonly string[]).includes(stored.dataset)) throw new UnrecoverableError(`unknown dataset "${stored.dataset}"`);
-  if (!(stored.attack.epsilon > 0 && stored.attack.epsilon <= 1)) throw new UnrecoverableError(`attack.epsilon ${stored.attack.epsilon} is outside (0, 1]`);
-  return stored;
 }

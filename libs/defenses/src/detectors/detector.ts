@@ -1,9 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { makeBatch, sequentialBatches, type Dataset } from '@bulwark/data';
 import { thresholdAtFpr } from './detection-metrics';
-import type { PreprocessingSpec } from '../preprocessing/preprocessing';
-
-export type DetectorKind = 'confidence' | 'feature-squeezing' | 'mahalanobis';
+import type { DetectorKind, PreprocessingStep } from '@bulwark/spec';
 
 /** A fitted detector as stored with a run: enough to report on it and to refit it identically. */
 export interface DetectorDescription {
@@ -18,7 +16,7 @@ export interface DetectorDescription {
   /** Spread (standard deviation) of the clean validation scores: the unit an adaptive attack weighs the score in. */
   scoreScale: number;
   /** Preprocessing in front of the detector's model (the stack's). */
-  preprocessing: PreprocessingSpec[];
+  preprocessing: PreprocessingStep[];
   /** Kind-specific settings (squeezers, feature layer, shrinkage…). */
   params: Record<string, unknown>;
 }
@@ -57,7 +55,7 @@ export interface ThresholdOptions {
   functions: ScoreFunctions;
   validation: Dataset;
   fpr: number;
-  preprocessing: PreprocessingSpec[];
+  preprocessing: PreprocessingStep[];
   batchSize: number;
 }
 
