@@ -22,7 +22,7 @@ export {
 } from './defended-model';
 export { createDefense, createLogitsSquash, createPreprocessing, maskGradients } from './create-defense';
 export { detectionMetrics, rocAuc, thresholdAtFpr, type DetectionMetrics, type DetectionMetricsOptions } from './detectors/detection-metrics';
-export { scoreDataset, type Detector, type DetectorDescription } from './detectors/detector';
+export { scoreDataset, type Detector } from './detectors/detector';
 export { fitDetector, fitDetectorFromSpec, type DetectorSpec, type FitDetectorFromSpecOptions, type FitDetectorOptions } from './detectors/fit-detector';
 export { lowConfidence } from './detectors/confidence-detector';
 export { defaultSqueezers, squeezingScore } from './detectors/squeezing-detector';

@@ -1,4 +1,3 @@
-export * from './evaluation-result';
 export * from './queues';
 export * from './layers-model-artifact';
 export * from './redis-connection';

@@ -4,6 +4,7 @@ export * from './common-fields.schema';
 export * from './training-run.schema';
 export * from './defense.schema';
 export * from './evaluation-run.schema';
+export * from './detection-result';
 export * from './import-run.schema';
 export * from './run-requests.schema';
 export * from './run-spec';

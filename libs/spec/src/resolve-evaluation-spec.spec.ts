@@ -1,30 +1,17 @@
 import { createEvaluationRequestSchema, evaluationRunSpecSchema } from './evaluation-run.schema';
 import { resolveEvaluationSpec, type EvaluationSource } from './resolve-evaluation-spec';
+import { problemsOf, specOf } from './resolution.fixture';
 import type { TrainingRunSpec } from './training-run.schema';
 
 const runId = '00000000-0000-4000-8000-000000000001';
 const trained: TrainingRunSpec = {
-  kind: 'adversarial-training',
-  dataset: 'mnist',
-  model: 'mlp',
-  attack: { name: 'fgsm', epsilon: 0.1 },
-  epochs: 2,
-  batchSize: 64,
-  seed: 9,
-  learningRate: 0.001,
-  testFraction: 0.2,
+  kind: 'adversarial-training', dataset: 'mnist', model: 'mlp', attack: { name: 'fgsm', epsilon: 0.1 },
+  epochs: 2, batchSize: 64, seed: 9, learningRate: 0.001, testFraction: 0.2,
 };
 const source = (spec: EvaluationSource['spec'] = trained): EvaluationSource => ({ spec, checkpoint: { id: '00000000-0000-4000-8000-000000000002', runId, epoch: 2 } });
 const resolve = (body: Record<string, unknown>, from = source()) => resolveEvaluationSpec(createEvaluationRequestSchema.parse({ runId, epsilons: [0.1], ...body }), from);
-const resolved = (body: Record<string, unknown>, from?: EvaluationSource) => {
-  const result = resolve(body, from);
-  if (!result.ok) throw new Error(result.errors.join('; '));
-  return result.spec;
-};
-const errors = (body: Record<string, unknown>) => {
-  const result = resolve(body);
-  return result.ok ? [] : result.errors;
-};
+const resolved = (body: Record<string, unknown>, from?: EvaluationSource) => specOf(resolve(body, from));
+const errors = (body: Record<string, unknown>) => problemsOf(resolve(body));
 
 describe('resolveEvaluationSpec', () => {
   it('resolves every hyperparameter and copies the model and its test split from the source run', () => {

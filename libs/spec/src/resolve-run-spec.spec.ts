@@ -1,18 +1,12 @@
+import { problemsOf, specOf } from './resolution.fixture';
 import { resolveRunSpec, type RunLimits } from './resolve-run-spec';
 import { createRunRequestSchema, trainingRunSpecSchema, type CreateRunRequest } from './training-run.schema';
 
 const limits: RunLimits = { maxEpochs: 20, maxBatchSize: 512 };
 const request = (body: Record<string, unknown>): CreateRunRequest =>
   createRunRequestSchema.parse({ kind: 'adversarial-training', dataset: 'mnist', model: 'mlp', attack: { name: 'fgsm', epsilon: 0.1 }, epochs: 2, batchSize: 64, seed: 1, ...body });
-const resolved = (body: Record<string, unknown>) => {
-  const result = resolveRunSpec(request(body), limits);
-  if (!result.ok) throw new Error(result.errors.join('; '));
-  return result.spec;
-};
-const errors = (body: Record<string, unknown>) => {
-  const result = resolveRunSpec(request(body), limits);
-  return result.ok ? [] : result.errors;
-};
+const resolved = (body: Record<string, unknown>) => specOf(resolveRunSpec(request(body), limits));
+const errors = (body: Record<string, unknown>) => problemsOf(resolveRunSpec(request(body), limits));
 
 describe('resolveRunSpec', () => {
   it('fills in every default, so the stored spec says what runs', () => {

@@ -1,5 +1,5 @@
 import { parseWithMessages } from './issue-messages';
-import { evaluationRunSpecSchema } from './evaluation-run.schema';
+import { DEFAULT_EVALUATION_PARAMS, evaluationRunSpecSchema } from './evaluation-run.schema';
 import { importRunSpecSchema } from './import-run.schema';
 import { trainingRunSpecSchema } from './training-run.schema';
 
@@ -22,12 +22,7 @@ const firstEvaluationSpec = {
   epsilons: [0, 0.1],
   suite: 'quick',
   attacks: ['fgsm', 'pgd'],
-  params: {
-    pgd: { steps: 20, stepSizeFactor: 2.5, restarts: 1, loss: 'ce' },
-    apgd: { steps: 100, restarts: 1 },
-    apgdTargeted: { steps: 100, targetClasses: 3 },
-    square: { queries: 1000, pInit: 0.8 },
-  },
+  params: DEFAULT_EVALUATION_PARAMS,
   examples: 1000,
   seed: 0,
   galleryPerEpsilon: 4,

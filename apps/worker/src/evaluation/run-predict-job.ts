@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { UnrecoverableError } from 'bullmq';
-import type { DetectionResult, PredictAnswer, PredictJobData, PredictJobResult } from '@bulwark/queue';
-import { evaluationRunSpecSchema } from '@bulwark/spec';
+import type { PredictAnswer, PredictJobData, PredictJobResult } from '@bulwark/queue';
+import { evaluationRunSpecSchema, type DetectionResult } from '@bulwark/spec';
 import { createDefenseStack, type Detector } from '@bulwark/defenses';
 import { JobContext, loadRunDataset } from '../job-context';
 import { detectionData, fitDetectionStack } from './detection-stage';

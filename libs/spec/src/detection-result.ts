@@ -1,4 +1,5 @@
-import type { DetectorKind, EvaluationAttackName, PreprocessingStep } from '@bulwark/spec';
+import type { DetectorKind, PreprocessingStep } from './defense.schema';
+import type { EvaluationAttackName } from './evaluation-run.schema';
 
 /**
  * What an evaluation with detectors stores under `result.detection` (run.result is jsonb), and
@@ -12,13 +13,13 @@ export interface DetectionResult {
 }
 
 export interface DetectorResult {
-  detector: StoredDetectorDescription;
+  detector: DetectorDescription;
   /** One per ε > 0 of the evaluation, ascending. */
   points: DetectionPoint[];
 }
 
-/** A fitted detector as the worker describes it: enough to report on it and to refit it identically. */
-export interface StoredDetectorDescription {
+/** A fitted detector as @bulwark/defenses describes it and the evaluation stores it: enough to report on it and to refit it identically. */
+export interface DetectorDescription {
   kind: DetectorKind;
   /** Inputs scoring above it are rejected. */
   threshold: number;
