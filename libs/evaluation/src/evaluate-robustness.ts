@@ -3,6 +3,7 @@ import {
   AttackResult,
   LogitsModel,
   PerturbationNorm,
+  STANDARD_SUITE_STAGES,
   SuiteStageName,
   ValidityFlag,
   blackBoxBeatWhiteBox,
@@ -21,7 +22,7 @@ import { EVALUATION_ATTACKS, type EvaluationAttackName, type EvaluationAttackPar
 import { yieldToEventLoop } from '@bulwark/tfjs-runtime';
 
 /** The AutoAttack-style stages: each attacks only what the previous ones left robust. */
-const SUITE_STAGES: readonly EvaluationAttackName[] = ['apgd-ce', 'apgd-t', 'square'];
+const SUITE_STAGES: readonly EvaluationAttackName[] = STANDARD_SUITE_STAGES;
 
 export interface EvaluateRobustnessOptions {
   model: LogitsModel;

@@ -1,6 +1,6 @@
 /**
- * Adversarial-training methods as plain data (no tfjs here, so a job contract can mirror
- * them). Every method trains against an L∞ threat model of radius `epsilon` in input space
+ * Adversarial-training methods as plain data (no tfjs here; their names are the spec's
+ * TRAINING_METHODS). Every method trains against an L∞ threat model of radius `epsilon` in input space
  * [0,1]. Step sizes default to multiples of ε; during an ε warm-up every step size scales
  * with the warmed ε (an explicit `stepSize` is the one at full ε).
  */
