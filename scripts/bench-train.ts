@@ -15,8 +15,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { craftFgsm, craftPgd, softmaxCrossEntropy } from '@bulwark/attacks';
-import { applyModel, asLogitsModel, createModel, type ModelName } from '@bulwark/models';
-import { BACKEND_NAMES, selectBackend, WASM_TRAINING_KERNELS, type BackendInfo, type BackendName } from '@bulwark/tfjs-runtime';
+import { applyModel, asLogitsModel, createModel } from '@bulwark/models';
+import { BACKEND_NAMES, type BackendName, type ModelName } from '@bulwark/spec';
+import { selectBackend, WASM_TRAINING_KERNELS, type BackendInfo } from '@bulwark/tfjs-runtime';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';

@@ -2,7 +2,8 @@ import { Queue } from 'bullmq';
 import { createHash } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions, Run } from '../../libs/database/src';
-import { TRAINING_QUEUE, TrainingRunSpec, redisConnectionOptions } from '../../libs/queue/src/index';
+import { TRAINING_QUEUE, redisConnectionOptions } from '../../libs/queue/src/index';
+import { TrainingRunSpec } from '../../libs/spec/src';
 import { loadDataset } from '../../libs/data/src/load-dataset';
 import { startTestCluster, TestCluster } from '../support/cluster';
 import { ManagedProcess, assertBuilt, waitFor } from '../support/processes';
@@ -364,7 +365,7 @@ describe('training runs end to end (API + worker processes)', () => {
     await queue.add('train', { runId: run.id }, { jobId: run.id, attempts: 3, backoff: { type: 'fixed', delay: 500 } });
     const failed = await waitForStatus(run.id, ['failed', 'succeeded'], 30_000);
     expect(failed.status).toBe('failed');
-    expect(failed.error).toBe('unknown model "vgg-999"');
+    expect(failed.error).toBe('model must be one of the following values: mlp, cnn-small, cnn-wong, cnn-madry, lenet5, resnet-small, imported');
     const job = await queue.getJob(run.id);
     expect(job?.attemptsMade).toBe(1);
   });

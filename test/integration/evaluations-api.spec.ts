@@ -4,7 +4,8 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { createApiApp } from '../../apps/api/src/bootstrap-api';
 import { Run, RunRepository } from '../../libs/database/src';
-import { EVALUATION_QUEUE, EvaluationRunSpec, TrainingRunSpec, redisConnectionOptions } from '../../libs/queue/src/index';
+import { EVALUATION_QUEUE, redisConnectionOptions } from '../../libs/queue/src/index';
+import { EvaluationRunSpec, TrainingRunSpec } from '../../libs/spec/src';
 import { testApiConfig } from '../support/test-config';
 
 const trainingSpec: TrainingRunSpec = {
@@ -67,7 +68,7 @@ describe('evaluations API (real Postgres and Redis, no worker)', () => {
       galleryPerEpsilon: 4,
     });
     const job = await queue.getJob(res.body.id);
-    expect(job?.name).toBe('evaluate');
+    expect(job?.name).toBe('evaluation');
     expect(job?.data).toEqual({ runId: res.body.id });
   });
 

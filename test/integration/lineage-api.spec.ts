@@ -3,7 +3,7 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { createApiApp } from '../../apps/api/src/bootstrap-api';
 import { EvaluationResultRepository, Run, RunRepository } from '../../libs/database/src';
-import { TrainingRunSpec } from '../../libs/queue/src/index';
+import { TrainingRunSpec } from '../../libs/spec/src';
 import { testApiConfig } from '../support/test-config';
 
 const base: TrainingRunSpec = {

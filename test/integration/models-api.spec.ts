@@ -8,14 +8,13 @@ import { Checkpoint, Run, RunRepository } from '../../libs/database/src';
 import {
   CHECKPOINT_FORMAT,
   EVALUATION_QUEUE,
-  ImportRunSpec,
   LAYERS_MODEL_FORMAT,
   LAYERS_UPLOAD_FORMAT,
   TRAINING_QUEUE,
-  TrainingRunSpec,
   decodeLayersModel,
   redisConnectionOptions,
 } from '../../libs/queue/src/index';
+import { ImportRunSpec, TrainingRunSpec } from '../../libs/spec/src';
 import { testApiConfig } from '../support/test-config';
 
 /** model.json of a softmax classifier on 28×28×1 digits, as tensorflowjs_converter writes it (the API never loads it). */
@@ -203,7 +202,7 @@ describe('models API: importing a TensorFlow.js model (real Postgres and Redis, 
         initialCheckpointId: importCheckpoint.id,
         importedModel: { runId: importRun.id, checkpointId: importCheckpoint.id },
       });
-      expect((await trainingQueue.getJob(res.body.id))?.name).toBe('adversarial-train');
+      expect((await trainingQueue.getJob(res.body.id))?.name).toBe('adversarial-training');
 
       // A run fine-tuned from that run keeps the import's architecture.
       await app.get(RunRepository).saveCheckpoint(res.body.id, 1, Buffer.from([1]), '1'.repeat(64), CHECKPOINT_FORMAT);
@@ -232,7 +231,7 @@ describe('models API: importing a TensorFlow.js model (real Postgres and Redis, 
       const evaluation = await http().post('/evaluations').send({ runId: importRun.id, epsilons: [0.1], suite: 'quick', examples: 50 }).expect(201);
       expect(evaluation.body).toMatchObject({ kind: 'evaluation', parentRunId: importRun.id, parentCheckpointId: importCheckpoint.id });
       expect(evaluation.body.spec).toMatchObject({ sourceRunId: importRun.id, checkpointId: importCheckpoint.id, checkpointEpoch: 0, model: 'imported', dataset: 'mnist', datasetSeed: 0, testFraction: 0.2 });
-      expect((await evaluationQueue.getJob(evaluation.body.id))?.name).toBe('evaluate');
+      expect((await evaluationQueue.getJob(evaluation.body.id))?.name).toBe('evaluation');
 
       const student = await http()
         .post('/runs')

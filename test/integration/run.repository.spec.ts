@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
 import { Checkpoint, Metric, Run, RunRepository, dataSourceOptions } from '../../libs/database/src';
-import { TrainingRunSpec } from '../../libs/queue/src/index';
+import { TrainingRunSpec } from '../../libs/spec/src';
 
 const spec: TrainingRunSpec = {
   kind: 'train', dataset: 'mnist', model: 'mlp', attack: { name: 'fgsm', epsilon: 0.1 },

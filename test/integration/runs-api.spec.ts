@@ -62,7 +62,7 @@ describe('runs API (real Postgres and Redis, no worker)', () => {
       const row = await dataSource.getRepository(Run).findOneByOrFail({ id: res.body.id });
       expect(row.status).toBe('queued');
       const job = await queue.getJob(res.body.id);
-      expect(job?.name).toBe('adversarial-train');
+      expect(job?.name).toBe('adversarial-training');
       expect(job?.data).toEqual({ runId: res.body.id });
       expect(job?.opts.attempts).toBe(config.jobAttempts);
     });
@@ -176,7 +176,7 @@ describe('runs API (real Postgres and Redis, no worker)', () => {
         .send({ ...valid, kind: 'distillation', attack: undefined, model: 'cnn-small', temperature: 20, teacherCheckpoint: checkpointId })
         .expect(201);
       expect(distilled.body).toMatchObject({ kind: 'distillation', parentRunId: source.id, parentCheckpointId: checkpointId, spec: { temperature: 20, teacherCheckpointId: checkpointId } });
-      expect((await queue.getJob(distilled.body.id))?.name).toBe('distill');
+      expect((await queue.getJob(distilled.body.id))?.name).toBe('distillation');
     });
 
     it('rejects a body over the size limit with 413 and a message naming the limit', async () => {

@@ -58,7 +58,7 @@ describe('POST /runs/resume (real Postgres and Redis, no worker)', () => {
     // Epoch 3 runs again and writes its own.
     expect(points.map((p) => [p.key, p.step, p.value])).toEqual([['test_clean_accuracy', 2, 0.8], ['train_loss', 1, 0.9], ['train_loss', 2, 0.5]]);
     const job = await queue.getJob(res.body.id);
-    expect(job?.name).toBe('adversarial-train');
+    expect(job?.name).toBe('adversarial-training');
 
     const again = await http().post('/runs/resume').set('Idempotency-Key', key).send({ run, checkpoint, metrics }).expect(201);
     expect(again.body.id).toBe(res.body.id);

@@ -1,12 +1,14 @@
-import { INestApplication, LogLevel, ValidationPipe } from '@nestjs/common';
+import { INestApplication, LogLevel } from '@nestjs/common';
 import { HttpAdapterHost, NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { json } from 'express';
-import { MAX_PREDICT_INPUTS } from '@bulwark/queue';
+import { cleanupOpenApiDoc } from 'nestjs-zod';
 import type { ApiConfig } from '@bulwark/config';
+import { MAX_PREDICT_INPUTS } from '@bulwark/spec';
 import { AppModule } from './app.module';
 import { BodyParserErrorFilter } from './common/body-parser-error.filter';
+import { ZodRequestPipe } from './common/zod-request.pipe';
 
 /** 64 CIFAR-10 images of 3,072 numbers, each written with up to 20 characters in JSON. */
 const PREDICT_BODY_LIMIT_BYTES = MAX_PREDICT_INPUTS * 32 * 32 * 3 * 20 + 64 * 1024;
@@ -27,15 +29,8 @@ export async function createApiApp(config: ApiConfig, logger: LogLevel[] | false
       { bytes: config.modelUploadLimitBytes, variable: 'MODEL_UPLOAD_LIMIT_BYTES' },
     ]),
   );
-  app.useGlobalPipes(
-    new ValidationPipe({
-      whitelist: true,
-      forbidNonWhitelisted: true,
-      transform: true,
-      // Numbers must arrive as JSON numbers: "2" for epochs is a client bug, not something to coerce.
-      transformOptions: { enableImplicitConversion: false },
-    }),
-  );
+  // Bodies are never coerced ("2" for epochs is a client bug); only query strings are, by their schemas.
+  app.useGlobalPipes(new ZodRequestPipe());
 
   const document = SwaggerModule.createDocument(
     app,
@@ -45,6 +40,7 @@ export async function createApiApp(config: ApiConfig, logger: LogLevel[] | false
       .setVersion(process.env.npm_package_version ?? '0.1.0')
       .build(),
   );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
+  // Request schemas come from @bulwark/spec through nestjs-zod, which finishes them here.
+  SwaggerModule.setup('docs', app, cleanupOpenApiDoc(document), { jsonDocumentUrl: 'docs/openapi.json' });
   return app;
 }

@@ -1,7 +1,7 @@
 import { UnrecoverableError } from 'bullmq';
 import type { WorkerConfig } from '@bulwark/config';
 import type { EvaluationResultRepository, RunRepository } from '@bulwark/database';
-import type { DatasetName } from '@bulwark/queue';
+import type { DatasetName } from '@bulwark/spec';
 import { LoadedDataset, loadDataset } from '@bulwark/data';
 import { BackendInfo } from '@bulwark/tfjs-runtime';
 

@@ -1,6 +1,6 @@
 import { UnrecoverableError } from 'bullmq';
 import type { Run, RunRepository } from '@bulwark/database';
-import type { RunSpec } from '@bulwark/queue';
+import type { RunSpec } from '@bulwark/spec';
 import type { BackendInfo } from '@bulwark/tfjs-runtime';
 import type { JobContext } from './job-context';
 import { runJob } from './run-lifecycle';

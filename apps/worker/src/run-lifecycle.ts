@@ -1,6 +1,6 @@
 import { UnrecoverableError } from 'bullmq';
 import type { CheckpointBytes, Run } from '@bulwark/database';
-import type { RunSpec } from '@bulwark/queue';
+import type { RunSpec } from '@bulwark/spec';
 import type { JobContext } from './job-context';
 import { throttle } from './throttle';
 

@@ -1,3 +1,4 @@
+import { BACKEND_NAMES, QUEUE_NAMES, type BackendName, type QueueName } from '@bulwark/spec';
 import { AppName, ENV_SCHEMA } from './env-schema';
 
 /** Thrown at boot; its message names the variable so the operator knows what to fix. */
@@ -24,17 +25,10 @@ export interface ApiConfig extends CommonConfig {
   predictTimeoutMs: number;
 }
 
-export type BackendName = 'node-gpu' | 'node' | 'wasm' | 'cpu';
-export const BACKEND_NAMES: readonly BackendName[] = ['node-gpu', 'node', 'wasm', 'cpu'];
-
-/** The queues a worker can consume (the names of @bulwark/queue' queues; config does not import jobs). */
-export const WORKER_QUEUE_NAMES = ['training', 'evaluation'] as const;
-export type WorkerQueueName = (typeof WORKER_QUEUE_NAMES)[number];
-
 export interface WorkerConfig extends CommonConfig {
   concurrency: number;
   /** Queues this process consumes; at least one. */
-  queues: WorkerQueueName[];
+  queues: QueueName[];
   /** On shutdown, how long running jobs may go on before their child processes are stopped. */
   shutdownGraceMs: number;
   forcedBackend?: BackendName;
@@ -107,7 +101,7 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
 
 export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
   const backend = raw(env, 'BULWARK_BACKEND');
-  if (backend !== undefined && !BACKEND_NAMES.includes(backend as BackendName)) {
+  if (backend !== undefined && !(BACKEND_NAMES as readonly string[]).includes(backend)) {
     throw new ConfigError(`BULWARK_BACKEND must be one of ${BACKEND_NAMES.join(', ')} (got "${backend}")`);
   }
   return {
@@ -121,14 +115,14 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
   };
 }
 
-function workerQueues(env: Env): WorkerQueueName[] {
+function workerQueues(env: Env): QueueName[] {
   const value = raw(env, 'WORKER_QUEUES')!;
   const names = [...new Set(value.split(',').map((name) => name.trim()).filter((name) => name !== ''))];
-  const unknown = names.filter((name) => !WORKER_QUEUE_NAMES.includes(name as WorkerQueueName));
+  const unknown = names.filter((name) => !(QUEUE_NAMES as readonly string[]).includes(name));
   if (names.length === 0 || unknown.length > 0) {
-    throw new ConfigError(`WORKER_QUEUES must list one or more of ${WORKER_QUEUE_NAMES.join(', ')}, comma-separated (got "${value}")`);
+    throw new ConfigError(`WORKER_QUEUES must list one or more of ${QUEUE_NAMES.join(', ')}, comma-separated (got "${value}")`);
   }
-  return names as WorkerQueueName[];
+  return names as QueueName[];
 }
 
 export function loadMigrateConfig(env: Env = process.env): Pick<CommonConfig, 'databaseUrl'> {

@@ -26,10 +26,8 @@ export {
   type LoadIdxDirectoryOptions,
 } from './idx.dataset';
 export {
-  DATASET_NAMES,
   isDatasetName,
   loadDataset,
-  type DatasetName,
   type LoadDatasetOptions,
   type LoadedDataset,
   type TestSplit,

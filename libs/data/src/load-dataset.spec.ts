@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { splitDataset, validationSplit, type Dataset } from './dataset';
 import { encodeIdx } from './idx';
 import { FASHION_MNIST_CLASS_NAMES, STANDARD_IDX_FILES } from './idx.dataset';
-import { DATASET_NAMES, isDatasetName, loadDataset, type DatasetName } from './load-dataset';
+import { DATASET_NAMES, type DatasetName } from '@bulwark/spec';
+import { isDatasetName, loadDataset } from './load-dataset';
 import { loadMnistDigits } from './mnist-digits.dataset';
 
 const bytesOf = (a: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.length);

@@ -1,10 +1,8 @@
+import { DATASET_NAMES, type DatasetName } from '@bulwark/spec';
 import { loadCifar10 } from './cifar10.dataset';
 import { splitDataset, type DatasetSplit } from './dataset';
 import { loadFashionMnist } from './idx.dataset';
 import { loadMnistDigits } from './mnist-digits.dataset';
-
-export const DATASET_NAMES = ['mnist', 'fashion-mnist', 'cifar10'] as const;
-export type DatasetName = (typeof DATASET_NAMES)[number];
 
 export function isDatasetName(name: string): name is DatasetName {
   return (DATASET_NAMES as readonly string[]).includes(name);

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { DATASET_INPUT_SHAPES } from '@bulwark/spec';
 import type { Dataset } from './dataset';
 
-const DIGIT_SHAPE: [number, number, number] = [28, 28, 1];
-const PIXELS = 28 * 28;
+const DIGIT_SHAPE = DATASET_INPUT_SHAPES.mnist;
+const PIXELS = DIGIT_SHAPE[0] * DIGIT_SHAPE[1];
 
 interface DigitFile {
   data: number[];

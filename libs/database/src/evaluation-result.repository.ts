@@ -1,6 +1,6 @@
 import { DataSource, In } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
-import type { EvaluationView } from '@bulwark/queue';
+import type { EvaluationView } from '@bulwark/spec';
 import { AdversarialExample } from './entities/adversarial-example.entity';
 import { RobustnessResult } from './entities/robustness-result.entity';
 

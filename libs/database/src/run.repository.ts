@@ -1,5 +1,5 @@
 import { DataSource, EntityManager, In, Not, QueryFailedError, SelectQueryBuilder } from 'typeorm';
-import type { RunKind, RunSpec } from '@bulwark/queue';
+import type { RunKind, RunSpec } from '@bulwark/spec';
 import { Checkpoint } from './entities/checkpoint.entity';
 import { Metric } from './entities/metric.entity';
 import { Run, RunBackend, RunStatus, TERMINAL_STATUSES } from './entities/run.entity';

@@ -1,16 +1,17 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { LogitsModel } from '@bulwark/attacks';
 import { bitDepthReduction } from './preprocessing/bit-depth';
-import { defendModel, type DefendedModel, type DefenseSpec } from './defended-model';
+import { defendModel, type DefendedModel } from './defended-model';
 import { gaussianNoise } from './preprocessing/gaussian-noise';
-import { quantiseInputs, saturateLogits, softmaxOutput, type GradientMaskingSpec, type LogitsSquash, type LogitsSquashSpec } from './gradient-masking';
+import { quantiseInputs, saturateLogits, softmaxOutput, type GradientMaskingSpec, type LogitsSquash } from './gradient-masking';
 import { jpegCompression } from './preprocessing/jpeg-compression';
 import { medianSmoothing } from './preprocessing/median-filter';
-import type { Preprocessing, PreprocessingSpec } from './preprocessing/preprocessing';
+import type { DefenseSpec, LogitsSquashSpec, PreprocessingStep } from '@bulwark/spec';
+import type { Preprocessing } from './preprocessing/preprocessing';
 import { randomResizePad } from './preprocessing/random-resize-pad';
 
 /** Rebuilds a preprocessing step from its stored spec (a job payload's, a run's). */
-export function createPreprocessing(spec: PreprocessingSpec): Preprocessing {
+export function createPreprocessing(spec: PreprocessingStep): Preprocessing {
   switch (spec.kind) {
     case 'bit-depth':
       return bitDepthReduction(spec);

@@ -1,16 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { eot, type LogitsModel } from '@bulwark/attacks';
 import { asLogitsModel } from '@bulwark/models';
-import type { LogitsSquash, LogitsSquashSpec } from './gradient-masking';
-import { adaptivePreprocessing, applyPreprocessing, isRandomised, type PreprocessingKind, type PreprocessingSpec, type Preprocessing } from './preprocessing/preprocessing';
-
-/** A defense as configured: what a job payload carries and `createDefense` rebuilds. */
-export interface DefenseSpec {
-  /** Applied in order before the classifier. */
-  preprocessing: PreprocessingSpec[];
-  /** Optional squash of the classifier's logits (gradient masking only). */
-  logits?: LogitsSquashSpec;
-}
+import type { DefenseSpec, LogitsSquashSpec, PreprocessingKind } from '@bulwark/spec';
+import type { LogitsSquash } from './gradient-masking';
+import { adaptivePreprocessing, applyPreprocessing, isRandomised, type Preprocessing } from './preprocessing/preprocessing';
 
 /** A defense as stored with its evaluation: the spec plus what an honest evaluation of it requires. */
 export interface DefenseDescription extends DefenseSpec {

@@ -2,8 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import type { LogitsModel } from '@bulwark/attacks';
 import type { Dataset } from '@bulwark/data';
 import { createDefense } from './create-defense';
-import type { DefendedModel, DefenseDescription, DefenseSpec } from './defended-model';
-import type { Detector, DetectorDescription } from './detectors/detector';
+import type { DefenseSpec, DetectorDescription } from '@bulwark/spec';
+import type { DefendedModel, DefenseDescription } from './defended-model';
+import type { Detector } from './detectors/detector';
 import { fitDetectorFromSpec, type DetectorSpec } from './detectors/fit-detector';
 
 /** What a deployed stack answers per example: a class, or a refusal with the detector's score. */

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import type { LogitsSquashSpec, PreprocessingStep } from '@bulwark/spec';
 import { quantise } from './preprocessing/bit-depth';
 import { assertInteger, identityTransform, type Preprocessing } from './preprocessing/preprocessing';
 
@@ -8,18 +9,7 @@ import { assertInteger, identityTransform, type Preprocessing } from './preproce
  * they were and only takes the gradient away; the evaluation raises its validity flags and
  * BPDA or an attack on the un-squashed logits breaks it.
  */
-export type GradientMaskingSpec =
-  | { kind: 'quantise-inputs'; levels: number }
-  | { kind: 'saturate-logits'; temperature: number }
-  /**
-   * `temperature`: the distillation temperature T the model was trained at. Its logits are then
-   * about T times too large, which saturates cross-entropy even on the logits; the adaptive
-   * view reads logits / T (Carlini & Wagner 2016, who divided the logits by T). The deployed
-   * model still answers softmax(logits).
-   */
-  | { kind: 'softmax-output'; temperature?: number };
-
-export type LogitsSquashSpec = Extract<GradientMaskingSpec, { kind: 'saturate-logits' | 'softmax-output' }>;
+export type GradientMaskingSpec = Extract<PreprocessingStep, { kind: 'quantise-inputs' }> | LogitsSquashSpec;
 
 /** A transform of the logits that keeps every example's arg-max (so attacking the logits before it is exact). */
 export interface LogitsSquash {

@@ -3,15 +3,13 @@ export {
   applyPreprocessing,
   type AdaptiveTreatment,
   type Preprocessing,
-  type PreprocessingKind,
-  type PreprocessingSpec,
 } from './preprocessing/preprocessing';
 export { bitDepthReduction, quantise, reduceBitDepth } from './preprocessing/bit-depth';
 export { medianFilter, medianSmoothing } from './preprocessing/median-filter';
 export { jpegCompression, jpegRecompress } from './preprocessing/jpeg-compression';
 export { addGaussianNoise, gaussianNoise } from './preprocessing/gaussian-noise';
 export { drawResizePad, randomResizePad, randomResizePadTransform, type RandomResizePadOptions, type ResizePadDraw } from './preprocessing/random-resize-pad';
-export { quantiseInputs, saturateLogits, softmaxOutput, type GradientMaskingSpec, type LogitsSquash, type LogitsSquashSpec } from './gradient-masking';
+export { quantiseInputs, saturateLogits, softmaxOutput, type GradientMaskingSpec, type LogitsSquash } from './gradient-masking';
 export {
   adaptiveView,
   defendModel,
@@ -21,15 +19,14 @@ export {
   type DefendedModel,
   type DefendModelOptions,
   type DefenseDescription,
-  type DefenseSpec,
 } from './defended-model';
 export { createDefense, createLogitsSquash, createPreprocessing, maskGradients } from './create-defense';
 export { detectionMetrics, rocAuc, thresholdAtFpr, type DetectionMetrics, type DetectionMetricsOptions } from './detectors/detection-metrics';
-export { scoreDataset, type Detector, type DetectorDescription, type DetectorKind } from './detectors/detector';
+export { scoreDataset, type Detector } from './detectors/detector';
 export { fitDetector, fitDetectorFromSpec, type DetectorSpec, type FitDetectorFromSpecOptions, type FitDetectorOptions } from './detectors/fit-detector';
 export { lowConfidence } from './detectors/confidence-detector';
 export { defaultSqueezers, squeezingScore } from './detectors/squeezing-detector';
-export { DEFAULT_SHRINKAGE, minMahalanobis, penultimateFeatures } from './detectors/mahalanobis-detector';
+export { minMahalanobis, penultimateFeatures } from './detectors/mahalanobis-detector';
 export {
   detectorAwarePgd,
   detectorVerdict,

@@ -2,8 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { fgsm, pgd, standardSuite, type AttackResult, type LogitsModel, type PerturbationNorm, type SuiteStageName } from '@bulwark/attacks';
 import { makeBatch, sequentialBatches, type Dataset } from '@bulwark/data';
 import { yieldToEventLoop } from '@bulwark/tfjs-runtime';
-import type { RobustnessAttack, RobustnessParams } from './evaluate-robustness';
-import { adaptiveView, detectionMetrics, detectorAwarePgd, detectorVerdict, judgeOnClassifier, type AdaptiveViewOptions, type DefendedModel, type Detector, type DetectorDescription } from '@bulwark/defenses';
+import type { DetectionOutcome, DetectorDescription, EvaluationAttackName, EvaluationAttackParams } from '@bulwark/spec';
+import { adaptiveView, detectionMetrics, detectorAwarePgd, detectorVerdict, judgeOnClassifier, type AdaptiveViewOptions, type DefendedModel, type Detector } from '@bulwark/defenses';
 
 export interface DetectorAwareSettings {
   steps: number;
@@ -29,8 +29,8 @@ export interface EvaluateDetectionOptions {
   epsilon: number;
   norm: PerturbationNorm;
   /** Detector-unaware attacks, each run on every example. */
-  attacks: readonly RobustnessAttack[];
-  params: RobustnessParams;
+  attacks: readonly EvaluationAttackName[];
+  params: EvaluationAttackParams;
   /** The detector-aware adaptive attack's settings. */
   adaptive: DetectorAwareSettings;
   /** EOT settings of the classifier's adaptive view for random preprocessing. */
@@ -42,22 +42,12 @@ export interface EvaluateDetectionOptions {
   shouldStop?: () => boolean | Promise<boolean>;
 }
 
-export interface AttackDetectionOutcome {
-  attack: RobustnessAttack | 'detector-aware-pgd';
-  n: number;
-  /** Adversarial inputs, on clean-correct examples, that the deployed classifier misclassifies (rejected or not). */
-  fooled: number;
-  /** Of those, rejected by the detector. */
-  detected: number;
-  /** detected / fooled at the detector's threshold (fixed for its FPR on validation data); null when nothing fooled it. */
-  detectionRate: number | null;
-  /** Adversarial (fooled) against all clean test scores; null when nothing fooled it. */
-  rocAuc: number | null;
-  /** Correct and accepted when clean, and the adversarial input rejected or still correct. */
-  stackRobust: number;
-  /** Hyperparameters as run, the seed, and `seconds`: for an unaware attack its crafting time (shared by every detector) plus this detector's judging. */
-  details: Record<string, unknown>;
-}
+/**
+ * One attack against one detector, as stored, on `n` examples. `details`: hyperparameters as
+ * run, the seed, and `seconds`: for an unaware attack its crafting time (shared by every
+ * detector) plus this detector's judging.
+ */
+export type AttackDetectionOutcome = DetectionOutcome & { n: number };
 
 export interface DetectionEvaluation {
   n: number;
@@ -209,12 +199,12 @@ interface UnawareArgs {
   y: tf.Tensor1D;
   epsilon: number;
   norm: PerturbationNorm;
-  params: RobustnessParams;
+  params: EvaluationAttackParams;
   seed: number;
 }
 
 /** One detector-unaware attack on the classifier's adaptive view: its adversarial inputs (the caller disposes them). */
-function craftUnaware(attack: RobustnessAttack, { attackModel, x, y, epsilon, norm, params, seed }: UnawareArgs): tf.Tensor {
+function craftUnaware(attack: EvaluationAttackName, { attackModel, x, y, epsilon, norm, params, seed }: UnawareArgs): tf.Tensor {
   let result: AttackResult;
   if (attack === 'fgsm') {
     result = fgsm({ model: attackModel, inputs: x, labels: y, epsilon, norm });
@@ -239,7 +229,7 @@ function craftUnaware(attack: RobustnessAttack, { attackModel, x, y, epsilon, no
   return result.adversarial;
 }
 
-function attackDetails(attack: AttackDetectionOutcome['attack'], epsilon: number, norm: PerturbationNorm, params: RobustnessParams, adaptive: DetectorAwareSettings): Record<string, unknown> {
+function attackDetails(attack: AttackDetectionOutcome['attack'], epsilon: number, norm: PerturbationNorm, params: EvaluationAttackParams, adaptive: DetectorAwareSettings): Record<string, unknown> {
   const base = { epsilon, norm, detectorAware: attack === 'detector-aware-pgd' };
   switch (attack) {
     case 'fgsm':

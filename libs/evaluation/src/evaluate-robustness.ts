@@ -3,6 +3,7 @@ import {
   AttackResult,
   LogitsModel,
   PerturbationNorm,
+  STANDARD_SUITE_STAGES,
   SuiteStageName,
   ValidityFlag,
   blackBoxBeatWhiteBox,
@@ -17,19 +18,11 @@ import {
   stochasticForwardPass,
 } from '@bulwark/attacks';
 import { makeBatch, sequentialBatches, type Dataset } from '@bulwark/data';
+import { EVALUATION_ATTACKS, type EvaluationAttackName, type EvaluationAttackParams } from '@bulwark/spec';
 import { yieldToEventLoop } from '@bulwark/tfjs-runtime';
 
-export const ROBUSTNESS_ATTACKS = ['fgsm', 'pgd', 'apgd-ce', 'apgd-t', 'square'] as const;
-export type RobustnessAttack = (typeof ROBUSTNESS_ATTACKS)[number];
 /** The AutoAttack-style stages: each attacks only what the previous ones left robust. */
-const SUITE_STAGES: readonly RobustnessAttack[] = ['apgd-ce', 'apgd-t', 'square'];
-
-export interface RobustnessParams {
-  pgd: { steps: number; stepSizeFactor: number; restarts: number; loss: 'ce' | 'margin' };
-  apgd: { steps: number; restarts: number };
-  apgdTargeted: { steps: number; targetClasses: number };
-  square: { queries: number; pInit: number };
-}
+const SUITE_STAGES: readonly EvaluationAttackName[] = STANDARD_SUITE_STAGES;
 
 export interface EvaluateRobustnessOptions {
   model: LogitsModel;
@@ -37,8 +30,8 @@ export interface EvaluateRobustnessOptions {
   dataset: Dataset;
   epsilons: number[];
   norm: PerturbationNorm;
-  attacks: readonly RobustnessAttack[];
-  params: RobustnessParams;
+  attacks: readonly EvaluationAttackName[];
+  params: EvaluationAttackParams;
   seed: number;
   /** Adversarial examples kept per ε for a gallery. */
   galleryPerEpsilon: number;
@@ -52,7 +45,7 @@ export interface EvaluateRobustnessOptions {
 
 export interface AttackOutcome {
   /** An attack name, or 'suite': the per-example worst case over every attack run. */
-  attack: RobustnessAttack | 'suite';
+  attack: EvaluationAttackName | 'suite';
   n: number;
   cleanCorrect: number;
   /** Correct on the clean input and on this attack's adversarial input. */
@@ -65,7 +58,7 @@ export interface AttackOutcome {
 export interface GalleryExample {
   exampleIndex: number;
   /** The attack whose input is kept (the first that broke the example), or null if none did. */
-  attack: RobustnessAttack | null;
+  attack: EvaluationAttackName | null;
   label: number;
   cleanPrediction: number;
   adversarialPrediction: number;
@@ -109,7 +102,7 @@ export async function evaluateRobustness(options: EvaluateRobustnessOptions): Pr
   const { model, dataset, norm } = options;
   const batchSize = options.batchSize ?? 256;
   const epsilons = [...options.epsilons].sort((a, b) => a - b);
-  const attacks = ROBUSTNESS_ATTACKS.filter((a) => options.attacks.includes(a));
+  const attacks = EVALUATION_ATTACKS.filter((a) => options.attacks.includes(a));
   const n = dataset.size;
   const labels = Array.from(dataset.labels);
   const cleanPredictions = await predictAll(model, dataset, batchSize);
@@ -123,7 +116,7 @@ export async function evaluateRobustness(options: EvaluateRobustnessOptions): Pr
   let done = 0;
 
   for (const epsilon of epsilons) {
-    const breaks = new Map<RobustnessAttack, Breaks>(attacks.map((a) => [a, { success: new Array<boolean>(n).fill(false), seconds: 0, details: attackDetails(a, epsilon, options) }]));
+    const breaks = new Map<EvaluationAttackName, Breaks>(attacks.map((a) => [a, { success: new Array<boolean>(n).fill(false), seconds: 0, details: attackDetails(a, epsilon, options) }]));
     const gallery = new Map<number, GalleryExample>();
     for (const { indices } of batches) {
       if (await options.shouldStop?.()) return { n, points, flags, stopped: true };
@@ -189,9 +182,9 @@ async function largeEpsilonProbe(options: EvaluateRobustnessOptions, cleanCorrec
 interface AttackBatchArgs {
   options: EvaluateRobustnessOptions;
   epsilon: number;
-  attacks: RobustnessAttack[];
+  attacks: EvaluationAttackName[];
   indices: Uint32Array;
-  breaks: Map<RobustnessAttack, Breaks>;
+  breaks: Map<EvaluationAttackName, Breaks>;
   gallery: Map<number, GalleryExample>;
   cleanPredictions: number[];
 }
@@ -203,7 +196,7 @@ async function attackBatch({ options, epsilon, attacks, indices, breaks, gallery
   const batchSeed = seed + indices[0];
   try {
     /** Records which examples of the batch `attack` broke (in `result`'s adversarial inputs) and keeps some for the gallery. */
-    const take = async (attack: RobustnessAttack, result: AttackResult, broken: boolean[], seconds: number) => {
+    const take = async (attack: EvaluationAttackName, result: AttackResult, broken: boolean[], seconds: number) => {
       const b = breaks.get(attack)!;
       b.seconds += seconds;
       broken.forEach((isBroken, k) => {
@@ -254,7 +247,7 @@ async function attackBatch({ options, epsilon, attacks, indices, breaks, gallery
       });
       try {
         for (const report of suite.stages) {
-          const stage = report.name as RobustnessAttack;
+          const stage = report.name as EvaluationAttackName;
           // The suite's adversarial input of an example is the one of the stage that broke it.
           await take(stage, suite, suite.brokenBy.map((by) => by === stage), report.durationMs / 1000);
           breaks.get(stage)!.details = { ...breaks.get(stage)!.details, ...report.params, ...(report.skipped && { skipped: report.skipped }) };
@@ -272,7 +265,7 @@ interface CollectGalleryArgs {
   dataset: Dataset;
   indices: Uint32Array;
   result: AttackResult;
-  attack: RobustnessAttack;
+  attack: EvaluationAttackName;
   /** Per example of the batch: this attack broke it. */
   broken: boolean[];
   gallery: Map<number, GalleryExample>;
@@ -306,7 +299,7 @@ async function collectGallery({ dataset, indices, result, attack, broken, galler
 function galleryEntry(
   dataset: Dataset,
   index: number,
-  attack: RobustnessAttack | null,
+  attack: EvaluationAttackName | null,
   adversarial: Float32Array,
   cleanPrediction: number,
   adversarialPrediction: number,
@@ -340,7 +333,7 @@ function fillGallery(dataset: Dataset, gallery: Map<number, GalleryExample>, lim
   return [...gallery.values()].sort((a, b) => a.exampleIndex - b.exampleIndex);
 }
 
-function perEpsilonFlags(epsilon: number, breaks: Map<RobustnessAttack, Breaks>, cleanCorrect: boolean[]): EvaluationFlag[] {
+function perEpsilonFlags(epsilon: number, breaks: Map<EvaluationAttackName, Breaks>, cleanCorrect: boolean[]): EvaluationFlag[] {
   const flags: EvaluationFlag[] = [];
   // Judged on examples that are correct when clean: elsewhere "success" is free.
   const onCorrect = (s: boolean[]) => s.map((v, i) => v && cleanCorrect[i]);
@@ -379,7 +372,7 @@ async function predictAll(model: LogitsModel, dataset: Dataset, batchSize: numbe
   return predictions;
 }
 
-function attackDetails(attack: RobustnessAttack, epsilon: number, { norm, params, seed }: EvaluateRobustnessOptions): Record<string, unknown> {
+function attackDetails(attack: EvaluationAttackName, epsilon: number, { norm, params, seed }: EvaluateRobustnessOptions): Record<string, unknown> {
   const base = { norm, epsilon, seed };
   switch (attack) {
     case 'fgsm':

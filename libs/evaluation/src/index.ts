@@ -1,15 +1,12 @@
 export { DEFAULT_EVAL_BATCH_SIZE, evaluateFgsm, type EvaluateFgsmOptions, type FgsmEvaluation } from './evaluate-fgsm';
 export {
   evaluateRobustness,
-  ROBUSTNESS_ATTACKS,
   type AttackOutcome,
   type EpsilonOutcome,
   type EvaluateRobustnessOptions,
   type EvaluationFlag,
   type GalleryExample,
-  type RobustnessAttack,
   type RobustnessEvaluation,
-  type RobustnessParams,
 } from './evaluate-robustness';
 export { evaluateDefense, type DefenseEvaluation, type DefenseView, type EvaluateDefenseOptions } from './evaluate-defense';
 export {

@@ -18,8 +18,6 @@ export {
   createModel,
   isModelName,
   MIN_INPUT_SIZE,
-  MODEL_NAMES,
-  type ModelName,
   type ModelSpec,
 } from './model-zoo';
 export { directoryReader, directoryWriter, MODEL_JSON_FILE, WEIGHTS_FILE } from './model-directory';

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { applyModel, createModel, MIN_INPUT_SIZE, MODEL_NAMES, type ModelName } from './model-zoo';
+import { MODEL_NAMES, type ModelName } from '@bulwark/spec';
+import { applyModel, createModel, MIN_INPUT_SIZE } from './model-zoo';
 import { selectBackend } from '@bulwark/tfjs-runtime';
 
 /**

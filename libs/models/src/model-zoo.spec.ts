@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { asLogitsModel, createModel, MODEL_NAMES, type ModelName, type ModelSpec } from './model-zoo';
+import { MODEL_NAMES, type ModelName } from '@bulwark/spec';
+import { asLogitsModel, createModel, type ModelSpec } from './model-zoo';
 import { selectBackend } from '@bulwark/tfjs-runtime';
 
 const MNIST: [number, number, number] = [28, 28, 1];

@@ -1,9 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LogitsModel } from '@bulwark/attacks';
 import { createRng } from '@bulwark/data';
-
-export const MODEL_NAMES = ['mlp', 'cnn-small', 'cnn-wong', 'cnn-madry', 'lenet5', 'resnet-small'] as const;
-export type ModelName = (typeof MODEL_NAMES)[number];
+import { MODEL_NAMES, type ModelName } from '@bulwark/spec';
 
 export interface ModelSpec {
   name: ModelName;

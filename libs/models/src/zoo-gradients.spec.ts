@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { applyModel, createModel, MODEL_NAMES, type ModelName } from './model-zoo';
+import { MODEL_NAMES, type ModelName } from '@bulwark/spec';
+import { applyModel, createModel } from './model-zoo';
 import { selectBackend } from '@bulwark/tfjs-runtime';
 
 /**

@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { softmaxCrossEntropy } from '@bulwark/attacks';
 import { selectBackend } from '@bulwark/tfjs-runtime';
 import { loadDataset, makeBatch, subsetDataset, type Dataset } from '@bulwark/data';
-import { applyModel, createModel, MODEL_NAMES } from './model-zoo';
+import { MODEL_NAMES } from '@bulwark/spec';
+import { applyModel, createModel } from './model-zoo';
 
 /**
  * Every zoo model, on real images and the training backend (wasm with the project's gradient

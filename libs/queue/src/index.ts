@@ -1,5 +1,3 @@
-export * from './run-spec';
-export * from './evaluation-result';
 export * from './queues';
 export * from './layers-model-artifact';
 export * from './redis-connection';

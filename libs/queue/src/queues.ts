@@ -1,51 +1,32 @@
 import type { JobsOptions } from 'bullmq';
-import type { DetectorKind, ModelRunKind } from './run-spec';
+import { MODEL_RUN_KINDS, RUN_KINDS, type DetectorKind, type ModelRunKind, type RunKind } from '@bulwark/spec';
 
 /**
- * The one contract api and worker share: queue names, job names and payloads.
+ * The one contract api and worker share: queue names, job names and payloads. A run's job is
+ * named after its kind: evaluations on the evaluation queue, every other kind on the training
+ * queue (queue names are declared in @bulwark/spec, which config reads too).
  * Run payloads carry ids, never tensors or configuration: Postgres is the source of truth.
  * The one exception is `predict`, a request and not a run: its inputs are the request.
  */
-export const TRAINING_QUEUE = 'training';
+export { EVALUATION_QUEUE, TRAINING_QUEUE } from '@bulwark/spec';
 
 export interface RunJobData {
   runId: string;
 }
 
-export type TrainingJob =
-  | { name: 'train'; data: RunJobData }
-  | { name: 'adversarial-train'; data: RunJobData }
-  | { name: 'distill'; data: RunJobData }
-  /** Loads, checks and measures an uploaded model (a run of kind 'import'). */
-  | { name: 'import'; data: RunJobData };
+/** The job that executes a run of kind K. */
+export interface RunJob<K extends RunKind> {
+  name: K;
+  data: RunJobData;
+}
 
+/** The training queue: one job per run that makes a model (an import loads, checks and measures an upload). */
+export type TrainingJob = { [K in ModelRunKind]: RunJob<K> }[ModelRunKind];
 export type TrainingJobName = TrainingJob['name'];
 
-export const TRAINING_JOB_NAMES: readonly TrainingJobName[] = ['train', 'adversarial-train', 'distill', 'import'];
-
-export function trainingJobFor(kind: ModelRunKind, runId: string): TrainingJob {
-  switch (kind) {
-    case 'train':
-      return { name: 'train', data: { runId } };
-    case 'adversarial-training':
-      return { name: 'adversarial-train', data: { runId } };
-    case 'distillation':
-      return { name: 'distill', data: { runId } };
-    case 'import':
-      return { name: 'import', data: { runId } };
-    default:
-      return assertNever(kind);
-  }
-}
-
 export function isTrainingJobName(name: string): name is TrainingJobName {
-  return (TRAINING_JOB_NAMES as readonly string[]).includes(name);
+  return (MODEL_RUN_KINDS as readonly string[]).includes(name);
 }
-
-export const EVALUATION_QUEUE = 'evaluation';
-
-/** Most inputs one predict request may carry (64 CIFAR-10 images are about 200k numbers). */
-export const MAX_PREDICT_INPUTS = 64;
 
 /**
  * Classify inputs with an evaluated stack: the evaluation's model behind its defense, and one
@@ -72,9 +53,9 @@ export interface PredictJobResult {
   predictions: PredictAnswer[];
 }
 
-export type EvaluationJob = { name: 'evaluate'; data: RunJobData } | { name: 'predict'; data: PredictJobData };
+export type EvaluationJob = RunJob<'evaluation'> | { name: 'predict'; data: PredictJobData };
 export type EvaluationJobName = EvaluationJob['name'];
-export const EVALUATION_JOB_NAMES: readonly EvaluationJobName[] = ['evaluate', 'predict'];
+export const EVALUATION_JOB_NAMES: readonly EvaluationJobName[] = ['evaluation', 'predict'];
 
 export function isEvaluationJobName(name: string): name is EvaluationJobName {
   return (EVALUATION_JOB_NAMES as readonly string[]).includes(name);
@@ -86,8 +67,8 @@ export function evaluationJob(name: EvaluationJobName, data: unknown): Evaluatio
 }
 
 /** Jobs that execute a run: their data is RunJobData and their failures are the run's. A predict job's failure is its caller's. */
-export function isRunJobName(name: string): name is TrainingJobName | 'evaluate' {
-  return isTrainingJobName(name) || name === 'evaluate';
+export function isRunJobName(name: string): name is RunKind {
+  return (RUN_KINDS as readonly string[]).includes(name);
 }
 
 export interface RetryPolicy {

@@ -1,3 +1,3 @@
-export { BACKEND_NAMES, isBackendName, selectBackend, type BackendInfo, type BackendName, type SelectBackendOptions } from './select-backend';
+export { isBackendName, selectBackend, type BackendInfo, type SelectBackendOptions } from './select-backend';
 export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './wasm-kernels/register-wasm-training-kernels';
 export { yieldToEventLoop } from './yield-to-event-loop';

@@ -1,10 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { cpus } from 'node:os';
+import { BACKEND_NAMES, type BackendName } from '@bulwark/spec';
 import { registerWasmTrainingKernels } from './wasm-kernels/register-wasm-training-kernels';
-
-export const BACKEND_NAMES = ['node-gpu', 'node', 'wasm', 'cpu'] as const;
-export type BackendName = (typeof BACKEND_NAMES)[number];
 
 export interface BackendInfo {
   name: BackendName;

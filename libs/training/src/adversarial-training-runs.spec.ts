@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { restoreCheckpoint, restoreModelWeights, serializeCheckpoint } from '@bulwark/models';
 import { selectBackend } from '@bulwark/tfjs-runtime';
 import { createRng, loadMnistDigits, restoreRng, splitDataset, subsetDataset, type Dataset } from '@bulwark/data';
-import { createOptimizer, type LearningRateSchedule, type OptimizerSpec } from './learning-rate-schedule';
+import { createOptimizer, type LearningRateSchedule, type OptimizerOptions } from './learning-rate-schedule';
 import type { AdversarialTraining } from './methods/adversarial-training';
 import { carveHeldOut, type OverfittingGuardOptions } from './overfitting-guard';
 import { trainClassifier, type BatchProgress, type EpochResult, type TrainOptions } from './train-classifier';
@@ -50,7 +50,7 @@ describe('trainClassifier with each adversarial-training method', () => {
   interface ResumeCase {
     name: string;
     adversarial: AdversarialTraining;
-    optimizer: OptimizerSpec;
+    optimizer: OptimizerOptions;
     learningRateSchedule?: LearningRateSchedule;
     guard?: boolean;
   }

@@ -8,7 +8,6 @@ export {
   type TrainSummary,
 } from './train-classifier';
 export {
-  ADVERSARIAL_TRAINING_METHODS,
   resolveAdversarialTraining,
   warmedEpsilon,
   type AdversarialTraining,
@@ -27,7 +26,7 @@ export {
   learningRateAt,
   setOptimizerLearningRate,
   type LearningRateSchedule,
-  type OptimizerSpec,
+  type OptimizerOptions,
   type SchedulePosition,
 } from './learning-rate-schedule';
 export {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '@bulwark/tfjs-runtime';
 import { createRng, loadMnistDigits, subsetDataset, type Dataset } from '@bulwark/data';
-import { assertLearningRateSchedule, createOptimizer, learningRateAt, setOptimizerLearningRate, type LearningRateSchedule, type OptimizerSpec } from './learning-rate-schedule';
+import { assertLearningRateSchedule, createOptimizer, learningRateAt, setOptimizerLearningRate, type LearningRateSchedule, type OptimizerOptions } from './learning-rate-schedule';
 import { trainClassifier, type BatchProgress, type EpochResult } from './train-classifier';
 import { mlp, weightsDigest } from './training.fixture';
 
@@ -46,7 +46,7 @@ describe('optimizers under a schedule', () => {
   });
 
   it('creates Adam, SGD and momentum, and the rate set between steps is the one each step uses (tfjs 4.22)', async () => {
-    const specs: OptimizerSpec[] = [{ name: 'adam' }, { name: 'sgd' }, { name: 'sgd', momentum: 0.9, nesterov: true }];
+    const specs: OptimizerOptions[] = [{ name: 'adam' }, { name: 'sgd' }, { name: 'sgd', momentum: 0.9, nesterov: true }];
     const built = specs.map((spec) => createOptimizer(spec, 1e-3));
     expect(built.map((o) => o.getClassName())).toEqual(['Adam', 'SGD', 'Momentum']);
     built.forEach((o) => o.dispose());

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import type { OptimizerSpec } from '@bulwark/spec';
 
 /**
  * The learning rate as a pure function of the optimizer step, so a resumed run recomputes
@@ -83,15 +84,16 @@ export function assertLearningRateSchedule(schedule: LearningRateSchedule): void
 }
 
 /**
- * What `createOptimizer` builds. `sgd` with a momentum > 0 is tf.train.momentum (what Wong et
- * al. pair with the cyclic schedule); without, plain SGD. `adam` with no betas is exactly
- * tf.train.adam(lr), so existing checkpoints restore into it.
+ * What `createOptimizer` builds: a run's OptimizerSpec, with SGD's settings optional and Adam's
+ * betas settable. `sgd` with a momentum > 0 is tf.train.momentum (what Wong et al. pair with
+ * the cyclic schedule); without, plain SGD. `adam` with no betas is exactly tf.train.adam(lr),
+ * so existing checkpoints restore into it.
  */
-export type OptimizerSpec =
-  | { name: 'adam'; beta1?: number; beta2?: number }
-  | { name: 'sgd'; momentum?: number; nesterov?: boolean };
+export type OptimizerOptions = (AdamSpec & { beta1?: number; beta2?: number }) | (Pick<SgdSpec, 'name'> & Partial<SgdSpec>);
+type AdamSpec = Extract<OptimizerSpec, { name: 'adam' }>;
+type SgdSpec = Extract<OptimizerSpec, { name: 'sgd' }>;
 
-export function createOptimizer(spec: OptimizerSpec, learningRate: number): tf.Optimizer {
+export function createOptimizer(spec: OptimizerOptions, learningRate: number): tf.Optimizer {
   if (!(Number.isFinite(learningRate) && learningRate > 0)) {
     throw new Error(`learningRate must be a finite number > 0, got ${learningRate}`);
   }

@@ -1,11 +1,10 @@
 import { BadRequestException } from '@nestjs/common';
 import type { Response } from 'express';
-
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+import { IDEMPOTENCY_KEY_PATTERN } from '@bulwark/spec';
 
 /** The Idempotency-Key header, when present, is 1-255 printable ASCII characters. */
 export function parseIdempotencyKey(value: string | undefined): string | undefined {
-  if (value !== undefined && !IDEMPOTENCY_KEY.test(value)) {
+  if (value !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(value)) {
     throw new BadRequestException(['Idempotency-Key must be 1-255 printable ASCII characters']);
   }
   return value;

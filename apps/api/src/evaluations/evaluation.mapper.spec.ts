@@ -1,5 +1,5 @@
 import { AdversarialExample, AdversarialExampleWithPixels, RobustnessResult, Run } from '@bulwark/database';
-import type { EvaluationView } from '@bulwark/queue';
+import type { EvaluationView } from '@bulwark/spec';
 import { toEvaluationListResponse, toEvaluationResponse } from './evaluation.mapper';
 
 const row = (runId: string, view: EvaluationView, epsilon: number, attack: string, robustCorrect: number): RobustnessResult =>

@@ -1,5 +1,5 @@
 import type { AdversarialExampleWithPixels, RobustnessResult, Run } from '@bulwark/database';
-import type { DetectionResult } from '@bulwark/queue';
+import type { DetectionResult } from '@bulwark/spec';
 import { toRunResponse } from '../runs/run.mapper';
 import type {
   AdversarialExampleResponse,

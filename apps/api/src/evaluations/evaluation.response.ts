@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { EVALUATION_VIEWS, DetectionResult, EvaluationView } from '@bulwark/queue';
+import { EVALUATION_VIEWS, DetectionResult, EvaluationView } from '@bulwark/spec';
 import { RunResponse } from '../runs/run.response';
 
 export class CurvePointResponse {

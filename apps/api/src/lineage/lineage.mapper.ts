@@ -1,5 +1,5 @@
 import type { RobustnessResult, Run } from '@bulwark/database';
-import type { ModelRunSpec } from '@bulwark/queue';
+import type { ModelRunSpec } from '@bulwark/spec';
 import { toCurve } from '../evaluations/robustness-curve.mapper';
 import type { LineageEvaluationResponse, LineageNodeResponse, LineageResponse } from './lineage.response';
 

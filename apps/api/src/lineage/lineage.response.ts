@@ -1,6 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { RUN_STATUSES, RunStatus } from '@bulwark/database';
-import { RUN_KINDS, RunKind } from '@bulwark/queue';
+import { RUN_KINDS, RUN_STATUSES, RunKind, RunStatus } from '@bulwark/spec';
 
 export class LineagePointResponse {
   @ApiProperty()

@@ -1,18 +1,8 @@
 import { BadRequestException, Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import {
-  DEFAULT_EVAL_ATTACK,
-  DEFAULT_TEST_FRACTION,
-  IMPORTED_MODEL,
-  ImportRunSpec,
-  LAYERS_UPLOAD_FORMAT,
-  LayersModelJson,
-  encodeLayersModel,
-  layersModelJsonProblems,
-  weightsManifestBytes,
-} from '@bulwark/queue';
+import { LAYERS_UPLOAD_FORMAT, LayersModelJson, encodeLayersModel, layersModelJsonProblems, weightsManifestBytes } from '@bulwark/queue';
+import { DEFAULT_EVAL_ATTACK, DEFAULT_TEST_FRACTION, IMPORTED_MODEL, ImportModelRequest, ImportRunSpec } from '@bulwark/spec';
 import { CreateRunResult, RunsService } from '../runs/runs.service';
-import { ImportModelDto } from './dto/import-model.dto';
 
 @Injectable()
 export class ModelsService {
@@ -23,7 +13,7 @@ export class ModelsService {
    * be checked without loading the model (a Layers model.json, weights of the declared size) is
    * checked here; whether it loads and fits the dataset is the import run's outcome.
    */
-  async import(dto: ImportModelDto, idempotencyKey?: string): Promise<CreateRunResult> {
+  async import(dto: ImportModelRequest, idempotencyKey?: string): Promise<CreateRunResult> {
     const problems = layersModelJsonProblems(dto.modelJson, 'modelJson');
     if (problems.length) throw new BadRequestException(problems);
     const modelJson = dto.modelJson as LayersModelJson;

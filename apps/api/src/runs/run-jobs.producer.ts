@@ -8,13 +8,12 @@ import {
   EvaluationJob,
   PredictJobData,
   PredictJobResult,
+  RunJobData,
   TRAINING_QUEUE,
   TrainingJob,
-  assertNever,
   predictJobOptions,
   redisConnectionOptions,
   runJobOptions,
-  trainingJobFor,
 } from '@bulwark/queue';
 import { API_CONFIG } from '../common/api-config';
 
@@ -33,24 +32,12 @@ export class RunJobsProducer implements OnModuleDestroy {
     @Inject(API_CONFIG) private readonly config: ApiConfig,
   ) {}
 
-  /** Idempotent: the job id is the run id, so a second call for the same run adds nothing. */
+  /** The run's job, named after its kind. Idempotent: the job id is the run id, so a second call for the same run adds nothing. */
   async enqueue(run: Pick<Run, 'id' | 'kind'>): Promise<void> {
     const options = runJobOptions(run.id, { attempts: this.config.jobAttempts, backoffMs: this.config.jobBackoffMs });
-    switch (run.kind) {
-      case 'train':
-      case 'adversarial-training':
-      case 'distillation':
-      case 'import': {
-        const job = trainingJobFor(run.kind, run.id);
-        await this.trainingQueue.add(job.name, job.data, options);
-        return;
-      }
-      case 'evaluation':
-        await this.evaluationQueue.add('evaluate', { runId: run.id }, options);
-        return;
-      default:
-        assertNever(run.kind);
-    }
+    const data: RunJobData = { runId: run.id };
+    if (run.kind === 'evaluation') await this.evaluationQueue.add(run.kind, data, options);
+    else await this.trainingQueue.add(run.kind, data, options);
   }
 
   /**

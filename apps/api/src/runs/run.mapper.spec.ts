@@ -1,5 +1,5 @@
 import { Run } from '@bulwark/database';
-import type { TrainingRunSpec } from '@bulwark/queue';
+import type { TrainingRunSpec } from '@bulwark/spec';
 import { toRunPageResponse, toRunResponse } from './run.mapper';
 
 const at = new Date('2025-01-02T03:04:05.678Z');

@@ -1,6 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { RUN_STATUSES, RunStatus } from '@bulwark/database';
-import { RUN_KINDS, RunKind, RunSpec } from '@bulwark/queue';
+import { RUN_KINDS, RUN_STATUSES, RunKind, RunSpec, RunStatus } from '@bulwark/spec';
 
 export class RunBackendResponse {
   @ApiProperty({ example: 'wasm', description: 'The TensorFlow.js backend the worker used' })

@@ -2,25 +2,20 @@ import { BadRequestException, ConflictException, Inject, Injectable, Logger, Not
 import { createHash } from 'node:crypto';
 import type { ApiConfig } from '@bulwark/config';
 import { Checkpoint, CheckpointBytes, CheckpointWithData, Metric, MetricPoint, Run, RunRepository } from '@bulwark/database';
+import { LAYERS_UPLOAD_FORMAT } from '@bulwark/queue';
 import {
-  DEFAULT_EVAL_ATTACK,
-  DEFAULT_LEARNING_RATE,
-  DEFAULT_TEST_FRACTION,
+  CreateRunRequest,
   IMPORTED_MODEL,
   ImportedModelRef,
-  LAYERS_UPLOAD_FORMAT,
-  LearningRateScheduleSpec,
+  ListRunsQuery,
   ModelRunSpec,
+  ResumeRunRequest,
   RunModelName,
   RunSpec,
-  TrainingMethodSpec,
   TrainingRunSpec,
-} from '@bulwark/queue';
+  resolveRunSpec,
+} from '@bulwark/spec';
 import { API_CONFIG } from '../common/api-config';
-import { definedFields } from '../common/defined-fields';
-import { CreateRunDto } from './dto/create-run.dto';
-import { ListRunsQueryDto } from './dto/list-runs-query.dto';
-import { ResumeRunDto } from './dto/resume-run.dto';
 import { RunJobsProducer } from './run-jobs.producer';
 
 export interface CreateRunResult {
@@ -57,9 +52,8 @@ export class RunsService {
     private readonly producer: RunJobsProducer,
   ) {}
 
-  async create(dto: CreateRunDto, idempotencyKey?: string): Promise<CreateRunResult> {
+  async create(dto: CreateRunRequest, idempotencyKey?: string): Promise<CreateRunResult> {
     const resolved = this.resolveSpec(dto);
-    if (dto.fromCheckpoint && dto.teacherCheckpoint) throw new BadRequestException(['fromCheckpoint and teacherCheckpoint cannot be combined']);
     const teacher = dto.teacherCheckpoint ? await this.teacherCheckpoint(dto.teacherCheckpoint, resolved) : null;
     const initial = dto.fromCheckpoint ? await this.initialCheckpoint(dto.fromCheckpoint, resolved) : null;
     const spec: TrainingRunSpec = {
@@ -83,7 +77,7 @@ export class RunsService {
    * so the run ends as it would have where it started. Its spec is resolved as POST /runs
    * resolves it, so the same Idempotency-Key and body find it again.
    */
-  async resume(dto: ResumeRunDto, idempotencyKey?: string): Promise<CreateRunResult> {
+  async resume(dto: ResumeRunRequest, idempotencyKey?: string): Promise<CreateRunResult> {
     const parentField = dto.run.fromCheckpoint ? 'fromCheckpoint' : dto.run.teacherCheckpoint ? 'teacherCheckpoint' : undefined;
     if (parentField) {
       throw new BadRequestException([`run.${parentField}: a run built on another checkpoint cannot be resumed here: that checkpoint does not travel with it`]);
@@ -183,7 +177,7 @@ export class RunsService {
     return { run, replayed: false };
   }
 
-  async list(query: ListRunsQueryDto): Promise<Page<Run>> {
+  async list(query: ListRunsQuery): Promise<Page<Run>> {
     const { status, kind, idempotencyKey, limit, offset } = query;
     const { items, total } = await this.runs.list({ status, kind, idempotencyKey }, { limit, offset });
     return { items, total, limit, offset };
@@ -226,57 +220,11 @@ export class RunsService {
     return this.get(id);
   }
 
-  /** Fills in defaults so the stored spec says exactly what ran, and applies deployment limits. */
-  private resolveSpec(dto: CreateRunDto): TrainingRunSpec {
-    if (dto.epochs > this.config.maxEpochs) {
-      throw new BadRequestException([`epochs must not be greater than ${this.config.maxEpochs} (MAX_EPOCHS)`]);
-    }
-    if (dto.batchSize > this.config.maxBatchSize) {
-      throw new BadRequestException([`batchSize must not be greater than ${this.config.maxBatchSize} (MAX_BATCH_SIZE)`]);
-    }
-    if (dto.model === IMPORTED_MODEL && !dto.fromCheckpoint) {
-      throw new BadRequestException(['model "imported" needs fromCheckpoint: a checkpoint of an import run (POST /models/import) or of a run trained from one']);
-    }
-    if (dto.kind === 'distillation' && dto.temperature === undefined) {
-      throw new BadRequestException(['temperature is required for distillation']);
-    }
-    if (dto.temperature !== undefined && dto.kind === 'adversarial-training') {
-      throw new BadRequestException(['temperature applies to train (a distillation teacher) and distillation runs only']);
-    }
-    if (dto.method && dto.kind !== 'adversarial-training') {
-      throw new BadRequestException(['method applies to adversarial-training runs only']);
-    }
-    if (dto.optimizer?.name === 'adam' && (dto.optimizer.momentum !== undefined || dto.optimizer.nesterov !== undefined)) {
-      throw new BadRequestException(['optimizer.momentum and optimizer.nesterov apply to the sgd optimizer only']);
-    }
-    const attack = dto.attack ? { name: dto.attack.name, epsilon: dto.attack.epsilon } : { ...DEFAULT_EVAL_ATTACK };
-    const method: TrainingMethodSpec | undefined =
-      dto.kind === 'adversarial-training' ? definedFields({ ...dto.method, name: dto.method?.name ?? 'fgsm', epsilon: dto.method?.epsilon ?? attack.epsilon }) : undefined;
-    if (dto.overfittingGuard && !method) throw new BadRequestException(['overfittingGuard applies to adversarial-training runs only']);
-    const guarded = dto.overfittingGuard ?? (method?.name === 'fgsm-rs' ? {} : undefined);
-    return {
-      kind: dto.kind,
-      dataset: dto.dataset,
-      model: dto.model,
-      attack,
-      epochs: dto.epochs,
-      batchSize: dto.batchSize,
-      seed: dto.seed,
-      learningRate: dto.learningRate ?? DEFAULT_LEARNING_RATE,
-      testFraction: dto.testFraction ?? DEFAULT_TEST_FRACTION,
-      ...(method && { method }),
-      optimizer: dto.optimizer?.name === 'sgd' ? { name: 'sgd', momentum: dto.optimizer.momentum ?? 0.9, nesterov: dto.optimizer.nesterov ?? false } : { name: 'adam' },
-      schedule: resolveSchedule(dto),
-      ...(dto.temperature !== undefined && { temperature: dto.temperature }),
-      ...(guarded && {
-        overfittingGuard: {
-          heldOut: guarded.heldOut ?? 500,
-          maxDrop: guarded.maxDrop ?? 0.2,
-          ...(guarded.maxGap !== undefined && { maxGap: guarded.maxGap }),
-          onCollapse: guarded.onCollapse ?? 'stop',
-        },
-      }),
-    };
+  /** The stored spec of a POST /runs body, or a 400 naming every field at fault. */
+  private resolveSpec(request: CreateRunRequest): TrainingRunSpec {
+    const resolved = resolveRunSpec(request, { maxEpochs: this.config.maxEpochs, maxBatchSize: this.config.maxBatchSize });
+    if (!resolved.ok) throw new BadRequestException(resolved.errors);
+    return resolved.spec;
   }
 
   private checkReplay(existing: Run, requestHash: string): Run {
@@ -284,27 +232,6 @@ export class RunsService {
       throw new ConflictException('Idempotency-Key was already used with a different request body');
     }
     return existing;
-  }
-}
-
-function resolveSchedule(dto: CreateRunDto): LearningRateScheduleSpec {
-  const schedule = dto.schedule;
-  switch (schedule?.kind) {
-    case undefined:
-    case 'constant':
-      return { kind: 'constant' };
-    case 'piecewise': {
-      const milestones = [...(schedule.milestones ?? [])].sort((a, b) => a - b);
-      if (milestones.some((m) => m >= dto.epochs)) throw new BadRequestException([`schedule.milestones must be below epochs (${dto.epochs})`]);
-      return { kind: 'piecewise', milestones, factor: schedule.factor! };
-    }
-    case 'cyclic': {
-      const minLearningRate = schedule.minLearningRate ?? 0;
-      if (minLearningRate >= (dto.learningRate ?? DEFAULT_LEARNING_RATE)) {
-        throw new BadRequestException(['schedule.minLearningRate must be below learningRate (the cyclic peak)']);
-      }
-      return { kind: 'cyclic', minLearningRate, peakAt: schedule.peakAt ?? 0.5 };
-    }
   }
 }
 

@@ -1,4 +1,4 @@
-import type { DetectorDescription } from '@bulwark/defenses';
+import type { DetectorDescription } from '@bulwark/spec';
 import type { DetectionEvaluation } from '@bulwark/evaluation';
 import { curveShare, detectionResult } from './detection-result';
 

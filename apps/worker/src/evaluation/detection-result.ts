@@ -1,5 +1,4 @@
-import type { DetectionPoint, DetectionResult, EvaluationRunSpec, StoredDetectorDescription } from '@bulwark/queue';
-import type { DetectorDescription } from '@bulwark/defenses';
+import type { DetectionPoint, DetectionResult, DetectorDescription, EvaluationRunSpec } from '@bulwark/spec';
 import type { DetectionEvaluation } from '@bulwark/evaluation';
 
 export interface DetectionResultInput {
@@ -15,9 +14,8 @@ export function detectionResult({ validation, detectors, perEpsilon }: Detection
   return {
     validation: { n: validation.n, split: 'train', seed: validation.seed },
     detectors: detectors.map((description, k) => {
-      const detector: StoredDetectorDescription = description;
       return {
-        detector,
+        detector: description,
         points: perEpsilon.map((evaluations): DetectionPoint => {
           const e = evaluations[k];
           if (e.detector.kind !== description.kind) throw new Error(`detection results out of order: ${e.detector.kind} where ${description.kind} belongs`);

@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import { UnrecoverableError } from 'bullmq';
-import type { DetectionResult, DetectorRunSpec, EvaluationRunSpec } from '@bulwark/queue';
+import type { DetectionResult, DetectorRunSpec, EvaluationRunSpec } from '@bulwark/spec';
 import { Dataset, seededSubsets } from '@bulwark/data';
 import { DefendedModel, Detector, createDefense, fitStackDetector } from '@bulwark/defenses';
 import { DetectionEvaluation, evaluateDetection } from '@bulwark/evaluation';

@@ -1,13 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { UnrecoverableError } from 'bullmq';
 import { ATTACKS_VERSION } from '@bulwark/attacks';
-import { EvaluationRunSpec, EvaluationView, RunJobData, RunSpec } from '@bulwark/queue';
+import type { RunJobData } from '@bulwark/queue';
+import { EvaluationRunSpec, EvaluationView, RunSpec, evaluationRunSpecSchema } from '@bulwark/spec';
 import { seededSubset } from '@bulwark/data';
 import { createDefense } from '@bulwark/defenses';
 import { EpsilonOutcome, EvaluationFlag, evaluateDefense, evaluateRobustness } from '@bulwark/evaluation';
 import { asLogitsModel } from '@bulwark/models';
 import { JobContext, loadRunDataset } from '../job-context';
 import { RunLifecycle, runJob } from '../run-lifecycle';
+import { specCheck } from '../stored-spec';
 import { curveShare } from './detection-result';
 import { loadCheckpointModel } from '../models/run-model';
 import { assertFeatureLayers, runDetectionStage } from './detection-stage';
@@ -18,7 +20,7 @@ export type EvaluationJobOutcome =
   | { status: 'skipped'; reason: string };
 
 /**
- * Turns an `evaluate` job into a call on evaluateRobustness: rebuilds the evaluated model from
+ * Turns an `evaluation` job into a call on evaluateRobustness: rebuilds the evaluated model from
  * its checkpoint, takes the seeded subset of its test split, attacks it at every ε and writes
  * each point of the curve (and its gallery) as soon as it is measured. With detectors, then
  * evaluates them on the same subset and stores that under `result.detection`.
@@ -105,7 +107,7 @@ function storedFlags(flags: EvaluationFlag[]) {
   return flags.map(({ flag, raised, detail, epsilon, examples }) => ({ flag, raised, detail, epsilon, examples: examples.slice(0, 20) }));
 }
 
-/** The spec with its detection fields, when it has detectors (the API stores all three together). */
+/** The spec with its detection fields, when it has detectors (stored specs hold all three or none). */
 function detectionSpec(spec: EvaluationRunSpec) {
   const { detectors, validationExamples, detectorAware } = spec;
   if (!detectors?.length) return undefined;
@@ -115,14 +117,6 @@ function detectionSpec(spec: EvaluationRunSpec) {
 
 /** The spec and, when it has detectors, its detection fields: both checked before the run is marked running. */
 function checkEvaluation(stored: RunSpec) {
-  const spec = checkSpec(stored);
+  const spec = specCheck('evaluation', evaluationRunSpecSchema)(stored);
   return { spec, withDetectors: detectionSpec(spec) };
-}
-
-function checkSpec(stored: RunSpec): EvaluationRunSpec {
-  if (stored.kind !== 'evaluation') throw new UnrecoverableError(`job evaluate cannot run a run of kind "${stored.kind}"`);
-  const spec = stored;
-  if (!spec.epsilons.length || spec.epsilons.some((e) => !(e >= 0))) throw new UnrecoverableError(`epsilons ${JSON.stringify(spec.epsilons)} are not valid radii`);
-  if (!spec.attacks.length) throw new UnrecoverableError('an evaluation needs at least one attack');
-  return spec;
 }

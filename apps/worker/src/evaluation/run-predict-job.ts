@@ -1,10 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { UnrecoverableError } from 'bullmq';
-import type { DetectionResult, EvaluationRunSpec, PredictAnswer, PredictJobData, PredictJobResult } from '@bulwark/queue';
+import type { PredictAnswer, PredictJobData, PredictJobResult } from '@bulwark/queue';
+import { evaluationRunSpecSchema, type DetectionResult } from '@bulwark/spec';
 import { createDefenseStack, type Detector } from '@bulwark/defenses';
 import { JobContext, loadRunDataset } from '../job-context';
 import { detectionData, fitDetectionStack } from './detection-stage';
 import { loadCheckpointModel } from '../models/run-model';
+import { storedSpec } from '../stored-spec';
 
 /**
  * Answers a predict request with an evaluated stack: the evaluation's model from its
@@ -18,7 +20,7 @@ export async function runPredictJob(data: PredictJobData, ctx: JobContext): Prom
   const run = await ctx.runs.find(data.evaluationRunId);
   if (!run || run.kind !== 'evaluation') throw new UnrecoverableError(`evaluation ${data.evaluationRunId} does not exist`);
   if (run.status !== 'succeeded') throw new UnrecoverableError(`evaluation ${run.id} is ${run.status}, not succeeded`);
-  const spec = run.spec as EvaluationRunSpec;
+  const spec = storedSpec(evaluationRunSpecSchema, run.spec);
   const detectorSpec = spec.detectors?.find((d) => d.kind === data.detector);
   if (!detectorSpec || spec.validationExamples === undefined) throw new UnrecoverableError(`evaluation ${run.id} has no ${data.detector} detector`);
   const log = (line: string) => ctx.log(`predict on evaluation ${run.id}: ${line}`);

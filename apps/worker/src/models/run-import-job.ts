@@ -1,9 +1,11 @@
 import { UnrecoverableError } from 'bullmq';
-import { DATASET_NAMES, ImportRunSpec, LAYERS_MODEL_FORMAT, LAYERS_UPLOAD_FORMAT, RunJobData, RunSpec } from '@bulwark/queue';
+import { LAYERS_MODEL_FORMAT, LAYERS_UPLOAD_FORMAT, RunJobData } from '@bulwark/queue';
+import { ImportRunSpec, importRunSpecSchema } from '@bulwark/spec';
 import { evaluateFgsm } from '@bulwark/evaluation';
 import { asLogitsModel, checkpointDigest } from '@bulwark/models';
 import { JobContext, loadRunDataset } from '../job-context';
 import { RunLifecycle, runJob } from '../run-lifecycle';
+import { specCheck } from '../stored-spec';
 import { encodeStoredModel, importStoredModel } from './run-model';
 
 export type ImportJobOutcome =
@@ -17,7 +19,7 @@ export type ImportJobOutcome =
  * upload with the accepted model, the topology every run trained from it is built from.
  */
 export async function runImportJob(data: RunJobData, ctx: JobContext): Promise<ImportJobOutcome> {
-  return runJob(ctx, { runId: data.runId, check: checkSpec }, (spec, lifecycle) => importRun(ctx, spec, lifecycle));
+  return runJob(ctx, { runId: data.runId, check: specCheck('import', importRunSpecSchema) }, (spec, lifecycle) => importRun(ctx, spec, lifecycle));
 }
 
 async function importRun(ctx: JobContext, spec: ImportRunSpec, { run, succeeded }: RunLifecycle): Promise<ImportJobOutcome> {
@@ -58,12 +60,4 @@ async function importRun(ctx: JobContext, spec: ImportRunSpec, { run, succeeded 
   } finally {
     model.dispose();
   }
-}
-
-/** A stored spec the worker cannot execute is a configuration error: retrying cannot fix it. */
-function checkSpec(stored: RunSpec): ImportRunSpec {
-  if (stored.kind !== 'import') throw new UnrecoverableError(`job import cannot run a run of kind "${stored.kind}"`);
-  if (!(DATASET_NAMES as readonly string[]).includes(stored.dataset)) throw new UnrecoverableError(`unknown dataset "${stored.dataset}"`);
-  if (!(stored.attack.epsilon > 0 && stored.attack.epsilon <= 1)) throw new UnrecoverableError(`attack.epsilon ${stored.attack.epsilon} is outside (0, 1]`);
-  return stored;
 }

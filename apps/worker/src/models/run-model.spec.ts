@@ -1,15 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Run } from '@bulwark/database';
-import {
-  CHECKPOINT_FORMAT,
-  IMPORTED_MODEL,
-  LAYERS_MODEL_FORMAT,
-  LAYERS_UPLOAD_FORMAT,
-  LayersModelJson,
-  RunSpec,
-  TrainingRunSpec,
-  encodeLayersModel,
-} from '@bulwark/queue';
+import { CHECKPOINT_FORMAT, LAYERS_MODEL_FORMAT, LAYERS_UPLOAD_FORMAT, LayersModelJson, encodeLayersModel } from '@bulwark/queue';
+import { IMPORTED_MODEL, RunSpec, TrainingRunSpec } from '@bulwark/spec';
 import { Dataset, createRng, loadMnistDigits, restoreRng, splitDataset, subsetDataset } from '@bulwark/data';
 import { createModel, restoreCheckpoint, saveLayersModel, serializeCheckpoint } from '@bulwark/models';
 import { selectBackend } from '@bulwark/tfjs-runtime';

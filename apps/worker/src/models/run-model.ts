@@ -1,16 +1,8 @@
 import type * as tf from '@tensorflow/tfjs';
 import { UnrecoverableError } from 'bullmq';
 import type { Checkpoint, Run, RunRepository } from '@bulwark/database';
-import {
-  CHECKPOINT_FORMAT,
-  IMPORTED_MODEL,
-  LAYERS_MODEL_FORMAT,
-  LayersModelJson,
-  MODEL_RUN_KINDS,
-  ModelRunSpec,
-  decodeLayersModel,
-  encodeLayersModel,
-} from '@bulwark/queue';
+import { CHECKPOINT_FORMAT, LAYERS_MODEL_FORMAT, LayersModelJson, decodeLayersModel, encodeLayersModel } from '@bulwark/queue';
+import { IMPORTED_MODEL, MODEL_RUN_KINDS, ModelRunSpec } from '@bulwark/spec';
 import { Dataset } from '@bulwark/data';
 import { ImportedLayersModel, LayersModelFiles, createModel, fromLayersModelFiles, importLayersModel, restoreLayersWeights, restoreModelWeights, saveLayersModel } from '@bulwark/models';
 

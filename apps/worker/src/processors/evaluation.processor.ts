@@ -10,7 +10,7 @@ export default async function evaluationProcessor(sandboxed: SandboxedJob<Evalua
   if (!isEvaluationJobName(name)) throw new UnrecoverableError(`unknown job name "${name}" on the evaluation queue`);
   const job = evaluationJob(name, sandboxed.data);
   switch (job.name) {
-    case 'evaluate':
+    case 'evaluation':
       return runEvaluationJob(job.data, await jobContextFor(sandboxed));
     case 'predict':
       return runPredictJob(job.data, await jobContextFor(sandboxed));

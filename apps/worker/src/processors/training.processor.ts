@@ -10,8 +10,8 @@ export default async function trainingProcessor(job: SandboxedJob<RunJobData>) {
   if (!isTrainingJobName(name)) throw new UnrecoverableError(`unknown job name "${name}" on the training queue`);
   switch (name) {
     case 'train':
-    case 'adversarial-train':
-    case 'distill':
+    case 'adversarial-training':
+    case 'distillation':
       return runTrainingJob(name, job.data, await jobContextFor(job));
     case 'import':
       return runImportJob(job.data, await jobContextFor(job));

@@ -1,12 +1,14 @@
 import type { LayersModel } from '@tensorflow/tfjs';
 import { UnrecoverableError } from 'bullmq';
-import { CHECKPOINT_FORMAT, DATASET_NAMES, IMPORTED_MODEL, MODEL_NAMES, RunJobData, RunSpec, TrainingJobName, TrainingRunSpec } from '@bulwark/queue';
+import { CHECKPOINT_FORMAT, RunJobData, TrainingJobName } from '@bulwark/queue';
+import { TrainingRunSpec, trainingRunSpecSchema } from '@bulwark/spec';
 import { createRng, Dataset, restoreRng } from '@bulwark/data';
 import { checkpointDigest, restoreCheckpoint, asLogitsModel, serializeCheckpoint } from '@bulwark/models';
 import { EpochResult, BatchProgress, TrainSummary, carveHeldOut, distill, trainTeacherAtTemperature, trainClassifier } from '@bulwark/training';
 import { JobContext, loadRunDataset } from '../job-context';
 import { buildRunModel, loadCheckpointModel, restoreCheckpointWeights } from '../models/run-model';
 import { RunLifecycle, runJob } from '../run-lifecycle';
+import { specCheck } from '../stored-spec';
 import { adversarialTrainingOf, learningRateScheduleOf, optimizerOf } from './training-options';
 
 export type TrainingJobOutcome =
@@ -15,8 +17,8 @@ export type TrainingJobOutcome =
   | { status: 'skipped'; reason: string };
 
 /**
- * Turns a `train` / `adversarial-train` job into calls on @bulwark/training, writing every
- * epoch's metrics and checkpoint to Postgres as it goes. A re-delivered job resumes from the
+ * Turns a `train`, `adversarial-training` or `distillation` job into calls on
+ * @bulwark/training, writing every epoch's metrics and checkpoint to Postgres as it goes. A re-delivered job resumes from the
  * newest checkpoint. Throws on failure (BullMQ retries); configuration errors are unrecoverable.
  */
 export async function runTrainingJob(
@@ -24,7 +26,7 @@ export async function runTrainingJob(
   data: RunJobData,
   ctx: JobContext,
 ): Promise<TrainingJobOutcome> {
-  return runJob(ctx, { runId: data.runId, check: (stored) => checkSpec(jobName, stored) }, (spec, lifecycle) => trainRun(ctx, spec, lifecycle));
+  return runJob(ctx, { runId: data.runId, check: specCheck(jobName, trainingRunSpecSchema) }, (spec, lifecycle) => trainRun(ctx, spec, lifecycle));
 }
 
 async function trainRun(ctx: JobContext, spec: TrainingRunSpec, { run, shouldStop, progress, succeeded, cancelled }: RunLifecycle): Promise<TrainingJobOutcome> {
@@ -149,20 +151,4 @@ async function guardBest(ctx: JobContext, runId: string) {
   const best = series.reduce((a, b) => (b.value >= a.value ? b : a));
   const checkpoint = await ctx.runs.checkpointAt(runId, best.step);
   return checkpoint ? { epoch: best.step, accuracy: best.value, checkpoint: checkpoint.data } : undefined;
-}
-
-/** A stored spec the worker cannot execute is a configuration error: retrying cannot fix it. */
-function checkSpec(jobName: Exclude<TrainingJobName, 'import'>, stored: RunSpec): TrainingRunSpec {
-  const expectedKind = ({ train: 'train', 'adversarial-train': 'adversarial-training', distill: 'distillation' } as const)[jobName];
-  if (stored.kind !== expectedKind) throw new UnrecoverableError(`job ${jobName} cannot run a run of kind "${stored.kind}"`);
-  const spec = stored as TrainingRunSpec;
-  if (!(DATASET_NAMES as readonly string[]).includes(spec.dataset)) throw new UnrecoverableError(`unknown dataset "${spec.dataset}"`);
-  if (spec.model === IMPORTED_MODEL ? !spec.importedModel : !(MODEL_NAMES as readonly string[]).includes(spec.model)) {
-    throw new UnrecoverableError(spec.model === IMPORTED_MODEL ? 'an imported model needs importedModel (its import run and checkpoint)' : `unknown model "${spec.model}"`);
-  }
-  if (!(spec.attack.epsilon > 0 && spec.attack.epsilon <= 1)) throw new UnrecoverableError(`attack.epsilon ${spec.attack.epsilon} is outside (0, 1]`);
-  if (!(Number.isInteger(spec.epochs) && spec.epochs >= 1)) throw new UnrecoverableError(`epochs ${spec.epochs} is not a positive integer`);
-  if (!(Number.isInteger(spec.batchSize) && spec.batchSize >= 1)) throw new UnrecoverableError(`batchSize ${spec.batchSize} is not a positive integer`);
-  if (spec.kind === 'distillation' && !(spec.temperature! > 0 && spec.teacherCheckpointId)) throw new UnrecoverableError('a distillation run needs a temperature and a teacher checkpoint');
-  return spec;
 }

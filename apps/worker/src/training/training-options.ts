@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import type { TrainingMethodSpec, TrainingRunSpec } from '@bulwark/queue';
+import type { TrainingMethodSpec, TrainingRunSpec } from '@bulwark/spec';
 import { AdversarialTraining, LearningRateSchedule, createOptimizer } from '@bulwark/training';
 
 /**

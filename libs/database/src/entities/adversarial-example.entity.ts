@@ -1,5 +1,5 @@
 import { Column, Entity, JoinColumn, ManyToOne, PrimaryGeneratedColumn, Unique } from 'typeorm';
-import type { EvaluationView } from '@bulwark/queue';
+import type { EvaluationView } from '@bulwark/spec';
 import { Run } from './run.entity';
 
 /** A stored adversarial example for the gallery: uint8 pixels of the clean and attacked input. */

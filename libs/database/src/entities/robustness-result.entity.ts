@@ -1,5 +1,5 @@
 import { Column, Entity, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
-import type { EvaluationView } from '@bulwark/queue';
+import type { EvaluationView } from '@bulwark/spec';
 import { Run } from './run.entity';
 
 /**

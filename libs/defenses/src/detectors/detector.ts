@@ -1,27 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { makeBatch, sequentialBatches, type Dataset } from '@bulwark/data';
 import { thresholdAtFpr } from './detection-metrics';
-import type { PreprocessingSpec } from '../preprocessing/preprocessing';
-
-export type DetectorKind = 'confidence' | 'feature-squeezing' | 'mahalanobis';
-
-/** A fitted detector as stored with a run: enough to report on it and to refit it identically. */
-export interface DetectorDescription {
-  kind: DetectorKind;
-  /** Inputs scoring above it are rejected. */
-  threshold: number;
-  /** The false-positive rate the threshold was set for on `validation`. */
-  targetFpr: number;
-  /** The rate it gives there (≤ targetFpr; lower with ties). */
-  validationFpr: number;
-  validation: { name: string; n: number };
-  /** Spread (standard deviation) of the clean validation scores: the unit an adaptive attack weighs the score in. */
-  scoreScale: number;
-  /** Preprocessing in front of the detector's model (the stack's). */
-  preprocessing: PreprocessingSpec[];
-  /** Kind-specific settings (squeezers, feature layer, shrinkage…). */
-  params: Record<string, unknown>;
-}
+import type { DetectorDescription, DetectorKind, PreprocessingStep } from '@bulwark/spec';
 
 /**
  * Scores inputs (higher = more likely adversarial) and rejects those above a threshold set
@@ -57,7 +37,7 @@ export interface ThresholdOptions {
   functions: ScoreFunctions;
   validation: Dataset;
   fpr: number;
-  preprocessing: PreprocessingSpec[];
+  preprocessing: PreprocessingStep[];
   batchSize: number;
 }
 

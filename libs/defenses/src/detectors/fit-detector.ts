@@ -6,19 +6,17 @@ import { createPreprocessing } from '../create-defense';
 import { toLogitsModel } from '../defended-model';
 import { thresholdDetector, type Detector } from './detector';
 import { mahalanobisScores } from './mahalanobis-detector';
-import type { Preprocessing, PreprocessingSpec } from '../preprocessing/preprocessing';
+import { DEFAULT_DETECTOR_FPR, type DetectorKind, type DetectorRunSpec } from '@bulwark/spec';
+import type { Preprocessing } from '../preprocessing/preprocessing';
 import { defaultSqueezers, squeezingScores } from './squeezing-detector';
 
-/** A detector as configured (a job payload's form); `fpr` defaults to 0.05. */
-export type DetectorSpec =
-  | { kind: 'confidence'; fpr?: number }
-  | { kind: 'feature-squeezing'; fpr?: number; squeezers?: PreprocessingSpec[] }
-  | { kind: 'mahalanobis'; fpr?: number; featureLayer?: string; shrinkage?: number };
+/** A detector as configured: as an evaluation stores it, or with any option left to its default. */
+export type DetectorSpec = { [K in DetectorKind]: { kind: K } & Partial<Omit<Extract<DetectorRunSpec, { kind: K }>, 'kind'>> }[DetectorKind];
 
 interface CommonFitOptions {
   /** Clean held-out data: the threshold is set so that a fraction `fpr` of it is rejected. */
   validation: Dataset;
-  /** Target false-positive rate on `validation` (default 0.05). */
+  /** Target false-positive rate on `validation` (default DEFAULT_DETECTOR_FPR). */
   fpr?: number;
   /** The stack's preprocessing in front of the model, if any: the detector sees what the model sees. */
   preprocessing?: readonly Preprocessing[];
@@ -43,7 +41,7 @@ export type FitDetectorOptions = CommonFitOptions &
 
 /** Fits a detector of `kind` to `model` and sets its threshold for `fpr` false positives on `validation`. */
 export function fitDetector(options: FitDetectorOptions): Detector {
-  const { validation, fpr = 0.05, preprocessing = [], batchSize = 256, seed = 0 } = options;
+  const { validation, fpr = DEFAULT_DETECTOR_FPR, preprocessing = [], batchSize = 256, seed = 0 } = options;
   if (!(fpr > 0 && fpr < 1)) throw new Error(`fpr must be in (0, 1), got ${fpr}`);
   if (validation.size === 0) throw new Error('fitDetector: empty validation set');
   const functions = (() => {

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { makeBatch, sequentialBatches, type Dataset } from '@bulwark/data';
+import { DEFAULT_MAHALANOBIS_SHRINKAGE } from '@bulwark/spec';
 import type { ScoreFunctions } from './detector';
 import { detectorPaths } from './detector-paths';
 import type { Preprocessing } from '../preprocessing/preprocessing';
@@ -18,9 +19,6 @@ export function penultimateFeatures(model: tf.LayersModel, layer?: string): tf.L
   return tf.model({ name: `${model.name}-features`, inputs: model.inputs, outputs });
 }
 
-/** Ridge added to the feature covariance, relative to its mean variance: dead ReLU units make it singular. */
-export const DEFAULT_SHRINKAGE = 0.01;
-
 export interface MahalanobisOptions {
   model: tf.LayersModel;
   preprocessing: readonly Preprocessing[];
@@ -28,7 +26,7 @@ export interface MahalanobisOptions {
   statistics: Dataset;
   /** Name of the layer whose output is the feature vector; default the penultimate. */
   featureLayer?: string;
-  /** Ridge added to the covariance, relative to its mean variance (default DEFAULT_SHRINKAGE). */
+  /** Ridge added to the covariance, relative to its mean variance (default DEFAULT_MAHALANOBIS_SHRINKAGE: dead ReLU units make it singular). */
   shrinkage?: number;
   batchSize: number;
   seed: number;
@@ -45,7 +43,7 @@ export interface MahalanobisOptions {
  */
 export function mahalanobisScores(options: MahalanobisOptions): ScoreFunctions {
   const { model, preprocessing, statistics, batchSize, seed } = options;
-  const shrinkage = options.shrinkage ?? DEFAULT_SHRINKAGE;
+  const shrinkage = options.shrinkage ?? DEFAULT_MAHALANOBIS_SHRINKAGE;
   if (!(Number.isFinite(shrinkage) && shrinkage >= 0)) throw new Error(`shrinkage must be a finite number >= 0, got ${shrinkage}`);
   const featureModel = penultimateFeatures(model, options.featureLayer);
   const features = (inputs: tf.Tensor) =>

@@ -1,14 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { bpdaTransform, type InputTransform, type LogitsModel } from '@bulwark/attacks';
-import { bitDepthReduction } from '../preprocessing/bit-depth';
 import type { ScoreFunctions } from './detector';
 import { detectorPaths } from './detector-paths';
-import { medianSmoothing } from '../preprocessing/median-filter';
 import type { Preprocessing } from '../preprocessing/preprocessing';
+import { DEFAULT_SQUEEZERS } from '@bulwark/spec';
+import { createPreprocessing } from '../create-defense';
 
 /** Xu et al. (2018)'s best MNIST configuration: 1-bit depth and a 2×2 median filter. */
 export function defaultSqueezers(): Preprocessing[] {
-  return [bitDepthReduction({ bits: 1 }), medianSmoothing({ size: 2 })];
+  return DEFAULT_SQUEEZERS.map(createPreprocessing);
 }
 
 /**

@@ -1,19 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { bpdaTransform, createSeededRandom, type InputTransform, type RandomTransform } from '@bulwark/attacks';
-
-/**
- * What a preprocessing step is, as stored with a run and as a job payload carries it: every
- * field needed to rebuild the step with `createPreprocessing`, nothing else.
- */
-export type PreprocessingSpec =
-  | { kind: 'bit-depth'; bits: number }
-  | { kind: 'median-filter'; size: number }
-  | { kind: 'jpeg'; quality: number }
-  | { kind: 'gaussian-noise'; sigma: number; seed: number }
-  | { kind: 'random-resize-pad'; minSize: number; maxSize: number; padSize?: number; seed: number }
-  | { kind: 'quantise-inputs'; levels: number };
-
-export type PreprocessingKind = PreprocessingSpec['kind'];
+import type { PreprocessingStep } from '@bulwark/spec';
 
 /**
  * How an honest evaluation must attack through a step (ARCHITECTURE.md: a defense that
@@ -24,7 +11,8 @@ export type PreprocessingKind = PreprocessingSpec['kind'];
 export type AdaptiveTreatment = 'exact' | 'bpda' | 'eot';
 
 export interface Preprocessing {
-  spec: PreprocessingSpec;
+  /** Every field needed to rebuild the step with `createPreprocessing`, nothing else. */
+  spec: PreprocessingStep;
   /**
    * The step as deployed, on a batch in [0,1]. Randomised steps draw fresh randomness on
    * every call (a counter-driven seed), so two forward passes on the same input differ.

@@ -1,9 +1,10 @@
 /**
- * Adversarial-training methods as plain data (no tfjs here, so a job contract can mirror
- * them). Every method trains against an L∞ threat model of radius `epsilon` in input space
+ * Adversarial-training methods as plain data (no tfjs here; their names are the spec's
+ * TRAINING_METHODS). Every method trains against an L∞ threat model of radius `epsilon` in input space
  * [0,1]. Step sizes default to multiples of ε; during an ε warm-up every step size scales
  * with the warmed ε (an explicit `stepSize` is the one at full ε).
  */
+import { TRAINING_METHODS } from '@bulwark/spec';
 
 /**
  * ε ramps linearly from ε/K at the first minibatch to ε at minibatch K and stays there:
@@ -94,7 +95,6 @@ export interface FreeTraining extends MethodBase {
 
 export type AdversarialTraining = FgsmTraining | FgsmRsTraining | PgdTraining | TradesTraining | FreeTraining;
 export type AdversarialTrainingMethodName = AdversarialTraining['method'];
-export const ADVERSARIAL_TRAINING_METHODS: readonly AdversarialTrainingMethodName[] = ['fgsm', 'fgsm-rs', 'pgd', 'trades', 'free'];
 
 /** Every hyperparameter with its default filled in: what a run should store. */
 export type ResolvedAdversarialTraining =
@@ -173,7 +173,7 @@ export function resolveAdversarialTraining(options: AdversarialTraining): Resolv
         ...withWarmup,
       };
     default:
-      return fail(`unknown method; expected one of ${ADVERSARIAL_TRAINING_METHODS.join(', ')}`);
+      return fail(`unknown method; expected one of ${TRAINING_METHODS.join(', ')}`);
   }
 }
 

@@ -1,9 +1,5 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsUUID } from 'class-validator';
+import { createZodDto } from 'nestjs-zod';
+import { listEvaluationsQuerySchema } from '@bulwark/spec';
 
-export class ListEvaluationsQueryDto {
-  @ApiPropertyOptional({ description: 'Only evaluations of this training run (model)' })
-  @IsOptional()
-  @IsUUID()
-  runId?: string;
-}
+/** Query of GET /evaluations (see listEvaluationsQuerySchema). */
+export class ListEvaluationsQueryDto extends createZodDto(listEvaluationsQuerySchema) {}

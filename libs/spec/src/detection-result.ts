@@ -1,4 +1,5 @@
-import type { DetectorKind, PreprocessingStepSpec } from './run-spec';
+import type { DetectorKind, PreprocessingStep } from './defense.schema';
+import type { EvaluationAttackName } from './evaluation-run.schema';
 
 /**
  * What an evaluation with detectors stores under `result.detection` (run.result is jsonb), and
@@ -12,13 +13,13 @@ export interface DetectionResult {
 }
 
 export interface DetectorResult {
-  detector: StoredDetectorDescription;
+  detector: DetectorDescription;
   /** One per ε > 0 of the evaluation, ascending. */
   points: DetectionPoint[];
 }
 
-/** A fitted detector as the worker describes it: enough to report on it and to refit it identically. */
-export interface StoredDetectorDescription {
+/** A fitted detector as @bulwark/defenses describes it and the evaluation stores it: enough to report on it and to refit it identically. */
+export interface DetectorDescription {
   kind: DetectorKind;
   /** Inputs scoring above it are rejected. */
   threshold: number;
@@ -30,12 +31,12 @@ export interface StoredDetectorDescription {
   /** Spread of the clean validation scores: the unit the detector-aware attack weighs the score in. */
   scoreScale: number;
   /** The defense's preprocessing in front of the detector's model. */
-  preprocessing: PreprocessingStepSpec[];
+  preprocessing: PreprocessingStep[];
   /** Kind-specific settings (squeezers, feature layer, shrinkage, the statistics' subset…). */
   params: Record<string, unknown>;
 }
 
-export type DetectionAttackName = 'fgsm' | 'pgd' | 'apgd-ce' | 'apgd-t' | 'square' | 'detector-aware-pgd';
+export type DetectionAttackName = EvaluationAttackName | 'detector-aware-pgd';
 
 export interface DetectionPoint {
   epsilon: number;
