@@ -96,7 +96,7 @@ function makeStep(model: tf.LayersModel, optimizer: tf.Optimizer, x: tf.Tensor4D
       let inputs: tf.Tensor = x;
       if (kind === 'fgsm') inputs = craftFgsm({ model: logitsModel, inputs: x, labels: y, epsilon: EPSILON });
       if (kind === 'pgd10') inputs = craftPgd({ model: logitsModel, inputs: x, labels: y, epsilon: EPSILON, ...PGD, seed });
-      const loss = optimizer.minimize(() => tf.mean(softmaxCrossEntropy({ logits: applyModel(model, inputs, true), labels: y })) as tf.Scalar, true, variables);
+      const loss = optimizer.minimize(() => tf.mean<tf.Scalar>(softmaxCrossEntropy({ logits: applyModel(model, inputs, true), labels: y })), true, variables);
       if (loss === null) throw new Error('optimizer.minimize returned no loss');
       return loss;
     });
@@ -106,7 +106,7 @@ function makeStep(model: tf.LayersModel, optimizer: tf.Optimizer, x: tf.Tensor4D
 function setUp(name: ModelName, kind: StepKind, batch: number) {
   const model = createModel({ name, inputShape: [28, 28, 1], numClasses: 10, seed: 1 });
   const optimizer = tf.train.adam(1e-3);
-  const x = tf.randomUniform([batch, 28, 28, 1], 0, 1, 'float32', 2) as tf.Tensor4D;
+  const x = tf.randomUniform<tf.Rank.R4>([batch, 28, 28, 1], 0, 1, 'float32', 2);
   const y = tf.tidy(() => tf.cast(tf.floor(tf.randomUniform([batch], 0, 10, 'float32', 3)), 'int32')) as tf.Tensor1D;
   const step = makeStep(model, optimizer, x, y, kind);
   const once = async (seed: number) => {

@@ -107,7 +107,7 @@ function execForm(args: string): string[] | undefined {
   if (!args.startsWith('[')) return undefined;
   const parsed: unknown = JSON.parse(args);
   if (!Array.isArray(parsed) || !parsed.every((a) => typeof a === 'string')) throw new Error(`bad exec form ${args}`);
-  return parsed as string[];
+  return parsed;
 }
 
 function parseCopy(instruction: Instruction): Copy {

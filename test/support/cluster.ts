@@ -8,7 +8,7 @@ export interface TestCluster {
   /** The environment both processes run with (after the caller's additions). */
   env: Record<string, string>;
   /** One HTTP call; the body is whatever the API returned (the tests' assertions are its type check). */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+   
   call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
   stop(): Promise<void>;
 }

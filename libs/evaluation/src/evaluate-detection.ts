@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { fgsm, pgd, standardSuite, type AttackResult, type LogitsModel, type PerturbationNorm, type SuiteStageName } from '@bulwark/attacks';
+import { fgsm, pgd, standardSuite, type AttackResult, type LogitsModel, type PerturbationNorm } from '@bulwark/attacks';
 import { makeBatch, sequentialBatches, type Dataset } from '@bulwark/data';
 import { yieldToEventLoop } from '@bulwark/tfjs-runtime';
 import type { RobustnessAttack, RobustnessParams } from './evaluate-robustness';
@@ -112,7 +112,7 @@ export async function evaluateDetection(options: EvaluateDetectionOptions): Prom
   const attackModel = adaptiveView(defended, options.eot);
   const n = dataset.size;
   const names: AttackName[] = [...options.attacks, DETECTOR_AWARE];
-  const tallies = detectors.map(() => new Map(names.map((name) => [name, { fooled: [], rejected: [], scores: [], seconds: 0 } as Tally])));
+  const tallies = detectors.map(() => new Map<AttackName, Tally>(names.map((name) => [name, { fooled: [], rejected: [], scores: [], seconds: 0 }])));
   const cleanCorrect: boolean[] = [];
   const cleanRejected = detectors.map((): boolean[] => []);
   const cleanScores = detectors.map((): number[] => []);
@@ -229,7 +229,7 @@ function craftUnaware(attack: RobustnessAttack, { attackModel, x, y, epsilon, no
       epsilon,
       norm,
       seed,
-      stages: [attack as SuiteStageName],
+      stages: [attack],
       apgdSteps: params.apgd.steps,
       apgdRestarts: params.apgd.restarts,
       targetClasses: params.apgdTargeted.targetClasses,

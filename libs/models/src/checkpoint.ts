@@ -70,7 +70,7 @@ export async function serializeCheckpoint({ model, optimizer, epoch, rngState }:
     ...optimizerWeights.map(({ name, tensor }) => ({ name: canonicalSlotName(name, model.trainableWeights), role: 'optimizer' as const, tensor })),
     ...(powers === undefined
       ? []
-      : ADAM_POWER_NAMES.map((name) => ({ name, role: 'optimizer-power' as const, tensor: powers[name] as tf.Tensor }))),
+      : ADAM_POWER_NAMES.map((name) => ({ name, role: 'optimizer-power' as const, tensor: powers[name] }))),
   ];
   try {
     const tensors: CheckpointTensorEntry[] = [];

@@ -54,7 +54,7 @@ describe('importLayersModel', () => {
   beforeAll(async () => {
     await selectBackend({ forced: 'wasm', log: () => undefined });
     root = await mkdtemp(join(tmpdir(), 'bulwark-import-'));
-    x = tf.randomUniform([5, ...SHAPE], 0, 1, 'float32', 2) as tf.Tensor4D;
+    x = tf.randomUniform<tf.Rank.R4>([5, ...SHAPE], 0, 1, 'float32', 2);
   });
 
   afterAll(async () => {

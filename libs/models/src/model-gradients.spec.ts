@@ -33,7 +33,7 @@ describe('model zoo gradients', () => {
     const labels = tf.oneHot(tf.tensor1d([0, 2], 'int32'), 3);
 
     const { grads } = tf.variableGrads(
-      () => tf.losses.softmaxCrossEntropy(labels, applyModel(model, x, true)) as tf.Scalar,
+      () => tf.losses.softmaxCrossEntropy<tf.Tensor, tf.Scalar>(labels, applyModel(model, x, true)),
       [x, ...model.trainableWeights.map((w) => w.read() as tf.Variable)],
     );
 

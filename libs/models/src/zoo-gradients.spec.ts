@@ -26,7 +26,7 @@ async function gradients(backend: 'cpu' | 'wasm', name: ModelName, input: Float3
   const labels = tf.oneHot(tf.tensor1d([0, 3], 'int32'), 4);
   const variables = [x, ...model.trainableWeights.map((w) => w.read() as tf.Variable)];
 
-  const { grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(labels, applyModel(model, x, true)) as tf.Scalar, variables);
+  const { grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy<tf.Tensor, tf.Scalar>(labels, applyModel(model, x, true)), variables);
 
   const values = variables.map((v) => grads[v.name].dataSync() as Float32Array);
   tf.dispose([x, labels, ...Object.values(grads)]);

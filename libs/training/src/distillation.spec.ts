@@ -62,7 +62,7 @@ describe('defensive distillation', () => {
     await trainClassifier({ model: predictor, optimizer: predictorOptimizer, train, test, epochs: 1, batchSize: 32, rng: createRng(3), evalAttack });
     predictorOptimizer.dispose();
     // Scaled logits make softmax exactly one-hot in float32: a fixed one-hot predictor.
-    const teacher = (x: tf.Tensor) => tf.tidy(() => tf.mul(applyModel(predictor, x, false), 1e6) as tf.Tensor2D);
+    const teacher = (x: tf.Tensor) => tf.tidy(() => tf.mul<tf.Tensor2D>(applyModel(predictor, x, false), 1e6));
     const all = makeBatch(train, Uint32Array.from({ length: train.size }, (_, i) => i));
     const [probabilities, predicted] = tf.tidy(() => [tf.softmax(teacher(all.x)), tf.argMax(teacher(all.x), 1)]);
     const teacherLabels = Uint8Array.from(await predicted.data());

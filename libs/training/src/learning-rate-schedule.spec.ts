@@ -59,7 +59,7 @@ describe('optimizers under a schedule', () => {
       for (let i = 0; i < 2; i += 1) {
         if (setTo !== undefined) setOptimizerLearningRate(optimizer, setTo);
         tf.tidy(() => {
-          optimizer.minimize(() => tf.losses.softmaxCrossEntropy(tf.oneHot(labels, 10), model.apply(x) as tf.Tensor) as tf.Scalar, false, variables);
+          optimizer.minimize(() => tf.losses.softmaxCrossEntropy<tf.Tensor, tf.Scalar>(tf.oneHot(labels, 10), model.apply(x) as tf.Tensor), false, variables);
         });
       }
       const digest = await weightsDigest(model);

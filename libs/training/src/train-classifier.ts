@@ -216,7 +216,7 @@ export async function runTrainingLoop(options: TrainingLoopOptions): Promise<Tra
         } finally {
           tf.dispose([x, y]);
         }
-        const lossTensor = losses.length === 1 ? losses[0] : tf.tidy(() => tf.div(tf.addN(losses), losses.length) as tf.Scalar);
+        const lossTensor = losses.length === 1 ? losses[0] : tf.tidy(() => tf.div<tf.Scalar>(tf.addN(losses), losses.length));
         const loss = (await lossTensor.data())[0];
         tf.dispose([...losses, lossTensor]);
         lossSum += loss * indices.length;

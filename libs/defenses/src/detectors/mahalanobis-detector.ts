@@ -51,7 +51,7 @@ export function mahalanobisScores(options: MahalanobisOptions): ScoreFunctions {
   const features = (inputs: tf.Tensor) =>
     tf.tidy(() => {
       const out = featureModel.apply(inputs, { training: false }) as tf.Tensor;
-      return tf.reshape(out, [out.shape[0], -1]) as tf.Tensor2D;
+      return tf.reshape<tf.Rank.R2>(out, [out.shape[0], -1]);
     });
   const classes = statistics.classNames.length;
   const paths = detectorPaths(features, preprocessing, seed);
@@ -79,7 +79,7 @@ export function minMahalanobis(features: tf.Tensor2D, means: tf.Tensor2D, precis
     const classes = means.shape[0];
     const differences = tf.reshape(tf.sub(tf.expandDims(features, 1), tf.expandDims(means, 0)), [batch * classes, dimension]);
     const quadratic = tf.sum(tf.mul(tf.matMul(differences, precision), differences), 1);
-    return tf.min(tf.reshape(quadratic, [batch, classes]), 1) as tf.Tensor1D;
+    return tf.min<tf.Tensor1D>(tf.reshape(quadratic, [batch, classes]), 1);
   });
 }
 
@@ -119,7 +119,7 @@ function classStatistics({ features, statistics, classes, shrinkage, batchSize }
   }
   const n = statistics.size;
   const [means, covariance] = tf.tidy(() => {
-    const m = tf.div(sums!, tf.tensor2d(counts, [classes, 1])) as tf.Tensor2D;
+    const m = tf.div<tf.Tensor2D>(sums!, tf.tensor2d(counts, [classes, 1]));
     // Pooled within-class covariance: E[ffᵀ] − Σ_c (n_c/n) μ_c μ_cᵀ.
     const between = tf.matMul(tf.mul(m, tf.tensor2d(counts.map((c) => c / n), [classes, 1])), m, true, false);
     return [m, tf.sub(tf.div(moments!, n), between)] as tf.Tensor2D[];

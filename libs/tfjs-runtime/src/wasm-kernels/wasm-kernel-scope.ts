@@ -112,7 +112,7 @@ export class WasmKernelScope {
     return this.run(
       tf.DepthwiseConv2dNative,
       { x, filter: this.constant(oneHot, [size[0], size[1], channels, windowSize]) },
-      { ...window, dilations: [1, 1], dataFormat: 'NHWC' } as unknown as tf.NamedAttrMap,
+      { ...window, dilations: [1, 1], dataFormat: 'NHWC' },
     );
   }
 

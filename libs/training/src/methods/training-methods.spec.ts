@@ -58,7 +58,7 @@ describe('adversarial-training methods, one minibatch at a time', () => {
         const xAdv = craftFgsm({ model: asLogitsModel(original.model), inputs: x, labels: y, epsilon: 0.1 });
         const inputs = tf.concat([x, xAdv]);
         const labels = tf.concat([y, y]);
-        original.optimizer.minimize(() => tf.mean(softmaxCrossEntropy({ logits: applyModel(original.model, inputs, true), labels })) as tf.Scalar, true, variables);
+        original.optimizer.minimize(() => tf.mean<tf.Scalar>(softmaxCrossEntropy({ logits: applyModel(original.model, inputs, true), labels })), true, variables);
       });
     }
     const current = trainee(3);
@@ -91,7 +91,7 @@ describe('adversarial-training methods, one minibatch at a time', () => {
     const fgsmRs = adversarialTrainingMethod(t.context, resolveAdversarialTraining({ method: 'fgsm-rs', epsilon }));
     const fgsm = adversarialTrainingMethod(t.context, resolveAdversarialTraining({ method: 'fgsm', epsilon }));
     // Mid-grey inputs: no pixel is clipped by [0,1], so δ shows the step itself.
-    const x = tf.fill([64, 28, 28, 1], 0.5) as tf.Tensor4D;
+    const x = tf.fill<tf.Rank.R4>([64, 28, 28, 1], 0.5);
     const y = tf.tensor1d(Array.from({ length: 64 }, (_, i) => i % 10), 'int32');
     const rngBefore = t.context.rng.state();
     const first = fgsmRs.craft!({ x, y, epsilon });

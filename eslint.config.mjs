@@ -1,0 +1,52 @@
+// Type-aware linting: typescript-eslint's strict type-checked rules, configured where a rule does
+// not pay in a tfjs/NestJS codebase, and eslint-config-prettier last so formatting is Prettier's.
+import eslint from '@eslint/js';
+import prettier from 'eslint-config-prettier';
+import globals from 'globals';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/', 'node_modules/', 'docs/', 'coverage/', '**/*.js', '**/*.mjs'] },
+  eslint.configs.recommended,
+  tseslint.configs.strictTypeChecked,
+  {
+    languageOptions: {
+      globals: globals.node,
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    linterOptions: { reportUnusedDisableDirectives: 'error' },
+    rules: {
+      // Numbers in messages and log lines are the common case; other types still need String() or a format.
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
+      // Nest modules are empty classes carrying a decorator; an undecorated empty class is still an error.
+      '@typescript-eslint/no-extraneous-class': ['error', { allowWithDecorator: true }],
+      // `() => tf.dispose(...)` and `forEach((v) => expect(v)...)` return void on purpose; void assigned or passed on is still caught.
+      '@typescript-eslint/no-confusing-void-expression': ['error', { ignoreArrowShorthand: true }],
+      // `_`-prefixed names are deliberately unused (destructuring a field out, a required callback parameter).
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['**/*.spec.ts', '**/*.fixture.ts', 'test/**/*.ts'],
+    rules: {
+      // A test states what it just set up; a failed `!` throws at the line that would otherwise fail anyway.
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      // `let x: T` set in beforeAll is unset in afterAll when beforeAll failed: the `?.` there is right where the type is not.
+      '@typescript-eslint/no-unnecessary-condition': 'off',
+      // expect(obj.method).toHaveBeenCalled() reads a method without calling it.
+      '@typescript-eslint/unbound-method': 'off',
+    },
+  },
+  {
+    files: ['test/integration/**/*.spec.ts', 'test/e2e/**/*.spec.ts'],
+    rules: {
+      // HTTP response bodies are untyped JSON (supertest's `body: any`); the assertions on them are their type check.
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-argument': 'off',
+      '@typescript-eslint/no-unsafe-call': 'off',
+      '@typescript-eslint/no-unsafe-return': 'off',
+    },
+  },
+  prettier,
+);
