@@ -93,8 +93,8 @@ export function apgd(options: ApgdOptions): AttackResult {
   assertLabelsMatch(inputs, labels);
   assertSteps(steps);
   assertSteps(restarts, 'restarts');
-  if (loss !== 'ce' && loss !== 'dlr') {
-    throw new Error(`apgd: unknown loss '${String(loss)}' (expected 'ce' or 'dlr')`);
+  if (!(['ce', 'dlr'] as const).includes(loss)) {
+    throw new Error(`apgd: unknown loss '${loss}' (expected 'ce' or 'dlr')`);
   }
   if (targetClasses !== undefined && targets !== undefined) {
     throw new Error('apgd: give targetClasses (APGD-T) or targets, not both');

@@ -55,7 +55,6 @@ export function deepFool(options: DeepFoolOptions): AttackResult {
   try {
     for (let step = 0; step < steps; step += 1) {
       const { x, total } = state;
-      let done = false;
       const next = tf.tidy(() => {
         let bestDistance: tf.Tensor1D = tf.fill<tf.Rank.R1>([batch], Infinity);
         let bestStep: tf.Tensor = tf.zerosLike(inputs);
@@ -64,11 +63,10 @@ export function deepFool(options: DeepFoolOptions): AttackResult {
           const { logits, loss, gradient } = lossAndGradient(model, (z) => tf.sub<tf.Tensor1D>(labelLogit(z, k), labelLogit(z, labels)), x);
           if (adversarial === undefined) {
             adversarial = hits(logits, labels);
-            done = readAndDispose(tf.all(adversarial)).every((v) => v === 1);
-            if (done) return undefined;
+            if (readAndDispose(tf.all(adversarial)).every((v) => v === 1)) return undefined;
           }
           const flat = tf.reshape(gradient, [batch, -1]);
-          const dual = norm === 'l2' ? l2NormPerExample(gradient) : (tf.sum<tf.Tensor1D>(tf.abs(flat), 1));
+          const dual = norm === 'l2' ? l2NormPerExample(gradient) : tf.sum<tf.Tensor1D>(tf.abs(flat), 1);
           const distance = tf.div<tf.Tensor1D>(tf.add(tf.abs(loss), 1e-4), tf.add(dual, 1e-8));
           const length = tf.add<tf.Tensor1D>(distance, 1e-4);
           const stepToBoundary =
@@ -83,7 +81,8 @@ export function deepFool(options: DeepFoolOptions): AttackResult {
         const moved = tf.clipByValue(tf.add(inputs, tf.mul(totalNext, 1 + overshoot)), 0, 1);
         return { x: selectExamples(adversarial as tf.Tensor1D, x, moved), total: totalNext };
       });
-      if (done || next === undefined) break;
+      // Undefined once every example is adversarial.
+      if (next === undefined) break;
       state = replaceState(state, next);
     }
   } catch (error) {

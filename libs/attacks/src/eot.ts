@@ -30,7 +30,7 @@ export interface EotOptions {
  */
 export function eot({ model, transform, samples = 10, seed = 0, average = 'logits' }: EotOptions): LogitsModel {
   if (!Number.isInteger(samples) || samples < 1) throw new Error(`eot: samples must be a positive integer, got ${samples}`);
-  if (average !== 'logits' && average !== 'probabilities') throw new Error(`eot: unknown average '${String(average)}'`);
+  if (!(['logits', 'probabilities'] as const).includes(average)) throw new Error(`eot: unknown average '${average}'`);
   const rng = createSeededRandom(seed);
   return (inputs) => {
     const seeds = Array.from({ length: samples }, () => rng.tensorSeed());

@@ -79,7 +79,7 @@ export function square(options: SquareOptions): SquareResult {
   assertSteps(queries, 'queries');
   assertSteps(restarts, 'restarts');
   if (!(pInit > 0 && pInit <= 1)) throw new Error(`pInit must lie in (0, 1], got ${pInit}`);
-  if (loss !== 'margin' && loss !== 'ce') throw new Error(`square: unknown loss '${String(loss)}'`);
+  if (!(['margin', 'ce'] as const).includes(loss)) throw new Error(`square: unknown loss '${loss}'`);
   const batch = inputs.shape[0];
   const imageShape = asImageShape(inputs.shape);
   const rng = createSeededRandom(seed);

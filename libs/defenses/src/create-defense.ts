@@ -25,7 +25,7 @@ export function createPreprocessing(spec: PreprocessingSpec): Preprocessing {
     case 'quantise-inputs':
       return quantiseInputs(spec);
     default:
-      throw new Error(`unknown preprocessing '${(spec as { kind: unknown }).kind}'`);
+      throw new Error(`unknown preprocessing '${String((spec as { kind: unknown }).kind)}'`);
   }
 }
 
@@ -36,7 +36,7 @@ export function createLogitsSquash(spec: LogitsSquashSpec): LogitsSquash {
     case 'softmax-output':
       return softmaxOutput(spec);
     default:
-      throw new Error(`unknown logits squash '${(spec as { kind: unknown }).kind}'`);
+      throw new Error(`unknown logits squash '${String((spec as { kind: unknown }).kind)}'`);
   }
 }
 
@@ -61,6 +61,6 @@ export function maskGradients({ model, spec }: { model: tf.LayersModel | LogitsM
     case 'saturate-logits':
       return defendModel({ model, logits: saturateLogits(spec) });
     default:
-      throw new Error(`unknown gradient masking '${(spec as { kind: unknown }).kind}'`);
+      throw new Error(`unknown gradient masking '${String((spec as { kind: unknown }).kind)}'`);
   }
 }

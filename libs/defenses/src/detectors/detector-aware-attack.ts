@@ -92,7 +92,8 @@ export function detectorAwarePgd(options: DetectorAwarePgdOptions): DetectorAwar
           captured.success = tf.keep(tf.logicalAnd(tf.greater(margin, 0), tf.lessEqual(score, threshold)));
           return tf.sum(value);
         })(x);
-        const success = captured.success!;
+        const success = captured.success;
+        if (success === undefined) throw new Error('detector-aware PGD: the gradient pass computed no success flags');
         const newly = tf.logicalAnd(success, tf.logicalNot(found));
         const moved = project(inputs, tf.add(x, tf.mul(direction(gradient, norm), stepSize)), epsilon, norm);
         const result = { x: moved, best: tf.where(perExample(newly as tf.Tensor1D, x.rank), x, best), found: tf.logicalOr<tf.Tensor1D>(found, success) };
