@@ -15,7 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { craftFgsm, craftPgd, softmaxCrossEntropy } from '@bulwark/attacks';
-import { applyModel, asLogitsModel, createModel, type ModelName } from '@bulwark/models';
+import { applyModel, asLogitsModel, createModel, trainableVariables, type ModelName } from '@bulwark/models';
 import { BACKEND_NAMES, selectBackend, WASM_TRAINING_KERNELS, type BackendInfo, type BackendName } from '@bulwark/tfjs-runtime';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -89,7 +89,7 @@ function positive(name: string, text: string): number {
 
 /** One training step of `kind` on a fixed batch; returns the loss (the caller awaits it). */
 function makeStep(model: tf.LayersModel, optimizer: tf.Optimizer, x: tf.Tensor4D, y: tf.Tensor1D, kind: StepKind): (seed: number) => tf.Scalar {
-  const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const variables = trainableVariables(model);
   const logitsModel = asLogitsModel(model);
   return (seed) =>
     tf.tidy(() => {

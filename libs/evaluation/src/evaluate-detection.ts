@@ -3,6 +3,7 @@ import { fgsm, pgd, standardSuite, type AttackResult, type LogitsModel, type Per
 import { makeBatch, sequentialBatches, type Dataset } from '@bulwark/data';
 import { yieldToEventLoop } from '@bulwark/tfjs-runtime';
 import type { RobustnessAttack, RobustnessParams } from './evaluate-robustness';
+import { mapEntry } from './map-entry';
 import { adaptiveView, detectionMetrics, detectorAwarePgd, detectorVerdict, judgeOnClassifier, type AdaptiveViewOptions, type DefendedModel, type Detector, type DetectorDescription } from '@bulwark/defenses';
 
 export interface DetectorAwareSettings {
@@ -139,7 +140,7 @@ export async function evaluateDetection(options: EvaluateDetectionOptions): Prom
           detectors.forEach((detector, k) => {
             const judging = performance.now();
             const { rejected, scores } = detectorVerdict(detector, adversarial);
-            record(tallies[k].get(attack)!, misclassified, rejected, scores, crafted + (performance.now() - judging) / 1000);
+            record(mapEntry(tallies[k], attack), misclassified, rejected, scores, crafted + (performance.now() - judging) / 1000);
           });
         } finally {
           adversarial.dispose();
@@ -149,7 +150,7 @@ export async function evaluateDetection(options: EvaluateDetectionOptions): Prom
         const started = performance.now();
         const result = detectorAwarePgd({ model: attackModel, deployed, detector, inputs: x, labels: y, epsilon, norm, seed: batchSeed, ...adaptive });
         result.adversarial.dispose();
-        record(tallies[k].get(DETECTOR_AWARE)!, result.misclassified, result.rejected, result.scores, (performance.now() - started) / 1000);
+        record(mapEntry(tallies[k], DETECTOR_AWARE), result.misclassified, result.rejected, result.scores, (performance.now() - started) / 1000);
       });
     } finally {
       tf.dispose([x, y]);
@@ -160,7 +161,7 @@ export async function evaluateDetection(options: EvaluateDetectionOptions): Prom
 
   const evaluations = detectors.map((detector, k): DetectionEvaluation => {
     const accepted = cleanCorrect.map((c, i) => c && !cleanRejected[k][i]);
-    const tally = (name: AttackName) => tallies[k].get(name)!;
+    const tally = (name: AttackName) => mapEntry(tallies[k], name);
     const withstood = (name: AttackName, i: number) => tally(name).rejected[i] || !tally(name).fooled[i];
     const description = detector.describe();
     const outcomes = names.map((name): AttackDetectionOutcome => {

@@ -19,6 +19,7 @@ export {
   isModelName,
   MIN_INPUT_SIZE,
   MODEL_NAMES,
+  trainableVariables,
   type ModelName,
   type ModelSpec,
 } from './model-zoo';

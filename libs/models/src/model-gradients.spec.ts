@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { applyModel, createModel, MIN_INPUT_SIZE, MODEL_NAMES, type ModelName } from './model-zoo';
+import { applyModel, createModel, MIN_INPUT_SIZE, MODEL_NAMES, trainableVariables, type ModelName } from './model-zoo';
 import { selectBackend } from '@bulwark/tfjs-runtime';
 
 /**
@@ -34,7 +34,7 @@ describe('model zoo gradients', () => {
 
     const { grads } = tf.variableGrads(
       () => tf.losses.softmaxCrossEntropy<tf.Tensor, tf.Scalar>(labels, applyModel(model, x, true)),
-      [x, ...model.trainableWeights.map((w) => w.read() as tf.Variable)],
+      [x, ...trainableVariables(model)],
     );
 
     const summary = (values: tf.Tensor | undefined) => ({

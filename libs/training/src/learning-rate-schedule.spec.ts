@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '@bulwark/tfjs-runtime';
 import { createRng, loadMnistDigits, subsetDataset, type Dataset } from '@bulwark/data';
+import { trainableVariables } from '@bulwark/models';
 import { assertLearningRateSchedule, createOptimizer, learningRateAt, setOptimizerLearningRate, type LearningRateSchedule, type OptimizerSpec } from './learning-rate-schedule';
 import { trainClassifier, type BatchProgress, type EpochResult } from './train-classifier';
 import { mlp, weightsDigest } from './training.fixture';
@@ -55,7 +56,7 @@ describe('optimizers under a schedule', () => {
     const labels = tf.tensor1d([0, 1, 2, 3, 4, 5, 6, 7], 'int32');
     const afterSteps = async (optimizer: tf.Optimizer, setTo?: number) => {
       const model = mlp(1);
-      const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+      const variables = trainableVariables(model);
       for (let i = 0; i < 2; i += 1) {
         if (setTo !== undefined) setOptimizerLearningRate(optimizer, setTo);
         tf.tidy(() => {

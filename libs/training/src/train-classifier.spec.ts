@@ -109,7 +109,7 @@ describe('trainClassifier', () => {
       batchSize: 32,
       rng: createRng(6),
       evalAttack: fgsm01,
-      shouldStop: async () => ++checks > 2,
+      shouldStop: () => Promise.resolve(++checks > 2),
       onBatchEnd: ({ batch }) => void batches.push(batch),
       onEpochEnd,
     });

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { craftFgsm, softmaxCrossEntropy } from '@bulwark/attacks';
 import { selectBackend } from '@bulwark/tfjs-runtime';
 import { createRng, loadMnistDigits, makeBatch, type Batch, type Dataset } from '@bulwark/data';
-import { applyModel, asLogitsModel } from '@bulwark/models';
+import { applyModel, asLogitsModel, trainableVariables } from '@bulwark/models';
 import { mlp, optimizerDigest, optimizerIterations, weightsDigest } from '../training.fixture';
 import { resolveAdversarialTraining } from './adversarial-training';
 import { adversarialTrainingMethod } from './create-training-method';
@@ -18,8 +18,16 @@ interface Trainee {
 function trainee(seed: number, rngSeed = 1): Trainee {
   const model = mlp(seed);
   const optimizer = tf.train.adam(1e-3);
-  const context = { model, optimizer, variables: model.trainableWeights.map((w) => w.read() as tf.Variable), rng: createRng(rngSeed) };
-  return { model, optimizer, context, dispose: () => (model.dispose(), optimizer.dispose()) };
+  const context = { model, optimizer, variables: trainableVariables(model), rng: createRng(rngSeed) };
+  return {
+    model,
+    optimizer,
+    context,
+    dispose: () => {
+      model.dispose();
+      optimizer.dispose();
+    },
+  };
 }
 
 /** Steps `method` once per batch and returns the losses. */
