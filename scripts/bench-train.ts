@@ -55,7 +55,7 @@ function parseOptions(argv: string[]): Options {
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i];
     const value = () => {
-      const next = argv[++i];
+      const next = argv.at(++i);
       if (next === undefined) throw new Error(`${arg} needs a value`);
       return next;
     };

@@ -5,7 +5,7 @@
  */
 import { apiClient } from './lib/api-client';
 
-const base = process.argv[2] ?? process.env.BULWARK_API ?? 'http://127.0.0.1:3000';
+const base = process.argv.at(2) ?? process.env.BULWARK_API ?? 'http://127.0.0.1:3000';
 
 interface RunView {
   id: string;
@@ -41,6 +41,11 @@ async function finalMetric(runId: string, key: string): Promise<number> {
   return items[items.length - 1].value;
 }
 
+function runSeconds(run: RunView): number {
+  if (run.startedAt === null || run.finishedAt === null) throw new Error(`run ${run.id} ended without start and finish times`);
+  return (Date.parse(run.finishedAt) - Date.parse(run.startedAt)) / 1000;
+}
+
 async function main(): Promise<void> {
   // Idempotency keys make a re-run of the demo show the stored runs instead of training again.
   const plain = await api<RunView>('POST', '/runs', { ...common, kind: 'train' }, { 'Idempotency-Key': 'demo-v2-plain' });
@@ -57,7 +62,7 @@ async function main(): Promise<void> {
     clean: await finalMetric(run.id, 'test_clean_accuracy'),
     fgsm: await finalMetric(run.id, 'test_fgsm_accuracy'),
     n: await finalMetric(run.id, 'test_examples'),
-    seconds: (Date.parse(run.finishedAt!) - Date.parse(run.startedAt!)) / 1000,
+    seconds: runSeconds(run),
   })));
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`.padStart(8);
   console.log('');

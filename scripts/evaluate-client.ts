@@ -25,8 +25,8 @@ async function main(): Promise<void> {
   const examples = Number(argument('examples', '1000'));
   const seed = Number(argument('seed', '0'));
   const targets = rest.map((r) => {
-    const [id, label] = r.split('=');
-    return { id, label: label ?? id.slice(0, 8) };
+    const [id, label = id.slice(0, 8)] = r.split('=');
+    return { id, label };
   });
 
   const evaluations = [];
@@ -58,7 +58,7 @@ async function main(): Promise<void> {
   console.log(`${'ε'.padEnd(6)}${evaluations.map((e) => e.label.padStart(24)).join('')}`);
   epsilons.forEach((epsilon, i) => {
     const cells = views.map((v) => {
-      const p = v.curve[i];
+      const p = v.curve.at(i);
       return `${pct(p?.robustAccuracy.suite)} (${pct(p?.robustAccuracy.fgsm).trim()})`.padStart(24);
     });
     console.log(`${String(epsilon).padEnd(6)}${cells.join('')}`);

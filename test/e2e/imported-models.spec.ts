@@ -64,6 +64,7 @@ describe('imported models end to end (API + worker processes)', () => {
     pretrained.compile({ optimizer: tf.train.adam(0.01), loss: 'categoricalCrossentropy' });
     const { x, y } = makeBatch(loadMnistDigits(), Uint32Array.from({ length: 600 }, (_, i) => i));
     const labels = tf.oneHot(y, 10);
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment -- tfjs does not export ModelLoggingVerbosity; 0 is SILENT
     await pretrained.fit(x, labels, { epochs: 8, batchSize: 50, shuffle: false, verbose: 0 });
     tf.dispose([x, y, labels]);
 
