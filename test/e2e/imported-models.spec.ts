@@ -108,7 +108,7 @@ describe('imported models end to end (API + worker processes)', () => {
     expect(after('test_fgsm_accuracy')).toBeGreaterThan(at0('test_fgsm_accuracy')!);
     expect((await call('GET', `/runs/${trained.id}/checkpoints`)).body.items.map((c: { epoch: number }) => c.epoch)).toEqual([1]);
     console.log(
-      `imported model: clean ${at0('test_clean_accuracy')}, FGSM ε=0.1 ${at0('test_fgsm_accuracy')}; ` +
+      `imported model: clean ${String(at0('test_clean_accuracy'))}, FGSM ε=0.1 ${String(at0('test_fgsm_accuracy'))}; ` +
         `after 1 epoch of FGSM training: clean ${after('test_clean_accuracy')}, FGSM ${after('test_fgsm_accuracy')} (n = 2000)`,
     );
 
