@@ -231,7 +231,7 @@ function runTorchReference(arch: 'cnn' | 'mlp'): { samplesPerSecond: number; lin
   const line = run.stdout.trim().split('\n').pop() ?? '';
   const match = /=>\s*([\d.]+)\s*samples\/s/.exec(line);
   if (run.status !== 0 || match === null) {
-    throw new Error(`the PyTorch reference failed (exit ${run.status}): ${run.stderr.trim() || line}`);
+    throw new Error(`the PyTorch reference failed (exit ${String(run.status)}): ${run.stderr.trim() || line}`);
   }
   return { samplesPerSecond: Number(match[1]), line };
 }
@@ -295,7 +295,7 @@ async function main(): Promise<void> {
     try {
       info = await selectBackend({ forced: name, log: () => undefined });
     } catch (error) {
-      console.log(`\nbackend ${name}: not available (${(error as Error).message.split(': ').pop()})`);
+      console.log(`\nbackend ${name}: not available (${String((error as Error).message.split(': ').pop())})`);
       continue;
     }
     const rows = new Map<ModelName, Map<StepKind, Cell>>();

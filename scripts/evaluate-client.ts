@@ -43,7 +43,7 @@ async function main(): Promise<void> {
       const decile = Math.floor(view.run.progress * 10);
       if (decile !== shown) console.log(`${e.label}: ${view.run.status} ${decile * 10}%`);
       shown = decile;
-      if (view.run.status === 'failed' || view.run.status === 'cancelled') throw new Error(`evaluation ${e.evaluationId} ended ${view.run.status}: ${view.run.error}`);
+      if (view.run.status === 'failed' || view.run.status === 'cancelled') throw new Error(`evaluation ${e.evaluationId} ended ${view.run.status}: ${String(view.run.error)}`);
       if (view.run.status === 'succeeded') {
         views.push(view);
         break;
@@ -65,7 +65,8 @@ async function main(): Promise<void> {
   });
   for (const [k, v] of views.entries()) {
     const raised = (v.run.result?.flags ?? []).filter((f) => f.raised);
-    console.log(`${evaluations[k].label}: ${raised.length ? `validity flags raised: ${raised.map((f) => `${f.flag}${f.epsilon !== undefined ? `@${f.epsilon}` : ''}`).join(', ')}` : 'no validity flag raised'}`);
+    const names = raised.map((f) => `${f.flag}${f.epsilon !== undefined ? `@${f.epsilon}` : ''}`);
+    console.log(`${evaluations[k].label}: ${names.length ? `validity flags raised: ${names.join(', ')}` : 'no validity flag raised'}`);
   }
 }
 

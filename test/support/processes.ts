@@ -53,7 +53,8 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError === undefined ? '' : `: ${lastError instanceof Error ? String(lastError) : JSON.stringify(lastError)}`}`);
+  const cause = lastError instanceof Error ? String(lastError) : JSON.stringify(lastError);
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError === undefined ? '' : `: ${cause}`}`);
 }
 
 export function freePort(): Promise<number> {

@@ -250,7 +250,7 @@ function assertModelFits(model: tf.LayersModel, entries: CheckpointTensorEntry[]
     entries.length === weights.length &&
     entries.every((entry, i) => sameShape(entry.shape, weights[i].shape) && entry.dtype === weights[i].dtype);
   if (!fits) {
-    const have = weights.map((w) => `${w.originalName}[${w.shape}]`).join(', ');
+    const have = weights.map((w) => `${w.originalName}[${w.shape.join(',')}]`).join(', ');
     const want = entries.map((e) => `${e.name}[${e.shape}]`).join(', ');
     throw new Error(`checkpoint weights (${want}) do not fit model ${model.name} (${have})`);
   }

@@ -67,7 +67,7 @@ export async function restoreLayersWeights(files: LayersModelFiles, model: tf.La
   const weights = model.weights;
   const fits = specs.length === weights.length && specs.every((spec, i) => sameShape(spec.shape, weights[i].shape));
   if (!fits) {
-    const have = weights.map((w) => `${w.originalName}[${w.shape}]`).join(', ');
+    const have = weights.map((w) => `${w.originalName}[${w.shape.join(',')}]`).join(', ');
     const want = specs.map((s) => `${s.name}[${s.shape}]`).join(', ');
     throw new Error(`stored weights (${want}) do not fit model ${model.name} (${have})`);
   }
