@@ -7,7 +7,15 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 // Numbers in messages and tensor shapes (`[${x.shape}]`) print as meant; other types need String() or a format.
-const templateExpressions = { allowNumber: true, allowArray: true, allowAny: false, allowBoolean: false, allowNullish: false, allowRegExp: false, allowNever: false };
+const templateExpressions = {
+  allowNumber: true,
+  allowArray: true,
+  allowAny: false,
+  allowBoolean: false,
+  allowNullish: false,
+  allowRegExp: false,
+  allowNever: false,
+};
 
 export default defineConfig(
   globalIgnores(['dist/', 'coverage/', 'docs/', '**/*.js', '**/*.mjs']),

@@ -34,7 +34,9 @@ describe('worker shutdown end to end (API + worker processes)', () => {
     expect(code).toBe(0);
     // The grace (2 s) and the child's exit, not the job's remaining epochs nor BullMQ's 30 s kill timeout.
     expect(Date.now() - signalledAt).toBeLessThan(15_000);
-    expect(cluster.worker.output()).toMatch(/SIGTERM received, shutting down[\s\S]*no new jobs[\s\S]*did not finish in time; stopping their child processes[\s\S]*worker closed/);
+    expect(cluster.worker.output()).toMatch(
+      /SIGTERM received, shutting down[\s\S]*no new jobs[\s\S]*did not finish in time; stopping their child processes[\s\S]*worker closed/,
+    );
     for (const pid of new Set(children)) expect(() => process.kill(pid, 0)).toThrow();
 
     // Handed back, not failed for good: the next worker resumes it from its checkpoint.
