@@ -1,5 +1,9 @@
-// Three tiers (see ARCHITECTURE.md): colocated unit specs, integration against the real
-// Postgres and Redis, end-to-end through HTTP and a real worker process.
+// Four tiers (see ARCHITECTURE.md), each a project (`jest --selectProjects <name>`):
+//   unit         colocated *.spec.ts: tiny tensors, single optimizer steps, no services
+//   training     colocated *.training.spec.ts: specs that train a model on data first
+//                (trainClassifier epochs, model.fit, the trained-model fixtures)
+//   integration  test/integration against the real Postgres and Redis
+//   e2e          test/e2e through HTTP and real API and worker processes from dist/
 const { pathsToModuleNameMapper } = require('ts-jest');
 const { compilerOptions } = require('./tsconfig.json');
 
@@ -14,14 +18,22 @@ const shared = {
   },
 };
 
+const colocated = ['<rootDir>/libs', '<rootDir>/apps', '<rootDir>/scripts'];
+
 module.exports = {
-  // A timeout catches a hang, not a slow machine: real training in a unit test took 2.2× longer
-  // on one CI-like machine than on another, and twice that again beside a training job, and
-  // jest's 5 s default failed tests that were only slow (speed lives in the benchmarks). A
-  // global option: jest ignores it inside a project.
+  // A timeout catches a hang, not a slow machine: a training spec runs several times slower
+  // beside a training job, and jest's 5 s default failed specs that were only slow (speed lives
+  // in the benchmarks). A global option: jest ignores it inside a project.
   testTimeout: 60_000,
   projects: [
-    { ...shared, displayName: 'unit', roots: ['<rootDir>/libs', '<rootDir>/apps', '<rootDir>/scripts'], testMatch: ['**/*.spec.ts'] },
+    {
+      ...shared,
+      displayName: 'unit',
+      roots: colocated,
+      testMatch: ['**/*.spec.ts'],
+      testPathIgnorePatterns: ['/node_modules/', '\\.training\\.spec\\.ts$'],
+    },
+    { ...shared, displayName: 'training', roots: colocated, testMatch: ['**/*.training.spec.ts'] },
     {
       ...shared,
       displayName: 'integration',

@@ -62,10 +62,12 @@ async function main(): Promise<void> {
       last?.adversarial.dispose();
       last = result;
     }
-    const broken = last!.success.filter(Boolean).length;
-    const queries = last!.queries ? `, mean queries ${(last!.queries.reduce((a, b) => a + b, 0) / BATCH).toFixed(0)}` : '';
-    console.log(`${name.padEnd(12)} ${(BATCH / best).toFixed(1).padStart(8)} examples/s  (${best.toFixed(2)} s per batch; broke ${broken}/${BATCH}${queries}) [${backend.name}, ${backend.threads} thread(s)]`);
-    last!.adversarial.dispose();
+    if (last === undefined) throw new Error('--repeats must be at least 1');
+    const broken = last.success.filter(Boolean).length;
+    const queries = last.queries ? `, mean queries ${(last.queries.reduce((a, b) => a + b, 0) / BATCH).toFixed(0)}` : '';
+    const rate = `${(BATCH / best).toFixed(1).padStart(8)} examples/s`;
+    console.log(`${name.padEnd(12)} ${rate}  (${best.toFixed(2)} s per batch; broke ${broken}/${BATCH}${queries}) [${backend.name}, ${backend.threads} thread(s)]`);
+    last.adversarial.dispose();
   }
   tf.dispose([x, y]);
   model.dispose();

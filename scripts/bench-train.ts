@@ -15,7 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { craftFgsm, craftPgd, softmaxCrossEntropy } from '@bulwark/attacks';
-import { applyModel, asLogitsModel, createModel } from '@bulwark/models';
+import { applyModel, asLogitsModel, createModel, trainableVariables } from '@bulwark/models';
 import { BACKEND_NAMES, type BackendName, type ModelName } from '@bulwark/spec';
 import { selectBackend, WASM_TRAINING_KERNELS, type BackendInfo } from '@bulwark/tfjs-runtime';
 import { spawnSync } from 'node:child_process';
@@ -56,7 +56,7 @@ function parseOptions(argv: string[]): Options {
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i];
     const value = () => {
-      const next = argv[++i];
+      const next = argv.at(++i);
       if (next === undefined) throw new Error(`${arg} needs a value`);
       return next;
     };
@@ -90,14 +90,14 @@ function positive(name: string, text: string): number {
 
 /** One training step of `kind` on a fixed batch; returns the loss (the caller awaits it). */
 function makeStep(model: tf.LayersModel, optimizer: tf.Optimizer, x: tf.Tensor4D, y: tf.Tensor1D, kind: StepKind): (seed: number) => tf.Scalar {
-  const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const variables = trainableVariables(model);
   const logitsModel = asLogitsModel(model);
   return (seed) =>
     tf.tidy(() => {
       let inputs: tf.Tensor = x;
       if (kind === 'fgsm') inputs = craftFgsm({ model: logitsModel, inputs: x, labels: y, epsilon: EPSILON });
       if (kind === 'pgd10') inputs = craftPgd({ model: logitsModel, inputs: x, labels: y, epsilon: EPSILON, ...PGD, seed });
-      const loss = optimizer.minimize(() => tf.mean(softmaxCrossEntropy({ logits: applyModel(model, inputs, true), labels: y })) as tf.Scalar, true, variables);
+      const loss = optimizer.minimize(() => tf.mean<tf.Scalar>(softmaxCrossEntropy({ logits: applyModel(model, inputs, true), labels: y })), true, variables);
       if (loss === null) throw new Error('optimizer.minimize returned no loss');
       return loss;
     });
@@ -107,7 +107,7 @@ function makeStep(model: tf.LayersModel, optimizer: tf.Optimizer, x: tf.Tensor4D
 function setUp(name: ModelName, kind: StepKind, batch: number) {
   const model = createModel({ name, inputShape: [28, 28, 1], numClasses: 10, seed: 1 });
   const optimizer = tf.train.adam(1e-3);
-  const x = tf.randomUniform([batch, 28, 28, 1], 0, 1, 'float32', 2) as tf.Tensor4D;
+  const x = tf.randomUniform<tf.Rank.R4>([batch, 28, 28, 1], 0, 1, 'float32', 2);
   const y = tf.tidy(() => tf.cast(tf.floor(tf.randomUniform([batch], 0, 10, 'float32', 3)), 'int32')) as tf.Tensor1D;
   const step = makeStep(model, optimizer, x, y, kind);
   const once = async (seed: number) => {
@@ -232,7 +232,7 @@ function runTorchReference(arch: 'cnn' | 'mlp'): { samplesPerSecond: number; lin
   const line = run.stdout.trim().split('\n').pop() ?? '';
   const match = /=>\s*([\d.]+)\s*samples\/s/.exec(line);
   if (run.status !== 0 || match === null) {
-    throw new Error(`the PyTorch reference failed (exit ${run.status}): ${run.stderr.trim() || line}`);
+    throw new Error(`the PyTorch reference failed (exit ${String(run.status)}): ${run.stderr.trim() || line}`);
   }
   return { samplesPerSecond: Number(match[1]), line };
 }
@@ -296,7 +296,7 @@ async function main(): Promise<void> {
     try {
       info = await selectBackend({ forced: name, log: () => undefined });
     } catch (error) {
-      console.log(`\nbackend ${name}: not available (${(error as Error).message.split(': ').pop()})`);
+      console.log(`\nbackend ${name}: not available (${String((error as Error).message.split(': ').pop())})`);
       continue;
     }
     const rows = new Map<ModelName, Map<StepKind, Cell>>();

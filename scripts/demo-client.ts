@@ -5,7 +5,7 @@
  */
 import { apiClient } from './lib/api-client';
 
-const base = process.argv[2] ?? process.env.BULWARK_API ?? 'http://127.0.0.1:3000';
+const base = process.argv.at(2) ?? process.env.BULWARK_API ?? 'http://127.0.0.1:3000';
 
 interface RunView {
   id: string;
@@ -41,11 +41,17 @@ async function finalMetric(runId: string, key: string): Promise<number> {
   return items[items.length - 1].value;
 }
 
+function runSeconds(run: RunView): number {
+  if (run.startedAt === null || run.finishedAt === null) throw new Error(`run ${run.id} ended without start and finish times`);
+  return (Date.parse(run.finishedAt) - Date.parse(run.startedAt)) / 1000;
+}
+
 async function main(): Promise<void> {
   // Idempotency keys make a re-run of the demo show the stored runs instead of training again.
   const plain = await api<RunView>('POST', '/runs', { ...common, kind: 'train' }, { 'Idempotency-Key': 'demo-v2-plain' });
   const robust = await api<RunView>('POST', '/runs', { ...common, kind: 'adversarial-training' }, { 'Idempotency-Key': 'demo-v2-fgsm-at' });
-  console.log(`submitted ${plain.id} (train) and ${robust.id} (adversarial-training): MLP on the MNIST digits, ${common.epochs} epochs, batch ${common.batchSize}, seed ${common.seed}`);
+  const budget = `${common.epochs} epochs, batch ${common.batchSize}, seed ${common.seed}`;
+  console.log(`submitted ${plain.id} (train) and ${robust.id} (adversarial-training): MLP on the MNIST digits, ${budget}`);
 
   const done = [await follow(plain, 'plain training      '), await follow(robust, 'FGSM adversarial training')];
   for (const run of done) {
@@ -57,11 +63,13 @@ async function main(): Promise<void> {
     clean: await finalMetric(run.id, 'test_clean_accuracy'),
     fgsm: await finalMetric(run.id, 'test_fgsm_accuracy'),
     n: await finalMetric(run.id, 'test_examples'),
-    seconds: (Date.parse(run.finishedAt!) - Date.parse(run.startedAt!)) / 1000,
+    seconds: runSeconds(run),
   })));
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`.padStart(8);
   console.log('');
-  console.log(`Test split: ${rows[0].n} held-out MNIST digits (seeded), FGSM at L∞ ε = ${common.attack.epsilon}; backend ${done[0].backend?.name} (${done[0].backend?.threads} thread(s), tfjs ${done[0].backend?.tfjsVersion})`);
+  const backend = done[0].backend;
+  const backendText = backend === null ? 'unknown' : `${backend.name} (${backend.threads} thread(s), tfjs ${backend.tfjsVersion})`;
+  console.log(`Test split: ${rows[0].n} held-out MNIST digits (seeded), FGSM at L∞ ε = ${common.attack.epsilon}; backend ${backendText}`);
   console.log('model                      clean      FGSM   train s   run id');
   for (const { run, clean, fgsm, seconds } of rows) {
     const name = run.kind === 'train' ? 'MLP, plain training      ' : 'MLP, FGSM adv. training  ';

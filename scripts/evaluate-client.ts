@@ -25,8 +25,8 @@ async function main(): Promise<void> {
   const examples = Number(argument('examples', '1000'));
   const seed = Number(argument('seed', '0'));
   const targets = rest.map((r) => {
-    const [id, label] = r.split('=');
-    return { id, label: label ?? id.slice(0, 8) };
+    const [id, label = id.slice(0, 8)] = r.split('=');
+    return { id, label };
   });
 
   const evaluations = [];
@@ -43,7 +43,7 @@ async function main(): Promise<void> {
       const decile = Math.floor(view.run.progress * 10);
       if (decile !== shown) console.log(`${e.label}: ${view.run.status} ${decile * 10}%`);
       shown = decile;
-      if (view.run.status === 'failed' || view.run.status === 'cancelled') throw new Error(`evaluation ${e.evaluationId} ended ${view.run.status}: ${view.run.error}`);
+      if (view.run.status === 'failed' || view.run.status === 'cancelled') throw new Error(`evaluation ${e.evaluationId} ended ${view.run.status}: ${String(view.run.error)}`);
       if (view.run.status === 'succeeded') {
         views.push(view);
         break;
@@ -58,14 +58,15 @@ async function main(): Promise<void> {
   console.log(`${'ε'.padEnd(6)}${evaluations.map((e) => e.label.padStart(24)).join('')}`);
   epsilons.forEach((epsilon, i) => {
     const cells = views.map((v) => {
-      const p = v.curve[i];
+      const p = v.curve.at(i);
       return `${pct(p?.robustAccuracy.suite)} (${pct(p?.robustAccuracy.fgsm).trim()})`.padStart(24);
     });
     console.log(`${String(epsilon).padEnd(6)}${cells.join('')}`);
   });
   for (const [k, v] of views.entries()) {
     const raised = (v.run.result?.flags ?? []).filter((f) => f.raised);
-    console.log(`${evaluations[k].label}: ${raised.length ? `validity flags raised: ${raised.map((f) => `${f.flag}${f.epsilon !== undefined ? `@${f.epsilon}` : ''}`).join(', ')}` : 'no validity flag raised'}`);
+    const names = raised.map((f) => `${f.flag}${f.epsilon !== undefined ? `@${f.epsilon}` : ''}`);
+    console.log(`${evaluations[k].label}: ${names.length ? `validity flags raised: ${names.join(', ')}` : 'no validity flag raised'}`);
   }
 }
 

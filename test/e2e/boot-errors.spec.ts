@@ -4,7 +4,7 @@ import { API_MAIN, WORKER_MAIN, assertBuilt, startProcess } from '../support/pro
 describe('boot-time configuration errors', () => {
   beforeAll(assertBuilt);
 
-  const good = { DATABASE_URL: process.env.DATABASE_URL, REDIS_URL: process.env.REDIS_URL, QUEUE_PREFIX: `${process.env.QUEUE_PREFIX}-boot`, API_PORT: '0' };
+  const good = { DATABASE_URL: process.env.DATABASE_URL, REDIS_URL: process.env.REDIS_URL, QUEUE_PREFIX: `${String(process.env.QUEUE_PREFIX)}-boot`, API_PORT: '0' };
 
   it.each([
     ['api', API_MAIN, { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' }, /^bulwark-api: cannot reach Postgres at postgres:\/\/nobody@127\.0\.0\.1:1\/none \(DATABASE_URL\): ECONNREFUSED$/],

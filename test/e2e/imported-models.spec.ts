@@ -64,6 +64,7 @@ describe('imported models end to end (API + worker processes)', () => {
     pretrained.compile({ optimizer: tf.train.adam(0.01), loss: 'categoricalCrossentropy' });
     const { x, y } = makeBatch(loadMnistDigits(), Uint32Array.from({ length: 600 }, (_, i) => i));
     const labels = tf.oneHot(y, 10);
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment -- tfjs does not export ModelLoggingVerbosity; 0 is SILENT
     await pretrained.fit(x, labels, { epochs: 8, batchSize: 50, shuffle: false, verbose: 0 });
     tf.dispose([x, y, labels]);
 
@@ -107,7 +108,7 @@ describe('imported models end to end (API + worker processes)', () => {
     expect(after('test_fgsm_accuracy')).toBeGreaterThan(at0('test_fgsm_accuracy')!);
     expect((await call('GET', `/runs/${trained.id}/checkpoints`)).body.items.map((c: { epoch: number }) => c.epoch)).toEqual([1]);
     console.log(
-      `imported model: clean ${at0('test_clean_accuracy')}, FGSM ε=0.1 ${at0('test_fgsm_accuracy')}; ` +
+      `imported model: clean ${String(at0('test_clean_accuracy'))}, FGSM ε=0.1 ${String(at0('test_fgsm_accuracy'))}; ` +
         `after 1 epoch of FGSM training: clean ${after('test_clean_accuracy')}, FGSM ${after('test_fgsm_accuracy')} (n = 2000)`,
     );
 

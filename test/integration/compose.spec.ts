@@ -1,11 +1,13 @@
 /**
  * docker-compose.yml (and the GPU override) as Compose itself reads it: `docker-compose config`
- * validates the file and prints it normalised (anchors merged, variables interpolated, short
- * syntax expanded), and the assertions run on that output. Works with docker-compose 1.29 and
- * with the Compose v2 plugin, whose output spells ports, volumes and durations differently.
+ * validates the file (schema, references between services and volumes, durations) and prints
+ * it normalised (anchors merged, variables interpolated, depends_on and ports in long syntax),
+ * and the assertions here check what no schema can: that the services fit each other, the
+ * Dockerfile, package.json and the environment schema. Works with docker-compose 1.29 and with
+ * Compose v2, which print volumes and durations differently.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
@@ -14,21 +16,21 @@ import { AppName, ENV_SCHEMA } from '../../libs/config/src/env-schema';
 const ROOT = resolve(__dirname, '../..');
 const BULWARK_SERVICES: readonly AppName[] = ['migrate', 'api', 'worker'];
 
-interface Healthcheck {
-  test?: string | string[];
-  disable?: boolean;
-}
+/** The parts of `docker-compose config`'s output the checks read. */
 interface Service {
   image?: string;
-  build?: { context: string; dockerfile?: string; target?: string; args?: Record<string, string> };
-  command?: string | string[];
+  build?: { context: string; dockerfile?: string; args?: Record<string, string> };
+  command?: string[];
   environment?: Record<string, string | number | null>;
-  volumes?: (string | { type?: string; source?: string; target: string })[];
-  ports?: (string | number | { target: number | string; published?: number | string })[];
-  depends_on?: Record<string, { condition?: string }> | string[];
-  healthcheck?: Healthcheck;
+  /** "source:target:mode" from Compose 1.29, long syntax from Compose v2. */
+  volumes?: (string | { source?: string; target: string })[];
+  /** Published as a number by Compose 1.29, as a string by Compose v2. */
+  ports?: { target: number | string; published?: number | string }[];
+  depends_on?: Record<string, { condition: string }>;
+  healthcheck?: { test?: string[] };
   restart?: string;
   container_name?: string;
+  /** "60s" from Compose 1.29, "1m0s" from Compose v2. */
   stop_grace_period?: string;
   init?: boolean;
   deploy?: { resources?: { reservations?: { devices?: { driver?: string; capabilities?: string[] }[] } } };
@@ -87,83 +89,29 @@ function composeConfig(files: string[], env: Record<string, string> = {}): Compo
   return parse(out) as ComposeConfig;
 }
 
-function asArgv(command: string | string[] | undefined): string[] {
-  if (command === undefined) return [];
-  return Array.isArray(command) ? command : command.trim().split(/\s+/);
+function dependsOn(service: Service): Record<string, string> {
+  return Object.fromEntries(Object.entries(service.depends_on ?? {}).map(([name, d]) => [name, d.condition]));
 }
 
-function dependsOn(service: Service): Record<string, string | undefined> {
-  const deps = service.depends_on ?? {};
-  if (Array.isArray(deps)) return Object.fromEntries(deps.map((d) => [d, 'service_started']));
-  return Object.fromEntries(Object.entries(deps).map(([name, d]) => [name, d.condition]));
+/** The named volume (declared at the top level, not a bind mount) mounted at `target`. */
+function namedVolumeAt(config: ComposeConfig, service: Service, target: string): string | undefined {
+  const mounts = (service.volumes ?? []).map((v) => (typeof v === 'string' ? { source: v.split(':')[0], target: v.split(':')[1] } : v));
+  const source = mounts.find((m) => m.target === target)?.source;
+  return source !== undefined && source in (config.volumes ?? {}) ? source : undefined;
 }
 
-function namedVolumes(service: Service, declared: Record<string, unknown>): string[] {
-  return (service.volumes ?? [])
-    .map((v) => (typeof v === 'string' ? v.split(':')[0] : v.type === 'volume' || v.type === undefined ? v.source : undefined))
-    .filter((source): source is string => source !== undefined && source in declared);
+function ports(service: Service): { target: string; published?: string }[] {
+  return (service.ports ?? []).map((p) => ({ target: String(p.target), ...(p.published === undefined ? {} : { published: String(p.published) }) }));
 }
 
-function volumeTarget(service: Service, volume: string): string | undefined {
-  for (const v of service.volumes ?? []) {
-    if (typeof v === 'string') {
-      const [source, target] = v.split(':');
-      if (source === volume) return target;
-    } else if (v.source === volume) {
-      return v.target;
-    }
-  }
-  return undefined;
-}
-
-interface PortMapping {
-  target: string;
-  published?: string;
-}
-function portMappings(service: Service): PortMapping[] {
-  return (service.ports ?? []).map((p) => {
-    if (typeof p === 'object') {
-      return { target: String(p.target), published: p.published === undefined ? undefined : String(p.published) };
-    }
-    // Short syntax: [ip:][published:]target[/protocol]
-    const parts = String(p).replace(/\/\w+$/, '').split(':');
-    const target = parts[parts.length - 1];
-    return { target, published: parts.length >= 2 ? parts[parts.length - 2] : undefined };
-  });
-}
-
-/** Compose 1.29 keeps "60s"; Compose v2 prints Go durations such as "1m0s". */
 function durationSeconds(value: string | undefined): number {
   if (value === undefined) return 10; // Docker's default stop timeout
-  const units: Record<string, number> = { h: 3600, m: 60, s: 1, ms: 0.001, us: 1e-6, ns: 1e-9 };
-  let total = 0;
-  const re = /(\d+(?:\.\d+)?)(ms|us|ns|h|m|s)/g;
-  let matched = '';
-  for (let m = re.exec(value); m; m = re.exec(value)) {
-    total += Number(m[1]) * units[m[2]];
-    matched += m[0];
-  }
-  if (matched !== value) throw new Error(`unparseable duration ${value}`);
-  return total;
-}
-
-/**
- * How long the worker itself waits for active jobs after SIGTERM (SHUTDOWN_GRACE_MS in its
- * source); Docker must not SIGKILL before that wait and the hand-back after it are over.
- */
-function workerShutdownWaitSeconds(): number {
-  const dir = join(ROOT, 'apps/worker/src');
-  const files = existsSync(dir) ? readdirSync(dir, { recursive: true, encoding: 'utf8' }) : [];
-  for (const file of files.filter((f) => f.endsWith('.ts') && !f.endsWith('.spec.ts'))) {
-    const m = /SHUTDOWN_GRACE_MS\s*=\s*([\d_]+)/.exec(readFileSync(join(dir, file), 'utf8'));
-    if (m) return Number(m[1].replace(/_/g, '')) / 1000;
-  }
-  return 30;
+  const units: Record<string, number> = { h: 3600, m: 60, s: 1, ms: 0.001 };
+  return [...value.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)].reduce((total, [, n, unit]) => total + Number(n) * units[unit], 0);
 }
 
 function healthcheckText(service: Service): string {
-  const test = service.healthcheck?.test;
-  return Array.isArray(test) ? test.join(' ') : test ?? '';
+  return (service.healthcheck?.test ?? []).join(' ');
 }
 
 function envOf(service: Service): Record<string, string> {
@@ -171,8 +119,16 @@ function envOf(service: Service): Record<string, string> {
   return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v === null ? '' : String(v)]));
 }
 
+/** What the worker waits for its running jobs after SIGTERM: its environment's value or the schema's default. */
+function workerShutdownGraceSeconds(worker: Service): number {
+  const name = 'WORKER_SHUTDOWN_GRACE_MS';
+  const value = envOf(worker)[name] ?? ENV_SCHEMA.find((spec) => spec.name === name)?.default;
+  if (value === undefined) throw new Error(`${name} has no default in ENV_SCHEMA`);
+  return Number(value) / 1000;
+}
+
 function packageScriptArgv(script: string): string[] {
-  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string | undefined> };
   const command = pkg.scripts[script];
   if (command === undefined) throw new Error(`package.json has no script ${script}`);
   return command.trim().split(/\s+/);
@@ -210,23 +166,19 @@ describe('docker-compose.yml', () => {
   it('keeps Postgres data in a named volume and checks readiness with pg_isready', () => {
     const postgres = config.services.postgres;
     expect(postgres.image).toMatch(/^postgres:15(\.|-|$)/);
-    const volumes = namedVolumes(postgres, config.volumes ?? {});
-    expect(volumes).toHaveLength(1);
-    expect(volumeTarget(postgres, volumes[0])).toBe('/var/lib/postgresql/data');
+    expect(namedVolumeAt(config, postgres, '/var/lib/postgresql/data')).toBeDefined();
     expect(healthcheckText(postgres)).toContain('pg_isready');
   });
 
   it('runs Redis with AOF persistence on a named volume and without eviction (BullMQ needs both)', () => {
     const redis = config.services.redis;
     expect(redis.image).toMatch(/^redis:7(\.|-|$)/);
-    const argv = asArgv(redis.command);
-    expect(argv[argv.indexOf('--appendonly') + 1]).toBe('yes');
-    expect(argv[argv.indexOf('--maxmemory-policy') + 1]).toBe('noeviction');
+    const argv = redis.command ?? [];
     expect(argv).toContain('--appendonly');
+    expect(argv[argv.indexOf('--appendonly') + 1]).toBe('yes');
     expect(argv).toContain('--maxmemory-policy');
-    const volumes = namedVolumes(redis, config.volumes ?? {});
-    expect(volumes).toHaveLength(1);
-    expect(volumeTarget(redis, volumes[0])).toBe('/data');
+    expect(argv[argv.indexOf('--maxmemory-policy') + 1]).toBe('noeviction');
+    expect(namedVolumeAt(config, redis, '/data')).toBeDefined();
     expect(healthcheckText(redis)).toMatch(/redis-cli.*ping/);
   });
 
@@ -234,7 +186,7 @@ describe('docker-compose.yml', () => {
     const migrate = config.services.migrate;
     expect(migrate.restart ?? 'no').toBe('no');
     expect(dependsOn(migrate)).toEqual({ postgres: 'service_healthy' });
-    expect(asArgv(migrate.command)).toEqual(packageScriptArgv('migrate'));
+    expect(migrate.command).toEqual(packageScriptArgv('migrate'));
     expect(migrate.ports ?? []).toEqual([]);
   });
 
@@ -247,8 +199,8 @@ describe('docker-compose.yml', () => {
   });
 
   it('runs api and worker with the same commands as `npm run start:api` / `start:worker`', () => {
-    expect(asArgv(config.services.api.command)).toEqual(packageScriptArgv('start:api'));
-    expect(asArgv(config.services.worker.command)).toEqual(packageScriptArgv('start:worker'));
+    expect(config.services.api.command).toEqual(packageScriptArgv('start:api'));
+    expect(config.services.worker.command).toEqual(packageScriptArgv('start:worker'));
   });
 
   it('builds migrate, api and worker from this repository as one image', () => {
@@ -272,18 +224,18 @@ describe('docker-compose.yml', () => {
   it('publishes the api on API_PORT, the port it listens on', () => {
     const api = config.services.api;
     expect(envOf(api).API_PORT).toBe('3000');
-    expect(portMappings(api)).toEqual([{ target: '3000', published: '3000' }]);
+    expect(ports(api)).toEqual([{ target: '3000', published: '3000' }]);
 
     const moved = composeConfig(['docker-compose.yml'], { API_PORT: '8089' }).services.api;
     expect(envOf(moved).API_PORT).toBe('8089');
-    expect(portMappings(moved)).toEqual([{ target: '8089', published: '8089' }]);
+    expect(ports(moved)).toEqual([{ target: '8089', published: '8089' }]);
   });
 
   it('lets the worker scale: no container_name, no host port, and time for a graceful SIGTERM', () => {
     const worker = config.services.worker;
     expect(worker.container_name).toBeUndefined();
-    expect(portMappings(worker).filter((p) => p.published !== undefined)).toEqual([]);
-    expect(durationSeconds(worker.stop_grace_period)).toBeGreaterThanOrEqual(workerShutdownWaitSeconds() + 10);
+    expect(ports(worker).filter((p) => p.published !== undefined)).toEqual([]);
+    expect(durationSeconds(worker.stop_grace_period)).toBeGreaterThanOrEqual(workerShutdownGraceSeconds(worker) + 10);
     // Without an init, node is PID 1 and the kernel drops SIGTERM unless a handler is installed.
     expect(worker.init).toBe(true);
   });

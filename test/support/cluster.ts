@@ -8,7 +8,7 @@ export interface TestCluster {
   /** The environment both processes run with (after the caller's additions). */
   env: Record<string, string>;
   /** One HTTP call; the body is whatever the API returned (the tests' assertions are its type check). */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped JSON, as supertest's `body` is
   call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
   stop(): Promise<void>;
 }
@@ -34,12 +34,12 @@ export async function startTestCluster(queuePrefix: string, extraEnv: Record<str
   const base = `http://127.0.0.1:${port}`;
   const api = startProcess(API_MAIN, env);
   const worker = startProcess(WORKER_MAIN, env);
-  const died = (p: ManagedProcess, name: string) => p.exited.then((code) => Promise.reject(new Error(`${name} exited (${code}) during start-up:\n${p.output()}`)));
+  const died = (p: ManagedProcess, name: string) => p.exited.then((code) => Promise.reject(new Error(`${name} exited (${String(code)}) during start-up:\n${p.output()}`)));
   try {
     await Promise.race([
       Promise.all([
         waitFor('the API to be healthy', async () => (await fetch(`${base}/health`)).ok, 60_000),
-        waitFor('the worker to be ready', async () => worker.output().includes('ready'), 60_000),
+        waitFor('the worker to be ready', () => Promise.resolve(worker.output().includes('ready')), 60_000),
       ]),
       died(api, 'the API'),
       died(worker, 'the worker'),

@@ -3,7 +3,6 @@ import { runMigrations } from '../../libs/database/src/run-migrations';
 import { TEST_REDIS_URL, databaseUrlFor, withAdminClient } from './test-services';
 
 declare global {
-  // eslint-disable-next-line no-var
   var __bulwarkTestRefs: number | undefined;
 }
 

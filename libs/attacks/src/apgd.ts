@@ -93,8 +93,8 @@ export function apgd(options: ApgdOptions): AttackResult {
   assertLabelsMatch(inputs, labels);
   assertSteps(steps);
   assertSteps(restarts, 'restarts');
-  if (loss !== 'ce' && loss !== 'dlr') {
-    throw new Error(`apgd: unknown loss '${String(loss)}' (expected 'ce' or 'dlr')`);
+  if (!(['ce', 'dlr'] as const).includes(loss)) {
+    throw new Error(`apgd: unknown loss '${loss}' (expected 'ce' or 'dlr')`);
   }
   if (targetClasses !== undefined && targets !== undefined) {
     throw new Error('apgd: give targetClasses (APGD-T) or targets, not both');
@@ -113,7 +113,7 @@ export function apgd(options: ApgdOptions): AttackResult {
     }
     robust = Array.from(readAndDispose(tf.tidy(() => tf.logicalNot(hits(cleanLogits, labels, targets)))), (v) => v === 1);
     // Class ids sorted by clean logit, largest first: APGD-T's target ranks come from here.
-    ranked = targetClasses === undefined ? undefined : tf.tidy(() => tf.topk(cleanLogits, targetClasses + 1).indices as tf.Tensor2D);
+    ranked = targetClasses === undefined ? undefined : tf.tidy(() => tf.topk(cleanLogits, targetClasses + 1).indices);
   } finally {
     cleanLogits.dispose();
   }
@@ -163,7 +163,7 @@ export function apgd(options: ApgdOptions): AttackResult {
 /** APGD-T's targets for one round: the class with the (rank+1)-th largest clean logit. */
 function rankTargets(ranked: tf.Tensor2D | undefined, rank: number | undefined, active: number[]): tf.Tensor1D | undefined {
   if (ranked === undefined || rank === undefined) return undefined;
-  return tf.tidy(() => tf.squeeze(tf.slice(gatherExamples(ranked, active), [0, rank], [-1, 1]), [1]) as tf.Tensor1D);
+  return tf.tidy(() => tf.squeeze<tf.Tensor1D>(tf.slice(gatherExamples(ranked, active), [0, rank], [-1, 1]), [1]));
 }
 
 function chooseObjective(loss: ApgdLoss, labels: tf.Tensor1D, target?: tf.Tensor1D): LogitsObjective {
@@ -230,15 +230,15 @@ function apgdSingleRun({ model, x, y, objective, epsilon, norm, steps, rho, star
       const moved = project(x, tf.add(tf.add(xAdv, tf.mul(tf.sub(z, xAdv), momentum)), tf.mul(tf.sub(xAdv, xOld), 1 - momentum)), epsilon, norm);
       const evaluated = lossAndGradient(model, objective, moved);
       const hit = hits(evaluated.logits, y, successTargets);
-      const improved = tf.greater(evaluated.loss, lossBest) as tf.Tensor1D;
+      const improved = tf.greater<tf.Tensor1D>(evaluated.loss, lossBest);
       return {
         xAdv: moved,
         xOld: tf.clone(xAdv),
         gradient: evaluated.gradient,
         xBest: selectExamples(improved, moved, xBest),
         gradientBest: selectExamples(improved, evaluated.gradient, gradientBest),
-        lossBest: tf.maximum(evaluated.loss, lossBest) as tf.Tensor1D,
-        found: tf.logicalOr(found, hit) as tf.Tensor1D,
+        lossBest: tf.maximum<tf.Tensor1D>(evaluated.loss, lossBest),
+        found: tf.logicalOr<tf.Tensor1D>(found, hit),
         xBestAdv: selectExamples(hit, moved, xBestAdv),
         loss: evaluated.loss,
       };

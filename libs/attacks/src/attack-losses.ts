@@ -13,12 +13,12 @@ export function largestOtherLogit(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.
   return tf.tidy(() => {
     const oneHot = tf.oneHot(labels, logits.shape[1]);
     // −∞ would give NaN gradients (0·∞) through the max; a large finite offset does not.
-    return tf.max(tf.sub(logits, tf.mul(oneHot, 1e9)), 1) as tf.Tensor1D;
+    return tf.max<tf.Tensor1D>(tf.sub(logits, tf.mul(oneHot, 1e9)), 1);
   });
 }
 
 export function labelLogit(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor1D {
-  return tf.tidy(() => tf.sum(tf.mul(logits, tf.oneHot(labels, logits.shape[1])), 1) as tf.Tensor1D);
+  return tf.tidy(() => tf.sum<tf.Tensor1D>(tf.mul(logits, tf.oneHot(labels, logits.shape[1])), 1));
 }
 
 /**
@@ -38,7 +38,7 @@ export function crossEntropyObjective(labels: tf.Tensor1D, targeted = false): Lo
   return (logits) =>
     tf.tidy(() => {
       const ce = softmaxCrossEntropy({ logits, labels });
-      return (targeted ? tf.neg(ce) : ce) as tf.Tensor1D;
+      return targeted ? tf.neg(ce) : ce;
     });
 }
 
@@ -63,9 +63,9 @@ export function largestLogits(logits: tf.Tensor2D, k: number): tf.Tensor1D[] {
     const values: tf.Tensor1D[] = [];
     let remaining: tf.Tensor2D = logits;
     for (let i = 0; i < k; i += 1) {
-      values.push(tf.max(remaining, 1) as tf.Tensor1D);
+      values.push(tf.max<tf.Tensor1D>(remaining, 1));
       if (i + 1 < k) {
-        remaining = tf.sub(remaining, tf.mul(tf.oneHot(tf.argMax(remaining, 1), logits.shape[1]), 1e9)) as tf.Tensor2D;
+        remaining = tf.sub<tf.Tensor2D>(remaining, tf.mul(tf.oneHot(tf.argMax(remaining, 1), logits.shape[1]), 1e9));
       }
     }
     return values;
@@ -135,5 +135,5 @@ export function lossAndGradient(model: LogitsModel, objective: LogitsObjective, 
   // Re-owned by the caller's scope (a kept tensor would escape every tidy).
   const logits = tf.clone(kept);
   kept.dispose();
-  return { logits, loss: value as tf.Tensor1D, gradient: grad };
+  return { logits, loss: value, gradient: grad };
 }

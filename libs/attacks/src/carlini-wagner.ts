@@ -78,11 +78,11 @@ export function carliniWagner(options: CarliniWagnerOptions): AttackResult {
           const { value, grad } = tf.valueAndGrad((mod: tf.Tensor) => {
             const image = reconstruct(tf.add(wInit, mod));
             const logits = model(image);
-            const l2 = tf.sum(tf.reshape(tf.square(tf.sub(image, origin)), [batch, -1]), 1) as tf.Tensor1D;
+            const l2 = tf.sum<tf.Tensor1D>(tf.reshape(tf.square(tf.sub(image, origin)), [batch, -1]), 1);
             const own = labelLogit(logits, goal);
             const other = largestOtherLogit(logits, goal);
             // margin > κ exactly where the example already meets the C&W success criterion.
-            const margin = (targeted ? tf.sub(own, other) : tf.sub(other, own)) as tf.Tensor1D;
+            const margin = targeted ? tf.sub<tf.Tensor1D>(own, other) : tf.sub<tf.Tensor1D>(other, own);
             captured.image = tf.keep(tf.clone(image));
             captured.l2 = tf.keep(tf.clone(l2));
             captured.margin = tf.keep(tf.clone(margin));

@@ -55,35 +55,34 @@ export function deepFool(options: DeepFoolOptions): AttackResult {
   try {
     for (let step = 0; step < steps; step += 1) {
       const { x, total } = state;
-      let done = false;
       const next = tf.tidy(() => {
-        let bestDistance: tf.Tensor1D = tf.fill([batch], Infinity) as tf.Tensor1D;
+        let bestDistance: tf.Tensor1D = tf.fill<tf.Rank.R1>([batch], Infinity);
         let bestStep: tf.Tensor = tf.zerosLike(inputs);
         let adversarial: tf.Tensor1D | undefined;
         for (const k of candidateClasses) {
-          const { logits, loss, gradient } = lossAndGradient(model, (z) => tf.sub(labelLogit(z, k), labelLogit(z, labels)) as tf.Tensor1D, x);
+          const { logits, loss, gradient } = lossAndGradient(model, (z) => tf.sub<tf.Tensor1D>(labelLogit(z, k), labelLogit(z, labels)), x);
           if (adversarial === undefined) {
             adversarial = hits(logits, labels);
-            done = readAndDispose(tf.all(adversarial)).every((v) => v === 1);
-            if (done) return undefined;
+            if (readAndDispose(tf.all(adversarial)).every((v) => v === 1)) return undefined;
           }
           const flat = tf.reshape(gradient, [batch, -1]);
-          const dual = norm === 'l2' ? l2NormPerExample(gradient) : (tf.sum(tf.abs(flat), 1) as tf.Tensor1D);
-          const distance = tf.div(tf.add(tf.abs(loss), 1e-4), tf.add(dual, 1e-8)) as tf.Tensor1D;
-          const length = tf.add(distance, 1e-4) as tf.Tensor1D;
+          const dual = norm === 'l2' ? l2NormPerExample(gradient) : tf.sum<tf.Tensor1D>(tf.abs(flat), 1);
+          const distance = tf.div<tf.Tensor1D>(tf.add(tf.abs(loss), 1e-4), tf.add(dual, 1e-8));
+          const length = tf.add<tf.Tensor1D>(distance, 1e-4);
           const stepToBoundary =
             norm === 'l2'
-              ? tf.mul(gradient, perExample(tf.div(length, tf.add(dual, 1e-8)) as tf.Tensor1D, inputs.rank))
+              ? tf.mul(gradient, perExample(tf.div<tf.Tensor1D>(length, tf.add(dual, 1e-8)), inputs.rank))
               : tf.mul(tf.sign(gradient), perExample(length, inputs.rank));
-          const closer = tf.less(distance, bestDistance) as tf.Tensor1D;
+          const closer = tf.less<tf.Tensor1D>(distance, bestDistance);
           bestStep = selectExamples(closer, stepToBoundary, bestStep);
-          bestDistance = tf.minimum(distance, bestDistance) as tf.Tensor1D;
+          bestDistance = tf.minimum<tf.Tensor1D>(distance, bestDistance);
         }
         const totalNext = tf.add(total, bestStep);
         const moved = tf.clipByValue(tf.add(inputs, tf.mul(totalNext, 1 + overshoot)), 0, 1);
         return { x: selectExamples(adversarial as tf.Tensor1D, x, moved), total: totalNext };
       });
-      if (done || next === undefined) break;
+      // Undefined once every example is adversarial.
+      if (next === undefined) break;
       state = replaceState(state, next);
     }
   } catch (error) {

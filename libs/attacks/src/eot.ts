@@ -30,7 +30,7 @@ export interface EotOptions {
  */
 export function eot({ model, transform, samples = 10, seed = 0, average = 'logits' }: EotOptions): LogitsModel {
   if (!Number.isInteger(samples) || samples < 1) throw new Error(`eot: samples must be a positive integer, got ${samples}`);
-  if (average !== 'logits' && average !== 'probabilities') throw new Error(`eot: unknown average '${String(average)}'`);
+  if (!(['logits', 'probabilities'] as const).includes(average)) throw new Error(`eot: unknown average '${average}'`);
   const rng = createSeededRandom(seed);
   return (inputs) => {
     const seeds = Array.from({ length: samples }, () => rng.tensorSeed());
@@ -39,7 +39,7 @@ export function eot({ model, transform, samples = 10, seed = 0, average = 'logit
       const draws = tf.concat(seeds.map((s) => transform(inputs, s)), 0);
       const logits = model(draws);
       const perDraw = tf.reshape(logits, [samples, batch, logits.shape[1]]);
-      if (average === 'logits') return tf.mean(perDraw, 0) as tf.Tensor2D;
+      if (average === 'logits') return tf.mean<tf.Tensor2D>(perDraw, 0);
       return tf.log(tf.add(tf.mean(tf.softmax(perDraw), 0), 1e-30)) as tf.Tensor2D;
     });
   };

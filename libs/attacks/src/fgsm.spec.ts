@@ -93,7 +93,7 @@ describe('fgsm', () => {
 
   it.each([0, 0.03, 0.3])('respects ε = %p on a random model and random inputs, leaking no tensors', (epsilon) => {
     const weights = tf.randomNormal([25, 10], 0, 1, 'float32', 7);
-    const model = (x: tf.Tensor) => tf.tidy(() => tf.matMul(tf.reshape(x, [x.shape[0], -1]), weights) as tf.Tensor2D);
+    const model = (x: tf.Tensor) => tf.tidy(() => tf.matMul<tf.Tensor2D>(tf.reshape(x, [x.shape[0], -1]), weights));
     const inputs = tf.randomUniform([8, 5, 5, 1], 0, 1, 'float32', 11);
     const labels = tf.tensor1d([0, 1, 2, 3, 4, 5, 6, 7], 'int32');
     const before = tf.memory().numTensors;
@@ -122,7 +122,7 @@ describe('fgsm', () => {
     const labels = tf.tensor1d([0], 'int32');
     const floatLabels = tf.tensor1d([0]);
     expect(() => craftFgsm({ model, inputs, labels, epsilon: -0.1 })).toThrow(/epsilon/);
-    expect(() => craftFgsm({ model, inputs, labels: floatLabels as tf.Tensor1D, epsilon: 0.1 })).toThrow(/int32/);
+    expect(() => craftFgsm({ model, inputs, labels: floatLabels, epsilon: 0.1 })).toThrow(/int32/);
     tf.dispose([inputs, labels, floatLabels]);
     dispose();
   });

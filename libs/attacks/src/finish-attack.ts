@@ -42,7 +42,7 @@ export function finishAttack({ model, inputs, labels, adversarial, epsilon, norm
 
 /** Reads a small tensor into a plain array and disposes it. */
 export function readAndDispose(tensor: tf.Tensor): Float32Array | Int32Array | Uint8Array {
-  const values = tensor.dataSync() as Float32Array | Int32Array | Uint8Array;
+  const values = tensor.dataSync();
   tensor.dispose();
   return values;
 }
@@ -51,7 +51,7 @@ export function readAndDispose(tensor: tf.Tensor): Float32Array | Int32Array | U
 export function hits(logits: tf.Tensor2D, labels: tf.Tensor1D, targets?: tf.Tensor1D): tf.Tensor1D {
   return tf.tidy(() => {
     const predicted = tf.argMax(logits, 1);
-    return (targets === undefined ? tf.notEqual(predicted, labels) : tf.equal(predicted, targets)) as tf.Tensor1D;
+    return targets === undefined ? tf.notEqual(predicted, labels) : tf.equal(predicted, targets);
   });
 }
 

@@ -19,7 +19,7 @@ export interface AccuracyOptions extends PredictOptions {
 
 /** Arg-max class per example, as an int32 tensor the caller disposes. */
 export function predictLabels({ model, inputs }: PredictOptions): tf.Tensor1D {
-  return tf.tidy(() => tf.argMax(model(inputs), 1) as tf.Tensor1D);
+  return tf.tidy(() => tf.argMax<tf.Tensor1D>(model(inputs), 1));
 }
 
 /** Fraction of `inputs` the model classifies as `labels`. */

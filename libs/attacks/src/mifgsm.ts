@@ -47,7 +47,7 @@ export function mifgsm(options: MifgsmOptions): AttackResult {
     let state = {
       x: tf.clone(inputs),
       momentum: tf.zerosLike(inputs),
-      found: tf.zeros([inputs.shape[0]], 'bool') as tf.Tensor1D,
+      found: tf.zeros<tf.Rank.R1>([inputs.shape[0]], 'bool'),
       best: tf.clone(inputs),
     };
     for (let t = 0; t < steps; t += 1) {
@@ -56,13 +56,13 @@ export function mifgsm(options: MifgsmOptions): AttackResult {
         state,
         tf.tidy(() => {
           const { logits, gradient } = lossAndGradient(model, objective, x);
-          const newly = tf.logicalAnd(hits(logits, labels, targets), tf.logicalNot(found)) as tf.Tensor1D;
-          const l1 = tf.sum(tf.abs(tf.reshape(gradient, [gradient.shape[0], -1])), 1) as tf.Tensor1D;
-          const g = tf.add(tf.mul(momentum, decay), tf.div(gradient, perExample(tf.add(l1, 1e-12) as tf.Tensor1D, gradient.rank)));
+          const newly = tf.logicalAnd<tf.Tensor1D>(hits(logits, labels, targets), tf.logicalNot(found));
+          const l1 = tf.sum<tf.Tensor1D>(tf.abs(tf.reshape(gradient, [gradient.shape[0], -1])), 1);
+          const g = tf.add(tf.mul(momentum, decay), tf.div(gradient, perExample(tf.add<tf.Tensor1D>(l1, 1e-12), gradient.rank)));
           return {
             x: project(inputs, tf.add(x, tf.mul(ascentDirection(g, norm), stepSize)), epsilon, norm),
             momentum: g,
-            found: tf.logicalOr(found, newly) as tf.Tensor1D,
+            found: tf.logicalOr<tf.Tensor1D>(found, newly),
             best: selectExamples(newly, x, best),
           };
         }),

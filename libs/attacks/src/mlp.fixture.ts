@@ -33,7 +33,7 @@ export function trainedMlp({ classes = 10, side = 6, hidden = 32, testExamples =
       const labels = tf.cast(tf.floor(tf.mul(tf.randomUniform([n], 0, 0.9999, 'float32', sampleSeed), classes)), 'int32') as tf.Tensor1D;
       const noise = tf.randomNormal([n, features], 0, 0.2, 'float32', sampleSeed + 1);
       const x = tf.clipByValue(tf.add(tf.gather(prototypes, labels), noise), 0, 1);
-      return { x: tf.reshape(x, [n, side, side, 1]) as tf.Tensor4D, labels };
+      return { x: tf.reshape<tf.Rank.R4>(x, [n, side, side, 1]), labels };
     });
   const w1 = tf.variable(tf.randomNormal([features, hidden], 0, Math.sqrt(2 / features), 'float32', seed + 2));
   const b1 = tf.variable(tf.zeros([hidden]));
@@ -42,7 +42,7 @@ export function trainedMlp({ classes = 10, side = 6, hidden = 32, testExamples =
   const model: LogitsModel = (x) =>
     tf.tidy(() => {
       const h = tf.relu(tf.add(tf.matMul(tf.reshape(x, [x.shape[0], -1]), w1), b1));
-      return tf.add(tf.matMul(h, w2), b2) as tf.Tensor2D;
+      return tf.add<tf.Tensor2D>(tf.matMul(h, w2), b2);
     });
   const train = sample(512, seed + 10);
   const optimizer = tf.train.adam(0.01);

@@ -13,14 +13,14 @@ export function l2NormPerExample(v: tf.Tensor): tf.Tensor1D {
 
 /** Per-example ‖v‖∞ as [B]. */
 export function linfNormPerExample(v: tf.Tensor): tf.Tensor1D {
-  return tf.tidy(() => tf.max(tf.abs(tf.reshape(v, [v.shape[0], -1])), 1) as tf.Tensor1D);
+  return tf.tidy(() => tf.max<tf.Tensor1D>(tf.abs(tf.reshape(v, [v.shape[0], -1])), 1));
 }
 
 /** v / (‖v‖ + 1e-12) per example, in the given norm (the steepest-ascent direction's scale). */
 export function normalizePerExample(v: tf.Tensor, norm: PerturbationNorm): tf.Tensor {
   return tf.tidy(() => {
     const n = norm === 'l2' ? l2NormPerExample(v) : linfNormPerExample(v);
-    return tf.div(v, perExample(tf.add(n, 1e-12) as tf.Tensor1D, v.rank));
+    return tf.div(v, perExample(tf.add<tf.Tensor1D>(n, 1e-12), v.rank));
   });
 }
 
@@ -51,7 +51,7 @@ export function project(inputs: tf.Tensor, candidate: tf.Tensor, epsilon: number
       const eps = typeof epsilon === 'number' ? tf.scalar(epsilon) : epsilon;
       const norms = l2NormPerExample(delta);
       // Scale only where the step left the ball; inside it the factor is exactly 1.
-      const factor = tf.minimum(tf.div(eps, tf.add(norms, 1e-12)), 1) as tf.Tensor1D;
+      const factor = tf.minimum<tf.Tensor1D>(tf.div(eps, tf.add(norms, 1e-12)), 1);
       bounded = tf.mul(delta, perExample(factor, inputs.rank));
     }
     return tf.clipByValue(tf.add(inputs, bounded), 0, 1);
@@ -69,7 +69,7 @@ export function randomStart(inputs: tf.Tensor, epsilon: number, norm: Perturbati
       return tf.clipByValue(tf.add(inputs, tf.randomUniform(inputs.shape, -epsilon, epsilon, 'float32', seed)), 0, 1);
     }
     const direction = normalizePerExample(tf.randomNormal(inputs.shape, 0, 1, 'float32', seed), 'l2');
-    const radius = tf.mul(tf.randomUniform([inputs.shape[0]], 0, 1, 'float32', seed + 1), epsilon) as tf.Tensor1D;
+    const radius = tf.mul<tf.Tensor1D>(tf.randomUniform([inputs.shape[0]], 0, 1, 'float32', seed + 1), epsilon);
     return project(inputs, tf.add(inputs, tf.mul(direction, perExample(radius, inputs.rank))), epsilon, 'l2');
   });
 }
@@ -78,7 +78,7 @@ export function randomStart(inputs: tf.Tensor, epsilon: number, norm: Perturbati
 export function selectExamples(mask: tf.Tensor1D, a: tf.Tensor, b: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
     const rank = Math.max(a.rank, b.rank);
-    return tf.where(perExample(tf.cast(mask, 'bool') as tf.Tensor1D, rank), a, b);
+    return tf.where(perExample(tf.cast<tf.Tensor1D>(mask, 'bool'), rank), a, b);
   });
 }
 
@@ -96,7 +96,7 @@ export function replaceState<T extends Record<string, tf.Tensor>>(old: T, next: 
 
 /** The examples at `indices` (a batch of their own; the caller disposes it). */
 export function gatherExamples<T extends tf.Tensor>(tensor: T, indices: number[]): T {
-  return tf.tidy(() => tf.gather(tensor, tf.tensor1d(indices, 'int32')) as T);
+  return tf.tidy(() => tf.gather<T>(tensor, tf.tensor1d(indices, 'int32')));
 }
 
 /** `full` with the examples at `indices` replaced by the rows of `updates`, as a new tensor. */
@@ -105,7 +105,7 @@ export function mergeExamples(full: tf.Tensor, indices: number[], updates: tf.Te
     if (indices.length === 0) return tf.clone(full);
     const where = tf.tensor2d(indices, [indices.length, 1], 'int32');
     const scattered = tf.scatterND(where, updates, full.shape);
-    const mask = tf.scatterND(where, tf.ones([indices.length], 'int32'), [full.shape[0]]) as tf.Tensor1D;
+    const mask = tf.scatterND<tf.Rank.R1>(where, tf.ones([indices.length], 'int32'), [full.shape[0]]);
     return selectExamples(mask, scattered, full);
   });
 }

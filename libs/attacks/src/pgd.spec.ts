@@ -23,7 +23,7 @@ describe('pgd', () => {
   /** A random linear classifier of 4×5 inputs and a batch of 64 random inputs with labels. */
   function linearProblem(classes: number) {
     const weights = tf.randomNormal([20, classes], 0, 1, 'float32', 1);
-    const model: LogitsModel = (x) => tf.tidy(() => tf.matMul(tf.reshape(x, [x.shape[0], -1]), weights) as tf.Tensor2D);
+    const model: LogitsModel = (x) => tf.tidy(() => tf.matMul<tf.Tensor2D>(tf.reshape(x, [x.shape[0], -1]), weights));
     const inputs = tf.randomUniform([64, 4, 5, 1], 0, 1, 'float32', 2);
     const labels = tf.tensor1d(Array.from({ length: 64 }, (_, i) => i % classes), 'int32');
     return { model, inputs, labels, dispose: () => tf.dispose([weights, inputs, labels]) };

@@ -94,7 +94,7 @@ export function pgd(options: PgdEvaluationOptions): AttackResult {
         const lastHit = hits(logits, y, t);
         // The last iterate when it succeeds (Madry et al.'s answer), else an earlier success, else the last iterate.
         const result = selectExamples(lastHit, last, selectExamples(found as tf.Tensor1D, best as tf.Tensor, last));
-        return { result, found: tf.logicalOr(lastHit, found as tf.Tensor1D) as tf.Tensor1D, loss: settings.objectiveFor(t ?? y, t !== undefined)(logits) };
+        return { result, found: tf.logicalOr<tf.Tensor1D>(lastHit, found as tf.Tensor1D), loss: settings.objectiveFor(t ?? y, t !== undefined)(logits) };
       });
       const found = readAndDispose(run.found);
       const loss = readAndDispose(run.loss);
@@ -191,7 +191,7 @@ function runPgd(
         const { logits, gradient } = lossAndGradient(model, objective, x);
         const next = project(inputs, tf.add(x, tf.mul(ascentDirection(gradient, norm), stepSize)), epsilon, norm);
         if (!track) return { x: next };
-        const newly = tf.logicalAnd(hits(logits, labels, targets), tf.logicalNot(found)) as tf.Tensor1D;
+        const newly = tf.logicalAnd<tf.Tensor1D>(hits(logits, labels, targets), tf.logicalNot(found));
         return { x: next, found: tf.logicalOr(found, newly), best: selectExamples(newly, x, best) };
       }),
     );

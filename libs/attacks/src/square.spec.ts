@@ -49,9 +49,9 @@ describe('square', () => {
 
   it('attacks images window by window, inside the ball and the box, deterministically for a seed', () => {
     const weights = tf.randomNormal([4 * 4 * 3, 5], 0, 1, 'float32', 3);
-    const model: LogitsModel = (x) => tf.tidy(() => tf.matMul(tf.reshape(x, [x.shape[0], -1]), weights) as tf.Tensor2D);
+    const model: LogitsModel = (x) => tf.tidy(() => tf.matMul<tf.Tensor2D>(tf.reshape(x, [x.shape[0], -1]), weights));
     const inputs = tf.randomUniform([6, 4, 4, 3], 0, 1, 'float32', 4);
-    const labels = tf.tidy(() => tf.argMax(model(inputs), 1) as tf.Tensor1D);
+    const labels = tf.tidy(() => tf.argMax<tf.Tensor1D>(model(inputs), 1));
     const epsilon = 0.05;
     const before = tf.memory().numTensors;
 

@@ -79,12 +79,12 @@ export function square(options: SquareOptions): SquareResult {
   assertSteps(queries, 'queries');
   assertSteps(restarts, 'restarts');
   if (!(pInit > 0 && pInit <= 1)) throw new Error(`pInit must lie in (0, 1], got ${pInit}`);
-  if (loss !== 'margin' && loss !== 'ce') throw new Error(`square: unknown loss '${String(loss)}'`);
+  if (!(['margin', 'ce'] as const).includes(loss)) throw new Error(`square: unknown loss '${loss}'`);
   const batch = inputs.shape[0];
   const imageShape = asImageShape(inputs.shape);
   const rng = createSeededRandom(seed);
   const imageModel: LogitsModel = (x) => model(tf.reshape(x, [x.shape[0], ...inputs.shape.slice(1)]));
-  const images = tf.reshape(inputs, [batch, ...imageShape]) as tf.Tensor4D;
+  const images = tf.reshape<tf.Rank.R4>(inputs, [batch, ...imageShape]);
   const robust = Array.from(readAndDispose(tf.tidy(() => tf.logicalNot(hits(model(inputs), labels, targets)))), (v) => v === 1);
   const spent = new Int32Array(batch);
   const bestLoss = new Float32Array(batch).fill(Infinity);
@@ -198,8 +198,8 @@ function squareSingleRun({ model, x, y, targets, epsilon, queries, pInit, loss, 
       const delta = tf.mul(tf.cast(inside, 'float32'), tf.tensor4d(colours, [m, 1, 1, channels]));
       const proposal = tf.clipByValue(tf.minimum(tf.maximum(tf.add(xBestWork, delta), tf.sub(xWork, epsilon)), tf.add(xWork, epsilon)), 0, 1);
       const scored = evaluate(proposal, yWork, targetsWork);
-      const lower = tf.less(scored.loss, lossWork) as tf.Tensor1D;
-      const accept = tf.logicalOr(lower, tf.lessEqual(scored.margin, 0)) as tf.Tensor1D;
+      const lower = tf.less<tf.Tensor1D>(scored.loss, lossWork);
+      const accept = tf.logicalOr<tf.Tensor1D>(lower, tf.lessEqual(scored.margin, 0));
       return {
         xBestWork: selectExamples(accept, proposal, xBestWork) as tf.Tensor4D,
         lossWork: tf.where(lower, scored.loss, lossWork) as tf.Tensor1D,

@@ -75,7 +75,7 @@ export function standardSuite(options: StandardSuiteOptions): SuiteResult {
   assertSteps(targetClasses, 'targetClasses');
   assertSteps(squareQueries, 'squareQueries');
   for (const stage of stages) {
-    if (!STANDARD_SUITE_STAGES.includes(stage)) throw new Error(`standardSuite: unknown stage '${String(stage)}'`);
+    if (!STANDARD_SUITE_STAGES.includes(stage)) throw new Error(`standardSuite: unknown stage '${stage}'`);
   }
   const rng = createSeededRandom(seed);
   const cleanLogits = tf.tidy(() => model(inputs));

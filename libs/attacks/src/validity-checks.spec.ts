@@ -64,7 +64,7 @@ describe('validity checks', () => {
 
     const plain = gradientHealth({ model, inputs, labels });
     const masked = gradientHealth({ model: rounding, inputs, labels });
-    const broken = gradientHealth({ model: (x) => tf.tidy(() => tf.mul(model(x), NaN) as tf.Tensor2D), inputs, labels });
+    const broken = gradientHealth({ model: (x) => tf.tidy(() => tf.mul<tf.Tensor2D>(model(x), NaN)), inputs, labels });
 
     expect(plain).toMatchObject({ raised: false, zero: [false, false], nonFinite: [false, false] });
     expect(masked).toMatchObject({ flag: 'zero-or-nan-gradients', raised: true, examples: [0, 1], zero: [true, true] });

@@ -117,10 +117,10 @@ export function gradientHealth({ model, inputs, labels }: { model: LogitsModel; 
   let zero: boolean[];
   let nonFinite: boolean[];
   try {
-    const [maxAbs, finite] = tf.tidy(() => {
+    const [maxAbs, finite] = tf.tidy((): tf.Tensor1D[] => {
       const { gradient } = lossAndGradient(model, crossEntropyObjective(labels), inputs);
       const flat = tf.reshape(gradient, [batch, -1]);
-      return [tf.max(tf.abs(flat), 1), tf.all(tf.isFinite(flat), 1)];
+      return [tf.max<tf.Tensor1D>(tf.abs(flat), 1), tf.all<tf.Tensor1D>(tf.isFinite(flat), 1)];
     });
     const magnitudes = readAndDispose(maxAbs);
     const finiteFlags = readAndDispose(finite);

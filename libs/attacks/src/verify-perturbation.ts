@@ -70,7 +70,7 @@ export function assertEpsilon(epsilon: number): void {
 }
 
 export function assertNorm(norm: PerturbationNorm): void {
-  if (norm !== 'linf' && norm !== 'l2') {
-    throw new Error(`unsupported norm '${String(norm)}' (expected 'linf' or 'l2')`);
+  if (!(['linf', 'l2'] as const).includes(norm)) {
+    throw new Error(`unsupported norm '${norm}' (expected 'linf' or 'l2')`);
   }
 }

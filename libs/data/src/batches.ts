@@ -59,7 +59,7 @@ export function makeBatch(ds: Dataset, indices: Uint32Array): Batch {
   const [h, w, c] = ds.shape;
   return tf.tidy(() => ({
     // div, not mul by 1/255: 255/255 must be exactly 1 so clean inputs sit inside the box.
-    x: tf.div(tf.tensor4d(Float32Array.from(bytes), [indices.length, h, w, c]), 255) as tf.Tensor4D,
+    x: tf.div<tf.Tensor4D>(tf.tensor4d(Float32Array.from(bytes), [indices.length, h, w, c]), 255),
     y: tf.tensor1d(labels, 'int32'),
   }));
 }

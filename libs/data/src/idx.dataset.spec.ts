@@ -147,9 +147,9 @@ describe('IDX datasets', () => {
     it('reports labels and images that disagree in count, and labels out of range', () => {
       const labels = gunzipSync(realTestLabels());
       const fewer = encodeIdx({ dims: [9999], data: labels.subarray(8, 8 + 9999) });
-      expect(withTest(realTestImages(), fewer)).toThrow(
-        `labels and images disagree: ${join(brokenDir, 't10k-labels-idx1-ubyte.gz')} has 9999 labels, ${join(brokenDir, 't10k-images-idx3-ubyte.gz')} has 10000 images`,
-      );
+      const load = withTest(realTestImages(), fewer);
+      const [labelsFile, imagesFile] = [join(brokenDir, 't10k-labels-idx1-ubyte.gz'), join(brokenDir, 't10k-images-idx3-ubyte.gz')];
+      expect(load).toThrow(`labels and images disagree: ${labelsFile} has 9999 labels, ${imagesFile} has 10000 images`);
       const outOfRange = Uint8Array.from(labels);
       outOfRange[8 + 4321] = 10;
       expect(withTest(realTestImages(), gzipSync(outOfRange))).toThrow(

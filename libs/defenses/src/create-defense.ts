@@ -26,7 +26,7 @@ export function createPreprocessing(spec: PreprocessingStep): Preprocessing {
     case 'quantise-inputs':
       return quantiseInputs(spec);
     default:
-      throw new Error(`unknown preprocessing '${(spec as { kind: unknown }).kind}'`);
+      throw new Error(`unknown preprocessing '${String((spec as { kind: unknown }).kind)}'`);
   }
 }
 
@@ -37,7 +37,7 @@ export function createLogitsSquash(spec: LogitsSquashSpec): LogitsSquash {
     case 'softmax-output':
       return softmaxOutput(spec);
     default:
-      throw new Error(`unknown logits squash '${(spec as { kind: unknown }).kind}'`);
+      throw new Error(`unknown logits squash '${String((spec as { kind: unknown }).kind)}'`);
   }
 }
 
@@ -62,6 +62,6 @@ export function maskGradients({ model, spec }: { model: tf.LayersModel | LogitsM
     case 'saturate-logits':
       return defendModel({ model, logits: saturateLogits(spec) });
     default:
-      throw new Error(`unknown gradient masking '${(spec as { kind: unknown }).kind}'`);
+      throw new Error(`unknown gradient masking '${String((spec as { kind: unknown }).kind)}'`);
   }
 }

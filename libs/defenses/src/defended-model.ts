@@ -105,7 +105,7 @@ export function adaptiveView(defended: DefendedModel, options: AdaptiveViewOptio
   // A distilled model's logits rescaled by 1/T: same arg-max, but cross-entropy no longer saturates.
   if (squash?.kind === 'softmax-output' && squash.temperature !== undefined && squash.temperature !== 1) {
     const temperature = squash.temperature;
-    return (inputs) => tf.tidy(() => tf.div(view(inputs), temperature) as tf.Tensor2D);
+    return (inputs) => tf.tidy(() => tf.div<tf.Tensor2D>(view(inputs), temperature));
   }
   return view;
 }

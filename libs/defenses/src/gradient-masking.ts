@@ -47,7 +47,7 @@ export function saturateLogits({ temperature }: { temperature: number }): Logits
   }
   return {
     spec: { kind: 'saturate-logits', temperature },
-    apply: (logits) => tf.tidy(() => tf.div(logits, temperature) as tf.Tensor2D),
+    apply: (logits) => tf.tidy(() => tf.div<tf.Tensor2D>(logits, temperature)),
     masksGradients: true,
   };
 }
@@ -64,7 +64,7 @@ export function softmaxOutput({ temperature }: { temperature?: number } = {}): L
   }
   return {
     spec: { kind: 'softmax-output', ...(temperature !== undefined && { temperature }) },
-    apply: (logits) => tf.softmax(logits) as tf.Tensor2D,
+    apply: (logits) => tf.softmax<tf.Tensor2D>(logits),
     masksGradients: true,
   };
 }

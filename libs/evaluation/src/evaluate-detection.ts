@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import { fgsm, pgd, standardSuite, type AttackResult, type LogitsModel, type PerturbationNorm, type SuiteStageName } from '@bulwark/attacks';
+import { fgsm, pgd, standardSuite, type AttackResult, type LogitsModel, type PerturbationNorm } from '@bulwark/attacks';
 import { makeBatch, sequentialBatches, type Dataset } from '@bulwark/data';
 import { yieldToEventLoop } from '@bulwark/tfjs-runtime';
 import type { DetectionOutcome, DetectorDescription, EvaluationAttackName, EvaluationAttackParams } from '@bulwark/spec';
+import { mapEntry } from './map-entry';
 import { adaptiveView, detectionMetrics, detectorAwarePgd, detectorVerdict, judgeOnClassifier, type AdaptiveViewOptions, type DefendedModel, type Detector } from '@bulwark/defenses';
 
 export interface DetectorAwareSettings {
@@ -102,7 +103,7 @@ export async function evaluateDetection(options: EvaluateDetectionOptions): Prom
   const attackModel = adaptiveView(defended, options.eot);
   const n = dataset.size;
   const names: AttackName[] = [...options.attacks, DETECTOR_AWARE];
-  const tallies = detectors.map(() => new Map(names.map((name) => [name, { fooled: [], rejected: [], scores: [], seconds: 0 } as Tally])));
+  const tallies = detectors.map(() => new Map<AttackName, Tally>(names.map((name) => [name, { fooled: [], rejected: [], scores: [], seconds: 0 }])));
   const cleanCorrect: boolean[] = [];
   const cleanRejected = detectors.map((): boolean[] => []);
   const cleanScores = detectors.map((): number[] => []);
@@ -129,7 +130,7 @@ export async function evaluateDetection(options: EvaluateDetectionOptions): Prom
           detectors.forEach((detector, k) => {
             const judging = performance.now();
             const { rejected, scores } = detectorVerdict(detector, adversarial);
-            record(tallies[k].get(attack)!, misclassified, rejected, scores, crafted + (performance.now() - judging) / 1000);
+            record(mapEntry(tallies[k], attack), misclassified, rejected, scores, crafted + (performance.now() - judging) / 1000);
           });
         } finally {
           adversarial.dispose();
@@ -139,7 +140,7 @@ export async function evaluateDetection(options: EvaluateDetectionOptions): Prom
         const started = performance.now();
         const result = detectorAwarePgd({ model: attackModel, deployed, detector, inputs: x, labels: y, epsilon, norm, seed: batchSeed, ...adaptive });
         result.adversarial.dispose();
-        record(tallies[k].get(DETECTOR_AWARE)!, result.misclassified, result.rejected, result.scores, (performance.now() - started) / 1000);
+        record(mapEntry(tallies[k], DETECTOR_AWARE), result.misclassified, result.rejected, result.scores, (performance.now() - started) / 1000);
       });
     } finally {
       tf.dispose([x, y]);
@@ -150,7 +151,7 @@ export async function evaluateDetection(options: EvaluateDetectionOptions): Prom
 
   const evaluations = detectors.map((detector, k): DetectionEvaluation => {
     const accepted = cleanCorrect.map((c, i) => c && !cleanRejected[k][i]);
-    const tally = (name: AttackName) => tallies[k].get(name)!;
+    const tally = (name: AttackName) => mapEntry(tallies[k], name);
     const withstood = (name: AttackName, i: number) => tally(name).rejected[i] || !tally(name).fooled[i];
     const description = detector.describe();
     const outcomes = names.map((name): AttackDetectionOutcome => {
@@ -219,7 +220,7 @@ function craftUnaware(attack: EvaluationAttackName, { attackModel, x, y, epsilon
       epsilon,
       norm,
       seed,
-      stages: [attack as SuiteStageName],
+      stages: [attack],
       apgdSteps: params.apgd.steps,
       apgdRestarts: params.apgd.restarts,
       targetClasses: params.apgdTargeted.targetClasses,

@@ -11,7 +11,7 @@ describe('evaluateFgsm', () => {
 
   it('counts an example as robust only if it is correct both clean and under FGSM', async () => {
     // logits = [x0, x1]: FGSM at ε removes 2ε from the true class's margin |x0 - x1|.
-    const model: LogitsModel = (x) => tf.tidy(() => tf.reshape(x, [x.shape[0], 2]) as tf.Tensor2D);
+    const model: LogitsModel = (x) => tf.tidy(() => tf.reshape<tf.Rank.R2>(x, [x.shape[0], 2]));
     const dataset: Dataset = {
       name: 'margins',
       images: Uint8Array.from([153, 102, 230, 25, 102, 153, 51, 204]),

@@ -20,6 +20,7 @@ import {
 import { makeBatch, sequentialBatches, type Dataset } from '@bulwark/data';
 import { EVALUATION_ATTACKS, type EvaluationAttackName, type EvaluationAttackParams } from '@bulwark/spec';
 import { yieldToEventLoop } from '@bulwark/tfjs-runtime';
+import { mapEntry } from './map-entry';
 
 /** The AutoAttack-style stages: each attacks only what the previous ones left robust. */
 const SUITE_STAGES: readonly EvaluationAttackName[] = STANDARD_SUITE_STAGES;
@@ -109,7 +110,7 @@ export async function evaluateRobustness(options: EvaluateRobustnessOptions): Pr
   const cleanCorrect = cleanPredictions.map((p, i) => p === labels[i]);
   const cleanCount = count(cleanCorrect);
 
-  const flags: EvaluationFlag[] = await modelFlags(model, dataset);
+  const flags: EvaluationFlag[] = modelFlags(model, dataset);
   const points: EpsilonOutcome[] = [];
   const batches = [...sequentialBatches(dataset, batchSize)];
   const totalWork = epsilons.length * batches.length;
@@ -127,19 +128,19 @@ export async function evaluateRobustness(options: EvaluateRobustnessOptions): Pr
     }
 
     const outcomes: AttackOutcome[] = attacks.map((attack) => {
-      const b = breaks.get(attack)!;
+      const b = mapEntry(breaks, attack);
       // A suite stage ran only on what the earlier stages left robust: its row is cumulative.
       const cumulative = SUITE_STAGES.includes(attack) ? SUITE_STAGES.slice(0, SUITE_STAGES.indexOf(attack) + 1).filter((s) => breaks.has(s)) : [attack];
-      const robust = cleanCorrect.map((c, i) => c && cumulative.every((s) => !breaks.get(s)!.success[i]));
+      const robust = cleanCorrect.map((c, i) => c && cumulative.every((s) => !mapEntry(breaks, s).success[i]));
       return { attack, n, cleanCorrect: cleanCount, robustCorrect: count(robust), seconds: b.seconds, details: b.details };
     });
-    const worst = cleanCorrect.map((c, i) => c && attacks.every((a) => !breaks.get(a)!.success[i]));
+    const worst = cleanCorrect.map((c, i) => c && attacks.every((a) => !mapEntry(breaks, a).success[i]));
     outcomes.push({
       attack: 'suite',
       n,
       cleanCorrect: cleanCount,
       robustCorrect: count(worst),
-      seconds: sum(attacks.map((a) => breaks.get(a)!.seconds)),
+      seconds: sum(attacks.map((a) => mapEntry(breaks, a).seconds)),
       details: { attacks, perExample: 'correct on the clean input and on the worst adversarial input any attack found' },
     });
     if (epsilon > 0) flags.push(...perEpsilonFlags(epsilon, breaks, cleanCorrect));
@@ -148,7 +149,7 @@ export async function evaluateRobustness(options: EvaluateRobustnessOptions): Pr
     await options.onPoint?.(point);
   }
 
-  const curve = points.map((p) => ({ epsilon: p.epsilon, robustAccuracy: p.outcomes.find((o) => o.attack === 'suite')!.robustCorrect / n }));
+  const curve = points.map((p) => ({ epsilon: p.epsilon, robustAccuracy: suiteOutcome(p).robustCorrect / n }));
   flags.push(robustnessRoseWithEpsilon({ curve }));
   if (norm === 'linf') {
     // The curve may stop short of a radius at which every classifier falls; then a PGD probe
@@ -158,6 +159,12 @@ export async function evaluateRobustness(options: EvaluateRobustnessOptions): Pr
     flags.push(probe.length ? { ...flag, examples: [], detail: `PGD probe at ε = ${LARGE_EPSILON} on ${probe[0].n} examples: robust accuracy ${probe[0].robustAccuracy.toFixed(3)} (${flag.detail})` } : flag);
   }
   return { n, points, flags, stopped: false };
+}
+
+function suiteOutcome(point: EpsilonOutcome): AttackOutcome {
+  const outcome = point.outcomes.find((o) => o.attack === 'suite');
+  if (outcome === undefined) throw new Error(`no suite outcome at ε = ${point.epsilon}`);
+  return outcome;
 }
 
 const LARGE_EPSILON = 0.5;
@@ -197,7 +204,7 @@ async function attackBatch({ options, epsilon, attacks, indices, breaks, gallery
   try {
     /** Records which examples of the batch `attack` broke (in `result`'s adversarial inputs) and keeps some for the gallery. */
     const take = async (attack: EvaluationAttackName, result: AttackResult, broken: boolean[], seconds: number) => {
-      const b = breaks.get(attack)!;
+      const b = mapEntry(breaks, attack);
       b.seconds += seconds;
       broken.forEach((isBroken, k) => {
         if (isBroken) b.success[indices[k]] = true;
@@ -250,7 +257,8 @@ async function attackBatch({ options, epsilon, attacks, indices, breaks, gallery
           const stage = report.name as EvaluationAttackName;
           // The suite's adversarial input of an example is the one of the stage that broke it.
           await take(stage, suite, suite.brokenBy.map((by) => by === stage), report.durationMs / 1000);
-          breaks.get(stage)!.details = { ...breaks.get(stage)!.details, ...report.params, ...(report.skipped && { skipped: report.skipped }) };
+          const entry = mapEntry(breaks, stage);
+          entry.details = { ...entry.details, ...report.params, ...(report.skipped && { skipped: report.skipped }) };
         }
       } finally {
         suite.adversarial.dispose();
@@ -345,13 +353,13 @@ function perEpsilonFlags(epsilon: number, breaks: Map<EvaluationAttackName, Brea
     flags.push({ ...flag, epsilon, detail: `${iterative} vs fgsm: ${flag.detail}` });
   }
   const blackBox = breaks.get('square');
-  const whiteBox = (['fgsm', 'pgd', 'apgd-ce', 'apgd-t'] as const).filter((a) => breaks.has(a)).map((a) => onCorrect(breaks.get(a)!.success));
+  const whiteBox = (['fgsm', 'pgd', 'apgd-ce', 'apgd-t'] as const).filter((a) => breaks.has(a)).map((a) => onCorrect(mapEntry(breaks, a).success));
   if (blackBox && whiteBox.length) flags.push({ ...blackBoxBeatWhiteBox({ blackBox: onCorrect(blackBox.success), whiteBox }), epsilon });
   return flags;
 }
 
 /** Flags about the model itself, on the first examples: gradients that are zero or NaN, and randomness. */
-async function modelFlags(model: LogitsModel, dataset: Dataset): Promise<EvaluationFlag[]> {
+function modelFlags(model: LogitsModel, dataset: Dataset): EvaluationFlag[] {
   const sample = Uint32Array.from({ length: Math.min(64, dataset.size) }, (_, i) => i);
   const { x, y } = makeBatch(dataset, sample);
   try {

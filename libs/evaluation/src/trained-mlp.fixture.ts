@@ -32,7 +32,7 @@ export async function trainTinyMlp({ seed = 1, epochs = 3 }: { seed?: number; ep
   for (let epoch = 0; epoch < epochs; epoch += 1) {
     for (const { indices } of batchIterator(train, { batchSize: 50, rng })) {
       const { x, y } = makeBatch(train, indices);
-      const loss = optimizer.minimize(() => tf.mean(softmaxCrossEntropy({ logits: applyModel(model, x, true), labels: y })) as tf.Scalar, true);
+      const loss = optimizer.minimize(() => tf.mean<tf.Scalar>(softmaxCrossEntropy({ logits: applyModel(model, x, true), labels: y })), true);
       tf.dispose([x, y]);
       loss?.dispose();
     }

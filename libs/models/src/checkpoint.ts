@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createHash } from 'node:crypto';
 import { endianness } from 'node:os';
 import { ADAM_POWER_NAMES, adamPowers } from './optimizer-state';
+import type { Unverified } from './unverified-json';
 
 /**
  * Layout: MAGIC (8 bytes) | version (uint32 LE) | header length (uint32 LE) | header (UTF-8
@@ -70,7 +71,7 @@ export async function serializeCheckpoint({ model, optimizer, epoch, rngState }:
     ...optimizerWeights.map(({ name, tensor }) => ({ name: canonicalSlotName(name, model.trainableWeights), role: 'optimizer' as const, tensor })),
     ...(powers === undefined
       ? []
-      : ADAM_POWER_NAMES.map((name) => ({ name, role: 'optimizer-power' as const, tensor: powers[name] as tf.Tensor }))),
+      : ADAM_POWER_NAMES.map((name) => ({ name, role: 'optimizer-power' as const, tensor: powers[name] }))),
   ];
   try {
     const tensors: CheckpointTensorEntry[] = [];
@@ -205,9 +206,9 @@ function parse(bytes: Uint8Array): { header: CheckpointHeader; data: Uint8Array 
   if (headerEnd > buffer.length) {
     throw new Error('truncated checkpoint: header runs past the end');
   }
-  let header: CheckpointHeader;
+  let header: Unverified<CheckpointHeader>;
   try {
-    header = JSON.parse(buffer.subarray(PREAMBLE_BYTES, headerEnd).toString('utf8')) as CheckpointHeader;
+    header = JSON.parse(buffer.subarray(PREAMBLE_BYTES, headerEnd).toString('utf8')) as Unverified<CheckpointHeader>;
   } catch {
     throw new Error('corrupt checkpoint: header is not JSON');
   }
@@ -215,21 +216,24 @@ function parse(bytes: Uint8Array): { header: CheckpointHeader; data: Uint8Array 
     throw new Error('corrupt checkpoint: header lacks format, epoch or tensors');
   }
   const data = buffer.subarray(align8(headerEnd));
-  for (const entry of header.tensors) {
-    if (!Array.isArray(entry.shape) || !entry.shape.every((dim) => Number.isInteger(dim) && dim >= 0)) {
+  for (const entry of header.tensors as Unverified<CheckpointTensorEntry>[]) {
+    const { shape, offset, byteLength } = entry;
+    if (!Array.isArray(shape) || !shape.every((dim): dim is number => typeof dim === 'number' && Number.isInteger(dim) && dim >= 0)) {
       throw new Error(`corrupt checkpoint: tensor ${String(entry.name)} has no valid shape`);
     }
-    const elements = entry.shape.reduce((product, dim) => product * dim, 1);
+    const elements = shape.reduce((product, dim) => product * dim, 1);
     if (
       (entry.dtype !== 'float32' && entry.dtype !== 'int32') ||
-      entry.byteLength !== elements * 4 ||
-      entry.offset % 8 !== 0 ||
-      entry.offset + entry.byteLength > data.length
+      typeof offset !== 'number' ||
+      byteLength !== elements * 4 ||
+      offset % 8 !== 0 ||
+      offset + byteLength > data.length
     ) {
-      throw new Error(`corrupt or truncated checkpoint: tensor ${entry.name} does not fit its declared bytes`);
+      throw new Error(`corrupt or truncated checkpoint: tensor ${String(entry.name)} does not fit its declared bytes`);
     }
   }
-  return { header, data };
+  // Every field the checks above cover is sound; the rest is as this build wrote it.
+  return { header: header as CheckpointHeader, data };
 }
 
 function readTensor(data: Uint8Array, entry: CheckpointTensorEntry): tf.Tensor {
@@ -246,7 +250,7 @@ function assertModelFits(model: tf.LayersModel, entries: CheckpointTensorEntry[]
     entries.length === weights.length &&
     entries.every((entry, i) => sameShape(entry.shape, weights[i].shape) && entry.dtype === weights[i].dtype);
   if (!fits) {
-    const have = weights.map((w) => `${w.originalName}[${w.shape}]`).join(', ');
+    const have = weights.map((w) => `${w.originalName}[${w.shape.join(',')}]`).join(', ');
     const want = entries.map((e) => `${e.name}[${e.shape}]`).join(', ');
     throw new Error(`checkpoint weights (${want}) do not fit model ${model.name} (${have})`);
   }

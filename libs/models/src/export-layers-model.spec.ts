@@ -56,10 +56,10 @@ describe('exporting TensorFlow.js model directories', () => {
       weightBytes: model.countParams() * 4,
     });
     expect((await stat(exported.weightsPath)).size).toBe(model.countParams() * 4);
-    const json = JSON.parse(await readFile(exported.modelJsonPath, 'utf8'));
+    const json = JSON.parse(await readFile(exported.modelJsonPath, 'utf8')) as tf.io.ModelJSON;
     expect(json).toMatchObject({ format: 'layers-model', modelTopology: { class_name: expect.any(String) } });
     expect(json.weightsManifest).toEqual([{ paths: ['weights.bin'], weights: expect.any(Array) }]);
-    expect(json.weightsManifest[0].weights.map((w: { name: string }) => w.name)).toEqual(model.weights.map((w) => w.originalName));
+    expect(json.weightsManifest[0].weights.map((w) => w.name)).toEqual(model.weights.map((w) => w.originalName));
 
     const loaded = await tf.loadLayersModel(directoryReader(directory));
     const x = tf.randomUniform([4, 8, 8, 3], 0, 1, 'float32', 9);

@@ -54,7 +54,7 @@ describe('importLayersModel', () => {
   beforeAll(async () => {
     await selectBackend({ forced: 'wasm', log: () => undefined });
     root = await mkdtemp(join(tmpdir(), 'bulwark-import-'));
-    x = tf.randomUniform([5, ...SHAPE], 0, 1, 'float32', 2) as tf.Tensor4D;
+    x = tf.randomUniform<tf.Rank.R4>([5, ...SHAPE], 0, 1, 'float32', 2);
   });
 
   afterAll(async () => {
@@ -152,7 +152,7 @@ describe('importLayersModel', () => {
     const original = convBody();
     original.add(dense('softmax', 23));
     const directory = await save(original);
-    const json = JSON.parse(await readFile(join(directory, 'model.json'), 'utf8'));
+    const json = JSON.parse(await readFile(join(directory, 'model.json'), 'utf8')) as tf.io.ModelJSON;
     const weights = await readFile(join(directory, 'weights.bin'));
     const cut = 100;
     await writeFile(join(directory, 'group1-shard1of2.bin'), weights.subarray(0, cut));
@@ -242,7 +242,7 @@ describe('importLayersModel', () => {
 
     it('a weight path outside the model directory', async () => {
       const copy = await save(await tf.loadLayersModel(directoryReader(directory)));
-      const json = JSON.parse(await readFile(join(copy, 'model.json'), 'utf8'));
+      const json = JSON.parse(await readFile(join(copy, 'model.json'), 'utf8')) as tf.io.ModelJSON;
       json.weightsManifest[0].paths = ['../model-1/weights.bin'];
       await writeFile(join(copy, 'model.json'), JSON.stringify(json));
       await expect(importLayersModel({ directory: copy, expectedInputShape: SHAPE, numClasses: CLASSES })).rejects.toThrow(

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { directoryReader } from './model-directory';
+import { isList } from './unverified-json';
 
 const SOFTMAX_LAYER_CLASS = 'Softmax';
 
@@ -54,7 +55,7 @@ export async function importLayersModel(options: ImportLayersModelOptions): Prom
   const { expectedInputShape, numClasses } = options;
   // Messages name the model by where it came from: its directory, or the source given with artifacts.
   const [artifacts, where] =
-    'directory' in options ? [await directoryReader(options.directory).load!(), options.directory] : [options.artifacts, options.source];
+    'directory' in options ? [await directoryReader(options.directory).load(), options.directory] : [options.artifacts, options.source];
   const topology = artifacts.modelTopology;
   if (topology === undefined || topology instanceof ArrayBuffer) {
     throw new Error(`${where} holds no Layers model topology (a graph model cannot be imported)`);
@@ -135,7 +136,8 @@ interface KerasLayerJson {
 }
 interface KerasModelJson {
   class_name: string;
-  config: { layers: KerasLayerJson[]; output_layers?: unknown[]; [key: string]: unknown } | KerasLayerJson[];
+  // Absent in a malformed upload: reported as "lists no layers".
+  config?: { layers: KerasLayerJson[]; output_layers?: unknown[]; [key: string]: unknown } | KerasLayerJson[];
 }
 /** A full Keras save (Python, converter) wraps the architecture in model_config. */
 type KerasTopology = KerasModelJson & { model_config?: KerasModelJson };
@@ -156,7 +158,7 @@ function exposeLogits(topology: KerasTopology, where: string): Exposed {
   if (!Array.isArray(layers) || layers.length === 0) {
     throw new Error(`the model topology in ${where} lists no layers`);
   }
-  const functional = !Array.isArray(modelJson.config) && Array.isArray(modelJson.config.output_layers);
+  const functional = !Array.isArray(modelJson.config) && Array.isArray(modelJson.config?.output_layers);
   const outputIndex = functional ? outputLayerIndex(modelJson, layers) : layers.length - 1;
   if (outputIndex < 0) {
     return { topology: copy, logits: 'as-saved' };
@@ -204,8 +206,8 @@ function outputLayerIndex(modelJson: KerasModelJson, layers: KerasLayerJson[]): 
 
 /** Layers whose outputs `layer` takes; inbound_nodes is [node][input] = [layer, node, tensor, kwargs]. */
 function inboundLayerNames(layer: KerasLayerJson): string[] {
-  const nodes = Array.isArray(layer.inbound_nodes) ? layer.inbound_nodes : [];
-  return nodes.flatMap((node) => (Array.isArray(node) ? node.map((input) => (Array.isArray(input) ? input[0] : undefined)) : [])).filter(
+  const nodes = isList(layer.inbound_nodes) ? layer.inbound_nodes : [];
+  return nodes.flatMap((node) => (isList(node) ? node.map((input) => (isList(input) ? input[0] : undefined)) : [])).filter(
     (source): source is string => typeof source === 'string',
   );
 }

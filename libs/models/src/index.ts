@@ -18,6 +18,7 @@ export {
   createModel,
   isModelName,
   MIN_INPUT_SIZE,
+  trainableVariables,
   type ModelSpec,
 } from './model-zoo';
 export { directoryReader, directoryWriter, MODEL_JSON_FILE, WEIGHTS_FILE } from './model-directory';

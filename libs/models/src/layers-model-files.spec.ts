@@ -47,7 +47,7 @@ describe('Layers model files in memory', () => {
     const files = await saveLayersModel(model);
     // As Keras saves it, with an optimizer tfjs does not know.
     const trainingConfig = { loss: 'categorical_crossentropy', metrics: [], optimizer_config: { class_name: 'AdamW', config: {} } };
-    files.modelJson.trainingConfig = trainingConfig as unknown as tf.io.TrainingConfig;
+    files.modelJson.trainingConfig = trainingConfig;
     const asSaved = { ...(await fromLayersModelFiles(files)), trainingConfig: files.modelJson.trainingConfig };
     await expect(tf.loadLayersModel(tf.io.fromMemory(asSaved))).rejects.toThrow(/AdamW/);
 

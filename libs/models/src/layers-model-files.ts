@@ -41,19 +41,20 @@ export async function fromLayersModelFiles({ modelJson, weights }: LayersModelFi
   const { trainingConfig: _trainingConfig, ...json } = modelJson;
   // A copy: tfjs keeps the buffer, and the caller's bytes may be a view into a larger one.
   const weightData = new Uint8Array(weights).buffer;
-  return tf.io.getModelArtifactsForJSON(json, async (manifest) => [tf.io.getWeightSpecs(manifest), weightData]);
+  return tf.io.getModelArtifactsForJSON(json, (manifest) => Promise.resolve([tf.io.getWeightSpecs(manifest), weightData]));
 }
 
 /** A model's topology and current weights as model files (optimizer state is not part of them). */
 export async function saveLayersModel(model: tf.LayersModel): Promise<LayersModelFiles> {
   let saved: tf.io.ModelArtifacts | undefined;
   await model.save(
-    tf.io.withSaveHandler(async (artifacts) => {
+    tf.io.withSaveHandler((artifacts) => {
       saved = artifacts;
-      return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
+      return Promise.resolve({ modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) });
     }),
   );
-  return toLayersModelFiles(saved!);
+  if (saved === undefined) throw new Error(`saving model ${model.name} produced no artifacts`);
+  return toLayersModelFiles(saved);
 }
 
 /**
@@ -66,11 +67,12 @@ export async function restoreLayersWeights(files: LayersModelFiles, model: tf.La
   const weights = model.weights;
   const fits = specs.length === weights.length && specs.every((spec, i) => sameShape(spec.shape, weights[i].shape));
   if (!fits) {
-    const have = weights.map((w) => `${w.originalName}[${w.shape}]`).join(', ');
+    const have = weights.map((w) => `${w.originalName}[${w.shape.join(',')}]`).join(', ');
     const want = specs.map((s) => `${s.name}[${s.shape}]`).join(', ');
     throw new Error(`stored weights (${want}) do not fit model ${model.name} (${have})`);
   }
-  const named = tf.io.decodeWeights(artifacts.weightData!, specs);
+  if (artifacts.weightData === undefined) throw new Error('the model files hold no weights');
+  const named = tf.io.decodeWeights(artifacts.weightData, specs);
   const tensors = specs.map((spec) => named[spec.name]);
   try {
     model.setWeights(tensors);

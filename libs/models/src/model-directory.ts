@@ -2,12 +2,13 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { WEIGHTS_FILE, toLayersModelFiles } from './layers-model-files';
+import { isList, type Unverified } from './unverified-json';
 
 /** File names tfjs-node's `file://` handler writes, so either side reads the other's output. */
 export const MODEL_JSON_FILE = 'model.json';
 export { WEIGHTS_FILE };
 
-const BYTES_PER_ELEMENT: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2, complex64: 8 };
+const BYTES_PER_ELEMENT: Partial<Record<string, number>> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2, complex64: 8 };
 
 /**
  * Reads a TensorFlow.js model directory (model.json plus the weight files its
@@ -17,7 +18,7 @@ const BYTES_PER_ELEMENT: Record<string, number> = { float32: 4, int32: 4, bool: 
  * `path` is the directory or the model.json in it. Weight paths must stay inside that
  * directory: a user's model.json decides which files are read.
  */
-export function directoryReader(path: string): tf.io.IOHandler {
+export function directoryReader(path: string): tf.io.IOHandler & Required<Pick<tf.io.IOHandler, 'load'>> {
   const modelJsonPath = path.endsWith('.json') ? resolve(path) : resolve(path, MODEL_JSON_FILE);
   const directory = dirname(modelJsonPath);
   return {
@@ -79,20 +80,25 @@ function parseModelJson(path: string, bytes: Buffer): tf.io.ModelJSON {
   } catch {
     throw new Error(`${path} is not JSON`);
   }
-  const json = parsed as Partial<tf.io.ModelJSON> | null;
-  if (json === null || typeof json !== 'object' || typeof json.modelTopology !== 'object' || json.modelTopology === null) {
+  const json = (parsed ?? {}) as Unverified<tf.io.ModelJSON>;
+  if (typeof json.modelTopology !== 'object' || json.modelTopology === null) {
     throw new Error(`${path} has no modelTopology: expected a TensorFlow.js model.json`);
   }
   const manifest = json.weightsManifest;
   const validManifest =
-    Array.isArray(manifest) &&
-    manifest.every(
-      (group) =>
-        Array.isArray(group?.paths) &&
+    isList(manifest) &&
+    manifest.every((item) => {
+      const group = (item ?? {}) as Unverified<tf.io.WeightsManifestConfig[number]>;
+      return (
+        isList(group.paths) &&
         group.paths.every((p) => typeof p === 'string') &&
-        Array.isArray(group.weights) &&
-        group.weights.every((w) => typeof w?.name === 'string' && Array.isArray(w.shape) && typeof w.dtype === 'string'),
-    );
+        isList(group.weights) &&
+        group.weights.every((weight) => {
+          const w = (weight ?? {}) as Unverified<tf.io.WeightsManifestEntry>;
+          return typeof w.name === 'string' && Array.isArray(w.shape) && typeof w.dtype === 'string';
+        })
+      );
+    });
   if (!validManifest) {
     throw new Error(`${path} has no valid weightsManifest (a list of { paths: string[], weights: { name, shape, dtype }[] })`);
   }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { MODEL_NAMES, type ModelName } from '@bulwark/spec';
-import { applyModel, createModel, MIN_INPUT_SIZE } from './model-zoo';
+import { applyModel, createModel, MIN_INPUT_SIZE, trainableVariables } from './model-zoo';
 import { selectBackend } from '@bulwark/tfjs-runtime';
 
 /**
@@ -34,8 +34,8 @@ describe('model zoo gradients', () => {
     const labels = tf.oneHot(tf.tensor1d([0, 2], 'int32'), 3);
 
     const { grads } = tf.variableGrads(
-      () => tf.losses.softmaxCrossEntropy(labels, applyModel(model, x, true)) as tf.Scalar,
-      [x, ...model.trainableWeights.map((w) => w.read() as tf.Variable)],
+      () => tf.losses.softmaxCrossEntropy<tf.Tensor, tf.Scalar>(labels, applyModel(model, x, true)),
+      [x, ...trainableVariables(model)],
     );
 
     const summary = (values: tf.Tensor | undefined) => ({

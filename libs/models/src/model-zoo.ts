@@ -123,7 +123,9 @@ export function createModel(spec: ModelSpec): tf.LayersModel {
 }
 
 function assertInputShapeFits({ name, inputShape }: ModelSpec): void {
-  const valid = Array.isArray(inputShape) && inputShape.length === 3 && inputShape.every((dim) => Number.isInteger(dim) && dim > 0);
+  // Specs also arrive as JSON: the tuple type is checked, not assumed.
+  const dims: readonly unknown[] = inputShape;
+  const valid = Array.isArray(inputShape) && dims.length === 3 && inputShape.every((dim) => Number.isInteger(dim) && dim > 0);
   if (!valid) {
     throw new Error(`model ${name} needs an input shape [H, W, C] of positive integers, got ${JSON.stringify(inputShape)}`);
   }
@@ -208,4 +210,18 @@ export function applyModel(model: tf.LayersModel, inputs: tf.Tensor, training: b
     throw new Error(`model ${model.name} must map a batch to one rank-2 logits tensor`);
   }
   return output as tf.Tensor2D;
+}
+
+/** The variables behind the model's trainable weights: what an optimizer's varList takes. */
+export function trainableVariables(model: tf.LayersModel): tf.Variable[] {
+  return model.trainableWeights.map((weight) => {
+    const value = weight.read();
+    if (!isVariable(value)) throw new Error(`weight ${weight.name} of model ${model.name} is not a variable`);
+    return value;
+  });
+}
+
+// A guard of its own: `instanceof tf.Variable` narrows to Variable<any>.
+function isVariable(tensor: tf.Tensor): tensor is tf.Variable {
+  return tensor instanceof tf.Variable;
 }

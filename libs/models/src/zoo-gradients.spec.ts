@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { MODEL_NAMES, type ModelName } from '@bulwark/spec';
-import { applyModel, createModel } from './model-zoo';
+import { applyModel, createModel, trainableVariables } from './model-zoo';
 import { selectBackend } from '@bulwark/tfjs-runtime';
 
 /**
@@ -25,9 +25,9 @@ async function gradients(backend: 'cpu' | 'wasm', name: ModelName, input: Float3
   const model = createModel({ name, inputShape, numClasses: 4, seed: 3 });
   const x = tf.variable(tf.tensor4d(input, [BATCH, ...inputShape]), true, `${name}_${backend}_input`);
   const labels = tf.oneHot(tf.tensor1d([0, 3], 'int32'), 4);
-  const variables = [x, ...model.trainableWeights.map((w) => w.read() as tf.Variable)];
+  const variables = [x, ...trainableVariables(model)];
 
-  const { grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(labels, applyModel(model, x, true)) as tf.Scalar, variables);
+  const { grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy<tf.Tensor, tf.Scalar>(labels, applyModel(model, x, true)), variables);
 
   const values = variables.map((v) => grads[v.name].dataSync() as Float32Array);
   tf.dispose([x, labels, ...Object.values(grads)]);

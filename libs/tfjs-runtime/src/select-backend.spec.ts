@@ -28,7 +28,7 @@ describe('selectBackend', () => {
     await selectBackend({ forced: 'wasm', log: () => undefined });
 
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
-    const x = tf.ones([1, 4, 4, 1]) as tf.Tensor4D;
+    const x = tf.ones<tf.Rank.R4>([1, 4, 4, 1]);
     const filterGradient = tf.grad((f: tf.Tensor) => tf.sum(tf.conv2d(x, f as tf.Tensor4D, 1, 'valid')))(tf.ones([3, 3, 1, 1]));
     // Each filter tap sees the 2×2 output positions of an all-ones input.
     expect(Array.from(filterGradient.dataSync())).toEqual(new Array(9).fill(4));

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '@bulwark/tfjs-runtime';
 import { createRng, loadMnistDigits, subsetDataset, type Dataset } from '@bulwark/data';
+import { trainableVariables } from '@bulwark/models';
 import { assertLearningRateSchedule, createOptimizer, learningRateAt, setOptimizerLearningRate, type LearningRateSchedule, type OptimizerOptions } from './learning-rate-schedule';
 import { trainClassifier, type BatchProgress, type EpochResult } from './train-classifier';
 import { mlp, weightsDigest } from './training.fixture';
@@ -55,11 +56,11 @@ describe('optimizers under a schedule', () => {
     const labels = tf.tensor1d([0, 1, 2, 3, 4, 5, 6, 7], 'int32');
     const afterSteps = async (optimizer: tf.Optimizer, setTo?: number) => {
       const model = mlp(1);
-      const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+      const variables = trainableVariables(model);
       for (let i = 0; i < 2; i += 1) {
         if (setTo !== undefined) setOptimizerLearningRate(optimizer, setTo);
         tf.tidy(() => {
-          optimizer.minimize(() => tf.losses.softmaxCrossEntropy(tf.oneHot(labels, 10), model.apply(x) as tf.Tensor) as tf.Scalar, false, variables);
+          optimizer.minimize(() => tf.losses.softmaxCrossEntropy<tf.Tensor, tf.Scalar>(tf.oneHot(labels, 10), model.apply(x) as tf.Tensor), false, variables);
         });
       }
       const digest = await weightsDigest(model);

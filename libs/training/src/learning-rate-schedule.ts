@@ -124,7 +124,7 @@ export function setOptimizerLearningRate(optimizer: tf.Optimizer, learningRate: 
   if (optimizer.getClassName() === 'Adam') {
     (optimizer as unknown as { learningRate: number }).learningRate = learningRate;
   } else {
-    (optimizer as tf.SGDOptimizer).setLearningRate(learningRate);
+    (optimizer as unknown as Pick<tf.SGDOptimizer, 'setLearningRate'>).setLearningRate(learningRate);
   }
 }
 

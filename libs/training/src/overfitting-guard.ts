@@ -127,7 +127,7 @@ export function createOverfittingGuard(
   if (!(maxDrop > 0 && maxDrop <= 1)) throw new Error(`overfitting guard: maxDrop must be in (0, 1], got ${maxDrop}`);
   if (maxGap !== undefined && !(maxGap > 0 && maxGap <= 1)) throw new Error(`overfitting guard: maxGap must be in (0, 1], got ${maxGap}`);
   if (floor !== undefined && !(floor >= 0 && floor <= 1)) throw new Error(`overfitting guard: floor must be in [0, 1], got ${floor}`);
-  if (onCollapse !== 'stop' && onCollapse !== 'continue') throw new Error(`overfitting guard: onCollapse must be 'stop' or 'continue', got ${String(onCollapse)}`);
+  if (!(['stop', 'continue'] as const).includes(onCollapse)) throw new Error(`overfitting guard: onCollapse must be 'stop' or 'continue', got ${onCollapse}`);
   const attack = { norm: 'linf' as const, epsilon, steps, stepSize, randomStart: true as const, seed };
   let best = options.best === undefined ? undefined : { ...options.best };
 

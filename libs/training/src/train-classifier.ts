@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { batchCount, batchIterator, makeBatch, type Dataset, type Rng } from '@bulwark/data';
 import { yieldToEventLoop } from '@bulwark/tfjs-runtime';
-import { asLogitsModel } from '@bulwark/models';
+import { asLogitsModel, trainableVariables } from '@bulwark/models';
 import { DEFAULT_EVAL_BATCH_SIZE, evaluateFgsm } from '@bulwark/evaluation';
 import { assertLearningRateSchedule, assertSchedulable, learningRateAt, setOptimizerLearningRate, type LearningRateSchedule } from './learning-rate-schedule';
 import { resolveAdversarialTraining, warmedEpsilon, type AdversarialTraining, type ResolvedAdversarialTraining } from './methods/adversarial-training';
@@ -145,7 +145,9 @@ function resolveAdversarial(adversarial: AdversarialTraining | FgsmSettings): Re
 }
 
 function assertFgsmSettings(settings: FgsmSettings): void {
-  if (settings.attack !== 'fgsm' || !Number.isFinite(settings.epsilon) || settings.epsilon < 0) {
+  // Settings also arrive as JSON: the literal type is checked, not assumed.
+  const attack: string = settings.attack;
+  if (attack !== 'fgsm' || !Number.isFinite(settings.epsilon) || settings.epsilon < 0) {
     throw new Error(`unsupported attack settings ${JSON.stringify(settings)}: expected fgsm with epsilon >= 0`);
   }
 }
@@ -182,7 +184,7 @@ export async function runTrainingLoop(options: TrainingLoopOptions): Promise<Tra
   const guard: OverfittingGuard | undefined =
     options.guard === undefined ? undefined : createOverfittingGuard(options.guard, options.trainingEpsilon, options.evalBatchSize);
 
-  const variables = model.trainableWeights.map((weight) => weight.read() as tf.Variable);
+  const variables = trainableVariables(model);
   const method = options.createMethod({ model, optimizer, variables, rng });
   const batches = batchCount(train, batchSize);
   const stepsPerEpoch = batches * method.replays;
@@ -216,7 +218,7 @@ export async function runTrainingLoop(options: TrainingLoopOptions): Promise<Tra
         } finally {
           tf.dispose([x, y]);
         }
-        const lossTensor = losses.length === 1 ? losses[0] : tf.tidy(() => tf.div(tf.addN(losses), losses.length) as tf.Scalar);
+        const lossTensor = losses.length === 1 ? losses[0] : tf.tidy(() => tf.div<tf.Scalar>(tf.addN(losses), losses.length));
         const loss = (await lossTensor.data())[0];
         tf.dispose([...losses, lossTensor]);
         lossSum += loss * indices.length;
@@ -239,6 +241,7 @@ export async function runTrainingLoop(options: TrainingLoopOptions): Promise<Tra
         epsilon: evalAttack.epsilon,
         batchSize: options.evalBatchSize ?? DEFAULT_EVAL_BATCH_SIZE,
       });
+      const cpuEnded = processCpuSeconds();
       last = {
         epoch,
         trainLoss: lossSum / train.size,
@@ -246,7 +249,7 @@ export async function runTrainingLoop(options: TrainingLoopOptions): Promise<Tra
         adversarialAccuracy: evaluation.adversarialAccuracy,
         testExamples: evaluation.examples,
         seconds: (performance.now() - started) / 1000,
-        ...(cpuStarted === undefined ? {} : { cpuSeconds: processCpuSeconds()! - cpuStarted }),
+        ...(cpuStarted === undefined || cpuEnded === undefined ? {} : { cpuSeconds: cpuEnded - cpuStarted }),
         ...(epsilon === undefined ? {} : { epsilon }),
         ...(learningRate === undefined ? {} : { learningRate }),
         ...(guardReport === undefined ? {} : { overfittingGuard: guardReport }),

@@ -6,7 +6,7 @@ import type { Preprocessing } from '../preprocessing/preprocessing';
 
 /** 1 − max softmax probability: the baseline of Hendrycks & Gimpel (2017); higher = less confident. */
 export function lowConfidence(logits: tf.Tensor2D): tf.Tensor1D {
-  return tf.tidy(() => tf.sub(1, tf.max(tf.softmax(logits), 1)) as tf.Tensor1D);
+  return tf.tidy(() => tf.sub<tf.Tensor1D>(1, tf.max(tf.softmax(logits), 1)));
 }
 
 /**

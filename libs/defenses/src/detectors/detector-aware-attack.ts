@@ -82,7 +82,7 @@ export function detectorAwarePgd(options: DetectorAwarePgdOptions): DetectorAwar
 
   let x = randomStart(inputs, epsilon, norm, seed);
   let best = tf.clone(inputs);
-  let found = tf.zeros([batch], 'bool') as tf.Tensor1D;
+  let found = tf.zeros<tf.Rank.R1>([batch], 'bool');
   try {
     for (let step = 0; step < steps; step += 1) {
       const next = tf.tidy(() => {
@@ -92,10 +92,11 @@ export function detectorAwarePgd(options: DetectorAwarePgdOptions): DetectorAwar
           captured.success = tf.keep(tf.logicalAnd(tf.greater(margin, 0), tf.lessEqual(score, threshold)));
           return tf.sum(value);
         })(x);
-        const success = captured.success!;
+        const success = captured.success;
+        if (success === undefined) throw new Error('detector-aware PGD: the gradient pass computed no success flags');
         const newly = tf.logicalAnd(success, tf.logicalNot(found));
         const moved = project(inputs, tf.add(x, tf.mul(direction(gradient, norm), stepSize)), epsilon, norm);
-        const result = { x: moved, best: tf.where(perExample(newly as tf.Tensor1D, x.rank), x, best), found: tf.logicalOr(found, success) as tf.Tensor1D };
+        const result = { x: moved, best: tf.where(perExample(newly as tf.Tensor1D, x.rank), x, best), found: tf.logicalOr<tf.Tensor1D>(found, success) };
         success.dispose();
         return result;
       });
@@ -112,10 +113,10 @@ export function detectorAwarePgd(options: DetectorAwarePgdOptions): DetectorAwar
 }
 
 /** 1 where v > 0 else 0, as a constant: no gradient flows through the switch (Greater has none in tfjs). */
-const positive = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => ({
+const positive = tf.customGrad<tf.Tensor>((...args: Array<tf.Tensor | tf.GradSaveFunc>) => ({
   value: tf.cast(tf.greater(args[0] as tf.Tensor, 0), 'float32'),
   gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
-})) as (v: tf.Tensor) => tf.Tensor;
+}));
 
 export interface JudgeOptions {
   deployed: LogitsModel;
@@ -178,7 +179,7 @@ function l2PerExample(v: tf.Tensor): tf.Tensor1D {
 
 function direction(gradient: tf.Tensor, norm: PerturbationNorm): tf.Tensor {
   if (norm === 'linf') return tf.sign(gradient);
-  return tf.div(gradient, perExample(tf.add(l2PerExample(gradient), 1e-12) as tf.Tensor1D, gradient.rank));
+  return tf.div(gradient, perExample(tf.add<tf.Tensor1D>(l2PerExample(gradient), 1e-12), gradient.rank));
 }
 
 /** Onto the ε-ball around `inputs`, then [0,1]. */
@@ -186,7 +187,7 @@ function project(inputs: tf.Tensor, candidate: tf.Tensor, epsilon: number, norm:
   return tf.tidy(() => {
     const delta = tf.sub(candidate, inputs);
     const bounded =
-      norm === 'linf' ? tf.clipByValue(delta, -epsilon, epsilon) : tf.mul(delta, perExample(tf.minimum(tf.div(epsilon, tf.add(l2PerExample(delta), 1e-12)), 1) as tf.Tensor1D, delta.rank));
+      norm === 'linf' ? tf.clipByValue(delta, -epsilon, epsilon) : tf.mul(delta, perExample(tf.minimum<tf.Tensor1D>(tf.div(epsilon, tf.add(l2PerExample(delta), 1e-12)), 1), delta.rank));
     return tf.clipByValue(tf.add(inputs, bounded), 0, 1);
   });
 }
@@ -197,6 +198,6 @@ function randomStart(inputs: tf.Tensor, epsilon: number, norm: PerturbationNorm,
     if (norm === 'linf') return tf.clipByValue(tf.add(inputs, tf.randomUniform(inputs.shape, -epsilon, epsilon, 'float32', tensorSeed)), 0, 1);
     // Half the radius along a random direction: a start inside the ball, away from x.
     const noise = tf.randomNormal(inputs.shape, 0, 1, 'float32', tensorSeed);
-    return project(inputs, tf.add(inputs, tf.mul(noise, perExample(tf.div(epsilon / 2, tf.add(l2PerExample(noise), 1e-12)) as tf.Tensor1D, inputs.rank))), epsilon, norm);
+    return project(inputs, tf.add(inputs, tf.mul(noise, perExample(tf.div<tf.Tensor1D>(epsilon / 2, tf.add(l2PerExample(noise), 1e-12)), inputs.rank))), epsilon, norm);
   });
 }

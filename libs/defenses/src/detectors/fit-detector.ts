@@ -53,7 +53,7 @@ export function fitDetector(options: FitDetectorOptions): Detector {
       case 'mahalanobis':
         return mahalanobisScores({ ...options, preprocessing, statistics: options.statistics ?? validation, batchSize, seed });
       default:
-        throw new Error(`unknown detector kind '${(options as { kind: unknown }).kind}'`);
+        throw new Error(`unknown detector kind '${String((options as { kind: unknown }).kind)}'`);
     }
   })();
   try {
@@ -82,6 +82,6 @@ export function fitDetectorFromSpec({ spec, model, statistics, ...common }: FitD
       if (typeof model === 'function') throw new Error('a mahalanobis detector needs the tf.LayersModel (it reads penultimate features)');
       return fitDetector({ ...common, kind: 'mahalanobis', model, fpr: spec.fpr, statistics, featureLayer: spec.featureLayer, shrinkage: spec.shrinkage });
     default:
-      throw new Error(`unknown detector kind '${(spec as { kind: unknown }).kind}'`);
+      throw new Error(`unknown detector kind '${String((spec as { kind: unknown }).kind)}'`);
   }
 }

@@ -49,7 +49,7 @@ export function mahalanobisScores(options: MahalanobisOptions): ScoreFunctions {
   const features = (inputs: tf.Tensor) =>
     tf.tidy(() => {
       const out = featureModel.apply(inputs, { training: false }) as tf.Tensor;
-      return tf.reshape(out, [out.shape[0], -1]) as tf.Tensor2D;
+      return tf.reshape<tf.Rank.R2>(out, [out.shape[0], -1]);
     });
   const classes = statistics.classNames.length;
   const paths = detectorPaths(features, preprocessing, seed);
@@ -77,7 +77,7 @@ export function minMahalanobis(features: tf.Tensor2D, means: tf.Tensor2D, precis
     const classes = means.shape[0];
     const differences = tf.reshape(tf.sub(tf.expandDims(features, 1), tf.expandDims(means, 0)), [batch * classes, dimension]);
     const quadratic = tf.sum(tf.mul(tf.matMul(differences, precision), differences), 1);
-    return tf.min(tf.reshape(quadratic, [batch, classes]), 1) as tf.Tensor1D;
+    return tf.min<tf.Tensor1D>(tf.reshape(quadratic, [batch, classes]), 1);
   });
 }
 
@@ -102,27 +102,32 @@ function classStatistics({ features, statistics, classes, shrinkage, batchSize }
   const missing = counts.flatMap((c, k) => (c === 0 ? [k] : []));
   if (missing.length) throw new Error(`mahalanobis: no statistics examples of class ${missing.join(', ')}`);
 
-  let sums: tf.Tensor2D | undefined;
-  let moments: tf.Tensor2D | undefined;
+  // Per-class feature sums and the second moment, summed over the batches.
+  let totals: [tf.Tensor2D, tf.Tensor2D] | undefined;
   for (const { indices } of sequentialBatches(statistics, batchSize)) {
     const { x, y } = makeBatch(statistics, indices);
-    const [batchSums, batchMoments] = tf.tidy(() => {
+    const batchTotals = tf.tidy((): [tf.Tensor2D, tf.Tensor2D] => {
       const f = features(x);
-      return [tf.matMul(tf.cast(tf.oneHot(y, classes), 'float32'), f, true, false), tf.matMul(f, f, true, false)] as [tf.Tensor2D, tf.Tensor2D];
+      return [tf.matMul(tf.cast(tf.oneHot(y, classes), 'float32'), f, true, false), tf.matMul(f, f, true, false)];
     });
     tf.dispose([x, y]);
-    const next = sums === undefined ? [batchSums, batchMoments] : tf.tidy(() => [tf.add(sums!, batchSums), tf.add(moments!, batchMoments)] as tf.Tensor2D[]);
-    if (sums !== undefined) tf.dispose([sums, moments!, batchSums, batchMoments]);
-    [sums, moments] = next;
+    const previous = totals;
+    totals =
+      previous === undefined
+        ? batchTotals
+        : tf.tidy((): [tf.Tensor2D, tf.Tensor2D] => [tf.add(previous[0], batchTotals[0]), tf.add(previous[1], batchTotals[1])]);
+    if (previous !== undefined) tf.dispose([...previous, ...batchTotals]);
   }
+  if (totals === undefined) throw new Error('mahalanobis: no statistics examples');
+  const [sums, moments] = totals;
   const n = statistics.size;
-  const [means, covariance] = tf.tidy(() => {
-    const m = tf.div(sums!, tf.tensor2d(counts, [classes, 1])) as tf.Tensor2D;
+  const [means, covariance] = tf.tidy((): tf.Tensor2D[] => {
+    const m = tf.div<tf.Tensor2D>(sums, tf.tensor2d(counts, [classes, 1]));
     // Pooled within-class covariance: E[ffᵀ] − Σ_c (n_c/n) μ_c μ_cᵀ.
     const between = tf.matMul(tf.mul(m, tf.tensor2d(counts.map((c) => c / n), [classes, 1])), m, true, false);
-    return [m, tf.sub(tf.div(moments!, n), between)] as tf.Tensor2D[];
+    return [m, tf.sub(tf.div(moments, n), between)];
   });
-  tf.dispose([sums!, moments!]);
+  tf.dispose([sums, moments]);
   const dimension = covariance.shape[0];
   const values = Float64Array.from(covariance.dataSync());
   covariance.dispose();

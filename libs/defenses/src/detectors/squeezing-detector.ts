@@ -22,7 +22,7 @@ export function squeezingScore(model: LogitsModel, squeezers: readonly InputTran
     const probabilities = tf.softmax(model(tf.concat(copies, 0)));
     const original = tf.slice(probabilities, [0, 0], [batch, -1]);
     const distances = squeezers.map((_, k) => tf.sum(tf.abs(tf.sub(original, tf.slice(probabilities, [(k + 1) * batch, 0], [batch, -1]))), 1));
-    return tf.max(tf.stack(distances, 1), 1) as tf.Tensor1D;
+    return tf.max<tf.Tensor1D>(tf.stack(distances, 1), 1);
   });
 }
 

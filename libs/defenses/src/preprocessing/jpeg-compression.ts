@@ -62,7 +62,7 @@ export function jpegRecompress(inputs: tf.Tensor, quality: number): tf.Tensor4D 
       }
     }
   }
-  return tf.tidy(() => tf.add(tf.mul(inputs, 0), tf.tensor4d(out, [batch, height, width, channels])) as tf.Tensor4D);
+  return tf.tidy(() => tf.add<tf.Tensor4D>(tf.mul(inputs, 0), tf.tensor4d(out, [batch, height, width, channels])));
 }
 
 /** JPEG compression as a defense; BPDA with the identity, since JPEG(x) ≈ x (Athalye et al. 2018). */

@@ -27,10 +27,10 @@ export function medianFilter(inputs: tf.Tensor, size: number): tf.Tensor4D {
     const paddedWidth = width + size - 1;
     const rows = tf.reshape(tf.matMul(tf.reshape(planes, [count * height, width]), mirrorMatrix(width, size, true)), [count, height, paddedWidth]);
     const padded = tf.matMul(tf.expandDims(mirrorMatrix(height, size, false), 0), rows);
-    const windows = tf.conv2d(tf.expandDims(padded, 3) as tf.Tensor4D, windowKernel(size), 1, 'valid');
+    const windows = tf.conv2d(tf.expandDims<tf.Tensor4D>(padded, 3), windowKernel(size), 1, 'valid');
     const median = selectMedian(windows) as tf.Tensor3D;
-    if (channels === 1) return tf.reshape(median, [batch, height, width, 1]) as tf.Tensor4D;
-    return tf.transpose(tf.reshape(median, [batch, channels, height, width]), [0, 2, 3, 1]) as tf.Tensor4D;
+    if (channels === 1) return tf.reshape<tf.Rank.R4>(median, [batch, height, width, 1]);
+    return tf.transpose<tf.Tensor4D>(tf.reshape(median, [batch, channels, height, width]), [0, 2, 3, 1]);
   });
 }
 

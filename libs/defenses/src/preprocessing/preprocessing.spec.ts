@@ -63,10 +63,10 @@ describe('input preprocessing', () => {
       [ramp, 3],
       [ramp, 2],
     ] as const) {
-      const x = asImage(image as number[][]);
+      const x = asImage(image);
       const y = medianFilter(x, size);
       expect(y.shape).toEqual(x.shape);
-      const expected = referenceMedian(image as number[][], size).flat();
+      const expected = referenceMedian(image, size).flat();
       read(y).forEach((v, i) => expect(v).toBeCloseTo(expected[i], 6));
       tf.dispose([x, y]);
     }

@@ -43,7 +43,7 @@ export function randomResizePadTransform(inputs: tf.Tensor, options: RandomResiz
       [left, padSize - size - left],
       [0, 0],
     ]);
-    return (padSize === height ? padded : tf.image.resizeBilinear(padded as tf.Tensor4D, [height, width])) as tf.Tensor4D;
+    return padSize === height ? padded : tf.image.resizeBilinear(padded, [height, width]);
   });
 }
 

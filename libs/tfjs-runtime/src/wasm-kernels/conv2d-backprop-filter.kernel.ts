@@ -20,7 +20,7 @@ export const conv2DBackpropFilterKernel: ComposedKernel = (scope, inputs, attrs)
   assertChannelsLast(tf.Conv2DBackpropFilter, dataFormat);
   const info = tf.backend_util.computeConv2DInfo(
     x.shape as [number, number, number, number],
-    filterShape as [number, number, number, number],
+    filterShape,
     strides,
     1,
     pad,

@@ -12,7 +12,7 @@ interface KernelOverride {
   name: string;
   /** Why it is registered; `bench:train --profile` prints it next to the profile. */
   reason: string;
-  create(base: BaseKernels): tf.KernelFunc;
+  create: (base: BaseKernels) => tf.KernelFunc;
 }
 
 /** Kernels this project registers for `wasm`: missing there, wrong, or much slower than need be. */
@@ -68,7 +68,8 @@ export function registerWasmTrainingKernels(): void {
   // Captured before any override, so a replacement reaches the original, never itself.
   const base = captureBaseKernels();
   for (const { name, create } of WASM_TRAINING_KERNELS) {
-    const existing = tf.getKernel(name, 'wasm');
+    // Typed as always found, but undefined for a kernel wasm does not have.
+    const existing = tf.getKernel(name, 'wasm') as tf.KernelConfig | undefined;
     if (existing !== undefined) {
       tf.unregisterKernel(name, 'wasm');
     }

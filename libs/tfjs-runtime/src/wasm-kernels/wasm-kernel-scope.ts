@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 /**
  * The wasm backend's own kernels that the training kernels are built from. Captured once, at
@@ -35,7 +35,8 @@ export interface BaseKernels {
 export function captureBaseKernels(): BaseKernels {
   const kernels = new Map<BaseKernelName, tf.KernelConfig>();
   for (const name of BASE_KERNEL_NAMES) {
-    const config = tf.getKernel(name, 'wasm');
+    // Typed as always found, but undefined for a kernel wasm does not have.
+    const config = tf.getKernel(name, 'wasm') as tf.KernelConfig | undefined;
     if (config === undefined) {
       throw new Error(`the wasm backend has no '${name}' kernel to build the training kernels from`);
     }
@@ -112,7 +113,7 @@ export class WasmKernelScope {
     return this.run(
       tf.DepthwiseConv2dNative,
       { x, filter: this.constant(oneHot, [size[0], size[1], channels, windowSize]) },
-      { ...window, dilations: [1, 1], dataFormat: 'NHWC' } as unknown as tf.NamedAttrMap,
+      { ...window, dilations: [1, 1], dataFormat: 'NHWC' },
     );
   }
 
@@ -201,7 +202,7 @@ export type ComposedKernel = (
 
 export function composedKernelFunc(base: BaseKernels, kernel: ComposedKernel): tf.KernelFunc {
   return ({ inputs, backend, attrs }) => {
-    const scope = new WasmKernelScope(backend as BackendWasm, base);
+    const scope = new WasmKernelScope(wasmBackend(backend), base);
     try {
       return scope.finish(kernel(scope, inputs, attrs ?? {}));
     } catch (error) {
@@ -209,6 +210,12 @@ export function composedKernelFunc(base: BaseKernels, kernel: ComposedKernel): t
       throw error;
     }
   };
+}
+
+/** The backend a kernel registered for 'wasm' runs on: the engine passes it untyped. */
+export function wasmBackend(backend: unknown): BackendWasm {
+  if (!(backend instanceof BackendWasm)) throw new Error('a wasm training kernel ran on another backend');
+  return backend;
 }
 
 export function requireInput(inputs: tf.NamedTensorInfoMap, name: string): tf.TensorInfo {
@@ -222,6 +229,6 @@ export function requireInput(inputs: tf.NamedTensorInfoMap, name: string): tf.Te
 /** The kernels are written for NHWC, the only layout tfjs-layers and the wasm Conv2D use. */
 export function assertChannelsLast(kernel: string, dataFormat: unknown): void {
   if (dataFormat !== undefined && dataFormat !== 'NHWC' && dataFormat !== 'channelsLast') {
-    throw new Error(`${kernel} on wasm supports dataFormat 'NHWC' only, got '${String(dataFormat)}'`);
+    throw new Error(`${kernel} on wasm supports dataFormat 'NHWC' only, got '${typeof dataFormat === 'string' ? dataFormat : JSON.stringify(dataFormat)}'`);
   }
 }

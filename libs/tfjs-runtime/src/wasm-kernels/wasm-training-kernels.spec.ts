@@ -44,7 +44,7 @@ async function compare(inputs: Values[], f: (...xs: tf.Tensor[]) => tf.Tensor[])
 
 /** Every wasm data buffer a kernel made is freed again once its result is disposed. */
 function wasmDataIds(): number {
-  return (tf.findBackend('wasm') as tf.KernelBackend).numDataIds();
+  return tf.findBackend('wasm').numDataIds();
 }
 
 const rng = createRng(2024);
@@ -102,7 +102,7 @@ describe('wasm training kernels', () => {
     'Conv2DBackpropInput and Conv2DBackpropFilter match cpu: %s',
     async (_name, { x, filter, strides, pad }) => {
       // A random upstream gradient: the loss is Σ w ⊙ conv(x, filter).
-      const outShape = tf.tidy(() => tf.conv2d(tf.zeros(x) as tf.Tensor4D, tf.zeros(filter) as tf.Tensor4D, strides, pad).shape);
+      const outShape = tf.tidy(() => tf.conv2d(tf.zeros<tf.Rank.R4>(x), tf.zeros<tf.Rank.R4>(filter), strides, pad).shape);
       const inputs = [random(rng, x, 0, 1), random(rng, filter), random(rng, outShape)];
 
       const errors = await compare(inputs, (xs, f, w) => {
@@ -131,7 +131,7 @@ describe('wasm training kernels', () => {
   it.each(poolCases.map((c) => [`x [${c.x}] window ${c.size} strides ${c.strides} ${c.pad}`, c] as const))(
     'MaxPoolGrad matches cpu: %s',
     async (_name, { x, size, strides, pad }) => {
-      const outShape = tf.tidy(() => tf.maxPool(tf.zeros(x) as tf.Tensor4D, size, strides, pad).shape);
+      const outShape = tf.tidy(() => tf.maxPool(tf.zeros<tf.Rank.R4>(x), size, strides, pad).shape);
       const inputs = [random(rng, x), random(rng, outShape)];
 
       const [error] = await compare(inputs, (xs, w) => [
@@ -149,7 +149,7 @@ describe('wasm training kernels', () => {
     // ReLU-like outputs: whole windows of zeros, windows with a repeated maximum, negative maxima.
     const x = random(rng, [2, 7, 7, 3]);
     x.data.forEach((v, i) => (x.data[i] = i % 5 === 0 ? 0.5 : i % 7 === 0 ? -1 : Math.max(0, Math.round(v * 2) / 2)));
-    const outShape = tf.tidy(() => tf.maxPool(tf.zeros([2, 7, 7, 3]) as tf.Tensor4D, size, stride, 'valid').shape);
+    const outShape = tf.tidy(() => tf.maxPool(tf.zeros<tf.Rank.R4>([2, 7, 7, 3]), size, stride, 'valid').shape);
     // Integer upstream gradients: sums over overlapping windows are exact in any order.
     const dy = random(rng, outShape, -4, 4);
     dy.data.forEach((v, i) => (dy.data[i] = Math.round(v)));
@@ -184,9 +184,9 @@ describe('wasm training kernels', () => {
 
   it('frees every intermediate: no tensor and no wasm buffer outlives a training step', async () => {
     await tf.setBackend('wasm');
-    const x = tf.randomUniform([2, 9, 9, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
-    const filter = tf.randomNormal([3, 3, 3, 4], 0, 1, 'float32', 2) as tf.Tensor4D;
-    const weights = tf.randomNormal([36, 5], 0, 1, 'float32', 3) as tf.Tensor2D;
+    const x = tf.randomUniform<tf.Rank.R4>([2, 9, 9, 3], 0, 1, 'float32', 1);
+    const filter = tf.randomNormal<tf.Rank.R4>([3, 3, 3, 4], 0, 1, 'float32', 2);
+    const weights = tf.randomNormal<tf.Rank.R2>([36, 5], 0, 1, 'float32', 3);
     const loss = (a: tf.Tensor, f: tf.Tensor, w: tf.Tensor) =>
       tf.sum(tf.matMul(tf.reshape(tf.maxPool(tf.relu(tf.conv2d(a as tf.Tensor4D, f as tf.Tensor4D, 2, 'same')), 2, 2, 'same'), [2, -1]), w as tf.Tensor2D));
     tf.dispose(tf.grads(loss)([x, filter, weights]));

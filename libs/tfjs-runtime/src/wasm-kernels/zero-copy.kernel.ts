@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { requireInput } from './wasm-kernel-scope';
+import { requireInput, wasmBackend } from './wasm-kernel-scope';
 
 /**
  * Tensors are immutable, so an identity can share its input's buffer (as the cpu backend does)
@@ -17,7 +17,7 @@ export function identityKernelFunc(original: tf.KernelConfig): tf.KernelFunc {
   return (args) => {
     const x = requireInput(args.inputs, 'x');
     // Strings live outside the wasm heap; wasm's own kernel handles them.
-    return x.dtype === 'string' ? original.kernelFunc(args) : shareBuffer(args.backend as BackendWasm, x);
+    return x.dtype === 'string' ? original.kernelFunc(args) : shareBuffer(wasmBackend(args.backend), x);
   };
 }
 
@@ -25,6 +25,6 @@ export function castKernelFunc(original: tf.KernelConfig): tf.KernelFunc {
   return (args) => {
     const x = requireInput(args.inputs, 'x');
     const { dtype } = args.attrs as unknown as tf.CastAttrs;
-    return x.dtype === dtype && x.dtype !== 'string' ? shareBuffer(args.backend as BackendWasm, x) : original.kernelFunc(args);
+    return x.dtype === dtype && x.dtype !== 'string' ? shareBuffer(wasmBackend(args.backend), x) : original.kernelFunc(args);
   };
 }

@@ -114,7 +114,7 @@ export function resolveAdversarialTraining(options: AdversarialTraining): Resolv
     fail(`epsilon must be in [0, 1], got ${String(epsilon)}`);
   }
   const warmup = options.epsilonWarmup;
-  if (warmup !== undefined && (!(warmup.unit === 'epochs' || warmup.unit === 'batches') || !Number.isInteger(warmup.length) || warmup.length < 1)) {
+  if (warmup !== undefined && (!(['epochs', 'batches'] as const).includes(warmup.unit) || !Number.isInteger(warmup.length) || warmup.length < 1)) {
     fail(`epsilonWarmup must be { unit: 'epochs' | 'batches', length: positive integer }, got ${JSON.stringify(warmup)}`);
   }
   const withWarmup = warmup === undefined ? {} : { epsilonWarmup: { unit: warmup.unit, length: warmup.length } };

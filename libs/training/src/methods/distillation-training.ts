@@ -10,7 +10,7 @@ export function temperatureTraining(context: TrainingContext, temperature: numbe
     step: ({ x, y }) =>
       tf.tidy(() =>
         minimizeLoss(context, () =>
-          tf.mean(softmaxCrossEntropy({ logits: tf.div(applyModel(context.model, x, true), temperature) as tf.Tensor2D, labels: y })) as tf.Scalar,
+          tf.mean<tf.Scalar>(softmaxCrossEntropy({ logits: tf.div<tf.Tensor2D>(applyModel(context.model, x, true), temperature), labels: y })),
         ),
       ),
     endEpoch: () => undefined,
@@ -29,7 +29,7 @@ export function distillationTraining(context: TrainingContext, teacher: LogitsMo
     step: ({ x }) =>
       tf.tidy(() => {
         const soft = tf.softmax(tf.div(teacher(x), temperature));
-        return minimizeLoss(context, () => softLabelCrossEntropy(tf.div(applyModel(context.model, x, true), temperature) as tf.Tensor2D, soft));
+        return minimizeLoss(context, () => softLabelCrossEntropy(tf.div<tf.Tensor2D>(applyModel(context.model, x, true), temperature), soft));
       }),
     endEpoch: () => undefined,
   };
@@ -37,5 +37,5 @@ export function distillationTraining(context: TrainingContext, teacher: LogitsMo
 
 /** mean_i −Σⱼ targetᵢⱼ·log softmax(logitsᵢ)ⱼ; with one-hot targets this is `softmaxCrossEntropy`'s mean, bit for bit. */
 export function softLabelCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor): tf.Scalar {
-  return tf.tidy(() => tf.mean(tf.neg(tf.sum(tf.mul(targets, tf.logSoftmax(logits)), 1))) as tf.Scalar);
+  return tf.tidy(() => tf.mean<tf.Scalar>(tf.neg(tf.sum(tf.mul(targets, tf.logSoftmax(logits)), 1))));
 }

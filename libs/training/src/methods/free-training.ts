@@ -36,7 +36,7 @@ export function freeTraining(context: TrainingContext, settings: FreeTrainingSet
       try {
         return tf.tidy(() => {
           const { value, grads } = tf.variableGrads(
-            () => tf.mean(softmaxCrossEntropy({ logits: applyModel(model, tf.clipByValue(tf.add(x, delta), 0, 1), true), labels: y })) as tf.Scalar,
+            () => tf.mean<tf.Scalar>(softmaxCrossEntropy({ logits: applyModel(model, tf.clipByValue(tf.add(x, delta), 0, 1), true), labels: y })),
             [...variables, delta],
           );
           // In the variables' order: the optimizer keys its slot variables by position.

@@ -10,7 +10,7 @@ export type TradesTrainingSettings = Required<Pick<TradesTraining, 'epsilon' | '
 function klFromLogits(pLogits: tf.Tensor2D, qLogits: tf.Tensor2D): tf.Tensor1D {
   return tf.tidy(() => {
     const logP = tf.logSoftmax(pLogits);
-    return tf.sum(tf.mul(tf.exp(logP), tf.sub(logP, tf.logSoftmax(qLogits))), 1) as tf.Tensor1D;
+    return tf.sum<tf.Tensor1D>(tf.mul(tf.exp(logP), tf.sub(logP, tf.logSoftmax(qLogits))), 1);
   });
 }
 
@@ -46,6 +46,6 @@ export function tradesTraining(context: TrainingContext, settings: TradesTrainin
     const natural = applyModel(model, batch.x, true);
     const ce = softmaxCrossEntropy({ logits: natural, labels: batch.y });
     const kl = klFromLogits(natural, applyModel(model, xAdv, true));
-    return tf.mean(tf.add(ce, tf.mul(kl, settings.beta))) as tf.Scalar;
+    return tf.mean<tf.Scalar>(tf.add(ce, tf.mul(kl, settings.beta)));
   });
 }

@@ -58,7 +58,7 @@ export function cleanTraining(context: TrainingContext): TrainingMethod {
   return {
     replays: 1,
     step: ({ x, y }) =>
-      tf.tidy(() => minimizeLoss(context, () => tf.mean(softmaxCrossEntropy({ logits: applyModel(context.model, x, true), labels: y })) as tf.Scalar)),
+      tf.tidy(() => minimizeLoss(context, () => tf.mean<tf.Scalar>(softmaxCrossEntropy({ logits: applyModel(context.model, x, true), labels: y })))),
     endEpoch: () => undefined,
   };
 }
@@ -71,12 +71,12 @@ export function cleanTraining(context: TrainingContext): TrainingMethod {
 export function mixedAdversarialLoss(context: TrainingContext, x: tf.Tensor4D, xAdv: tf.Tensor, y: tf.Tensor1D, adversarialWeight: number): tf.Scalar {
   return tf.tidy(() => {
     if (adversarialWeight === 1) {
-      return tf.mean(softmaxCrossEntropy({ logits: applyModel(context.model, xAdv, true), labels: y })) as tf.Scalar;
+      return tf.mean<tf.Scalar>(softmaxCrossEntropy({ logits: applyModel(context.model, xAdv, true), labels: y }));
     }
     const rows = x.shape[0];
     const ce = softmaxCrossEntropy({ logits: applyModel(context.model, tf.concat([x, xAdv]), true), labels: tf.concat([y, y]) });
     const weights = tf.concat([tf.fill([rows], 2 * (1 - adversarialWeight)), tf.fill([rows], 2 * adversarialWeight)]);
-    return tf.mean(tf.mul(ce, weights)) as tf.Scalar;
+    return tf.mean<tf.Scalar>(tf.mul(ce, weights));
   });
 }
 

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { craftFgsm, softmaxCrossEntropy } from '@bulwark/attacks';
 import { selectBackend } from '@bulwark/tfjs-runtime';
 import { createRng, loadMnistDigits, makeBatch, type Batch, type Dataset } from '@bulwark/data';
-import { applyModel, asLogitsModel } from '@bulwark/models';
+import { applyModel, asLogitsModel, trainableVariables } from '@bulwark/models';
 import { mlp, optimizerDigest, optimizerIterations, weightsDigest } from '../training.fixture';
 import { resolveAdversarialTraining } from './adversarial-training';
 import { adversarialTrainingMethod } from './create-training-method';
@@ -18,8 +18,16 @@ interface Trainee {
 function trainee(seed: number, rngSeed = 1): Trainee {
   const model = mlp(seed);
   const optimizer = tf.train.adam(1e-3);
-  const context = { model, optimizer, variables: model.trainableWeights.map((w) => w.read() as tf.Variable), rng: createRng(rngSeed) };
-  return { model, optimizer, context, dispose: () => (model.dispose(), optimizer.dispose()) };
+  const context = { model, optimizer, variables: trainableVariables(model), rng: createRng(rngSeed) };
+  return {
+    model,
+    optimizer,
+    context,
+    dispose: () => {
+      model.dispose();
+      optimizer.dispose();
+    },
+  };
 }
 
 /** Steps `method` once per batch and returns the losses. */
@@ -58,7 +66,7 @@ describe('adversarial-training methods, one minibatch at a time', () => {
         const xAdv = craftFgsm({ model: asLogitsModel(original.model), inputs: x, labels: y, epsilon: 0.1 });
         const inputs = tf.concat([x, xAdv]);
         const labels = tf.concat([y, y]);
-        original.optimizer.minimize(() => tf.mean(softmaxCrossEntropy({ logits: applyModel(original.model, inputs, true), labels })) as tf.Scalar, true, variables);
+        original.optimizer.minimize(() => tf.mean<tf.Scalar>(softmaxCrossEntropy({ logits: applyModel(original.model, inputs, true), labels })), true, variables);
       });
     }
     const current = trainee(3);
@@ -91,7 +99,7 @@ describe('adversarial-training methods, one minibatch at a time', () => {
     const fgsmRs = adversarialTrainingMethod(t.context, resolveAdversarialTraining({ method: 'fgsm-rs', epsilon }));
     const fgsm = adversarialTrainingMethod(t.context, resolveAdversarialTraining({ method: 'fgsm', epsilon }));
     // Mid-grey inputs: no pixel is clipped by [0,1], so δ shows the step itself.
-    const x = tf.fill([64, 28, 28, 1], 0.5) as tf.Tensor4D;
+    const x = tf.fill<tf.Rank.R4>([64, 28, 28, 1], 0.5);
     const y = tf.tensor1d(Array.from({ length: 64 }, (_, i) => i % 10), 'int32');
     const rngBefore = t.context.rng.state();
     const first = fgsmRs.craft!({ x, y, epsilon });

@@ -72,7 +72,7 @@ describe('evaluateRobustness', () => {
 
   it('raises no validity flag on a plain, deterministic model with working attacks', () => {
     const raised = result.flags.filter((f) => f.raised);
-    expect(raised.map((f) => `${f.flag}@${f.epsilon}: ${f.detail}`)).toEqual([]);
+    expect(raised.map((f) => `${f.flag}@${String(f.epsilon)}: ${f.detail}`)).toEqual([]);
     expect(result.flags.map((f) => f.flag)).toEqual(expect.arrayContaining(['zero-or-nan-gradients', 'stochastic-forward-pass', 'robustness-rose-with-epsilon', 'not-broken-at-large-epsilon', 'iterative-weaker-than-single-step', 'black-box-beat-white-box']));
   });
 

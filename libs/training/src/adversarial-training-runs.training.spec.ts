@@ -130,7 +130,10 @@ describe('trainClassifier with each adversarial-training method', () => {
     expect(await weightsDigest(resumed.model)).toBe(await weightsDigest(straight.model));
     expect(await optimizerDigest(resumed.optimizer)).toBe(await optimizerDigest(straight.optimizer));
     if (withGuard) expect(straightEpochs[1].overfittingGuard).toMatchObject({ examples: 32, bestEpoch: expect.any(Number) });
-    [straight, resumed].forEach(({ model, optimizer }) => (model.dispose(), optimizer.dispose()));
+    for (const { model, optimizer } of [straight, resumed]) {
+      model.dispose();
+      optimizer.dispose();
+    }
   });
 
   it('ramps ε over the warm-up, minibatch by minibatch, and reports it', async () => {
