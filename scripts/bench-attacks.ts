@@ -37,14 +37,26 @@ async function main(): Promise<void> {
   const model = createModel({ name: 'cnn-small', inputShape: train.shape, numClasses: 10, seed: 1 });
   const optimizer = tf.train.adam(1e-3);
   const trainStarted = performance.now();
-  await trainClassifier({ model, optimizer, train, test, epochs: trainEpochs, batchSize: 128, rng: createRng(1), evalAttack: { attack: 'fgsm', epsilon: EPSILON } });
+  await trainClassifier({
+    model,
+    optimizer,
+    train,
+    test,
+    epochs: trainEpochs,
+    batchSize: 128,
+    rng: createRng(1),
+    evalAttack: { attack: 'fgsm', epsilon: EPSILON },
+  });
   const trainSeconds = (performance.now() - trainStarted) / 1000;
   const logits = asLogitsModel(model);
-  const { x, y } = makeBatch(test, Uint32Array.from({ length: BATCH }, (_, i) => i));
+  const { x, y } = makeBatch(
+    test,
+    Uint32Array.from({ length: BATCH }, (_, i) => i),
+  );
 
   const attacks: Array<[string, () => AttackResult & { queries?: Int32Array }]> = [
     ['FGSM', () => fgsm({ model: logits, inputs: x, labels: y, epsilon: EPSILON })],
-    ['PGD-20', () => pgd({ model: logits, inputs: x, labels: y, epsilon: EPSILON, steps: 20, stepSize: 2.5 * EPSILON / 20, seed: 1 })],
+    ['PGD-20', () => pgd({ model: logits, inputs: x, labels: y, epsilon: EPSILON, steps: 20, stepSize: (2.5 * EPSILON) / 20, seed: 1 })],
     ['APGD-CE-100', () => apgd({ model: logits, inputs: x, labels: y, epsilon: EPSILON, loss: 'ce', steps: 100, seed: 1 })],
     ['Square-1000', () => square({ model: logits, inputs: x, labels: y, epsilon: EPSILON, queries: 1000, seed: 1 })],
   ];
@@ -66,7 +78,9 @@ async function main(): Promise<void> {
     const broken = last.success.filter(Boolean).length;
     const queries = last.queries ? `, mean queries ${(last.queries.reduce((a, b) => a + b, 0) / BATCH).toFixed(0)}` : '';
     const rate = `${(BATCH / best).toFixed(1).padStart(8)} examples/s`;
-    console.log(`${name.padEnd(12)} ${rate}  (${best.toFixed(2)} s per batch; broke ${broken}/${BATCH}${queries}) [${backend.name}, ${backend.threads} thread(s)]`);
+    console.log(
+      `${name.padEnd(12)} ${rate}  (${best.toFixed(2)} s per batch; broke ${broken}/${BATCH}${queries}) [${backend.name}, ${backend.threads} thread(s)]`,
+    );
     last.adversarial.dispose();
   }
   tf.dispose([x, y]);

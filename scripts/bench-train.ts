@@ -168,7 +168,9 @@ async function profileStep({ model, step }: { model: ModelName; step: StepKind }
     const kernels = rows.filter(([name]) => !name.endsWith('__op'));
     const total = kernels.reduce((sum, [, e]) => sum + e.ms, 0);
     console.log(`tf.profile of one ${model} ${STEP_LABEL[step]} at batch ${BATCH} (${describeBackend(info)})`);
-    console.log(`step wall time ${wallMs.toFixed(0)} ms unprofiled; ${total.toFixed(0)} ms in ${kernels.reduce((n, [, e]) => n + e.calls, 0)} kernel calls profiled`);
+    console.log(
+      `step wall time ${wallMs.toFixed(0)} ms unprofiled; ${total.toFixed(0)} ms in ${kernels.reduce((n, [, e]) => n + e.calls, 0)} kernel calls profiled`,
+    );
     console.log('| kernel | calls | ms |');
     console.log('|---|---:|---:|');
     for (const [name, { calls, ms }] of rows) {
@@ -289,7 +291,10 @@ async function main(): Promise<void> {
     await profileStep(options.profile);
     return;
   }
-  const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+  const load = () =>
+    loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ');
   console.log(`bench:train — tfjs ${tf.version.tfjs}, load average ${load()}, budget ${options.budget} s/step`);
   for (const name of options.backends) {
     let info: BackendInfo;

@@ -22,7 +22,6 @@ const api = apiClient(base);
 
 const common = { dataset: 'mnist', model: 'mlp', epochs: 2, batchSize: 64, seed: 1, attack: { name: 'fgsm', epsilon: 0.1 } };
 
-
 async function follow(run: RunView, label: string): Promise<RunView> {
   let lastShown = '';
   for (;;) {
@@ -58,13 +57,15 @@ async function main(): Promise<void> {
     if (run.status !== 'succeeded') throw new Error(`run ${run.id} ended ${run.status}: ${run.error ?? ''}`);
   }
 
-  const rows = await Promise.all(done.map(async (run) => ({
-    run,
-    clean: await finalMetric(run.id, 'test_clean_accuracy'),
-    fgsm: await finalMetric(run.id, 'test_fgsm_accuracy'),
-    n: await finalMetric(run.id, 'test_examples'),
-    seconds: runSeconds(run),
-  })));
+  const rows = await Promise.all(
+    done.map(async (run) => ({
+      run,
+      clean: await finalMetric(run.id, 'test_clean_accuracy'),
+      fgsm: await finalMetric(run.id, 'test_fgsm_accuracy'),
+      n: await finalMetric(run.id, 'test_examples'),
+      seconds: runSeconds(run),
+    })),
+  );
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`.padStart(8);
   console.log('');
   const backend = done[0].backend;

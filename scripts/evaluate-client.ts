@@ -8,7 +8,13 @@
 import { apiClient } from './lib/api-client';
 
 interface EvaluationView {
-  run: { id: string; status: string; progress: number; error: string | null; result: { flags?: Array<{ flag: string; raised: boolean; detail: string; epsilon?: number }> } | null };
+  run: {
+    id: string;
+    status: string;
+    progress: number;
+    error: string | null;
+    result: { flags?: Array<{ flag: string; raised: boolean; detail: string; epsilon?: number }> } | null;
+  };
   curve: Array<{ epsilon: number; n: number; cleanAccuracy: number; robustAccuracy: Record<string, number> }>;
 }
 
@@ -43,7 +49,8 @@ async function main(): Promise<void> {
       const decile = Math.floor(view.run.progress * 10);
       if (decile !== shown) console.log(`${e.label}: ${view.run.status} ${decile * 10}%`);
       shown = decile;
-      if (view.run.status === 'failed' || view.run.status === 'cancelled') throw new Error(`evaluation ${e.evaluationId} ended ${view.run.status}: ${String(view.run.error)}`);
+      if (view.run.status === 'failed' || view.run.status === 'cancelled')
+        throw new Error(`evaluation ${e.evaluationId} ended ${view.run.status}: ${String(view.run.error)}`);
       if (view.run.status === 'succeeded') {
         views.push(view);
         break;

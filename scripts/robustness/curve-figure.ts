@@ -17,8 +17,9 @@ export function curveSeries(rows: ReportRow[], dataset: string): CurveSeries[] {
   // One training per defense: the curve-only points were measured at the plan's seed alone.
   for (const row of rows.filter((r) => r.dataset === dataset && !r.defense.endsWith('-detector') && r.replicaOf === undefined)) {
     const naive = row.attack === 'standard-naive';
-    const label = row.attack === 'standard' ? row.defense : naive ? `${row.defense} (naive, PGD-20 alone)` : `${row.defense} (${row.attack.replace(/^standard-/, '')})`;
-    const accuracy = naive ? row.byAttack?.pgd ?? row.robust : row.robust;
+    const label =
+      row.attack === 'standard' ? row.defense : naive ? `${row.defense} (naive, PGD-20 alone)` : `${row.defense} (${row.attack.replace(/^standard-/, '')})`;
+    const accuracy = naive ? (row.byAttack?.pgd ?? row.robust) : row.robust;
     const series = byLabel.get(label) ?? { label, dashed: naive, points: [{ epsilon: 0, accuracy: row.clean }] };
     if (!series.points.some((p) => p.epsilon === row.epsilon)) series.points.push({ epsilon: row.epsilon, accuracy });
     byLabel.set(label, series);
@@ -70,7 +71,9 @@ export function curveSvg(series: CurveSeries[], title: string): string {
     parts.push(`<polyline points="${path}" fill="none" stroke="${colour}" stroke-width="2"${dash}/>`);
     for (const p of s.points) parts.push(`<circle cx="${x(p.epsilon).toFixed(1)}" cy="${y(p.accuracy).toFixed(1)}" r="3" fill="${colour}"/>`);
     const legendY = margin.top + 10 + i * 18;
-    parts.push(`<line x1="${margin.left + plotWidth + 12}" x2="${margin.left + plotWidth + 36}" y1="${legendY}" y2="${legendY}" stroke="${colour}" stroke-width="2"${dash}/>`);
+    parts.push(
+      `<line x1="${margin.left + plotWidth + 12}" x2="${margin.left + plotWidth + 36}" y1="${legendY}" y2="${legendY}" stroke="${colour}" stroke-width="2"${dash}/>`,
+    );
     parts.push(`<text x="${margin.left + plotWidth + 42}" y="${legendY + 4}">${escapeXml(s.label)}</text>`);
   });
   parts.push('</svg>');

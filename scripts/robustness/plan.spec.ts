@@ -18,7 +18,7 @@ describe('the plan', () => {
     expect(missing).toEqual([]);
   });
 
-  it('builds on entries it has: a training\'s parent, an evaluation\'s source', () => {
+  it("builds on entries it has: a training's parent, an evaluation's source", () => {
     const trainings = new Set(TRAININGS.map((t) => t.id));
     const dangling = [...TRAININGS.flatMap((t) => (t.parent ? [t.parent.plan] : [])), ...EVALUATIONS.map((e) => e.source)].filter((id) => !trainings.has(id));
     expect(dangling).toEqual([]);

@@ -105,10 +105,15 @@ const fashionPgdAt: PlannedTraining = {
   id: 'fashion-pgd-at',
   dataset: 'fashion-mnist',
   defense: 'pgd-at',
-  rationale: 'PGD-3 with a fifth of the loss on clean inputs, one-cycle rate 0.004, 16 epochs: the recipe sweep\'s best clean/robust balance at this cost',
+  rationale: "PGD-3 with a fifth of the loss on clean inputs, one-cycle rate 0.004, 16 epochs: the recipe sweep's best clean/robust balance at this cost",
   study: STUDY.pgdAt,
   body: {
-    ...fashion, kind: 'adversarial-training', attack: fashionMonitor, epochs: 16, learningRate: 0.004, schedule: oneCycle,
+    ...fashion,
+    kind: 'adversarial-training',
+    attack: fashionMonitor,
+    epochs: 16,
+    learningRate: 0.004,
+    schedule: oneCycle,
     method: { name: 'pgd', epsilon: 0.1, steps: 3, stepSize: 0.05, randomStart: true, adversarialWeight: 0.8 },
   },
 };
@@ -117,10 +122,15 @@ const fashionFgsmRs: PlannedTraining = {
   id: 'fashion-fgsm-rs',
   dataset: 'fashion-mnist',
   defense: 'fgsm-rs',
-  rationale: 'pgd-at\'s rate and schedule on the adversarial batch alone, with a 2-epoch ε warm-up; 11 epochs fit in a third of pgd-at\'s CPU time',
+  rationale: "pgd-at's rate and schedule on the adversarial batch alone, with a 2-epoch ε warm-up; 11 epochs fit in a third of pgd-at's CPU time",
   study: STUDY.fgsmRs,
   body: {
-    ...fashion, kind: 'adversarial-training', attack: fashionMonitor, epochs: 11, learningRate: 0.004, schedule: oneCycle,
+    ...fashion,
+    kind: 'adversarial-training',
+    attack: fashionMonitor,
+    epochs: 11,
+    learningRate: 0.004,
+    schedule: oneCycle,
     // Wong et al. 2020: α = 1.25·ε from a uniform random start.
     method: { name: 'fgsm-rs', epsilon: 0.1, stepSize: 0.125, epsilonWarmupEpochs: 2 },
     overfittingGuard: { heldOut: 500, maxDrop: 0.2 },
@@ -148,10 +158,15 @@ export const TRAININGS: PlannedTraining[] = [
     id: 'fashion-trades',
     dataset: 'fashion-mnist',
     defense: 'trades',
-    rationale: 'pgd-at\'s findings carried over, not swept for TRADES itself: three inner steps of ε/2, one-cycle rate 0.004; 5 epochs fit one sitting',
+    rationale: "pgd-at's findings carried over, not swept for TRADES itself: three inner steps of ε/2, one-cycle rate 0.004; 5 epochs fit one sitting",
     study: STUDY.trades,
     body: {
-      ...fashion, kind: 'adversarial-training', attack: fashionMonitor, epochs: 5, learningRate: 0.004, schedule: oneCycle,
+      ...fashion,
+      kind: 'adversarial-training',
+      attack: fashionMonitor,
+      epochs: 5,
+      learningRate: 0.004,
+      schedule: oneCycle,
       method: { name: 'trades', epsilon: 0.1, beta: 6, steps: 3, stepSize: 0.05 },
     },
   },
@@ -169,10 +184,15 @@ export const TRAININGS: PlannedTraining[] = [
     id: 'mnist-pgd-at',
     dataset: 'mnist',
     defense: 'pgd-at',
-    rationale: 'Madry et al.\'s PGD-10 at ε 0.3 on the one-cycle rate up to 0.005, which the fast runs use; the piecewise 0.001 rate under-trained it',
+    rationale: "Madry et al.'s PGD-10 at ε 0.3 on the one-cycle rate up to 0.005, which the fast runs use; the piecewise 0.001 rate under-trained it",
     study: STUDY.mnist,
     body: {
-      ...mnist, kind: 'adversarial-training', attack: mnistMonitor, epochs: 10, learningRate: 0.005, schedule: oneCycle,
+      ...mnist,
+      kind: 'adversarial-training',
+      attack: mnistMonitor,
+      epochs: 10,
+      learningRate: 0.005,
+      schedule: oneCycle,
       method: { name: 'pgd', epsilon: 0.3, steps: 10, stepSize: 0.05, randomStart: true },
     },
   },
@@ -180,10 +200,15 @@ export const TRAININGS: PlannedTraining[] = [
     id: 'mnist-fgsm-rs',
     dataset: 'mnist',
     defense: 'fgsm-rs',
-    rationale: 'Wong et al. (2020)\'s MNIST recipe: α = 1.25·ε, one-cycle rate up to 0.005, the overfitting guard on its default',
+    rationale: "Wong et al. (2020)'s MNIST recipe: α = 1.25·ε, one-cycle rate up to 0.005, the overfitting guard on its default",
     study: STUDY.mnist,
     body: {
-      ...mnist, kind: 'adversarial-training', attack: mnistMonitor, epochs: 10, learningRate: 0.005, schedule: oneCycle,
+      ...mnist,
+      kind: 'adversarial-training',
+      attack: mnistMonitor,
+      epochs: 10,
+      learningRate: 0.005,
+      schedule: oneCycle,
       method: { name: 'fgsm-rs', epsilon: 0.3, stepSize: 0.375 },
       overfittingGuard: { heldOut: 500, maxDrop: 0.2 },
     },
@@ -191,7 +216,7 @@ export const TRAININGS: PlannedTraining[] = [
   {
     id: 'fashion-teacher-t20',
     dataset: 'fashion-mnist',
-    rationale: 'the distillation teacher at T = 20; 6 epochs bring it level with the plain model\'s clean accuracy',
+    rationale: "the distillation teacher at T = 20; 6 epochs bring it level with the plain model's clean accuracy",
     study: STUDY.distillation,
     body: { ...fashion, kind: 'train', attack: fashionMonitor, epochs: 6, temperature: 20 },
   },
@@ -209,7 +234,12 @@ export const TRAININGS: PlannedTraining[] = [
 const carliniWagnerPgd = { params: { pgd: { loss: 'margin' } } };
 
 /** Xu et al. (2018)'s squeezers for grey-scale images, softened for Fashion-MNIST's textures. */
-const featureSqueezing = { preprocessing: [{ kind: 'bit-depth', bits: 4 }, { kind: 'median-filter', size: 2 }] };
+const featureSqueezing = {
+  preprocessing: [
+    { kind: 'bit-depth', bits: 4 },
+    { kind: 'median-filter', size: 2 },
+  ],
+};
 
 /**
  * Every evaluation: the standard suite on the same seeded test examples. The table's ε first
@@ -218,8 +248,8 @@ const featureSqueezing = { preprocessing: [{ kind: 'bit-depth', bits: 4 }, { kin
  */
 export const EVALUATIONS: PlannedEvaluation[] = [
   { id: 'eval-fashion-none', source: 'fashion-none', defense: 'none', epsilons: [0.1], rationale: 'the undefended row the targets compare against' },
-  { id: 'eval-fashion-pgd-at', source: 'fashion-pgd-at', defense: 'pgd-at', epsilons: [0.1], rationale: 'the pgd-at target\'s row', study: STUDY.pgdAt },
-  { id: 'eval-fashion-fgsm-rs', source: 'fashion-fgsm-rs', defense: 'fgsm-rs', epsilons: [0.1], rationale: 'the fgsm-rs target\'s row', study: STUDY.fgsmRs },
+  { id: 'eval-fashion-pgd-at', source: 'fashion-pgd-at', defense: 'pgd-at', epsilons: [0.1], rationale: "the pgd-at target's row", study: STUDY.pgdAt },
+  { id: 'eval-fashion-fgsm-rs', source: 'fashion-fgsm-rs', defense: 'fgsm-rs', epsilons: [0.1], rationale: "the fgsm-rs target's row", study: STUDY.fgsmRs },
   ...FASHION_REPLICAS.map((t) => ({
     id: `eval-${t.id}`,
     source: t.id,
@@ -228,7 +258,7 @@ export const EVALUATIONS: PlannedEvaluation[] = [
     rationale: `the ${t.replicaOf} target row at seed ${String(t.body.seed)}, on the same examples and attack seed`,
     study: t.study,
   })),
-  { id: 'eval-fashion-fgsm-at', source: 'fashion-fgsm-at', defense: 'fgsm-at', epsilons: [0.1], rationale: 'the single-step baseline\'s row' },
+  { id: 'eval-fashion-fgsm-at', source: 'fashion-fgsm-at', defense: 'fgsm-at', epsilons: [0.1], rationale: "the single-step baseline's row" },
   {
     id: 'eval-fashion-distilled',
     source: 'fashion-distillation-t20',
@@ -236,7 +266,7 @@ export const EVALUATIONS: PlannedEvaluation[] = [
     epsilons: [0.1],
     extra: carliniWagnerPgd,
     // A distilled source gets the naive (softmax) and adaptive (logits / T) views automatically.
-    rationale: 'naive and adaptive (logits / T) views, PGD on Carlini & Wagner\'s margin loss, which the T-fold logits do not saturate',
+    rationale: "naive and adaptive (logits / T) views, PGD on Carlini & Wagner's margin loss, which the T-fold logits do not saturate",
     study: STUDY.distillation,
   },
   {
@@ -259,8 +289,15 @@ export const EVALUATIONS: PlannedEvaluation[] = [
     rationale: 'three detectors in front of the undefended model, each also against a detector-aware attack; the longest evaluation, hence wave 2',
     study: STUDY.detectors,
   },
-  { id: 'eval-mnist-fgsm-rs', source: 'mnist-fgsm-rs', defense: 'fgsm-rs', epsilons: [0.3], rationale: 'fgsm-rs at MNIST\'s customary ε 0.3', study: STUDY.mnist },
-  { id: 'eval-mnist-pgd-at', source: 'mnist-pgd-at', defense: 'pgd-at', epsilons: [0.3], rationale: 'pgd-at at MNIST\'s customary ε 0.3', study: STUDY.mnist },
+  {
+    id: 'eval-mnist-fgsm-rs',
+    source: 'mnist-fgsm-rs',
+    defense: 'fgsm-rs',
+    epsilons: [0.3],
+    rationale: "fgsm-rs at MNIST's customary ε 0.3",
+    study: STUDY.mnist,
+  },
+  { id: 'eval-mnist-pgd-at', source: 'mnist-pgd-at', defense: 'pgd-at', epsilons: [0.3], rationale: "pgd-at at MNIST's customary ε 0.3", study: STUDY.mnist },
   { id: 'eval-fashion-trades', source: 'fashion-trades', defense: 'trades', epsilons: [0.1], rationale: 'the TRADES row', study: STUDY.trades },
   ...['none', 'pgd-at', 'fgsm-rs', 'trades', 'fgsm-at'].map((defense) => ({
     id: `curve-fashion-${defense}`,
@@ -277,7 +314,7 @@ export const EVALUATIONS: PlannedEvaluation[] = [
     epsilons: [0.05, 0.2],
     curveOnly: true,
     extra: carliniWagnerPgd,
-    rationale: 'distillation\'s curve points, evaluated as its table row',
+    rationale: "distillation's curve points, evaluated as its table row",
   },
 ];
 

@@ -4,7 +4,11 @@ import type { ReportSession } from './report-session';
 import { checkpointToCarry, InProgressRecord, newestCheckpoint } from './report-store';
 
 /** The records behind the rows, read from the API: each entry's run, per-epoch times and evaluation curves. */
-export async function fetchStored(session: ReportSession, entries: PlanEntries, runs: Map<string, StoredRun>): Promise<{ trainings: StoredTraining[]; evaluations: StoredEvaluation[] }> {
+export async function fetchStored(
+  session: ReportSession,
+  entries: PlanEntries,
+  runs: Map<string, StoredRun>,
+): Promise<{ trainings: StoredTraining[]; evaluations: StoredEvaluation[] }> {
   const { api } = session;
   const storedTrainings = new Map<string, StoredTraining>();
   for (const plan of entries.trainings) {
@@ -52,7 +56,11 @@ async function download(apiBase: string, path: string): Promise<Buffer> {
  * same model instead of training it all again). Each with its metrics up to the checkpoint. A
  * distillation or fine-tuning run is left out: the checkpoint it builds on does not travel with it.
  */
-export async function inProgressTrainings(session: ReportSession, entries: PlanEntries, runs: Map<string, StoredRun>): Promise<Array<{ record: InProgressRecord; data: Buffer }>> {
+export async function inProgressTrainings(
+  session: ReportSession,
+  entries: PlanEntries,
+  runs: Map<string, StoredRun>,
+): Promise<Array<{ record: InProgressRecord; data: Buffer }>> {
   const { api } = session;
   const kept: Array<{ record: InProgressRecord; data: Buffer }> = [];
   const unevaluated = (id: string) => entries.evaluations.some((e) => e.source === id && runs.get(e.id)?.status !== 'succeeded');

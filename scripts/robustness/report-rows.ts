@@ -75,12 +75,14 @@ export interface ReportRow {
 
 export const ATTACK_NOTES: Record<string, string> = {
   standard: 'the standard suite on the model itself: per example, the worst of FGSM, PGD-20, APGD-CE, APGD-T (3 targets) and Square (1,000 queries)',
-  'standard-naive': 'the standard suite on the deployed defense as it answers (softmax output, non-differentiable preprocessing): what a naive evaluation reports',
-  'standard-bpda': 'the standard suite through BPDA (the preprocessing\'s backward pass approximated by the identity), judged on the deployed defense',
+  'standard-naive':
+    'the standard suite on the deployed defense as it answers (softmax output, non-differentiable preprocessing): what a naive evaluation reports',
+  'standard-bpda': "the standard suite through BPDA (the preprocessing's backward pass approximated by the identity), judged on the deployed defense",
   'standard-eot': 'the standard suite with EOT over the random preprocessing',
-  'standard-logits': 'the standard suite on the logits under the softmax divided by the distillation temperature (Carlini & Wagner\'s evaluation of distillation)',
-  'detector-aware-pgd': 'PGD on the classifier loss plus the detector\'s score, so the adversarial input must also pass the detector',
-  'standard+detector-aware': 'the stack\'s worst case per example over every attack above and the detector-aware one',
+  'standard-logits':
+    "the standard suite on the logits under the softmax divided by the distillation temperature (Carlini & Wagner's evaluation of distillation)",
+  'detector-aware-pgd': "PGD on the classifier loss plus the detector's score, so the adversarial input must also pass the detector",
+  'standard+detector-aware': "the stack's worst case per example over every attack above and the detector-aware one",
 };
 
 export function reportCommand(evaluationId: string): string {
@@ -125,7 +127,7 @@ function raisedFlags(result: Record<string, unknown> | null, key: 'flags' | 'ada
   const count = new Map<string, number | undefined>();
   for (const f of flags) {
     if (!f.raised || (f.epsilon !== undefined && Math.abs(f.epsilon - epsilon) > 1e-9)) continue;
-    const examples = f.epsilon === undefined ? undefined : f.examples?.length ?? 0;
+    const examples = f.epsilon === undefined ? undefined : (f.examples?.length ?? 0);
     count.set(f.flag, examples === undefined ? count.get(f.flag) : Math.max(examples, count.get(f.flag) ?? 0));
   }
   return [...count].map(([flag, n]) => (n === undefined ? flag : `${flag} (${n} example${n === 1 ? '' : 's'})`));
@@ -149,9 +151,23 @@ function byAttackOf(point: CurvePoint): Record<string, number> {
   return Object.fromEntries(ATTACKS_OF_SUITE.filter((a) => a in point.robustAccuracy).map((a) => [a, point.robustAccuracy[a]]));
 }
 
-interface DetectionOutcome { attack: string; detectionRate: number | null; rocAuc: number | null; stackRobust: number }
-interface DetectionPoint { epsilon: number; n: number; cleanAccepted: number; outcomes: DetectionOutcome[]; worstCase: { stackRobust: number } }
-interface DetectorResult { detector: { kind: string }; points: DetectionPoint[] }
+interface DetectionOutcome {
+  attack: string;
+  detectionRate: number | null;
+  rocAuc: number | null;
+  stackRobust: number;
+}
+interface DetectionPoint {
+  epsilon: number;
+  n: number;
+  cleanAccepted: number;
+  outcomes: DetectionOutcome[];
+  worstCase: { stackRobust: number };
+}
+interface DetectorResult {
+  detector: { kind: string };
+  points: DetectionPoint[];
+}
 
 /**
  * The report's rows from stored runs and evaluations, in plan order. Only succeeded
@@ -196,7 +212,14 @@ export function buildRows(trainings: StoredTraining[], evaluations: StoredEvalua
     if (evaluation.plan.defense === 'detector') {
       for (const { detector, points } of detection?.detectors ?? []) {
         for (const point of points) {
-          const base = { ...common, defense: `${detector.kind}-detector`, epsilon: point.epsilon, n: point.n, clean: point.cleanAccepted / point.n, flags: mismatch };
+          const base = {
+            ...common,
+            defense: `${detector.kind}-detector`,
+            epsilon: point.epsilon,
+            n: point.n,
+            clean: point.cleanAccepted / point.n,
+            flags: mismatch,
+          };
           for (const outcome of point.outcomes) {
             rows.push({ ...base, attack: outcome.attack, robust: outcome.stackRobust / point.n, detectionRate: outcome.detectionRate, rocAuc: outcome.rocAuc });
           }

@@ -15,8 +15,21 @@ import {
   trainingsFor,
 } from './report-schedule';
 
-const training = (id: string, extra: Partial<PlannedTraining> = {}): PlannedTraining => ({ id, dataset: 'fashion-mnist', body: { epochs: 1 }, rationale: id, ...extra });
-const evaluation = (id: string, source: string, extra: Partial<PlannedEvaluation> = {}): PlannedEvaluation => ({ id, source, defense: id, epsilons: [0.1], rationale: id, ...extra });
+const training = (id: string, extra: Partial<PlannedTraining> = {}): PlannedTraining => ({
+  id,
+  dataset: 'fashion-mnist',
+  body: { epochs: 1 },
+  rationale: id,
+  ...extra,
+});
+const evaluation = (id: string, source: string, extra: Partial<PlannedEvaluation> = {}): PlannedEvaluation => ({
+  id,
+  source,
+  defense: id,
+  epsilons: [0.1],
+  rationale: id,
+  ...extra,
+});
 
 // Two trainings and a teacher/student pair; an evaluation of each, a long one and a curve point.
 const none = training('none');
@@ -30,8 +43,14 @@ const curve = evaluation('curve-none', 'none', { curveOnly: true });
 const evalStudent = evaluation('eval-student', 'student');
 const plan: PlanEntries = { trainings: [none, pgd, teacher, student], evaluations: [evalNone, curve, detectors, evalPgd, evalStudent] };
 
-const runs = (statuses: Record<string, string>): Map<string, RunState> => new Map(Object.entries(statuses).map(([id, status]) => [id, { id: `${id}-run`, status }]));
-const state = (statuses: Record<string, string> = {}, extra: Partial<ScheduleState> = {}): ScheduleState => ({ runs: runs(statuses), heldBack: new Set(), refused: new Map(), ...extra });
+const runs = (statuses: Record<string, string>): Map<string, RunState> =>
+  new Map(Object.entries(statuses).map(([id, status]) => [id, { id: `${id}-run`, status }]));
+const state = (statuses: Record<string, string> = {}, extra: Partial<ScheduleState> = {}): ScheduleState => ({
+  runs: runs(statuses),
+  heldBack: new Set(),
+  refused: new Map(),
+  ...extra,
+});
 const slots = { training: 2, evaluation: 2 };
 const next = (s: ScheduleState, tried: string[] = [], available = slots) => nextSubmission(plan, s, available, new Set(tried))?.entry.id;
 
@@ -134,7 +153,7 @@ describe('selecting entries', () => {
     expect(trainingsFor(plan, [evalStudent, evalNone]).map((t) => t.id)).toEqual(['none', 'teacher', 'student']);
   });
 
-  it('takes the whole plan, or --only\'s evaluations with what they need, naming unknown ones', () => {
+  it("takes the whole plan, or --only's evaluations with what they need, naming unknown ones", () => {
     expect(selectEntries(plan, undefined)).toBe(plan);
     expect(selectEntries(plan, ['eval-student'])).toEqual({ trainings: [teacher, student], evaluations: [evalStudent] });
     expect(() => selectEntries(plan, ['eval-none', 'student'])).toThrow('--only: unknown evaluation(s) student; known: eval-none');

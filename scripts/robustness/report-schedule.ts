@@ -96,7 +96,7 @@ export function blockedBy(plan: PlanEntries, id: string, runs: ReadonlyMap<strin
 }
 
 /** An evaluation's priority class: its wave (default 1), curve-only points last (3). */
-export const waveOf = (evaluation: PlannedEvaluation): number => (evaluation.curveOnly ? 3 : evaluation.wave ?? 1);
+export const waveOf = (evaluation: PlannedEvaluation): number => (evaluation.curveOnly ? 3 : (evaluation.wave ?? 1));
 
 /**
  * Ready evaluations in the order to submit them as slots free up: lowest wave first, then plan

@@ -5,13 +5,31 @@ import { join } from 'node:path';
 import { EVALUATIONS, TRAININGS } from './plan';
 import { planFingerprints } from './plan-fingerprint';
 import { buildRows, StoredEvaluation, StoredTraining } from './report-rows';
-import { carriedFromStore, checkpointFolder, checkpointToCarry, emptyStore, InProgressRecord, mergeStored, readStore, resumeBodyFor, storeOf, untouchedInProgress, writeInProgress, writeStore } from './report-store';
+import {
+  carriedFromStore,
+  checkpointFolder,
+  checkpointToCarry,
+  emptyStore,
+  InProgressRecord,
+  mergeStored,
+  readStore,
+  resumeBodyFor,
+  storeOf,
+  untouchedInProgress,
+  writeInProgress,
+  writeStore,
+} from './report-store';
 
 const trainingPlan = (id: string) => TRAININGS.find((t) => t.id === id)!;
 const evaluationPlan = (id: string) => EVALUATIONS.find((e) => e.id === id)!;
 
 function stored(id: string): StoredTraining {
-  return { plan: trainingPlan(id), run: { id: `${id}-run`, status: 'succeeded', spec: { ...trainingPlan(id).body }, result: null, backend: null }, epochSeconds: [20], epochCpuSeconds: [10] };
+  return {
+    plan: trainingPlan(id),
+    run: { id: `${id}-run`, status: 'succeeded', spec: { ...trainingPlan(id).body }, result: null, backend: null },
+    epochSeconds: [20],
+    epochCpuSeconds: [10],
+  };
 }
 
 function measured(id: string, suite: number): StoredEvaluation {
@@ -53,7 +71,11 @@ describe('the report store', () => {
 
   it('drops an entry whose plan changed, and an evaluation whose model was not kept', () => {
     const prints = planFingerprints();
-    const store = storeOf([stored('fashion-none'), stored('fashion-teacher-t20'), { ...stored('fashion-distillation-t20') }], [measured('eval-fashion-none', 0.03), measured('eval-fashion-distilled', 0.1)], prints);
+    const store = storeOf(
+      [stored('fashion-none'), stored('fashion-teacher-t20'), { ...stored('fashion-distillation-t20') }],
+      [measured('eval-fashion-none', 0.03), measured('eval-fashion-distilled', 0.1)],
+      prints,
+    );
     const changed = new Map(prints).set('fashion-teacher-t20', 'something-else');
     const carried = carriedFromStore(store, TRAININGS, EVALUATIONS, changed);
     // The student's recorded parent is no longer the planned teacher: neither it nor its evaluation is carried.
@@ -88,7 +110,11 @@ describe('the report store', () => {
     const store = await readStore(path);
     const lines: string[] = [];
     const body = await resumeBodyFor(store, path, pgd, prints, (line) => lines.push(line));
-    expect(body).toEqual({ run: pgd.body, checkpoint: { epoch: 4, sha256: record(4).checkpoint.sha256, format: 'bulwark-ckpt-v1', data: data.toString('base64') }, metrics: record(4).metrics });
+    expect(body).toEqual({
+      run: pgd.body,
+      checkpoint: { epoch: 4, sha256: record(4).checkpoint.sha256, format: 'bulwark-ckpt-v1', data: data.toString('base64') },
+      metrics: record(4).metrics,
+    });
     // Another spec for the entry, or a damaged file: it starts over, and says why.
     expect(await resumeBodyFor(store, path, pgd, new Map(prints).set(pgd.id, 'changed'), (line) => lines.push(line))).toBeUndefined();
     await writeFile(join(checkpointFolder(path), `${pgd.id}-epoch-4.bwckpt`), 'damaged');
@@ -107,7 +133,10 @@ describe('the report store', () => {
       metrics: [],
     });
     const records = [record('fashion-pgd-at'), record('fashion-fgsm-rs'), record('fashion-fgsm-at'), record('fashion-none', 'stale'), record('fashion-trades')];
-    await writeInProgress(path, records.map((r) => ({ record: r, data })));
+    await writeInProgress(
+      path,
+      records.map((r) => ({ record: r, data })),
+    );
     await rm(join(checkpointFolder(path), 'fashion-trades-epoch-2.bwckpt'));
     const store = { ...emptyStore(), inProgress: records };
     const needed = ['fashion-pgd-at', 'fashion-fgsm-rs', 'fashion-none', 'fashion-trades'];

@@ -212,7 +212,12 @@ export function carriedFromStore(
 }
 
 /** The store to write: every succeeded training and evaluation of the plan, with its fingerprint, and the trainings in progress. */
-export function storeOf(trainings: StoredTraining[], evaluations: StoredEvaluation[], fingerprints: Map<string, string>, inProgress: InProgressRecord[] = []): ReportStore {
+export function storeOf(
+  trainings: StoredTraining[],
+  evaluations: StoredEvaluation[],
+  fingerprints: Map<string, string>,
+  inProgress: InProgressRecord[] = [],
+): ReportStore {
   const fingerprint = (id: string) => fingerprints.get(id)!;
   const byPlan = <T extends { plan: { id: string } }>(a: T, b: T) => (a.plan.id < b.plan.id ? -1 : a.plan.id > b.plan.id ? 1 : 0);
   return {

@@ -7,7 +7,13 @@ import type { ReportSession } from './report-session';
 import { emptyStore } from './report-store';
 import { ensureRuns, SubmissionOptions } from './report-submission';
 
-const training = (id: string, extra: Partial<PlannedTraining> = {}): PlannedTraining => ({ id, dataset: 'fashion-mnist', body: { kind: 'train', epochs: 1 }, rationale: id, ...extra });
+const training = (id: string, extra: Partial<PlannedTraining> = {}): PlannedTraining => ({
+  id,
+  dataset: 'fashion-mnist',
+  body: { kind: 'train', epochs: 1 },
+  rationale: id,
+  ...extra,
+});
 const evaluation = (id: string, source: string): PlannedEvaluation => ({ id, source, defense: id, epsilons: [0.1], rationale: id });
 const plan: PlanEntries = {
   trainings: [training('none'), training('teacher'), training('student', { parent: { plan: 'teacher', field: 'teacherCheckpoint' } })],
@@ -57,12 +63,27 @@ function fakeApi(existing: Record<string, string> = {}, refuse: string[] = []) {
   return { api, posts, mostInFlight: () => mostInFlight };
 }
 
-const session = (api: ApiCall): ReportSession => ({ api, apiBase: 'http://api', plan, fingerprints, store: emptyStore(), storePath: '/nonexistent/store.json', log: () => undefined });
-const options = (extra: Partial<SubmissionOptions> = {}): SubmissionOptions => ({ wait: true, slots: { training: 1, evaluation: 1 }, retryFailed: 0, heldBack: new Set(), pollMs: 0, ...extra });
+const session = (api: ApiCall): ReportSession => ({
+  api,
+  apiBase: 'http://api',
+  plan,
+  fingerprints,
+  store: emptyStore(),
+  storePath: '/nonexistent/store.json',
+  log: () => undefined,
+});
+const options = (extra: Partial<SubmissionOptions> = {}): SubmissionOptions => ({
+  wait: true,
+  slots: { training: 1, evaluation: 1 },
+  retryFailed: 0,
+  heldBack: new Set(),
+  pollMs: 0,
+  ...extra,
+});
 const statuses = (runs: Map<string, StoredRun>) => Object.fromEntries([...runs].map(([id, run]) => [id, run.status]));
 
 describe('ensureRuns', () => {
-  it('runs the whole plan within the slots, a student on its teacher\'s newest checkpoint', async () => {
+  it("runs the whole plan within the slots, a student on its teacher's newest checkpoint", async () => {
     const fake = fakeApi();
     const { runs, refused } = await ensureRuns(session(fake.api), plan, options());
     expect(statuses(runs)).toEqual({ none: 'succeeded', teacher: 'succeeded', student: 'succeeded', 'eval-none': 'succeeded', 'eval-student': 'succeeded' });
@@ -93,7 +114,11 @@ describe('ensureRuns', () => {
 
   it('goes on past a refused submission and leaves held entries alone', async () => {
     const fake = fakeApi({}, ['none']);
-    const { runs, refused } = await ensureRuns(session(fake.api), plan, options({ wait: false, slots: { training: 2, evaluation: 1 }, heldBack: new Set(['student', 'eval-student']) }));
+    const { runs, refused } = await ensureRuns(
+      session(fake.api),
+      plan,
+      options({ wait: false, slots: { training: 2, evaluation: 1 }, heldBack: new Set(['student', 'eval-student']) }),
+    );
     expect(refused.get('none')).toMatch(/HTTP 400/);
     expect(statuses(runs)).toEqual({ teacher: 'succeeded' });
     expect(fake.posts.map((p) => p.key)).toEqual([key('teacher')]);

@@ -38,7 +38,9 @@ async function adoptSubmitted(session: ReportSession, ids: string[], tracking: T
     let found: TrackedRun | undefined;
     try {
       const key = encodeURIComponent(planKey(id, session.fingerprints));
-      ({ items: [found] } = await session.api<{ items: TrackedRun[] }>('GET', `/runs?idempotencyKey=${key}&limit=1`));
+      ({
+        items: [found],
+      } = await session.api<{ items: TrackedRun[] }>('GET', `/runs?idempotencyKey=${key}&limit=1`));
     } catch (error) {
       session.log(`looking up earlier submissions: ${error instanceof Error ? error.message : String(error)}; each entry is found when it is submitted`);
       return;
@@ -48,7 +50,11 @@ async function adoptSubmitted(session: ReportSession, ids: string[], tracking: T
 }
 
 /** The path and body of a submission: a new run, a resumed one, or an evaluation of a trained source. */
-async function requestFor(session: ReportSession, submission: Submission, runs: Map<string, TrackedRun>): Promise<{ path: string; body: Record<string, unknown> }> {
+async function requestFor(
+  session: ReportSession,
+  submission: Submission,
+  runs: Map<string, TrackedRun>,
+): Promise<{ path: string; body: Record<string, unknown> }> {
   if (submission.kind === 'evaluation') {
     const evaluation = submission.entry;
     return { path: '/evaluations', body: evaluationBody(evaluation, runs.get(evaluation.source)!.id) };
@@ -92,10 +98,18 @@ async function submit(session: ReportSession, submission: Submission, tracking: 
  * submits what the slots allow (report-schedule.ts), polls, and repeats until nothing is left
  * to wait for (or once, without `wait`). Returns each entry's newest run and the refusals.
  */
-export async function ensureRuns(session: ReportSession, entries: PlanEntries, options: SubmissionOptions): Promise<{ runs: Map<string, StoredRun>; refused: Map<string, string> }> {
+export async function ensureRuns(
+  session: ReportSession,
+  entries: PlanEntries,
+  options: SubmissionOptions,
+): Promise<{ runs: Map<string, StoredRun>; refused: Map<string, string> }> {
   const tracking: Tracking = { runs: new Map(), refused: new Map() };
   const ids = [...entries.trainings.map((t) => t.id), ...entries.evaluations.map((e) => e.id)];
-  await adoptSubmitted(session, ids.filter((id) => !options.heldBack.has(id)), tracking);
+  await adoptSubmitted(
+    session,
+    ids.filter((id) => !options.heldBack.has(id)),
+    tracking,
+  );
   const shown = new Map<string, string>();
   for (;;) {
     const tried = new Set<string>();

@@ -34,25 +34,31 @@ export function checkTargets(rows: ReportRow[]): TargetCheck[] {
   const checks: TargetCheck[] = [];
 
   const t1 = 'pgd-at: robust ≥ 72% with clean ≥ 85%';
-  checks.push(pgdAt
-    ? { target: t1, met: pgdAt.robust >= 0.72 && pgdAt.clean >= 0.85, detail: `robust ${robustOf(pgdAt)}, clean ${pct(pgdAt.clean)} (n = ${pgdAt.n})` }
-    : missing(t1, 'pgd-at'));
+  checks.push(
+    pgdAt
+      ? { target: t1, met: pgdAt.robust >= 0.72 && pgdAt.clean >= 0.85, detail: `robust ${robustOf(pgdAt)}, clean ${pct(pgdAt.clean)} (n = ${pgdAt.n})` }
+      : missing(t1, 'pgd-at'),
+  );
 
   const t2 = 'fgsm-rs: within 3 points of pgd-at in at most a third of its training time';
-  checks.push(pgdAt && fgsmRs
-    ? {
-        target: t2,
-        met: fgsmRs.robust >= pgdAt.robust - 0.03 && fgsmRs.trainSeconds <= pgdAt.trainSeconds / 3,
-        detail: `robust ${robustOf(fgsmRs)} vs ${robustOf(pgdAt)}: ${((fgsmRs.robust - pgdAt.robust) * 100).toFixed(1)} points; training ${fgsmRs.trainSeconds} s vs ${pgdAt.trainSeconds} s${fgsmRs.rows.length > 1 || pgdAt.rows.length > 1 ? ' (means)' : ''}, ${(fgsmRs.trainSeconds / pgdAt.trainSeconds).toFixed(2)}×`,
-      }
-    : missing(t2, ...(pgdAt ? [] : ['pgd-at']), ...(fgsmRs ? [] : ['fgsm-rs'])));
+  checks.push(
+    pgdAt && fgsmRs
+      ? {
+          target: t2,
+          met: fgsmRs.robust >= pgdAt.robust - 0.03 && fgsmRs.trainSeconds <= pgdAt.trainSeconds / 3,
+          detail: `robust ${robustOf(fgsmRs)} vs ${robustOf(pgdAt)}: ${((fgsmRs.robust - pgdAt.robust) * 100).toFixed(1)} points; training ${fgsmRs.trainSeconds} s vs ${pgdAt.trainSeconds} s${fgsmRs.rows.length > 1 || pgdAt.rows.length > 1 ? ' (means)' : ''}, ${(fgsmRs.trainSeconds / pgdAt.trainSeconds).toFixed(2)}×`,
+        }
+      : missing(t2, ...(pgdAt ? [] : ['pgd-at']), ...(fgsmRs ? [] : ['fgsm-rs'])),
+  );
 
   const t3 = 'none: robust < 5%';
   checks.push(none ? { target: t3, met: none.robust < 0.05, detail: `robust ${robustOf(none)}, clean ${pct(none.clean)}` } : missing(t3, 'none'));
 
   const t4 = 'distillation (adaptive): robust ≤ none + 5 points';
-  checks.push(none && distilled
-    ? { target: t4, met: distilled.robust <= none.robust + 0.05, detail: `adaptive ${robustOf(distilled)} vs none ${robustOf(none)}` }
-    : missing(t4, ...(none ? [] : ['none']), ...(distilled ? [] : ['distillation (adaptive)'])));
+  checks.push(
+    none && distilled
+      ? { target: t4, met: distilled.robust <= none.robust + 0.05, detail: `adaptive ${robustOf(distilled)} vs none ${robustOf(none)}` }
+      : missing(t4, ...(none ? [] : ['none']), ...(distilled ? [] : ['distillation (adaptive)'])),
+  );
   return checks;
 }

@@ -38,10 +38,19 @@ async function report(options: ReportOptions): Promise<void> {
   const inStore = new Set(carried.evaluations.map((e) => e.plan.id));
   const evaluations = requested.evaluations.filter((e) => !inStore.has(e.id));
   const entries: PlanEntries = { trainings: trainingsFor(plan, evaluations), evaluations };
-  if (inStore.size) session.log(`${inStore.size} of ${requested.evaluations.length} evaluations are in ${options.storePath} as planned; measuring the other ${evaluations.length}`);
+  if (inStore.size)
+    session.log(
+      `${inStore.size} of ${requested.evaluations.length} evaluations are in ${options.storePath} as planned; measuring the other ${evaluations.length}`,
+    );
 
   const heldBack = heldBackBy(plan, entries, new Set(options.hold));
-  const { runs, refused } = await ensureRuns(session, entries, { wait: options.wait, slots: options.slots, retryFailed: options.retryFailed, heldBack, pollMs: POLL_MS });
+  const { runs, refused } = await ensureRuns(session, entries, {
+    wait: options.wait,
+    slots: options.slots,
+    retryFailed: options.retryFailed,
+    heldBack,
+    pollMs: POLL_MS,
+  });
   const stored = mergeStored(plan, carried, await fetchStored(session, entries, runs));
   const rows = buildRows(stored.trainings, stored.evaluations);
   if (options.only) {
@@ -55,11 +64,27 @@ async function report(options: ReportOptions): Promise<void> {
   for (const file of files) await writeFile(join(options.out, file.name), file.content);
   const inProgress = [
     ...(await inProgressTrainings(session, entries, runs)),
-    ...(await untouchedInProgress(session.store, options.storePath, entries.trainings.map((t) => t.id), new Set(runs.keys()), session.fingerprints)),
+    ...(await untouchedInProgress(
+      session.store,
+      options.storePath,
+      entries.trainings.map((t) => t.id),
+      new Set(runs.keys()),
+      session.fingerprints,
+    )),
   ];
   await writeInProgress(options.storePath, inProgress);
-  await writeStore(options.storePath, storeOf(stored.trainings, stored.evaluations, session.fingerprints, inProgress.map(({ record }) => record)));
-  session.log(`wrote ${rows.length} rows to ${join(options.out, 'robustness.json')} and ${join(options.out, 'robustness.md')}${pending.length ? `; not measured yet: ${pending.length}` : ''}`);
+  await writeStore(
+    options.storePath,
+    storeOf(
+      stored.trainings,
+      stored.evaluations,
+      session.fingerprints,
+      inProgress.map(({ record }) => record),
+    ),
+  );
+  session.log(
+    `wrote ${rows.length} rows to ${join(options.out, 'robustness.json')} and ${join(options.out, 'robustness.md')}${pending.length ? `; not measured yet: ${pending.length}` : ''}`,
+  );
 }
 
 async function main(args: string[]): Promise<number> {

@@ -23,10 +23,15 @@ describe('imported models end to end (API + worker processes)', () => {
   let cluster: TestCluster;
   const call: TestCluster['call'] = (method, path, body) => cluster.call(method, path, body);
   const waitForEnd = (id: string, timeoutMs: number) =>
-    waitFor(`run ${id} to end`, async () => {
-      const run = (await call('GET', `/runs/${id}`)).body;
-      return ['succeeded', 'failed', 'cancelled'].includes(run.status) && run;
-    }, timeoutMs, 300);
+    waitFor(
+      `run ${id} to end`,
+      async () => {
+        const run = (await call('GET', `/runs/${id}`)).body;
+        return ['succeeded', 'failed', 'cancelled'].includes(run.status) && run;
+      },
+      timeoutMs,
+      300,
+    );
   const metrics = async (id: string): Promise<Metric[]> => (await call('GET', `/runs/${id}/metrics`)).body.items;
 
   /** A model.json + weights body as tensorflowjs_converter's output would make it. */
@@ -62,7 +67,10 @@ describe('imported models end to end (API + worker processes)', () => {
       ],
     });
     pretrained.compile({ optimizer: tf.train.adam(0.01), loss: 'categoricalCrossentropy' });
-    const { x, y } = makeBatch(loadMnistDigits(), Uint32Array.from({ length: 600 }, (_, i) => i));
+    const { x, y } = makeBatch(
+      loadMnistDigits(),
+      Uint32Array.from({ length: 600 }, (_, i) => i),
+    );
     const labels = tf.oneHot(y, 10);
     // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment -- tfjs does not export ModelLoggingVerbosity; 0 is SILENT
     await pretrained.fit(x, labels, { epochs: 8, batchSize: 50, shuffle: false, verbose: 0 });
@@ -91,11 +99,21 @@ describe('imported models end to end (API + worker processes)', () => {
     expect(JSON.stringify(stored.modelJson.modelTopology)).not.toContain('"softmax"');
 
     const fineTuning = await call('POST', '/runs', {
-      kind: 'adversarial-training', dataset: 'mnist', model: 'imported', attack: { name: 'fgsm', epsilon: 0.1 }, epochs: 1, batchSize: 128, seed: 2,
+      kind: 'adversarial-training',
+      dataset: 'mnist',
+      model: 'imported',
+      attack: { name: 'fgsm', epsilon: 0.1 },
+      epochs: 1,
+      batchSize: 128,
+      seed: 2,
       fromCheckpoint: checkpoint.id,
     });
     expect(fineTuning.status).toBe(201);
-    expect(fineTuning.body).toMatchObject({ parentRunId: imported.id, parentCheckpointId: checkpoint.id, spec: { importedModel: { runId: imported.id, checkpointId: checkpoint.id } } });
+    expect(fineTuning.body).toMatchObject({
+      parentRunId: imported.id,
+      parentCheckpointId: checkpoint.id,
+      spec: { importedModel: { runId: imported.id, checkpointId: checkpoint.id } },
+    });
     const trained = await waitForEnd(fineTuning.body.id, 90_000);
     expect(trained.error).toBeNull();
     expect(trained.status).toBe('succeeded');
@@ -115,7 +133,13 @@ describe('imported models end to end (API + worker processes)', () => {
     // Both models evaluated the way any other is: quick suite, a small seeded subset.
     for (const runId of [trained.id, imported.id]) {
       const evaluation = await call('POST', '/evaluations', {
-        runId, epsilons: [0.1], suite: 'quick', examples: 40, seed: 1, galleryPerEpsilon: 0, params: { pgd: { steps: 5 } },
+        runId,
+        epsilons: [0.1],
+        suite: 'quick',
+        examples: 40,
+        seed: 1,
+        galleryPerEpsilon: 0,
+        params: { pgd: { steps: 5 } },
       });
       expect(evaluation.status).toBe(201);
       expect(evaluation.body.spec.model).toBe('imported');
@@ -128,7 +152,7 @@ describe('imported models end to end (API + worker processes)', () => {
     }
   });
 
-  it('fails the import of a model whose input shape is not the dataset\'s, at once and saying why', async () => {
+  it("fails the import of a model whose input shape is not the dataset's, at once and saying why", async () => {
     const wrongShape = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [8, 8, 1] }), tf.layers.dense({ units: 10, activation: 'softmax' })] });
     const submitted = await call('POST', '/models/import', await uploadBody(wrongShape, 'thumbnails'));
     wrongShape.dispose();
@@ -141,7 +165,13 @@ describe('imported models end to end (API + worker processes)', () => {
     const [upload] = (await call('GET', `/runs/${run.id}/checkpoints`)).body.items;
     expect(upload.format).toBe(LAYERS_UPLOAD_FORMAT);
     const refused = await call('POST', '/runs', {
-      kind: 'train', dataset: 'mnist', model: 'imported', epochs: 1, batchSize: 64, seed: 1, fromCheckpoint: upload.id,
+      kind: 'train',
+      dataset: 'mnist',
+      model: 'imported',
+      epochs: 1,
+      batchSize: 64,
+      seed: 1,
+      fromCheckpoint: upload.id,
     });
     expect(refused.status).toBe(400);
     expect(refused.body.message).toEqual([expect.stringContaining(`is the upload of import run ${run.id}, which is failed`)]);

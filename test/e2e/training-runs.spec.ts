@@ -26,10 +26,15 @@ describe('training runs end to end (API + worker processes)', () => {
   const call: TestCluster['call'] = (method, path, body) => cluster.call(method, path, body);
   const getRun = async (id: string): Promise<Run> => (await call('GET', `/runs/${id}`)).body;
   const waitForStatus = (id: string, statuses: string[], timeoutMs: number) =>
-    waitFor(`run ${id} to reach ${statuses.join('/')}`, async () => {
-      const run = await getRun(id);
-      return statuses.includes(run.status) && run;
-    }, timeoutMs, 500);
+    waitFor(
+      `run ${id} to reach ${statuses.join('/')}`,
+      async () => {
+        const run = await getRun(id);
+        return statuses.includes(run.status) && run;
+      },
+      timeoutMs,
+      500,
+    );
 
   beforeAll(async () => {
     assertBuilt();
@@ -63,7 +68,13 @@ describe('training runs end to end (API + worker processes)', () => {
 
     beforeAll(async () => {
       const submitted = await call('POST', '/runs', {
-        kind: 'adversarial-training', dataset: 'mnist', model: 'mlp', attack: { name: 'fgsm', epsilon: 0.1 }, epochs: 2, batchSize: 64, seed: 1,
+        kind: 'adversarial-training',
+        dataset: 'mnist',
+        model: 'mlp',
+        attack: { name: 'fgsm', epsilon: 0.1 },
+        epochs: 2,
+        batchSize: 64,
+        seed: 1,
       });
       expect(submitted.status).toBe(201);
       adversariallyTrained = (await waitForStatus(submitted.body.id, ['succeeded', 'failed'], 240_000)).id;
@@ -81,7 +92,10 @@ describe('training runs end to end (API + worker processes)', () => {
       const metrics = (await call('GET', `/runs/${run.id}/metrics`)).body.items as { key: string; step: number; value: number }[];
       const series = (key: string) => metrics.filter((m) => m.key === key).map((m) => [m.step, m.value]);
       expect(series('train_loss').map(([step]) => step)).toEqual([1, 2]);
-      expect(series('test_examples')).toEqual([[1, 2000], [2, 2000]]);
+      expect(series('test_examples')).toEqual([
+        [1, 2000],
+        [2, 2000],
+      ]);
       const clean = series('test_clean_accuracy');
       const fgsm = series('test_fgsm_accuracy');
       expect(clean).toHaveLength(2);
@@ -142,7 +156,12 @@ describe('training runs end to end (API + worker processes)', () => {
 
     it('evaluates that model behind a gradient-hiding defense naively and adaptively: the flags fire on the naive run and BPDA undoes it', async () => {
       const submitted = await call('POST', '/evaluations', {
-        runId: adversariallyTrained, epsilons: [0.1, 0.3], suite: 'quick', examples: 60, seed: 2, galleryPerEpsilon: 1,
+        runId: adversariallyTrained,
+        epsilons: [0.1, 0.3],
+        suite: 'quick',
+        examples: 60,
+        seed: 2,
+        galleryPerEpsilon: 1,
         defense: { preprocessing: [{ kind: 'quantise-inputs', levels: 2 }] },
       });
       expect(submitted.status).toBe(201);
@@ -162,8 +181,16 @@ describe('training runs end to end (API + worker processes)', () => {
     it('evaluates that model with all three detectors, then serves the stack: classes for clean digits, "rejected as adversarial" for noise', async () => {
       const kinds = ['confidence', 'feature-squeezing', 'mahalanobis'];
       const submitted = await call('POST', '/evaluations', {
-        runId: adversariallyTrained, epsilons: [0, 0.1], suite: 'quick', examples: 40, seed: 7, galleryPerEpsilon: 0, params: { pgd: { steps: 10 } },
-        detectors: kinds.map((kind) => ({ kind })), validationExamples: 100, detectorAware: { steps: 10 },
+        runId: adversariallyTrained,
+        epsilons: [0, 0.1],
+        suite: 'quick',
+        examples: 40,
+        seed: 7,
+        galleryPerEpsilon: 0,
+        params: { pgd: { steps: 10 } },
+        detectors: kinds.map((kind) => ({ kind })),
+        validationExamples: 100,
+        detectorAware: { steps: 10 },
       });
       expect(submitted.status).toBe(201);
       await waitForStatus(submitted.body.id, ['succeeded', 'failed'], 240_000);
@@ -202,9 +229,11 @@ describe('training runs end to end (API + worker processes)', () => {
       const { test } = loadDataset('mnist', { testFraction: 0.2, seed: 1 });
       const digits = Array.from({ length: 8 }, (_, i) => Array.from(test.images.subarray(i * 784, (i + 1) * 784), (v) => v / 255));
       let state = 12345;
-      const noise = Array.from({ length: 784 }, () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31));
+      const noise = Array.from({ length: 784 }, () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
       const gray = new Array<number>(784).fill(0.5);
-      const thresholds = Object.fromEntries(detection.detectors.map((d: { detector: { kind: string; threshold: number } }) => [d.detector.kind, d.detector.threshold]));
+      const thresholds = Object.fromEntries(
+        detection.detectors.map((d: { detector: { kind: string; threshold: number } }) => [d.detector.kind, d.detector.threshold]),
+      );
       type Answer = { rejected: boolean; label?: number; className?: string; reason?: string; detector?: string; score: number };
       const answers: Record<string, Answer[]> = {};
       for (const kind of kinds) {
@@ -248,7 +277,13 @@ describe('training runs end to end (API + worker processes)', () => {
     it('fine-tunes that model from its checkpoint with PGD adversarial training, SGD, a piecewise schedule and the overfitting guard', async () => {
       const checkpoints = (await call('GET', `/runs/${adversariallyTrained}/checkpoints`)).body.items;
       const submitted = await call('POST', '/runs', {
-        kind: 'adversarial-training', dataset: 'mnist', model: 'mlp', attack: { name: 'fgsm', epsilon: 0.1 }, epochs: 2, batchSize: 128, seed: 6,
+        kind: 'adversarial-training',
+        dataset: 'mnist',
+        model: 'mlp',
+        attack: { name: 'fgsm', epsilon: 0.1 },
+        epochs: 2,
+        batchSize: 128,
+        seed: 6,
         method: { name: 'pgd', steps: 3 },
         optimizer: { name: 'sgd', momentum: 0.9 },
         learningRate: 0.01,
@@ -309,7 +344,11 @@ describe('training runs end to end (API + worker processes)', () => {
 
   it('distils: a teacher trained at T = 20, then a student on its soft labels, with the teacher as parent', async () => {
     const common = { dataset: 'mnist', model: 'mlp', epochs: 1, batchSize: 128, seed: 8 };
-    const teacherRun = await waitForStatus((await call('POST', '/runs', { ...common, kind: 'train', temperature: 20 })).body.id, ['succeeded', 'failed'], 120_000);
+    const teacherRun = await waitForStatus(
+      (await call('POST', '/runs', { ...common, kind: 'train', temperature: 20 })).body.id,
+      ['succeeded', 'failed'],
+      120_000,
+    );
     expect(teacherRun.status).toBe('succeeded');
     const teacherCheckpoint = (await call('GET', `/runs/${teacherRun.id}/checkpoints`)).body.items[0];
     const submitted = await call('POST', '/runs', { ...common, kind: 'distillation', temperature: 20, teacherCheckpoint: teacherCheckpoint.id });
@@ -326,7 +365,12 @@ describe('training runs end to end (API + worker processes)', () => {
     // default for a distilled model) and APGD-T (DLR) and the score-based Square are what break
     // it (Carlini & Wagner), so the standard suite is used.
     const evaluation = await call('POST', '/evaluations', {
-      runId: student.id, epsilons: [0.1, 0.2], suite: 'standard', examples: 60, seed: 3, galleryPerEpsilon: 0,
+      runId: student.id,
+      epsilons: [0.1, 0.2],
+      suite: 'standard',
+      examples: 60,
+      seed: 3,
+      galleryPerEpsilon: 0,
       params: { pgd: { steps: 10 }, apgd: { steps: 20 }, apgdTargeted: { steps: 20, targetClasses: 2 }, square: { queries: 100 } },
     });
     expect(evaluation.body.spec.defense).toEqual({ preprocessing: [], logits: { kind: 'softmax-output', temperature: 20 } });
@@ -341,7 +385,9 @@ describe('training runs end to end (API + worker processes)', () => {
     expect(view.adaptiveCurve[1].robustAccuracy.suite).toBeLessThan(view.curve[1].robustAccuracy.suite);
     const suite = (curve: { robustAccuracy: { suite: number } }[]) => JSON.stringify(curve.map((p) => p.robustAccuracy.suite));
     const naiveFlags = view.run.result.flags.filter((f: { raised: boolean }) => f.raised).map((f: { flag: string }) => f.flag);
-    console.log(`distilled student (T = 20), robust accuracy naive vs adaptive: ${suite(view.curve)} vs ${suite(view.adaptiveCurve)}; naive flags: ${naiveFlags}`);
+    console.log(
+      `distilled student (T = 20), robust accuracy naive vs adaptive: ${suite(view.curve)} vs ${suite(view.adaptiveCurve)}; naive flags: ${naiveFlags}`,
+    );
   });
 
   it('cancels a queued run before it starts and a running run at a batch boundary', async () => {
@@ -397,7 +443,17 @@ describe('training runs end to end (API + worker processes)', () => {
 
   it('fails a run whose stored configuration cannot run, at once and with a readable error', async () => {
     // A spec the API would refuse, written straight to the table as an older or foreign client might.
-    const spec = { kind: 'train', dataset: 'mnist', model: 'vgg-999', attack: { name: 'fgsm', epsilon: 0.1 }, epochs: 1, batchSize: 32, seed: 1, learningRate: 0.001, testFraction: 0.2 };
+    const spec = {
+      kind: 'train',
+      dataset: 'mnist',
+      model: 'vgg-999',
+      attack: { name: 'fgsm', epsilon: 0.1 },
+      epochs: 1,
+      batchSize: 32,
+      seed: 1,
+      learningRate: 0.001,
+      testFraction: 0.2,
+    };
     const run = await dataSource.getRepository(Run).save({ kind: 'train', status: 'queued', spec: spec as unknown as TrainingRunSpec });
     await queue.add('train', { runId: run.id }, { jobId: run.id, attempts: 3, backoff: { type: 'fixed', delay: 500 } });
     const failed = await waitForStatus(run.id, ['failed', 'succeeded'], 30_000);

@@ -280,9 +280,7 @@ describe('docker-compose.gpu.yml layered on docker-compose.yml', () => {
   it('gives only the worker the CUDA build and a GPU, under its own image name', () => {
     const worker = gpu.services.worker;
     expect(worker.build?.args?.TFJS).toBe('gpu');
-    expect(worker.deploy?.resources?.reservations?.devices).toEqual([
-      expect.objectContaining({ driver: 'nvidia', capabilities: ['gpu'] }),
-    ]);
+    expect(worker.deploy?.resources?.reservations?.devices).toEqual([expect.objectContaining({ driver: 'nvidia', capabilities: ['gpu'] })]);
     // Same tag would let the CUDA build overwrite the api's image.
     expect(worker.image).not.toBe(gpu.services.api.image);
     expect(gpu.services.api).toEqual(base.services.api);

@@ -211,7 +211,11 @@ function copyFiltered(src: string, dest: string, isIgnored: (rel: string) => boo
 function replayStage(df: ParsedDockerfile, stage: Stage, replay: Replay, isIgnored: (rel: string) => boolean): void {
   const own = stageByName(df, stage.base);
   if (own) replayStage(df, own, replay, isIgnored);
-  let workdir = workdirOf(lineage(df, stage).slice(0, -1).flatMap((s) => s.instructions));
+  let workdir = workdirOf(
+    lineage(df, stage)
+      .slice(0, -1)
+      .flatMap((s) => s.instructions),
+  );
   for (const instruction of stage.instructions) {
     const where = `Dockerfile:${instruction.line}`;
     switch (instruction.keyword) {
@@ -343,7 +347,8 @@ describe('Dockerfile', () => {
       if (!earlier.includes(stage.base)) expect(stage.base).toMatch(/^[\w./-]+:[\w.-]+$/);
       for (const instruction of stage.instructions.filter((i) => i.keyword === 'COPY')) {
         const { from } = parseCopy(instruction);
-        if (from !== undefined) expect({ line: instruction.line, from, earlier: earlier.includes(from) }).toEqual({ line: instruction.line, from, earlier: true });
+        if (from !== undefined)
+          expect({ line: instruction.line, from, earlier: earlier.includes(from) }).toEqual({ line: instruction.line, from, earlier: true });
       }
     });
   });
@@ -397,7 +402,10 @@ describe('Dockerfile', () => {
     // npm ci aborts when package.json and the lockfile disagree about the direct dependencies.
     const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as {
       lockfileVersion: number;
-      packages: Record<string, { dependencies?: Record<string, string>; devDependencies?: Record<string, string>; optionalDependencies?: Record<string, string> }>;
+      packages: Record<
+        string,
+        { dependencies?: Record<string, string>; devDependencies?: Record<string, string>; optionalDependencies?: Record<string, string> }
+      >;
     };
     expect(lock.lockfileVersion).toBeGreaterThanOrEqual(2);
     const rootEntry = lock.packages[''];

@@ -9,8 +9,15 @@ import { EvaluationRunSpec, TrainingRunSpec } from '../../libs/spec/src';
 import { testApiConfig } from '../support/test-config';
 
 const trainingSpec: TrainingRunSpec = {
-  kind: 'adversarial-training', dataset: 'mnist', model: 'mlp', attack: { name: 'fgsm', epsilon: 0.1 },
-  epochs: 2, batchSize: 64, seed: 9, learningRate: 0.001, testFraction: 0.2,
+  kind: 'adversarial-training',
+  dataset: 'mnist',
+  model: 'mlp',
+  attack: { name: 'fgsm', epsilon: 0.1 },
+  epochs: 2,
+  batchSize: 64,
+  seed: 9,
+  learningRate: 0.001,
+  testFraction: 0.2,
 };
 
 describe('evaluations API (real Postgres and Redis, no worker)', () => {
@@ -42,7 +49,10 @@ describe('evaluations API (real Postgres and Redis, no worker)', () => {
   });
 
   it('stores an evaluation run derived from the newest checkpoint, with every hyperparameter resolved, and enqueues it', async () => {
-    const res = await http().post('/evaluations').send({ runId: trained.id, epsilons: [0.3, 0, 0.1] }).expect(201);
+    const res = await http()
+      .post('/evaluations')
+      .send({ runId: trained.id, epsilons: [0.3, 0, 0.1] })
+      .expect(201);
     expect(res.body).toMatchObject({ kind: 'evaluation', status: 'queued', parentRunId: trained.id });
     expect(res.body.spec).toEqual({
       kind: 'evaluation',
@@ -84,7 +94,11 @@ describe('evaluations API (real Postgres and Redis, no worker)', () => {
   const cases: [string, () => Record<string, unknown>, RegExp][] = [
     ['a runId that is not a UUID', () => ({ runId: 'abc', epsilons: [0.1] }), /^runId must be a UUID/],
     ['an unknown runId', () => ({ runId: '00000000-0000-4000-8000-000000000000', epsilons: [0.1] }), /^runId: run .* does not exist/],
-    ['a missing checkpoint epoch', () => ({ runId: trained.id, checkpointEpoch: 7, epsilons: [0.1] }), /^checkpointEpoch: run .* has no checkpoint for epoch 7/],
+    [
+      'a missing checkpoint epoch',
+      () => ({ runId: trained.id, checkpointEpoch: 7, epsilons: [0.1] }),
+      /^checkpointEpoch: run .* has no checkpoint for epoch 7/,
+    ],
     ['missing epsilons', () => ({ runId: trained.id }), /^epsilons/],
     ['empty epsilons', () => ({ runId: trained.id, epsilons: [] }), /^epsilons must contain at least 1 elements/],
     ['a negative epsilon', () => ({ runId: trained.id, epsilons: [-0.1] }), /^each value in epsilons must not be less than 0/],
@@ -95,37 +109,149 @@ describe('evaluations API (real Postgres and Redis, no worker)', () => {
     ['an unknown suite', () => ({ runId: trained.id, epsilons: [0.1], suite: 'strongest' }), /^suite must be one of/],
     ['a custom suite without attacks', () => ({ runId: trained.id, epsilons: [0.1], suite: 'custom' }), /^attacks is required when suite is "custom"/],
     ['attacks with a fixed suite', () => ({ runId: trained.id, epsilons: [0.1], attacks: ['pgd'] }), /^attacks may only be given with suite "custom"/],
-    ['an unknown attack', () => ({ runId: trained.id, epsilons: [0.1], suite: 'custom', attacks: ['pgd', 'hopskip'] }), /^each value in attacks must be one of/],
+    [
+      'an unknown attack',
+      () => ({ runId: trained.id, epsilons: [0.1], suite: 'custom', attacks: ['pgd', 'hopskip'] }),
+      /^each value in attacks must be one of/,
+    ],
     ['Square under L2', () => ({ runId: trained.id, epsilons: [0.5], norm: 'l2', suite: 'custom', attacks: ['square'] }), /^attacks: square is an L∞ attack/],
     ['zero PGD steps', () => ({ runId: trained.id, epsilons: [0.1], params: { pgd: { steps: 0 } } }), /^params\.pgd\.steps must not be less than 1/],
-    ['an unknown attack parameter', () => ({ runId: trained.id, epsilons: [0.1], params: { square: { budget: 5 } } }), /^params\.square\.property budget should not exist/],
+    [
+      'an unknown attack parameter',
+      () => ({ runId: trained.id, epsilons: [0.1], params: { square: { budget: 5 } } }),
+      /^params\.square\.property budget should not exist/,
+    ],
     ['zero examples', () => ({ runId: trained.id, epsilons: [0.1], examples: 0 }), /^examples must not be less than 1/],
     ['an unknown field', () => ({ runId: trained.id, epsilons: [0.1], defence: 'jpeg' }), /^property defence should not exist/],
-    ['an unknown preprocessing step', () => ({ runId: trained.id, epsilons: [0.1], defense: { preprocessing: [{ kind: 'blur' }] } }), /^defense\.preprocessing\.0\.kind must be one of/],
-    ['a step missing its parameter', () => ({ runId: trained.id, epsilons: [0.1], defense: { preprocessing: [{ kind: 'bit-depth' }] } }), /^defense\.preprocessing\.0: bit-depth needs bits/],
-    ['a step with another step\'s parameter', () => ({ runId: trained.id, epsilons: [0.1], defense: { preprocessing: [{ kind: 'jpeg', quality: 75, bits: 3 }] } }), /^defense\.preprocessing\.0: jpeg takes no bits/],
-    ['9 bits', () => ({ runId: trained.id, epsilons: [0.1], defense: { preprocessing: [{ kind: 'bit-depth', bits: 9 }] } }), /^defense\.preprocessing\.0\.bits must not be greater than 8/],
-    ['a logits squash at temperature 1', () => ({ runId: trained.id, epsilons: [0.1], defense: { preprocessing: [], logits: { kind: 'saturate-logits', temperature: 1 } } }), /^defense\.logits\.temperature must not be greater than 0\.999/],
-    ['a temperature on the softmax-output view', () => ({ runId: trained.id, epsilons: [0.1], defense: { preprocessing: [], logits: { kind: 'softmax-output', temperature: 0.5 } } }), /^defense\.logits\.temperature applies to saturate-logits only/],
-    ['resize bounds the wrong way round', () => ({ runId: trained.id, epsilons: [0.1], defense: { preprocessing: [{ kind: 'random-resize-pad', minSize: 30, maxSize: 26 }] } }), /^defense\.preprocessing\.0: minSize must not exceed maxSize/],
+    [
+      'an unknown preprocessing step',
+      () => ({ runId: trained.id, epsilons: [0.1], defense: { preprocessing: [{ kind: 'blur' }] } }),
+      /^defense\.preprocessing\.0\.kind must be one of/,
+    ],
+    [
+      'a step missing its parameter',
+      () => ({ runId: trained.id, epsilons: [0.1], defense: { preprocessing: [{ kind: 'bit-depth' }] } }),
+      /^defense\.preprocessing\.0: bit-depth needs bits/,
+    ],
+    [
+      "a step with another step's parameter",
+      () => ({ runId: trained.id, epsilons: [0.1], defense: { preprocessing: [{ kind: 'jpeg', quality: 75, bits: 3 }] } }),
+      /^defense\.preprocessing\.0: jpeg takes no bits/,
+    ],
+    [
+      '9 bits',
+      () => ({ runId: trained.id, epsilons: [0.1], defense: { preprocessing: [{ kind: 'bit-depth', bits: 9 }] } }),
+      /^defense\.preprocessing\.0\.bits must not be greater than 8/,
+    ],
+    [
+      'a logits squash at temperature 1',
+      () => ({ runId: trained.id, epsilons: [0.1], defense: { preprocessing: [], logits: { kind: 'saturate-logits', temperature: 1 } } }),
+      /^defense\.logits\.temperature must not be greater than 0\.999/,
+    ],
+    [
+      'a temperature on the softmax-output view',
+      () => ({ runId: trained.id, epsilons: [0.1], defense: { preprocessing: [], logits: { kind: 'softmax-output', temperature: 0.5 } } }),
+      /^defense\.logits\.temperature applies to saturate-logits only/,
+    ],
+    [
+      'resize bounds the wrong way round',
+      () => ({ runId: trained.id, epsilons: [0.1], defense: { preprocessing: [{ kind: 'random-resize-pad', minSize: 30, maxSize: 26 }] } }),
+      /^defense\.preprocessing\.0: minSize must not exceed maxSize/,
+    ],
     ['detectors that are not a list', () => ({ runId: trained.id, epsilons: [0.1], detectors: { kind: 'confidence' } }), /^detectors must be an array/],
-    ['four detectors', () => ({ runId: trained.id, epsilons: [0.1], detectors: [{ kind: 'confidence' }, { kind: 'mahalanobis' }, { kind: 'feature-squeezing' }, { kind: 'confidence', fpr: 0.1 }] }), /^detectors must contain no more than 3 elements/],
-    ['an unknown detector', () => ({ runId: trained.id, epsilons: [0.1], detectors: [{ kind: 'knn' }] }), /^detectors\.0\.kind must be one of the following values: confidence, feature-squeezing, mahalanobis/],
-    ['a zero false-positive rate', () => ({ runId: trained.id, epsilons: [0.1], detectors: [{ kind: 'confidence', fpr: 0 }] }), /^detectors\.0\.fpr must be a positive number/],
-    ['a false-positive rate above 0.5', () => ({ runId: trained.id, epsilons: [0.1], detectors: [{ kind: 'mahalanobis' }, { kind: 'confidence', fpr: 0.6 }] }), /^detectors\.1\.fpr must not be greater than 0\.5/],
-    ['the same detector kind twice', () => ({ runId: trained.id, epsilons: [0.1], detectors: [{ kind: 'confidence' }, { kind: 'confidence', fpr: 0.1 }] }), /^detectors: each kind at most once \(confidence appears twice\)/],
-    ['squeezers on a confidence detector', () => ({ runId: trained.id, epsilons: [0.1], detectors: [{ kind: 'confidence', squeezers: [{ kind: 'bit-depth', bits: 1 }] }] }), /^detectors\.0: confidence takes no squeezers/],
-    ['shrinkage on a squeezing detector', () => ({ runId: trained.id, epsilons: [0.1], detectors: [{ kind: 'feature-squeezing', shrinkage: 0.1 }] }), /^detectors\.0: feature-squeezing takes no shrinkage/],
-    ['a random squeezer', () => ({ runId: trained.id, epsilons: [0.1], detectors: [{ kind: 'feature-squeezing', squeezers: [{ kind: 'gaussian-noise', sigma: 0.1 }] }] }), /^detectors\.0\.squeezers\.0: gaussian-noise is random; a squeezer must be deterministic/],
-    ['a squeezer missing its parameter', () => ({ runId: trained.id, epsilons: [0.1], detectors: [{ kind: 'feature-squeezing', squeezers: [{ kind: 'median-filter', size: 2 }, { kind: 'bit-depth' }] }] }), /^detectors\.0\.squeezers\.1: bit-depth needs bits/],
-    ['an unknown squeezer', () => ({ runId: trained.id, epsilons: [0.1], detectors: [{ kind: 'feature-squeezing', squeezers: [{ kind: 'blur' }] }] }), /^detectors\.0\.squeezers\.0\.kind must be one of/],
-    ['shrinkage above 1', () => ({ runId: trained.id, epsilons: [0.1], detectors: [{ kind: 'mahalanobis', shrinkage: 2 }] }), /^detectors\.0\.shrinkage must not be greater than 1/],
-    ['a feature layer that is no layer name', () => ({ runId: trained.id, epsilons: [0.1], detectors: [{ kind: 'mahalanobis', featureLayer: 'dense 1; drop' }] }), /^detectors\.0\.featureLayer must be a layer name/],
-    ['an unknown detector option', () => ({ runId: trained.id, epsilons: [0.1], detectors: [{ kind: 'mahalanobis', k: 5 }] }), /^detectors\.0\.property k should not exist/],
-    ['9 validation examples', () => ({ runId: trained.id, epsilons: [0.1], detectors: [{ kind: 'confidence' }], validationExamples: 9 }), /^validationExamples must not be less than 10/],
-    ['validation examples without detectors', () => ({ runId: trained.id, epsilons: [0.1], validationExamples: 100 }), /^validationExamples applies only with detectors/],
-    ['detector-aware settings without detectors', () => ({ runId: trained.id, epsilons: [0.1], detectorAware: { steps: 10 } }), /^detectorAware applies only with detectors/],
-    ['a detector-aware attack of zero steps', () => ({ runId: trained.id, epsilons: [0.1], detectors: [{ kind: 'confidence' }], detectorAware: { steps: 0 } }), /^detectorAware\.steps must not be less than 1/],
+    [
+      'four detectors',
+      () => ({
+        runId: trained.id,
+        epsilons: [0.1],
+        detectors: [{ kind: 'confidence' }, { kind: 'mahalanobis' }, { kind: 'feature-squeezing' }, { kind: 'confidence', fpr: 0.1 }],
+      }),
+      /^detectors must contain no more than 3 elements/,
+    ],
+    [
+      'an unknown detector',
+      () => ({ runId: trained.id, epsilons: [0.1], detectors: [{ kind: 'knn' }] }),
+      /^detectors\.0\.kind must be one of the following values: confidence, feature-squeezing, mahalanobis/,
+    ],
+    [
+      'a zero false-positive rate',
+      () => ({ runId: trained.id, epsilons: [0.1], detectors: [{ kind: 'confidence', fpr: 0 }] }),
+      /^detectors\.0\.fpr must be a positive number/,
+    ],
+    [
+      'a false-positive rate above 0.5',
+      () => ({ runId: trained.id, epsilons: [0.1], detectors: [{ kind: 'mahalanobis' }, { kind: 'confidence', fpr: 0.6 }] }),
+      /^detectors\.1\.fpr must not be greater than 0\.5/,
+    ],
+    [
+      'the same detector kind twice',
+      () => ({ runId: trained.id, epsilons: [0.1], detectors: [{ kind: 'confidence' }, { kind: 'confidence', fpr: 0.1 }] }),
+      /^detectors: each kind at most once \(confidence appears twice\)/,
+    ],
+    [
+      'squeezers on a confidence detector',
+      () => ({ runId: trained.id, epsilons: [0.1], detectors: [{ kind: 'confidence', squeezers: [{ kind: 'bit-depth', bits: 1 }] }] }),
+      /^detectors\.0: confidence takes no squeezers/,
+    ],
+    [
+      'shrinkage on a squeezing detector',
+      () => ({ runId: trained.id, epsilons: [0.1], detectors: [{ kind: 'feature-squeezing', shrinkage: 0.1 }] }),
+      /^detectors\.0: feature-squeezing takes no shrinkage/,
+    ],
+    [
+      'a random squeezer',
+      () => ({ runId: trained.id, epsilons: [0.1], detectors: [{ kind: 'feature-squeezing', squeezers: [{ kind: 'gaussian-noise', sigma: 0.1 }] }] }),
+      /^detectors\.0\.squeezers\.0: gaussian-noise is random; a squeezer must be deterministic/,
+    ],
+    [
+      'a squeezer missing its parameter',
+      () => ({
+        runId: trained.id,
+        epsilons: [0.1],
+        detectors: [{ kind: 'feature-squeezing', squeezers: [{ kind: 'median-filter', size: 2 }, { kind: 'bit-depth' }] }],
+      }),
+      /^detectors\.0\.squeezers\.1: bit-depth needs bits/,
+    ],
+    [
+      'an unknown squeezer',
+      () => ({ runId: trained.id, epsilons: [0.1], detectors: [{ kind: 'feature-squeezing', squeezers: [{ kind: 'blur' }] }] }),
+      /^detectors\.0\.squeezers\.0\.kind must be one of/,
+    ],
+    [
+      'shrinkage above 1',
+      () => ({ runId: trained.id, epsilons: [0.1], detectors: [{ kind: 'mahalanobis', shrinkage: 2 }] }),
+      /^detectors\.0\.shrinkage must not be greater than 1/,
+    ],
+    [
+      'a feature layer that is no layer name',
+      () => ({ runId: trained.id, epsilons: [0.1], detectors: [{ kind: 'mahalanobis', featureLayer: 'dense 1; drop' }] }),
+      /^detectors\.0\.featureLayer must be a layer name/,
+    ],
+    [
+      'an unknown detector option',
+      () => ({ runId: trained.id, epsilons: [0.1], detectors: [{ kind: 'mahalanobis', k: 5 }] }),
+      /^detectors\.0\.property k should not exist/,
+    ],
+    [
+      '9 validation examples',
+      () => ({ runId: trained.id, epsilons: [0.1], detectors: [{ kind: 'confidence' }], validationExamples: 9 }),
+      /^validationExamples must not be less than 10/,
+    ],
+    [
+      'validation examples without detectors',
+      () => ({ runId: trained.id, epsilons: [0.1], validationExamples: 100 }),
+      /^validationExamples applies only with detectors/,
+    ],
+    [
+      'detector-aware settings without detectors',
+      () => ({ runId: trained.id, epsilons: [0.1], detectorAware: { steps: 10 } }),
+      /^detectorAware applies only with detectors/,
+    ],
+    [
+      'a detector-aware attack of zero steps',
+      () => ({ runId: trained.id, epsilons: [0.1], detectors: [{ kind: 'confidence' }], detectorAware: { steps: 0 } }),
+      /^detectorAware\.steps must not be less than 1/,
+    ],
   ];
 
   it.each(cases)('rejects %s with a 400 naming the field, storing nothing', async (_name, body, message) => {
@@ -138,9 +264,24 @@ describe('evaluations API (real Postgres and Redis, no worker)', () => {
   it('stores a defense with exactly its parameters, random steps seeded from the evaluation', async () => {
     const res = await http()
       .post('/evaluations')
-      .send({ runId: trained.id, epsilons: [0.1], seed: 4, defense: { preprocessing: [{ kind: 'bit-depth', bits: 3 }, { kind: 'gaussian-noise', sigma: 0.05 }] } })
+      .send({
+        runId: trained.id,
+        epsilons: [0.1],
+        seed: 4,
+        defense: {
+          preprocessing: [
+            { kind: 'bit-depth', bits: 3 },
+            { kind: 'gaussian-noise', sigma: 0.05 },
+          ],
+        },
+      })
       .expect(201);
-    expect(res.body.spec.defense).toEqual({ preprocessing: [{ kind: 'bit-depth', bits: 3 }, { kind: 'gaussian-noise', sigma: 0.05, seed: 4 }] });
+    expect(res.body.spec.defense).toEqual({
+      preprocessing: [
+        { kind: 'bit-depth', bits: 3 },
+        { kind: 'gaussian-noise', sigma: 0.05, seed: 4 },
+      ],
+    });
   });
 
   it('stores detectors with every option resolved: defaults filled, squeezers checked like defense steps', async () => {
@@ -156,7 +297,14 @@ describe('evaluations API (real Postgres and Redis, no worker)', () => {
     expect(res.body.spec).toMatchObject({
       detectors: [
         { kind: 'confidence', fpr: 0.05 },
-        { kind: 'feature-squeezing', fpr: 0.1, squeezers: [{ kind: 'bit-depth', bits: 1 }, { kind: 'median-filter', size: 2 }] },
+        {
+          kind: 'feature-squeezing',
+          fpr: 0.1,
+          squeezers: [
+            { kind: 'bit-depth', bits: 1 },
+            { kind: 'median-filter', size: 2 },
+          ],
+        },
         { kind: 'mahalanobis', fpr: 0.05, featureLayer: 'dense_1', shrinkage: 0.1 },
       ],
       validationExamples: 1000,
@@ -165,10 +313,18 @@ describe('evaluations API (real Postgres and Redis, no worker)', () => {
     expect(res.body.spec.detectorAware).not.toHaveProperty('stepSize');
     const custom = await http()
       .post('/evaluations')
-      .send({ runId: trained.id, epsilons: [0.1], detectors: [{ kind: 'feature-squeezing', squeezers: [{ kind: 'jpeg', quality: 50 }] }, { kind: 'mahalanobis' }], validationExamples: 200 })
+      .send({
+        runId: trained.id,
+        epsilons: [0.1],
+        detectors: [{ kind: 'feature-squeezing', squeezers: [{ kind: 'jpeg', quality: 50 }] }, { kind: 'mahalanobis' }],
+        validationExamples: 200,
+      })
       .expect(201);
     expect(custom.body.spec).toMatchObject({
-      detectors: [{ kind: 'feature-squeezing', fpr: 0.05, squeezers: [{ kind: 'jpeg', quality: 50 }] }, { kind: 'mahalanobis', fpr: 0.05, shrinkage: 0.01 }],
+      detectors: [
+        { kind: 'feature-squeezing', fpr: 0.05, squeezers: [{ kind: 'jpeg', quality: 50 }] },
+        { kind: 'mahalanobis', fpr: 0.05, shrinkage: 0.01 },
+      ],
       validationExamples: 200,
       detectorAware: { steps: 50, confidence: 1, detectorWeight: 1 },
     });
@@ -182,7 +338,12 @@ describe('evaluations API (real Postgres and Redis, no worker)', () => {
     let queuedWithDetectors: string;
 
     beforeAll(async () => {
-      const created = (await http().post('/evaluations').send({ runId: trained.id, epsilons: [0.1], detectors: [{ kind: 'confidence' }, { kind: 'feature-squeezing' }] }).expect(201)).body;
+      const created = (
+        await http()
+          .post('/evaluations')
+          .send({ runId: trained.id, epsilons: [0.1], detectors: [{ kind: 'confidence' }, { kind: 'feature-squeezing' }] })
+          .expect(201)
+      ).body;
       queuedWithDetectors = created.id;
       const spec = created.spec as EvaluationRunSpec;
       const runs = dataSource.getRepository(Run);
@@ -196,11 +357,31 @@ describe('evaluations API (real Postgres and Redis, no worker)', () => {
       ['an empty batch', () => withDetectors.id, () => ({ inputs: [] }), /^inputs must contain at least 1 elements/],
       ['65 inputs', () => withDetectors.id, () => ({ inputs: Array.from({ length: 65 }, () => [0.5]) }), /^inputs must contain no more than 64 elements/],
       ['an input that is not a list', () => withDetectors.id, () => ({ inputs: [image(), 0.5] }), /^inputs\.1 must be an array of numbers/],
-      ['a pixel above 1', () => withDetectors.id, () => ({ inputs: [image(), [...image().slice(0, 100), 1.5, ...image().slice(101)]] }), /^inputs\.1\.100 must be a number in \[0, 1\], got 1\.5/],
-      ['a pixel that is a string', () => withDetectors.id, () => ({ inputs: [['0.5', ...image().slice(1)]] }), /^inputs\.0\.0 must be a number in \[0, 1\], got "0\.5"/],
-      ['an image of the wrong size', () => withDetectors.id, () => ({ inputs: [image(), image().slice(1)] }), /^inputs\.1 has 783 numbers; a mnist image flattens to 784 \(28×28×1\)/],
+      [
+        'a pixel above 1',
+        () => withDetectors.id,
+        () => ({ inputs: [image(), [...image().slice(0, 100), 1.5, ...image().slice(101)]] }),
+        /^inputs\.1\.100 must be a number in \[0, 1\], got 1\.5/,
+      ],
+      [
+        'a pixel that is a string',
+        () => withDetectors.id,
+        () => ({ inputs: [['0.5', ...image().slice(1)]] }),
+        /^inputs\.0\.0 must be a number in \[0, 1\], got "0\.5"/,
+      ],
+      [
+        'an image of the wrong size',
+        () => withDetectors.id,
+        () => ({ inputs: [image(), image().slice(1)] }),
+        /^inputs\.1 has 783 numbers; a mnist image flattens to 784 \(28×28×1\)/,
+      ],
       ['an unknown detector', () => withDetectors.id, () => ({ inputs: [image()], detector: 'knn' }), /^detector must be one of the following values/],
-      ['a detector the evaluation did not fit', () => withDetectors.id, () => ({ inputs: [image()], detector: 'mahalanobis' }), /^detector: evaluation .* has no mahalanobis detector \(it has confidence, feature-squeezing\)/],
+      [
+        'a detector the evaluation did not fit',
+        () => withDetectors.id,
+        () => ({ inputs: [image()], detector: 'mahalanobis' }),
+        /^detector: evaluation .* has no mahalanobis detector \(it has confidence, feature-squeezing\)/,
+      ],
       ['an unknown field', () => withDetectors.id, () => ({ inputs: [image()], labels: [3] }), /^property labels should not exist/],
     ];
 
@@ -211,12 +392,27 @@ describe('evaluations API (real Postgres and Redis, no worker)', () => {
     });
 
     it('answers 404 for an unknown or non-evaluation id, and 409 without detectors or before success', async () => {
-      await http().post('/evaluations/00000000-0000-4000-8000-000000000000/predict').send({ inputs: [image()] }).expect(404);
-      await http().post(`/evaluations/${trained.id}/predict`).send({ inputs: [image()] }).expect(404);
-      await http().post('/evaluations/not-a-uuid/predict').send({ inputs: [image()] }).expect(404);
-      const none = await http().post(`/evaluations/${withoutDetectors.id}/predict`).send({ inputs: [image()] }).expect(409);
+      await http()
+        .post('/evaluations/00000000-0000-4000-8000-000000000000/predict')
+        .send({ inputs: [image()] })
+        .expect(404);
+      await http()
+        .post(`/evaluations/${trained.id}/predict`)
+        .send({ inputs: [image()] })
+        .expect(404);
+      await http()
+        .post('/evaluations/not-a-uuid/predict')
+        .send({ inputs: [image()] })
+        .expect(404);
+      const none = await http()
+        .post(`/evaluations/${withoutDetectors.id}/predict`)
+        .send({ inputs: [image()] })
+        .expect(409);
       expect(none.body.message).toMatch(/has no detectors/);
-      const queued = await http().post(`/evaluations/${queuedWithDetectors}/predict`).send({ inputs: [image()] }).expect(409);
+      const queued = await http()
+        .post(`/evaluations/${queuedWithDetectors}/predict`)
+        .send({ inputs: [image()] })
+        .expect(409);
       expect(queued.body.message).toMatch(/is queued; predictions need a succeeded evaluation/);
     });
 
@@ -232,16 +428,32 @@ describe('evaluations API (real Postgres and Redis, no worker)', () => {
   });
 
   it('refuses to evaluate an evaluation, or a run that has no checkpoint yet', async () => {
-    const evaluation = (await http().post('/evaluations').send({ runId: trained.id, epsilons: [0.1] }).expect(201)).body;
-    const res = await http().post('/evaluations').send({ runId: evaluation.id, epsilons: [0.1] }).expect(400);
+    const evaluation = (
+      await http()
+        .post('/evaluations')
+        .send({ runId: trained.id, epsilons: [0.1] })
+        .expect(201)
+    ).body;
+    const res = await http()
+      .post('/evaluations')
+      .send({ runId: evaluation.id, epsilons: [0.1] })
+      .expect(400);
     expect(res.body.message[0]).toMatch(/is a evaluation run, not a trained model/);
     const fresh = await dataSource.getRepository(Run).save({ kind: 'train', status: 'queued', spec: { ...trainingSpec, kind: 'train' } });
-    const none = await http().post('/evaluations').send({ runId: fresh.id, epsilons: [0.1] }).expect(400);
+    const none = await http()
+      .post('/evaluations')
+      .send({ runId: fresh.id, epsilons: [0.1] })
+      .expect(400);
     expect(none.body.message[0]).toMatch(/has no checkpoint yet/);
   });
 
   it('returns an evaluation with its (still empty) curve, lists it under its model, and 404s for other ids', async () => {
-    const created = (await http().post('/evaluations').send({ runId: trained.id, epsilons: [0.1] }).expect(201)).body;
+    const created = (
+      await http()
+        .post('/evaluations')
+        .send({ runId: trained.id, epsilons: [0.1] })
+        .expect(201)
+    ).body;
     const got = (await http().get(`/evaluations/${created.id}`).expect(200)).body;
     expect(got).toMatchObject({ run: { id: created.id }, curve: [], adaptiveCurve: null, flags: null, examples: [], detection: null });
     const listed = (await http().get('/evaluations').query({ runId: trained.id }).expect(200)).body.items;
@@ -253,7 +465,12 @@ describe('evaluations API (real Postgres and Redis, no worker)', () => {
   });
 
   it('cancels a queued evaluation: its job leaves the evaluation queue', async () => {
-    const created = (await http().post('/evaluations').send({ runId: trained.id, epsilons: [0.1] }).expect(201)).body;
+    const created = (
+      await http()
+        .post('/evaluations')
+        .send({ runId: trained.id, epsilons: [0.1] })
+        .expect(201)
+    ).body;
     expect(await queue.getJob(created.id)).toBeDefined();
     expect((await http().post(`/runs/${created.id}/cancel`).expect(202)).body.status).toBe('cancelled');
     expect(await queue.getJob(created.id)).toBeUndefined();

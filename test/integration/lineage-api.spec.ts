@@ -7,8 +7,15 @@ import { TrainingRunSpec } from '../../libs/spec/src';
 import { testApiConfig } from '../support/test-config';
 
 const base: TrainingRunSpec = {
-  kind: 'train', dataset: 'mnist', model: 'mlp', attack: { name: 'fgsm', epsilon: 0.1 },
-  epochs: 1, batchSize: 64, seed: 1, learningRate: 0.001, testFraction: 0.2,
+  kind: 'train',
+  dataset: 'mnist',
+  model: 'mlp',
+  attack: { name: 'fgsm', epsilon: 0.1 },
+  epochs: 1,
+  batchSize: 64,
+  seed: 1,
+  learningRate: 0.001,
+  testFraction: 0.2,
 };
 
 describe('GET /runs/:id/lineage (real Postgres)', () => {
@@ -33,17 +40,30 @@ describe('GET /runs/:id/lineage (real Postgres)', () => {
 
   async function trained(spec: TrainingRunSpec, parent?: Run): Promise<{ run: Run; checkpointId: string }> {
     const parentCheckpoint = parent ? await repository.latestCheckpoint(parent.id) : null;
-    const run = (await runs.save({ kind: spec.kind, status: 'succeeded', spec, parentRunId: parent?.id ?? null, parentCheckpointId: parentCheckpoint?.id ?? null })) as Run;
+    const run = (await runs.save({
+      kind: spec.kind,
+      status: 'succeeded',
+      spec,
+      parentRunId: parent?.id ?? null,
+      parentCheckpointId: parentCheckpoint?.id ?? null,
+    })) as Run;
     await repository.saveCheckpoint(run.id, 1, Buffer.from([1]), run.id.replace(/-/g, '').padEnd(64, '0'), 'test');
     return { run, checkpointId: (await repository.latestCheckpoint(run.id))!.id };
   }
 
-  it('walks base → adversarially fine-tuned → distilled, root first, with each model\'s evaluations', async () => {
+  it("walks base → adversarially fine-tuned → distilled, root first, with each model's evaluations", async () => {
     const root = await trained(base);
-    const fineTuned = await trained({ ...base, kind: 'adversarial-training', method: { name: 'pgd', epsilon: 0.1, steps: 7 }, initialCheckpointId: root.checkpointId }, root.run);
+    const fineTuned = await trained(
+      { ...base, kind: 'adversarial-training', method: { name: 'pgd', epsilon: 0.1, steps: 7 }, initialCheckpointId: root.checkpointId },
+      root.run,
+    );
     const distilled = await trained({ ...base, kind: 'distillation', temperature: 20, teacherCheckpointId: fineTuned.checkpointId }, fineTuned.run);
     const evaluation = (await runs.save({
-      kind: 'evaluation', status: 'succeeded', spec: { kind: 'evaluation' }, parentRunId: fineTuned.run.id, parentCheckpointId: fineTuned.checkpointId,
+      kind: 'evaluation',
+      status: 'succeeded',
+      spec: { kind: 'evaluation' },
+      parentRunId: fineTuned.run.id,
+      parentCheckpointId: fineTuned.checkpointId,
     })) as Run;
     const row = (attack: string, robustCorrect: number) => ({ attack, n: 100, cleanCorrect: 90, robustCorrect, seconds: 1, details: {} });
     await results.saveRobustnessPoint(evaluation.id, 'direct', 0.1, [row('fgsm', 70), row('suite', 55)], []);
@@ -55,7 +75,12 @@ describe('GET /runs/:id/lineage (real Postgres)', () => {
       [distilled.run.id, 'distillation at T = 20'],
     ]);
     expect(res.body.chain[1].evaluations).toEqual([
-      { id: evaluation.id, status: 'succeeded', checkpointId: fineTuned.checkpointId, points: [{ epsilon: 0.1, n: 100, clean: 0.9, robust: 0.55, adaptiveRobust: null }] },
+      {
+        id: evaluation.id,
+        status: 'succeeded',
+        checkpointId: fineTuned.checkpointId,
+        points: [{ epsilon: 0.1, n: 100, clean: 0.9, robust: 0.55, adaptiveRobust: null }],
+      },
     ]);
     expect(res.body.chain[2].parentCheckpointId).toBe(fineTuned.checkpointId);
     expect(res.body.children).toEqual([]);
@@ -68,8 +93,18 @@ describe('GET /runs/:id/lineage (real Postgres)', () => {
 
   it('starts a chain at an imported model', async () => {
     const imported = (await runs.save({
-      kind: 'import', status: 'succeeded',
-      spec: { kind: 'import', dataset: 'mnist', model: 'imported', name: 'lineage digits', attack: { name: 'fgsm', epsilon: 0.1 }, seed: 0, testFraction: 0.2, upload: { sha256: '0'.repeat(64), sizeBytes: 1, weightBytes: 1 } },
+      kind: 'import',
+      status: 'succeeded',
+      spec: {
+        kind: 'import',
+        dataset: 'mnist',
+        model: 'imported',
+        name: 'lineage digits',
+        attack: { name: 'fgsm', epsilon: 0.1 },
+        seed: 0,
+        testFraction: 0.2,
+        upload: { sha256: '0'.repeat(64), sizeBytes: 1, weightBytes: 1 },
+      },
     })) as Run;
     await repository.saveCheckpoint(imported.id, 0, Buffer.from([0]), 'a'.repeat(64), 'test');
     const fineTuned = await trained({ ...base, kind: 'adversarial-training', model: 'imported' as TrainingRunSpec['model'] }, imported);

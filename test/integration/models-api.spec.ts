@@ -51,7 +51,15 @@ const WEIGHT_BYTES = (784 * 10 + 10) * 4;
 const weights = Buffer.from(Float32Array.from({ length: WEIGHT_BYTES / 4 }, (_, i) => Math.sin(i) / 10).buffer);
 const upload = { dataset: 'mnist', modelJson, weights: weights.toString('base64'), name: 'keras digits' };
 
-const fineTune = { kind: 'adversarial-training', dataset: 'mnist', model: 'imported', attack: { name: 'fgsm', epsilon: 0.1 }, epochs: 1, batchSize: 64, seed: 3 };
+const fineTune = {
+  kind: 'adversarial-training',
+  dataset: 'mnist',
+  model: 'imported',
+  attack: { name: 'fgsm', epsilon: 0.1 },
+  epochs: 1,
+  batchSize: 64,
+  seed: 3,
+};
 
 describe('models API: importing a TensorFlow.js model (real Postgres and Redis, no worker)', () => {
   let app: INestApplication;
@@ -95,7 +103,7 @@ describe('models API: importing a TensorFlow.js model (real Postgres and Redis, 
   });
 
   describe('POST /models/import', () => {
-    it('stores the upload as the run\'s epoch-0 checkpoint and enqueues an import job whose id is the run id', async () => {
+    it("stores the upload as the run's epoch-0 checkpoint and enqueues an import job whose id is the run id", async () => {
       const res = await http().post('/models/import').send(upload).expect(201);
       expect(res.body).toMatchObject({ kind: 'import', status: 'queued', parentRunId: null });
       const spec = res.body.spec as ImportRunSpec;
@@ -135,7 +143,11 @@ describe('models API: importing a TensorFlow.js model (real Postgres and Redis, 
       expect(second.headers['idempotent-replayed']).toBe('true');
       const other = Buffer.from(weights);
       other[0] ^= 1;
-      await http().post('/models/import').set('Idempotency-Key', key).send({ ...upload, weights: other.toString('base64') }).expect(409);
+      await http()
+        .post('/models/import')
+        .set('Idempotency-Key', key)
+        .send({ ...upload, weights: other.toString('base64') })
+        .expect(409);
       expect(await counts()).toEqual({ runs: before.runs + 1, checkpoints: before.checkpoints + 1 });
     });
 
@@ -146,10 +158,18 @@ describe('models API: importing a TensorFlow.js model (real Postgres and Redis, 
       ['model.json without modelTopology', { ...upload, modelJson: without('modelTopology') }, /^modelJson\.modelTopology is required/],
       ['model.json without weightsManifest', { ...upload, modelJson: without('weightsManifest') }, /^modelJson\.weightsManifest is required/],
       ['a graph model', { ...upload, modelJson: { ...modelJson, format: 'graph-model' } }, /^modelJson\.format is "graph-model"/],
-      ['a malformed manifest entry', { ...upload, modelJson: { ...modelJson, weightsManifest: [{ paths: ['a.bin'], weights: [{ name: 'w', dtype: 'float32' }] }] } }, /^modelJson\.weightsManifest\[0\]\.weights\[0\] \(w\) needs a shape/],
+      [
+        'a malformed manifest entry',
+        { ...upload, modelJson: { ...modelJson, weightsManifest: [{ paths: ['a.bin'], weights: [{ name: 'w', dtype: 'float32' }] }] } },
+        /^modelJson\.weightsManifest\[0\]\.weights\[0\] \(w\) needs a shape/,
+      ],
       ['weights that are not base64', { ...upload, weights: 'not base64!' }, /^weights must be base64 encoded/],
       ['no weights', { ...upload, weights: undefined }, /^weights must be base64 encoded/],
-      ['weights of another size than the manifest', { ...upload, weights: weights.subarray(0, 40).toString('base64') }, new RegExp(`^weights holds 40 bytes, but modelJson\\.weightsManifest declares ${WEIGHT_BYTES}`)],
+      [
+        'weights of another size than the manifest',
+        { ...upload, weights: weights.subarray(0, 40).toString('base64') },
+        new RegExp(`^weights holds 40 bytes, but modelJson\\.weightsManifest declares ${WEIGHT_BYTES}`),
+      ],
       ['an unknown field', { ...upload, epochs: 3 }, /^property epochs should not exist/],
       ['a test fraction out of range', { ...upload, testFraction: 0.9 }, /^testFraction must not be greater than 0.5/],
     ];
@@ -184,18 +204,41 @@ describe('models API: importing a TensorFlow.js model (real Postgres and Redis, 
 
     it('refuses to train or evaluate from an upload its import run has not accepted yet', async () => {
       const before = await counts();
-      const run = await http().post('/runs').send({ ...fineTune, fromCheckpoint: importCheckpoint.id }).expect(400);
-      expect(run.body.message).toEqual([`fromCheckpoint: checkpoint ${importCheckpoint.id} is the upload of import run ${importRun.id}, which is queued; it holds a model once that run has succeeded`]);
-      const teacher = await http().post('/runs').send({ kind: 'distillation', dataset: 'mnist', model: 'mlp', epochs: 1, batchSize: 64, seed: 1, temperature: 20, teacherCheckpoint: importCheckpoint.id }).expect(400);
+      const run = await http()
+        .post('/runs')
+        .send({ ...fineTune, fromCheckpoint: importCheckpoint.id })
+        .expect(400);
+      expect(run.body.message).toEqual([
+        `fromCheckpoint: checkpoint ${importCheckpoint.id} is the upload of import run ${importRun.id}, which is queued; it holds a model once that run has succeeded`,
+      ]);
+      const teacher = await http()
+        .post('/runs')
+        .send({
+          kind: 'distillation',
+          dataset: 'mnist',
+          model: 'mlp',
+          epochs: 1,
+          batchSize: 64,
+          seed: 1,
+          temperature: 20,
+          teacherCheckpoint: importCheckpoint.id,
+        })
+        .expect(400);
       expect(teacher.body.message).toEqual([expect.stringMatching(/^teacherCheckpoint: checkpoint .* is the upload of import run/)]);
-      const evaluation = await http().post('/evaluations').send({ runId: importRun.id, epsilons: [0.1] }).expect(400);
+      const evaluation = await http()
+        .post('/evaluations')
+        .send({ runId: importRun.id, epsilons: [0.1] })
+        .expect(400);
       expect(evaluation.body.message).toEqual([expect.stringMatching(/^runId: checkpoint .* is the upload of import run .*, which is queued/)]);
       expect(await counts()).toEqual(before);
     });
 
     it('fine-tunes an accepted import: lineage to the import run, the imported architecture named in the spec', async () => {
       await accept();
-      const res = await http().post('/runs').send({ ...fineTune, fromCheckpoint: importCheckpoint.id }).expect(201);
+      const res = await http()
+        .post('/runs')
+        .send({ ...fineTune, fromCheckpoint: importCheckpoint.id })
+        .expect(201);
       expect(res.body).toMatchObject({ kind: 'adversarial-training', parentRunId: importRun.id, parentCheckpointId: importCheckpoint.id });
       expect(res.body.spec).toMatchObject({
         model: 'imported',
@@ -207,35 +250,69 @@ describe('models API: importing a TensorFlow.js model (real Postgres and Redis, 
       // A run fine-tuned from that run keeps the import's architecture.
       await app.get(RunRepository).saveCheckpoint(res.body.id, 1, Buffer.from([1]), '1'.repeat(64), CHECKPOINT_FORMAT);
       const [grandchildStart] = (await http().get(`/runs/${res.body.id}/checkpoints`).expect(200)).body.items;
-      const second = await http().post('/runs').send({ ...fineTune, kind: 'train', attack: undefined, fromCheckpoint: grandchildStart.id }).expect(201);
+      const second = await http()
+        .post('/runs')
+        .send({ ...fineTune, kind: 'train', attack: undefined, fromCheckpoint: grandchildStart.id })
+        .expect(201);
       expect(second.body).toMatchObject({ parentRunId: res.body.id, parentCheckpointId: grandchildStart.id });
       expect((second.body.spec as TrainingRunSpec).importedModel).toEqual({ runId: importRun.id, checkpointId: importCheckpoint.id });
     });
 
     it('refuses to mix an imported architecture with a zoo one, or another dataset', async () => {
       await accept();
-      const zoo = await http().post('/runs').send({ ...fineTune, model: 'mlp', fromCheckpoint: importCheckpoint.id }).expect(400);
+      const zoo = await http()
+        .post('/runs')
+        .send({ ...fineTune, model: 'mlp', fromCheckpoint: importCheckpoint.id })
+        .expect(400);
       expect(zoo.body.message).toEqual([expect.stringMatching(/holds an imported model \(model "imported"\) trained on mnist, not a mlp on mnist$/)]);
-      const otherData = await http().post('/runs').send({ ...fineTune, dataset: 'fashion-mnist', fromCheckpoint: importCheckpoint.id }).expect(400);
+      const otherData = await http()
+        .post('/runs')
+        .send({ ...fineTune, dataset: 'fashion-mnist', fromCheckpoint: importCheckpoint.id })
+        .expect(400);
       expect(otherData.body.message).toEqual([expect.stringMatching(/trained on mnist, not an imported model \(model "imported"\) on fashion-mnist$/)]);
 
-      const zooRun = await dataSource.getRepository(Run).save({ kind: 'train', status: 'succeeded', spec: { ...fineTune, kind: 'train', model: 'mlp' } as unknown as TrainingRunSpec });
+      const zooRun = await dataSource
+        .getRepository(Run)
+        .save({ kind: 'train', status: 'succeeded', spec: { ...fineTune, kind: 'train', model: 'mlp' } as unknown as TrainingRunSpec });
       await app.get(RunRepository).saveCheckpoint(zooRun.id, 1, Buffer.from([1]), '1'.repeat(64), CHECKPOINT_FORMAT);
       const [zooCheckpoint] = (await http().get(`/runs/${zooRun.id}/checkpoints`).expect(200)).body.items;
-      const imported = await http().post('/runs').send({ ...fineTune, fromCheckpoint: zooCheckpoint.id }).expect(400);
+      const imported = await http()
+        .post('/runs')
+        .send({ ...fineTune, fromCheckpoint: zooCheckpoint.id })
+        .expect(400);
       expect(imported.body.message).toEqual([expect.stringMatching(/holds a mlp trained on mnist, not an imported model \(model "imported"\) on mnist$/)]);
     });
 
     it('evaluates an accepted import and distils from it', async () => {
       await accept();
-      const evaluation = await http().post('/evaluations').send({ runId: importRun.id, epsilons: [0.1], suite: 'quick', examples: 50 }).expect(201);
+      const evaluation = await http()
+        .post('/evaluations')
+        .send({ runId: importRun.id, epsilons: [0.1], suite: 'quick', examples: 50 })
+        .expect(201);
       expect(evaluation.body).toMatchObject({ kind: 'evaluation', parentRunId: importRun.id, parentCheckpointId: importCheckpoint.id });
-      expect(evaluation.body.spec).toMatchObject({ sourceRunId: importRun.id, checkpointId: importCheckpoint.id, checkpointEpoch: 0, model: 'imported', dataset: 'mnist', datasetSeed: 0, testFraction: 0.2 });
+      expect(evaluation.body.spec).toMatchObject({
+        sourceRunId: importRun.id,
+        checkpointId: importCheckpoint.id,
+        checkpointEpoch: 0,
+        model: 'imported',
+        dataset: 'mnist',
+        datasetSeed: 0,
+        testFraction: 0.2,
+      });
       expect((await evaluationQueue.getJob(evaluation.body.id))?.name).toBe('evaluation');
 
       const student = await http()
         .post('/runs')
-        .send({ kind: 'distillation', dataset: 'mnist', model: 'mlp', epochs: 1, batchSize: 64, seed: 1, temperature: 20, teacherCheckpoint: importCheckpoint.id })
+        .send({
+          kind: 'distillation',
+          dataset: 'mnist',
+          model: 'mlp',
+          epochs: 1,
+          batchSize: 64,
+          seed: 1,
+          temperature: 20,
+          teacherCheckpoint: importCheckpoint.id,
+        })
         .expect(201);
       expect(student.body).toMatchObject({ parentRunId: importRun.id, spec: { teacherCheckpointId: importCheckpoint.id, model: 'mlp' } });
     });
@@ -258,7 +335,10 @@ describe('models API: the upload limit', () => {
   it('answers 413 naming MODEL_UPLOAD_LIMIT_BYTES for an upload over it, and the general limit elsewhere', async () => {
     const res = await request(app.getHttpServer()).post('/models/import').send(upload).expect(413);
     expect(res.body.message).toEqual(['body exceeds the limit of 20000 bytes (MODEL_UPLOAD_LIMIT_BYTES)']);
-    const elsewhere = await request(app.getHttpServer()).post('/runs').send({ ...fineTune, padding: 'x'.repeat(20_000) }).expect(413);
+    const elsewhere = await request(app.getHttpServer())
+      .post('/runs')
+      .send({ ...fineTune, padding: 'x'.repeat(20_000) })
+      .expect(413);
     expect(elsewhere.body.message).toEqual(['body exceeds the limit of 16384 bytes (BODY_LIMIT_BYTES)']);
   });
 });

@@ -3,8 +3,15 @@ import { Checkpoint, Metric, Run, RunRepository, dataSourceOptions } from '../..
 import { TrainingRunSpec } from '../../libs/spec/src';
 
 const spec: TrainingRunSpec = {
-  kind: 'train', dataset: 'mnist', model: 'mlp', attack: { name: 'fgsm', epsilon: 0.1 },
-  epochs: 2, batchSize: 32, seed: 1, learningRate: 0.001, testFraction: 0.2,
+  kind: 'train',
+  dataset: 'mnist',
+  model: 'mlp',
+  attack: { name: 'fgsm', epsilon: 0.1 },
+  epochs: 2,
+  batchSize: 32,
+  seed: 1,
+  learningRate: 0.001,
+  testFraction: 0.2,
 };
 const backend = { name: 'cpu', tfjsVersion: '4.22.0', threads: 1 };
 const newRunOptions = { spec, idempotencyKey: null, requestHash: 'h'.repeat(64), parentRunId: null, parentCheckpointId: null };
@@ -23,12 +30,18 @@ describe('RunRepository (real Postgres)', () => {
   it('stores a queued run with its checkpoint and metrics in one step; a second store under the same key returns the first run', async () => {
     const key = `repository-${Date.now()}`;
     const checkpoint = { epoch: 1, data: Buffer.from([1, 2, 3]), sha256: 'a'.repeat(64), format: 'test' };
-    const metrics = [{ key: 'train_loss', step: 1, value: 0.5 }, { key: 'test_clean_accuracy', step: 1, value: 0.8 }];
+    const metrics = [
+      { key: 'train_loss', step: 1, value: 0.5 },
+      { key: 'test_clean_accuracy', step: 1, value: 0.8 },
+    ];
     const { run, created } = await repository.createQueued({ ...newRunOptions, idempotencyKey: key, checkpoint, metrics });
     expect(created).toBe(true);
     expect(run).toMatchObject({ kind: 'train', status: 'queued', idempotencyKey: key, progress: 0, attempts: 0 });
     expect(await repository.checkpointAt(run.id, 1)).toMatchObject({ sha256: 'a'.repeat(64), sizeBytes: 3, format: 'test' });
-    expect((await repository.metrics(run.id)).map((m) => [m.key, m.step, m.value])).toEqual([['test_clean_accuracy', 1, 0.8], ['train_loss', 1, 0.5]]);
+    expect((await repository.metrics(run.id)).map((m) => [m.key, m.step, m.value])).toEqual([
+      ['test_clean_accuracy', 1, 0.8],
+      ['train_loss', 1, 0.5],
+    ]);
 
     const again = await repository.createQueued({ ...newRunOptions, idempotencyKey: key, checkpoint });
     expect(again).toMatchObject({ created: false, run: { id: run.id } });
@@ -38,10 +51,20 @@ describe('RunRepository (real Postgres)', () => {
 
   it('upserts metric points keyed (run, key, step): a re-delivered epoch rewrites, never duplicates', async () => {
     const run = await newRun();
-    await repository.upsertMetrics(run.id, [{ key: 'train_loss', step: 1, value: 0.9 }, { key: 'train_loss', step: 2, value: 0.5 }]);
-    await repository.upsertMetrics(run.id, [{ key: 'train_loss', step: 2, value: 0.4 }, { key: 'train_loss', step: 3, value: 0.3 }]);
+    await repository.upsertMetrics(run.id, [
+      { key: 'train_loss', step: 1, value: 0.9 },
+      { key: 'train_loss', step: 2, value: 0.5 },
+    ]);
+    await repository.upsertMetrics(run.id, [
+      { key: 'train_loss', step: 2, value: 0.4 },
+      { key: 'train_loss', step: 3, value: 0.3 },
+    ]);
     const rows = await dataSource.getRepository(Metric).find({ where: { runId: run.id }, order: { step: 'ASC' } });
-    expect(rows.map((r) => [r.step, r.value])).toEqual([[1, 0.9], [2, 0.4], [3, 0.3]]);
+    expect(rows.map((r) => [r.step, r.value])).toEqual([
+      [1, 0.9],
+      [2, 0.4],
+      [3, 0.3],
+    ]);
   });
 
   it('keeps one checkpoint per epoch and returns the newest with its bytes', async () => {

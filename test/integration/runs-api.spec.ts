@@ -32,10 +32,10 @@ describe('runs API (real Postgres and Redis, no worker)', () => {
   let dataSource: DataSource;
   const http = () => request(app.getHttpServer());
   const runCount = async (): Promise<number> => {
-    const [{ count }] = await dataSource.query(`SELECT count(*)::int AS count FROM runs WHERE (spec->>'seed')::numeric >= $1 AND (spec->>'seed')::numeric < $2`, [
-      FILE_SEED,
-      FILE_SEED + FILE_SEEDS,
-    ]);
+    const [{ count }] = await dataSource.query(
+      `SELECT count(*)::int AS count FROM runs WHERE (spec->>'seed')::numeric >= $1 AND (spec->>'seed')::numeric < $2`,
+      [FILE_SEED, FILE_SEED + FILE_SEEDS],
+    );
     return count;
   };
 
@@ -56,7 +56,12 @@ describe('runs API (real Postgres and Redis, no worker)', () => {
   describe('POST /runs', () => {
     it('stores a queued run and enqueues one job whose id is the run id', async () => {
       const res = await http().post('/runs').send(valid).expect(201);
-      expect(res.body).toMatchObject({ kind: 'adversarial-training', status: 'queued', progress: 0, spec: { ...valid, learningRate: 0.001, testFraction: 0.2 } });
+      expect(res.body).toMatchObject({
+        kind: 'adversarial-training',
+        status: 'queued',
+        progress: 0,
+        spec: { ...valid, learningRate: 0.001, testFraction: 0.2 },
+      });
       expect(res.body.requestHash).toBeUndefined();
 
       const row = await dataSource.getRepository(Run).findOneByOrFail({ id: res.body.id });
@@ -69,7 +74,10 @@ describe('runs API (real Postgres and Redis, no worker)', () => {
 
     it('gives a train run the default evaluation attack', async () => {
       const { attack, ...rest } = valid;
-      const res = await http().post('/runs').send({ ...rest, kind: 'train' }).expect(201);
+      const res = await http()
+        .post('/runs')
+        .send({ ...rest, kind: 'train' })
+        .expect(201);
       expect(res.body.spec.attack).toEqual({ name: 'fgsm', epsilon: 0.1 });
       expect((await queue.getJob(res.body.id))?.name).toBe('train');
       expect(attack).toBeDefined();
@@ -84,7 +92,11 @@ describe('runs API (real Postgres and Redis, no worker)', () => {
       expect(second.headers['idempotent-replayed']).toBe('true');
       expect(await runCount()).toBe(before + 1);
 
-      const conflict = await http().post('/runs').set('Idempotency-Key', key).send({ ...valid, seed: FILE_SEED + 1 }).expect(409);
+      const conflict = await http()
+        .post('/runs')
+        .set('Idempotency-Key', key)
+        .send({ ...valid, seed: FILE_SEED + 1 })
+        .expect(409);
       expect(conflict.body.message).toMatch(/Idempotency-Key/);
       expect(await runCount()).toBe(before + 1);
     });
@@ -121,20 +133,56 @@ describe('runs API (real Postgres and Redis, no worker)', () => {
       ['a training method on a plain training run', { ...valid, kind: 'train', method: { name: 'pgd' } }, /^method applies to adversarial-training runs only/],
       ['an unknown training method', { ...valid, method: { name: 'mart' } }, /^method\.name must be one of/],
       ['a zero PGD-training step count', { ...valid, method: { name: 'pgd', steps: 0 } }, /^method\.steps must not be less than 1/],
-      ['a guard maxGap above 1', { ...valid, method: { name: 'fgsm-rs' }, overfittingGuard: { maxGap: 1.5 } }, /^overfittingGuard\.maxGap must not be greater than 1/],
-      ['a guard maxGap of 0', { ...valid, method: { name: 'fgsm-rs' }, overfittingGuard: { maxGap: 0 } }, /^overfittingGuard\.maxGap must be a positive number/],
-      ['momentum with Adam', { ...valid, optimizer: { name: 'adam', momentum: 0.9 } }, /^optimizer\.momentum and optimizer\.nesterov apply to the sgd optimizer only/],
+      [
+        'a guard maxGap above 1',
+        { ...valid, method: { name: 'fgsm-rs' }, overfittingGuard: { maxGap: 1.5 } },
+        /^overfittingGuard\.maxGap must not be greater than 1/,
+      ],
+      [
+        'a guard maxGap of 0',
+        { ...valid, method: { name: 'fgsm-rs' }, overfittingGuard: { maxGap: 0 } },
+        /^overfittingGuard\.maxGap must be a positive number/,
+      ],
+      [
+        'momentum with Adam',
+        { ...valid, optimizer: { name: 'adam', momentum: 0.9 } },
+        /^optimizer\.momentum and optimizer\.nesterov apply to the sgd optimizer only/,
+      ],
       ['an unknown optimizer', { ...valid, optimizer: { name: 'lion' } }, /^optimizer\.name must be one of/],
       ['a piecewise schedule without milestones', { ...valid, schedule: { kind: 'piecewise', factor: 0.1 } }, /^schedule\.milestones must be an array/],
-      ['a milestone at or past the last epoch', { ...valid, schedule: { kind: 'piecewise', milestones: [2], factor: 0.1 } }, /^schedule\.milestones must be below epochs \(2\)/],
-      ['a cyclic floor above the peak', { ...valid, schedule: { kind: 'cyclic', minLearningRate: 0.5 } }, /^schedule\.minLearningRate must be below learningRate/],
-      ['an overfitting guard on plain training', { ...valid, kind: 'train', overfittingGuard: {} }, /^overfittingGuard applies to adversarial-training runs only/],
+      [
+        'a milestone at or past the last epoch',
+        { ...valid, schedule: { kind: 'piecewise', milestones: [2], factor: 0.1 } },
+        /^schedule\.milestones must be below epochs \(2\)/,
+      ],
+      [
+        'a cyclic floor above the peak',
+        { ...valid, schedule: { kind: 'cyclic', minLearningRate: 0.5 } },
+        /^schedule\.minLearningRate must be below learningRate/,
+      ],
+      [
+        'an overfitting guard on plain training',
+        { ...valid, kind: 'train', overfittingGuard: {} },
+        /^overfittingGuard applies to adversarial-training runs only/,
+      ],
       ['a malformed fromCheckpoint', { ...valid, fromCheckpoint: 'latest' }, /^fromCheckpoint must be a UUID/],
       ['distillation without a teacher', { ...valid, kind: 'distillation', attack: undefined, temperature: 20 }, /^teacherCheckpoint must be a UUID/],
-      ['distillation without a temperature', { ...valid, kind: 'distillation', attack: undefined, teacherCheckpoint: '00000000-0000-4000-8000-000000000000' }, /^temperature is required for distillation/],
+      [
+        'distillation without a temperature',
+        { ...valid, kind: 'distillation', attack: undefined, teacherCheckpoint: '00000000-0000-4000-8000-000000000000' },
+        /^temperature is required for distillation/,
+      ],
       ['a temperature below 1', { ...valid, kind: 'train', temperature: 0.5 }, /^temperature must not be less than 1/],
-      ['a temperature on adversarial training', { ...valid, temperature: 20 }, /^temperature applies to train \(a distillation teacher\) and distillation runs only/],
-      ['an unknown teacher', { ...valid, kind: 'distillation', attack: undefined, temperature: 20, teacherCheckpoint: '00000000-0000-4000-8000-000000000000' }, /^teacherCheckpoint: checkpoint .* does not exist/],
+      [
+        'a temperature on adversarial training',
+        { ...valid, temperature: 20 },
+        /^temperature applies to train \(a distillation teacher\) and distillation runs only/,
+      ],
+      [
+        'an unknown teacher',
+        { ...valid, kind: 'distillation', attack: undefined, temperature: 20, teacherCheckpoint: '00000000-0000-4000-8000-000000000000' },
+        /^teacherCheckpoint: checkpoint .* does not exist/,
+      ],
       ['an unknown fromCheckpoint', { ...valid, fromCheckpoint: '00000000-0000-4000-8000-000000000000' }, /^fromCheckpoint: checkpoint .* does not exist/],
       ['unknown nested field', { ...valid, attack: { name: 'fgsm', epsilon: 0.1, steps: 10 } }, /^attack\.property steps should not exist/],
     ];
@@ -147,7 +195,10 @@ describe('runs API (real Postgres and Redis, no worker)', () => {
     });
 
     it('stores the resolved training method, optimizer and schedule, with the guard on by default for fgsm-rs', async () => {
-      const res = await http().post('/runs').send({ ...valid, method: { name: 'fgsm-rs' }, schedule: { kind: 'cyclic' }, optimizer: { name: 'sgd' } }).expect(201);
+      const res = await http()
+        .post('/runs')
+        .send({ ...valid, method: { name: 'fgsm-rs' }, schedule: { kind: 'cyclic' }, optimizer: { name: 'sgd' } })
+        .expect(201);
       expect(res.body.spec).toMatchObject({
         method: { name: 'fgsm-rs', epsilon: 0.1 },
         optimizer: { name: 'sgd', momentum: 0.9, nesterov: false },
@@ -156,7 +207,10 @@ describe('runs API (real Postgres and Redis, no worker)', () => {
       });
       // The FGSM-PGD gap is opt-in: absent unless asked for, stored as given when it is.
       expect(res.body.spec.overfittingGuard.maxGap).toBeUndefined();
-      const gapped = await http().post('/runs').send({ ...valid, method: { name: 'fgsm-rs' }, overfittingGuard: { maxGap: 0.4 } }).expect(201);
+      const gapped = await http()
+        .post('/runs')
+        .send({ ...valid, method: { name: 'fgsm-rs' }, overfittingGuard: { maxGap: 0.4 } })
+        .expect(201);
       expect(gapped.body.spec.overfittingGuard).toEqual({ heldOut: 500, maxDrop: 0.2, maxGap: 0.4, onCollapse: 'stop' });
       const plain = await http().post('/runs').send(valid).expect(201);
       expect(plain.body.spec).toMatchObject({ method: { name: 'fgsm', epsilon: 0.1 }, optimizer: { name: 'adam' }, schedule: { kind: 'constant' } });
@@ -167,21 +221,35 @@ describe('runs API (real Postgres and Redis, no worker)', () => {
       const source = (await http().post('/runs').send(valid).expect(201)).body;
       await app.get(RunRepository).saveCheckpoint(source.id, 1, Buffer.from([1]), 'f'.repeat(64), 'test');
       const checkpointId = (await http().get(`/runs/${source.id}/checkpoints`).expect(200)).body.items[0].id;
-      const fine = await http().post('/runs').send({ ...valid, fromCheckpoint: checkpointId }).expect(201);
+      const fine = await http()
+        .post('/runs')
+        .send({ ...valid, fromCheckpoint: checkpointId })
+        .expect(201);
       expect(fine.body).toMatchObject({ parentRunId: source.id, parentCheckpointId: checkpointId, spec: { initialCheckpointId: checkpointId } });
-      const other = await http().post('/runs').send({ ...valid, model: 'cnn-small', fromCheckpoint: checkpointId }).expect(400);
+      const other = await http()
+        .post('/runs')
+        .send({ ...valid, model: 'cnn-small', fromCheckpoint: checkpointId })
+        .expect(400);
       expect(other.body.message[0]).toMatch(/^fromCheckpoint: checkpoint .* holds a mlp trained on mnist, not a cnn-small on mnist/);
       const distilled = await http()
         .post('/runs')
         .send({ ...valid, kind: 'distillation', attack: undefined, model: 'cnn-small', temperature: 20, teacherCheckpoint: checkpointId })
         .expect(201);
-      expect(distilled.body).toMatchObject({ kind: 'distillation', parentRunId: source.id, parentCheckpointId: checkpointId, spec: { temperature: 20, teacherCheckpointId: checkpointId } });
+      expect(distilled.body).toMatchObject({
+        kind: 'distillation',
+        parentRunId: source.id,
+        parentCheckpointId: checkpointId,
+        spec: { temperature: 20, teacherCheckpointId: checkpointId },
+      });
       expect((await queue.getJob(distilled.body.id))?.name).toBe('distillation');
     });
 
     it('rejects a body over the size limit with 413 and a message naming the limit', async () => {
       const before = await runCount();
-      const res = await http().post('/runs').send({ ...valid, padding: 'x'.repeat(4096) }).expect(413);
+      const res = await http()
+        .post('/runs')
+        .send({ ...valid, padding: 'x'.repeat(4096) })
+        .expect(413);
       expect(res.body.message).toEqual([expect.stringMatching(/body exceeds the limit of 2048 bytes \(BODY_LIMIT_BYTES\)/)]);
       expect(await runCount()).toBe(before);
     });
@@ -200,7 +268,15 @@ describe('runs API (real Postgres and Redis, no worker)', () => {
   describe('queries', () => {
     it('lists runs newest first with pagination and filters', async () => {
       const created: string[] = [];
-      for (let i = 0; i < 3; i++) created.push((await http().post('/runs').send({ ...valid, kind: 'train', seed: FILE_SEED + 10 + i }).expect(201)).body.id);
+      for (let i = 0; i < 3; i++)
+        created.push(
+          (
+            await http()
+              .post('/runs')
+              .send({ ...valid, kind: 'train', seed: FILE_SEED + 10 + i })
+              .expect(201)
+          ).body.id,
+        );
       const page = await http().get('/runs').query({ kind: 'train', status: 'queued', limit: 2 }).expect(200);
       expect(page.body.items).toHaveLength(2);
       expect(page.body.total).toBeGreaterThanOrEqual(3);
@@ -213,10 +289,17 @@ describe('runs API (real Postgres and Redis, no worker)', () => {
 
     it('finds the run an Idempotency-Key created, and nothing for a key never used', async () => {
       const key = `lookup-${Date.now()}`;
-      const { body: run } = await http().post('/runs').set('Idempotency-Key', key).send({ ...valid, seed: FILE_SEED + 20 }).expect(201);
+      const { body: run } = await http()
+        .post('/runs')
+        .set('Idempotency-Key', key)
+        .send({ ...valid, seed: FILE_SEED + 20 })
+        .expect(201);
       const found = await http().get('/runs').query({ idempotencyKey: key }).expect(200);
       expect(found.body).toMatchObject({ total: 1, items: [expect.objectContaining({ id: run.id, idempotencyKey: key })] });
-      const none = await http().get('/runs').query({ idempotencyKey: `${key}-unused` }).expect(200);
+      const none = await http()
+        .get('/runs')
+        .query({ idempotencyKey: `${key}-unused` })
+        .expect(200);
       expect(none.body).toMatchObject({ total: 0, items: [] });
     });
 
@@ -267,7 +350,9 @@ describe('runs API (real Postgres and Redis, no worker)', () => {
     const ui = await http().get('/docs').expect(200);
     expect(ui.text).toMatch(/swagger/i);
     const doc = await http().get('/docs/openapi.json').expect(200);
-    expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/runs', '/runs/{id}', '/runs/{id}/metrics', '/runs/{id}/checkpoints', '/runs/{id}/cancel']));
+    expect(Object.keys(doc.body.paths)).toEqual(
+      expect.arrayContaining(['/runs', '/runs/{id}', '/runs/{id}/metrics', '/runs/{id}/checkpoints', '/runs/{id}/cancel']),
+    );
     expect(doc.body.components.schemas.CreateRunDto.required).toEqual(expect.arrayContaining(['kind', 'dataset', 'model', 'epochs', 'batchSize', 'seed']));
   });
 

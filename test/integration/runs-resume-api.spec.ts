@@ -29,7 +29,10 @@ describe('POST /runs/resume (real Postgres and Redis, no worker)', () => {
   let dataSource: DataSource;
   const http = () => request(app.getHttpServer());
   const runCount = async (): Promise<number> => {
-    const [{ count }] = await dataSource.query(`SELECT count(*)::int AS count FROM runs WHERE (spec->>'seed')::numeric BETWEEN $1 AND $2`, [FILE_SEED, FILE_SEED + 99]);
+    const [{ count }] = await dataSource.query(`SELECT count(*)::int AS count FROM runs WHERE (spec->>'seed')::numeric BETWEEN $1 AND $2`, [
+      FILE_SEED,
+      FILE_SEED + 99,
+    ]);
     return count;
   };
 
@@ -52,11 +55,18 @@ describe('POST /runs/resume (real Postgres and Redis, no worker)', () => {
     const res = await http().post('/runs/resume').set('Idempotency-Key', key).send({ run, checkpoint, metrics }).expect(201);
     expect(res.body).toMatchObject({ kind: 'adversarial-training', status: 'queued', spec: { ...run, learningRate: 0.001 } });
 
-    const stored: Array<Pick<Checkpoint, 'epoch' | 'sha256' | 'format' | 'data'>> = await dataSource.query('SELECT epoch, sha256, format, data FROM checkpoints WHERE run_id = $1', [res.body.id]);
+    const stored: Array<Pick<Checkpoint, 'epoch' | 'sha256' | 'format' | 'data'>> = await dataSource.query(
+      'SELECT epoch, sha256, format, data FROM checkpoints WHERE run_id = $1',
+      [res.body.id],
+    );
     expect(stored.map((c) => [c.epoch, c.sha256, c.format, Buffer.compare(c.data, bytes)])).toEqual([[2, checkpoint.sha256, 'bulwark-ckpt-v1', 0]]);
     const points = await dataSource.getRepository(Metric).find({ where: { runId: res.body.id }, order: { key: 'ASC', step: 'ASC' } });
     // Epoch 3 runs again and writes its own.
-    expect(points.map((p) => [p.key, p.step, p.value])).toEqual([['test_clean_accuracy', 2, 0.8], ['train_loss', 1, 0.9], ['train_loss', 2, 0.5]]);
+    expect(points.map((p) => [p.key, p.step, p.value])).toEqual([
+      ['test_clean_accuracy', 2, 0.8],
+      ['train_loss', 1, 0.9],
+      ['train_loss', 2, 0.5],
+    ]);
     const job = await queue.getJob(res.body.id);
     expect(job?.name).toBe('adversarial-training');
 
@@ -69,9 +79,17 @@ describe('POST /runs/resume (real Postgres and Redis, no worker)', () => {
   });
 
   const bad: Array<[string, Record<string, unknown>, RegExp]> = [
-    ['a damaged checkpoint', { run, checkpoint: { ...checkpoint, sha256: '0'.repeat(64) } }, /^checkpoint\.sha256 does not match the data \(whose SHA-256 is [0-9a-f]{64}\)/],
+    [
+      'a damaged checkpoint',
+      { run, checkpoint: { ...checkpoint, sha256: '0'.repeat(64) } },
+      /^checkpoint\.sha256 does not match the data \(whose SHA-256 is [0-9a-f]{64}\)/,
+    ],
     ['a checkpoint of the last epoch', { run, checkpoint: { ...checkpoint, epoch: 3 } }, /^checkpoint\.epoch: 3 leaves nothing to resume of a run of 3 epochs/],
-    ['a run built on another checkpoint', { run: { ...run, fromCheckpoint: '00000000-0000-4000-8000-000000000000' }, checkpoint }, /^run\.fromCheckpoint: a run built on another checkpoint cannot be resumed here/],
+    [
+      'a run built on another checkpoint',
+      { run: { ...run, fromCheckpoint: '00000000-0000-4000-8000-000000000000' }, checkpoint },
+      /^run\.fromCheckpoint: a run built on another checkpoint cannot be resumed here/,
+    ],
     ['an invalid run', { run: { ...run, epochs: 0 }, checkpoint }, /^run\.epochs must not be less than 1/],
     ['no checkpoint', { run }, /^checkpoint should not be (null or )?undefined/],
     ['a foreign format', { run, checkpoint: { ...checkpoint, format: 'pytorch' } }, /^checkpoint\.format must be a bulwark checkpoint format/],
@@ -86,12 +104,18 @@ describe('POST /runs/resume (real Postgres and Redis, no worker)', () => {
   });
 
   it('keeps other routes at BODY_LIMIT_BYTES', async () => {
-    const res = await http().post('/runs').send({ ...run, padding: 'x'.repeat(4096) }).expect(413);
+    const res = await http()
+      .post('/runs')
+      .send({ ...run, padding: 'x'.repeat(4096) })
+      .expect(413);
     expect(res.body.message).toEqual([expect.stringMatching(/BODY_LIMIT_BYTES/)]);
   });
 
   it('lists the resumed run like any other', async () => {
-    const res = await http().post('/runs/resume').send({ run: { ...run, seed: FILE_SEED + 1 }, checkpoint }).expect(201);
+    const res = await http()
+      .post('/runs/resume')
+      .send({ run: { ...run, seed: FILE_SEED + 1 }, checkpoint })
+      .expect(201);
     const listed = await http().get(`/runs/${res.body.id}/checkpoints`).expect(200);
     expect(listed.body.items).toEqual([expect.objectContaining({ epoch: 2, sizeBytes: bytes.length })]);
     expect((await dataSource.getRepository(Run).findOneByOrFail({ id: res.body.id })).status).toBe('queued');

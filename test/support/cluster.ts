@@ -34,7 +34,8 @@ export async function startTestCluster(queuePrefix: string, extraEnv: Record<str
   const base = `http://127.0.0.1:${port}`;
   const api = startProcess(API_MAIN, env);
   const worker = startProcess(WORKER_MAIN, env);
-  const died = (p: ManagedProcess, name: string) => p.exited.then((code) => Promise.reject(new Error(`${name} exited (${String(code)}) during start-up:\n${p.output()}`)));
+  const died = (p: ManagedProcess, name: string) =>
+    p.exited.then((code) => Promise.reject(new Error(`${name} exited (${String(code)}) during start-up:\n${p.output()}`)));
   try {
     await Promise.race([
       Promise.all([

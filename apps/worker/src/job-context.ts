@@ -22,11 +22,7 @@ export interface JobContext {
  * Loads a run's dataset with the split its spec fixes. Missing or broken files cannot be fixed
  * by a retry: they fail the run at once, naming the file.
  */
-export function loadRunDataset(
-  dataset: DatasetName,
-  split: { testFraction: number; seed: number },
-  dirs: WorkerConfig['datasetDirs'],
-): LoadedDataset {
+export function loadRunDataset(dataset: DatasetName, split: { testFraction: number; seed: number }, dirs: WorkerConfig['datasetDirs']): LoadedDataset {
   if (dataset === 'cifar10' && !dirs.cifar10) {
     throw new UnrecoverableError('dataset cifar10 needs CIFAR10_DIR on the worker (the directory of data_batch_1.bin … test_batch.bin)');
   }

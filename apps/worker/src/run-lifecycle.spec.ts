@@ -108,7 +108,7 @@ describe('runJob: the lifecycle every run job shares', () => {
     expect([...missing.calls, ...unfit.calls]).toEqual([]);
   });
 
-  it('lets the body\'s error through untouched, so BullMQ retries and the parent records the failure', async () => {
+  it("lets the body's error through untouched, so BullMQ retries and the parent records the failure", async () => {
     const runs = new FakeRuns(queued);
     const boom = new Error('out of memory');
     await expect(runJob(context(runs), { runId: 'r1', check }, async () => Promise.reject(boom))).rejects.toBe(boom);

@@ -3,9 +3,19 @@ import { trainingRunSpecSchema } from '@bulwark/spec';
 import { assertJobKind, specCheck, storedSpec } from './stored-spec';
 
 /** A spec as the first API stored it: no method, optimizer or schedule (the worker runs it as it ran then). */
-const legacy = { kind: 'train', dataset: 'mnist', model: 'mlp', attack: { name: 'fgsm', epsilon: 0.1 }, epochs: 1, batchSize: 32, seed: 1, learningRate: 0.001, testFraction: 0.2 } as const;
+const legacy = {
+  kind: 'train',
+  dataset: 'mnist',
+  model: 'mlp',
+  attack: { name: 'fgsm', epsilon: 0.1 },
+  epochs: 1,
+  batchSize: 32,
+  seed: 1,
+  learningRate: 0.001,
+  testFraction: 0.2,
+} as const;
 
-describe('a run\'s stored spec as the worker reads it', () => {
+describe("a run's stored spec as the worker reads it", () => {
   it('parses a spec stored before optional fields existed', () => {
     expect(storedSpec(trainingRunSpecSchema, legacy)).toEqual(legacy);
   });

@@ -117,7 +117,10 @@ describe('apgd', () => {
   it('with explicit targets counts a success only where the target is predicted', () => {
     const epsilon = 0.1;
     const problem = linearProblem({ features: 10, classes: 5, examples: 20, epsilon, seed: 9 });
-    const targets = tf.tensor1d(problem.labelValues.map((y) => (y + 1) % 5), 'int32');
+    const targets = tf.tensor1d(
+      problem.labelValues.map((y) => (y + 1) % 5),
+      'int32',
+    );
     const result = apgd({ model: problem.model, inputs: problem.inputs, labels: problem.labels, targets, epsilon, steps: 20, loss: 'ce' });
     const predicted = predictLabels({ model: problem.model, inputs: result.adversarial });
 
@@ -131,7 +134,8 @@ describe('apgd', () => {
   it('is deterministic for a seed, leaks no tensors and keeps every example inside the threat model', () => {
     const epsilon = 0.08;
     const problem = linearProblem({ features: 10, classes: 5, examples: 16, epsilon, seed: 10 });
-    const run = (seed: number) => apgd({ model: problem.model, inputs: problem.inputs, labels: problem.labels, epsilon, steps: 10, restarts: 2, loss: 'dlr', seed });
+    const run = (seed: number) =>
+      apgd({ model: problem.model, inputs: problem.inputs, labels: problem.labels, epsilon, steps: 10, restarts: 2, loss: 'dlr', seed });
     const before = tf.memory().numTensors;
 
     const first = run(7);

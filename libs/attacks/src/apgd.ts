@@ -1,12 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import {
-  assertClasses,
-  crossEntropyObjective,
-  dlrObjective,
-  dlrTargetedObjective,
-  lossAndGradient,
-  type LogitsObjective,
-} from './attack-losses';
+import { assertClasses, crossEntropyObjective, dlrObjective, dlrTargetedObjective, lossAndGradient, type LogitsObjective } from './attack-losses';
 import type { AttackResult, PerturbationNorm } from './attack-result';
 import { assertSteps, finishAttack, hits, readAndDispose } from './finish-attack';
 import { assertLabelsMatch, type LogitsModel } from './logits-model';
@@ -140,7 +133,13 @@ export function apgd(options: ApgdOptions): AttackResult {
         const replace = active.map((i, j) => found[j] === 1 || runLoss[j] > bestLoss[i]);
         const take = indicesWhere(replace);
         if (take.length > 0) {
-          const merged = tf.tidy(() => mergeExamples(adversarial, take.map((j) => active[j]), gatherExamples(run.adversarial, take)));
+          const merged = tf.tidy(() =>
+            mergeExamples(
+              adversarial,
+              take.map((j) => active[j]),
+              gatherExamples(run.adversarial, take),
+            ),
+          );
           adversarial.dispose();
           adversarial = merged;
         }

@@ -10,7 +10,15 @@ describe('carliniWagner', () => {
   it('on a 2-class linear model finds close to the analytic minimum L2 distance to the boundary, (z_y − z_o)/‖w_y − w_o‖₂', () => {
     const problem = linearProblem({ features: 6, classes: 2, examples: 12, epsilon: 0.25, seed: 41 });
     const before = tf.memory().numTensors;
-    const result = carliniWagner({ model: problem.model, inputs: problem.inputs, labels: problem.labels, binarySearchSteps: 6, maxIterations: 150, learningRate: 0.05, initialConst: 1 });
+    const result = carliniWagner({
+      model: problem.model,
+      inputs: problem.inputs,
+      labels: problem.labels,
+      binarySearchSteps: 6,
+      maxIterations: 150,
+      learningRate: 0.05,
+      initialConst: 1,
+    });
     expect(tf.memory().numTensors).toBe(before + 1);
 
     const minimal = problem.rows.map((row, i) => {
@@ -35,7 +43,16 @@ describe('carliniWagner', () => {
 
   it('wins by at least the confidence κ, is deterministic, and with an ε counts only perturbations within it', () => {
     const problem = linearProblem({ features: 6, classes: 3, examples: 10, epsilon: 0.25, seed: 42 });
-    const options = { model: problem.model, inputs: problem.inputs, labels: problem.labels, binarySearchSteps: 4, maxIterations: 80, learningRate: 0.05, initialConst: 1, confidence: 0.5 };
+    const options = {
+      model: problem.model,
+      inputs: problem.inputs,
+      labels: problem.labels,
+      binarySearchSteps: 4,
+      maxIterations: 80,
+      learningRate: 0.05,
+      initialConst: 1,
+      confidence: 0.5,
+    };
     const a = carliniWagner(options);
     const b = carliniWagner(options);
     expect(Array.from(a.adversarial.dataSync())).toEqual(Array.from(b.adversarial.dataSync()));

@@ -38,7 +38,8 @@ describe('eot', () => {
 
   it('gives the gradient averaged over the draws', () => {
     // logits = [x0², x1] through a noisy transform: d/dx0 of the mean is the mean of 2(x0 + u_i).
-    const model = (t: tf.Tensor) => tf.tidy(() => tf.stack([tf.square(tf.squeeze(tf.slice(t, [0, 0], [-1, 1]), [1])), tf.squeeze(tf.slice(t, [0, 1], [-1, 1]), [1])], 1) as tf.Tensor2D);
+    const model = (t: tf.Tensor) =>
+      tf.tidy(() => tf.stack([tf.square(tf.squeeze(tf.slice(t, [0, 0], [-1, 1]), [1])), tf.squeeze(tf.slice(t, [0, 1], [-1, 1]), [1])], 1) as tf.Tensor2D);
     const seeds: number[] = [];
     const recording = (t: tf.Tensor, seed: number) => {
       seeds.push(seed);
@@ -47,7 +48,8 @@ describe('eot', () => {
     const x = tf.tensor2d([[0.5, 0.5]]);
     const gradient = tf.grad((t: tf.Tensor) => tf.sum(tf.slice(eot({ model, transform: recording, samples: 5, seed: 1 })(t), [0, 0], [-1, 1])))(x);
 
-    const expected = seeds.map((s) => tf.tidy(() => tf.add(x, tf.randomUniform(x.shape, -0.3, 0.3, 'float32', s)).dataSync()[0] * 2)).reduce((a, b) => a + b, 0) / 5;
+    const expected =
+      seeds.map((s) => tf.tidy(() => tf.add(x, tf.randomUniform(x.shape, -0.3, 0.3, 'float32', s)).dataSync()[0] * 2)).reduce((a, b) => a + b, 0) / 5;
     expect(gradient.dataSync()[0]).toBeCloseTo(expected, 5);
     expect(gradient.dataSync()[1]).toBe(0);
     tf.dispose([x, gradient]);

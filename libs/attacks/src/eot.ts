@@ -36,7 +36,10 @@ export function eot({ model, transform, samples = 10, seed = 0, average = 'logit
     const seeds = Array.from({ length: samples }, () => rng.tensorSeed());
     return tf.tidy(() => {
       const batch = inputs.shape[0];
-      const draws = tf.concat(seeds.map((s) => transform(inputs, s)), 0);
+      const draws = tf.concat(
+        seeds.map((s) => transform(inputs, s)),
+        0,
+      );
       const logits = model(draws);
       const perDraw = tf.reshape(logits, [samples, batch, logits.shape[1]]);
       if (average === 'logits') return tf.mean<tf.Tensor2D>(perDraw, 0);

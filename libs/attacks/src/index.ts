@@ -42,11 +42,5 @@ export {
 export { bim, craftPgd, pgd, type BimOptions, type PgdEvaluationOptions, type PgdOptions } from './pgd';
 export { accuracy, predictLabels, type AccuracyOptions, type LogitsModel, type PredictOptions } from './logits-model';
 export { softmaxCrossEntropy, type SoftmaxCrossEntropyOptions } from './softmax-cross-entropy';
-export {
-  checkPerturbation,
-  PERTURBATION_TOLERANCE,
-  verifyPerturbation,
-  type PerturbationCheck,
-  type VerifyPerturbationOptions,
-} from './verify-perturbation';
+export { checkPerturbation, PERTURBATION_TOLERANCE, verifyPerturbation, type PerturbationCheck, type VerifyPerturbationOptions } from './verify-perturbation';
 export { ATTACKS_VERSION } from './version';

@@ -76,7 +76,14 @@ export function weightDifference(weights: number[][], y: number, j: number): num
  * min_j (z_y − z_j)(x) − ε‖w_y − w_j‖_q over classes j ≠ y (q = 1 for L∞, 2 for L2).
  * Negative exactly where an adversarial example exists.
  */
-export function worstMargin(weights: number[][], row: number[], y: number, epsilon: number, norm: 'linf' | 'l2', bias?: number[]): { margin: number; runnerUp: number } {
+export function worstMargin(
+  weights: number[][],
+  row: number[],
+  y: number,
+  epsilon: number,
+  norm: 'linf' | 'l2',
+  bias?: number[],
+): { margin: number; runnerUp: number } {
   const z = logitsOf(weights, row, bias);
   let margin = Infinity;
   let runnerUp = -1;

@@ -25,7 +25,10 @@ describe('pgd', () => {
     const weights = tf.randomNormal([20, classes], 0, 1, 'float32', 1);
     const model: LogitsModel = (x) => tf.tidy(() => tf.matMul<tf.Tensor2D>(tf.reshape(x, [x.shape[0], -1]), weights));
     const inputs = tf.randomUniform([64, 4, 5, 1], 0, 1, 'float32', 2);
-    const labels = tf.tensor1d(Array.from({ length: 64 }, (_, i) => i % classes), 'int32');
+    const labels = tf.tensor1d(
+      Array.from({ length: 64 }, (_, i) => i % classes),
+      'int32',
+    );
     return { model, inputs, labels, dispose: () => tf.dispose([weights, inputs, labels]) };
   }
 
@@ -164,7 +167,10 @@ describe('pgd: losses, targets, restarts and BIM', () => {
     const epsilon = 0.05;
     const problem = analytic.linearProblem({ features: 10, classes: 2, examples: 30, epsilon, seed: 71 });
     for (const loss of ['ce', 'margin'] as const) {
-      for (const attack of [pgd({ ...problem, epsilon, loss, steps: 8, stepSize: 0.02, seed: 2 }), bim({ ...problem, epsilon, loss, steps: 3, stepSize: 0.02 })]) {
+      for (const attack of [
+        pgd({ ...problem, epsilon, loss, steps: 8, stepSize: 0.02, seed: 2 }),
+        bim({ ...problem, epsilon, loss, steps: 3, stepSize: 0.02 }),
+      ]) {
         const adversarial = attack.adversarial.arraySync() as number[][];
         let optimal = 0;
         problem.rows.forEach((row, i) => {

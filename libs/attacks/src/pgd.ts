@@ -99,7 +99,13 @@ export function pgd(options: PgdEvaluationOptions): AttackResult {
       const found = readAndDispose(run.found);
       const loss = readAndDispose(run.loss);
       const take = indicesWhere(active.map((i, j) => found[j] === 1 || loss[j] > bestLoss[i]));
-      const merged = tf.tidy(() => mergeExamples(adversarial, take.map((j) => active[j]), gatherExamples(run.result, take)));
+      const merged = tf.tidy(() =>
+        mergeExamples(
+          adversarial,
+          take.map((j) => active[j]),
+          gatherExamples(run.result, take),
+        ),
+      );
       run.result.dispose();
       adversarial.dispose();
       adversarial = merged;

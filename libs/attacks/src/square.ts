@@ -104,7 +104,13 @@ export function square(options: SquareOptions): SquareResult {
         t?.dispose();
       }
       const take = indicesWhere(active.map((i, j) => run.fooled[j] || run.loss[j] < bestLoss[i]));
-      const merged = tf.tidy(() => mergeExamples(adversarial, take.map((j) => active[j]), gatherExamples(run.adversarial, take)));
+      const merged = tf.tidy(() =>
+        mergeExamples(
+          adversarial,
+          take.map((j) => active[j]),
+          gatherExamples(run.adversarial, take),
+        ),
+      );
       adversarial.dispose();
       adversarial = merged;
       run.adversarial.dispose();

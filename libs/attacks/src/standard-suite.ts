@@ -88,7 +88,15 @@ export function standardSuite(options: StandardSuiteOptions): SuiteResult {
   try {
     for (const name of stages) {
       const stageSeed = rng.tensorSeed();
-      const params = stageParams(name, { epsilon, norm, seed: stageSeed, apgdSteps, apgdRestarts, targetClasses: Math.min(targetClasses, numClasses - 1), squareQueries });
+      const params = stageParams(name, {
+        epsilon,
+        norm,
+        seed: stageSeed,
+        apgdSteps,
+        apgdRestarts,
+        targetClasses: Math.min(targetClasses, numClasses - 1),
+        squareQueries,
+      });
       const active = indicesWhere(brokenBy.map((b) => b === null));
       const skipped = skipReason(name, norm, numClasses);
       const started = Date.now();
@@ -102,12 +110,29 @@ export function standardSuite(options: StandardSuiteOptions): SuiteResult {
       const y = gatherExamples(labels, active);
       let result: AttackResult;
       try {
-        result = runStage(name, { model, inputs: x, labels: y, epsilon, norm, seed: stageSeed, apgdSteps, apgdRestarts, targetClasses: params.targetClasses as number, squareQueries });
+        result = runStage(name, {
+          model,
+          inputs: x,
+          labels: y,
+          epsilon,
+          norm,
+          seed: stageSeed,
+          apgdSteps,
+          apgdRestarts,
+          targetClasses: params.targetClasses as number,
+          squareQueries,
+        });
       } finally {
         tf.dispose([x, y]);
       }
       const fooled = indicesWhere(result.success);
-      const merged = tf.tidy(() => mergeExamples(adversarial, fooled.map((j) => active[j]), gatherExamples(result.adversarial, fooled)));
+      const merged = tf.tidy(() =>
+        mergeExamples(
+          adversarial,
+          fooled.map((j) => active[j]),
+          gatherExamples(result.adversarial, fooled),
+        ),
+      );
       result.adversarial.dispose();
       adversarial.dispose();
       adversarial = merged;
@@ -158,7 +183,17 @@ function stageParams(name: SuiteStageName, s: Omit<StageSettings, 'model' | 'inp
     case 'apgd-ce':
       return { attack: 'apgd', loss: 'ce', norm: s.norm, epsilon: s.epsilon, steps: s.apgdSteps, restarts: s.apgdRestarts, rho: 0.75, seed: s.seed };
     case 'apgd-t':
-      return { attack: 'apgd', loss: 'dlr-targeted', norm: s.norm, epsilon: s.epsilon, steps: s.apgdSteps, restarts: 1, targetClasses: s.targetClasses, rho: 0.75, seed: s.seed };
+      return {
+        attack: 'apgd',
+        loss: 'dlr-targeted',
+        norm: s.norm,
+        epsilon: s.epsilon,
+        steps: s.apgdSteps,
+        restarts: 1,
+        targetClasses: s.targetClasses,
+        rho: 0.75,
+        seed: s.seed,
+      };
     case 'square':
       return { attack: 'square', loss: 'margin', norm: 'linf', epsilon: s.epsilon, queries: s.squareQueries, pInit: 0.8, restarts: 1, seed: s.seed };
   }

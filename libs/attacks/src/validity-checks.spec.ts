@@ -40,11 +40,20 @@ describe('validity checks', () => {
     ];
     expect(notBrokenAtLargeEpsilon({ curve })).toMatchObject({ raised: true, examples: [1] });
     expect(notBrokenAtLargeEpsilon({ curve: [{ epsilon: 0.5, robustAccuracy: 0.01 }] }).raised).toBe(false);
-    expect(notBrokenAtLargeEpsilon({ curve: [{ epsilon: 0.1, robustAccuracy: 0.9 }] })).toMatchObject({ raised: false, detail: expect.stringContaining('nothing judged') });
+    expect(notBrokenAtLargeEpsilon({ curve: [{ epsilon: 0.1, robustAccuracy: 0.9 }] })).toMatchObject({
+      raised: false,
+      detail: expect.stringContaining('nothing judged'),
+    });
   });
 
   it('flag examples only the black-box attack broke', () => {
-    const result = blackBoxBeatWhiteBox({ blackBox: [true, true, false], whiteBox: [[false, true, false], [false, false, true]] });
+    const result = blackBoxBeatWhiteBox({
+      blackBox: [true, true, false],
+      whiteBox: [
+        [false, true, false],
+        [false, false, true],
+      ],
+    });
     expect(result).toMatchObject({ raised: true, examples: [0] });
     expect(blackBoxBeatWhiteBox({ blackBox: [true], whiteBox: [[true]] }).raised).toBe(false);
   });

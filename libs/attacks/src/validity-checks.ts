@@ -39,7 +39,11 @@ export interface CurvePoint {
 export function iterativeWeakerThanSingleStep({ singleStep, iterative }: { singleStep: boolean[]; iterative: boolean[] }): ValidityFlag {
   assertSameLength(singleStep, iterative);
   const examples = indicesOf(singleStep.map((s, i) => s && !iterative[i]));
-  return flag('iterative-weaker-than-single-step', examples, `single-step succeeded where the iterative attack failed on ${examples.length} of ${singleStep.length} examples`);
+  return flag(
+    'iterative-weaker-than-single-step',
+    examples,
+    `single-step succeeded where the iterative attack failed on ${examples.length} of ${singleStep.length} examples`,
+  );
 }
 
 /**

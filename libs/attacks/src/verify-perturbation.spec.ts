@@ -56,8 +56,14 @@ describe('verifyPerturbation', () => {
   });
 
   it('checks only the box when ε is infinite (minimum-norm attacks)', () => {
-    const inputs = tf.tensor2d([[0.5, 0.5], [0.5, 0.5]]);
-    const adversarial = tf.tensor2d([[0, 1], [0, 1.5]]);
+    const inputs = tf.tensor2d([
+      [0.5, 0.5],
+      [0.5, 0.5],
+    ]);
+    const adversarial = tf.tensor2d([
+      [0, 1],
+      [0, 1.5],
+    ]);
     expect(verifyPerturbation({ inputs, adversarial, epsilon: Infinity, norm: 'l2' })).toEqual([true, false]);
     tf.dispose([inputs, adversarial]);
   });

@@ -16,10 +16,7 @@ export function redactUrl(value: string): string {
  * Probes Postgres and Redis once before Nest starts, so an unreachable service is reported as
  * one line naming it instead of a retry loop of stack traces from the ORM or the queue client.
  */
-export async function assertServicesReachable(
-  urls: { databaseUrl: string; redisUrl?: string },
-  timeoutMs = 5000,
-): Promise<void> {
+export async function assertServicesReachable(urls: { databaseUrl: string; redisUrl?: string }, timeoutMs = 5000): Promise<void> {
   const pg = new Client({ connectionString: urls.databaseUrl, connectionTimeoutMillis: timeoutMs });
   try {
     await pg.connect();

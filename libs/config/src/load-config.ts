@@ -117,7 +117,14 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
 
 function workerQueues(env: Env): QueueName[] {
   const value = raw(env, 'WORKER_QUEUES')!;
-  const names = [...new Set(value.split(',').map((name) => name.trim()).filter((name) => name !== ''))];
+  const names = [
+    ...new Set(
+      value
+        .split(',')
+        .map((name) => name.trim())
+        .filter((name) => name !== ''),
+    ),
+  ];
   const unknown = names.filter((name) => !(QUEUE_NAMES as readonly string[]).includes(name));
   if (names.length === 0 || unknown.length > 0) {
     throw new ConfigError(`WORKER_QUEUES must list one or more of ${QUEUE_NAMES.join(', ')}, comma-separated (got "${value}")`);

@@ -3,18 +3,7 @@ import { join } from 'node:path';
 import { assertLabelsInRange, type Dataset, type DatasetSplit } from './dataset';
 import { readDataFile } from './idx';
 
-export const CIFAR10_CLASS_NAMES: readonly string[] = [
-  'airplane',
-  'automobile',
-  'bird',
-  'cat',
-  'deer',
-  'dog',
-  'frog',
-  'horse',
-  'ship',
-  'truck',
-];
+export const CIFAR10_CLASS_NAMES: readonly string[] = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
 
 export const CIFAR10_TRAIN_FILES: readonly string[] = [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`);
 export const CIFAR10_TEST_FILE = 'test_batch.bin';
@@ -39,7 +28,11 @@ export interface LoadCifar10Options {
 export function loadCifar10({ directory }: LoadCifar10Options): DatasetSplit {
   const classNames = readClassNames(join(directory, CIFAR10_META_FILE));
   return {
-    train: readBatches('cifar10/train', CIFAR10_TRAIN_FILES.map((file) => join(directory, file)), classNames),
+    train: readBatches(
+      'cifar10/train',
+      CIFAR10_TRAIN_FILES.map((file) => join(directory, file)),
+      classNames,
+    ),
     test: readBatches('cifar10/test', [join(directory, CIFAR10_TEST_FILE)], [...classNames]),
   };
 }

@@ -53,7 +53,11 @@ describe('datasets', () => {
     expect(ids(test)).not.toEqual(Array.from({ length: 20 }, (_, i) => i));
     expect(ids(again.test)).toEqual(ids(test));
     expect(ids(other.test)).not.toEqual(ids(test));
-    expect(ids(train).map((id, i) => train.labels[i] === id % 3).every(Boolean)).toBe(true);
+    expect(
+      ids(train)
+        .map((id, i) => train.labels[i] === id % 3)
+        .every(Boolean),
+    ).toBe(true);
     expect(ids(subsetDataset(ds, 5))).toEqual([0, 1, 2, 3, 4]);
     expect(() => splitDataset(ds, { testFraction: 1, seed: 1 })).toThrow(/testFraction/);
     expect(() => subsetDataset(ds, 101)).toThrow(/subset/);
@@ -83,7 +87,11 @@ describe('datasets', () => {
     expect(epoch1.map((b) => b.length)).toEqual([4, 4, 2]);
     expect(epoch1.flat().sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(epoch2.flat()).not.toEqual(epoch1.flat());
-    expect(Array.from(sequentialBatches(ds, 4), ({ indices }) => Array.from(indices))).toEqual([[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]);
+    expect(Array.from(sequentialBatches(ds, 4), ({ indices }) => Array.from(indices))).toEqual([
+      [0, 1, 2, 3],
+      [4, 5, 6, 7],
+      [8, 9],
+    ]);
   });
 
   it('makes float batches in [0,1] and int32 labels on demand', () => {

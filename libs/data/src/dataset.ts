@@ -80,7 +80,11 @@ export function subsetDataset(ds: Dataset, count: number): Dataset {
   if (!Number.isInteger(count) || count <= 0 || count > ds.size) {
     throw new Error(`subset size must be an integer in [1, ${ds.size}], got ${count}`);
   }
-  return takeExamples(ds, Uint32Array.from({ length: count }, (_, i) => i), `${ds.name}[0:${count}]`);
+  return takeExamples(
+    ds,
+    Uint32Array.from({ length: count }, (_, i) => i),
+    `${ds.name}[0:${count}]`,
+  );
 }
 
 /**

@@ -4,14 +4,7 @@ import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Dataset, DatasetSplit } from './dataset';
 import { encodeIdx } from './idx';
-import {
-  DEFAULT_FASHION_MNIST_DIR,
-  FASHION_MNIST_CLASS_NAMES,
-  loadFashionMnist,
-  loadIdxDataset,
-  loadMnistIdx,
-  STANDARD_IDX_FILES,
-} from './idx.dataset';
+import { DEFAULT_FASHION_MNIST_DIR, FASHION_MNIST_CLASS_NAMES, loadFashionMnist, loadIdxDataset, loadMnistIdx, STANDARD_IDX_FILES } from './idx.dataset';
 import { loadMnistDigits } from './mnist-digits.dataset';
 
 const histogram = (ds: Dataset) => {
@@ -138,7 +131,9 @@ describe('IDX datasets', () => {
     it('reports a corrupted gzip stream, and labels swapped for images', () => {
       const corrupted = Uint8Array.from(realTestImages());
       corrupted.fill(0xff, 1000, 1100);
-      expect(withTest(corrupted, realTestLabels())).toThrow(/t10k-images-idx3-ubyte\.gz: starts like a gzip file but does not decompress .*: the file is truncated or corrupted/);
+      expect(withTest(corrupted, realTestLabels())).toThrow(
+        /t10k-images-idx3-ubyte\.gz: starts like a gzip file but does not decompress .*: the file is truncated or corrupted/,
+      );
       expect(withTest(realTestLabels(), realTestImages())).toThrow(
         /t10k-images-idx3-ubyte\.gz \(decompressed\): expected IDX magic 0x00000803 \(images\), got 0x00000801/,
       );

@@ -30,9 +30,7 @@ describe('IDX', () => {
   it('names the source and what it expected for a wrong magic, a short or truncated file, or extra bytes', () => {
     const bytes = encodeIdx(tiny);
     expect(() => parseIdx(bytes, labels)).toThrow('mem: expected IDX magic 0x00000801 (labels), got 0x00000803');
-    expect(() => parseIdx(encodeIdx({ dims: [3], data: new Uint8Array(3) }), images)).toThrow(
-      'mem: expected IDX magic 0x00000803 (images), got 0x00000801',
-    );
+    expect(() => parseIdx(encodeIdx({ dims: [3], data: new Uint8Array(3) }), images)).toThrow('mem: expected IDX magic 0x00000803 (images), got 0x00000801');
     expect(() => parseIdx(new Uint8Array([0, 0]), images)).toThrow('only 2 bytes');
     expect(() => parseIdx(bytes.subarray(0, 10), images)).toThrow('mem: truncated: an IDX header with 3 dimensions takes 16 bytes, file has 10');
     expect(() => parseIdx(bytes.subarray(0, 20), images)).toThrow('mem: truncated: header says 2×2×3 = 12 bytes of images, file has 4');

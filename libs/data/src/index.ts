@@ -25,12 +25,6 @@ export {
   type LoadIdxDatasetOptions,
   type LoadIdxDirectoryOptions,
 } from './idx.dataset';
-export {
-  isDatasetName,
-  loadDataset,
-  type LoadDatasetOptions,
-  type LoadedDataset,
-  type TestSplit,
-} from './load-dataset';
+export { isDatasetName, loadDataset, type LoadDatasetOptions, type LoadedDataset, type TestSplit } from './load-dataset';
 export { loadMnistDigits } from './mnist-digits.dataset';
 export { createRng, restoreRng, type Rng } from './rng';

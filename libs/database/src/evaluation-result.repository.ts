@@ -27,7 +27,11 @@ export class EvaluationResultRepository {
         .orUpdate(['n', 'clean_correct', 'robust_correct', 'seconds', 'details', 'recorded_at'], ['run_id', 'view', 'epsilon', 'attack'])
         .execute();
       await em.delete(AdversarialExample, { runId, view, epsilon });
-      if (gallery.length) await em.insert(AdversarialExample, gallery.map((g) => ({ ...g, runId, view, epsilon })));
+      if (gallery.length)
+        await em.insert(
+          AdversarialExample,
+          gallery.map((g) => ({ ...g, runId, view, epsilon })),
+        );
     });
   }
 

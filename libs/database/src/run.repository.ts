@@ -110,7 +110,10 @@ export class RunRepository {
           await em.insert(Checkpoint, { runId: stored.id, epoch, data, sha256, sizeBytes: data.length, format });
         }
         for (let i = 0; i < metrics.length; i += METRIC_INSERT_CHUNK) {
-          await em.insert(Metric, metrics.slice(i, i + METRIC_INSERT_CHUNK).map((point) => ({ runId: stored.id, ...point })));
+          await em.insert(
+            Metric,
+            metrics.slice(i, i + METRIC_INSERT_CHUNK).map((point) => ({ runId: stored.id, ...point })),
+          );
         }
         return stored;
       });
@@ -166,9 +169,7 @@ export class RunRepository {
 
   /** A failed attempt that BullMQ will retry: the run waits again, keeping the reason. */
   async markRetrying(runId: string, error: string): Promise<void> {
-    await this.dataSource
-      .getRepository(Run)
-      .update({ id: runId, status: In(['queued', 'running']) }, { status: 'queued', error: error.slice(0, 4000) });
+    await this.dataSource.getRepository(Run).update({ id: runId, status: In(['queued', 'running']) }, { status: 'queued', error: error.slice(0, 4000) });
   }
 
   /**
@@ -191,9 +192,7 @@ export class RunRepository {
   }
 
   async isCancelRequested(runId: string): Promise<boolean> {
-    const row = await this.dataSource
-      .getRepository(Run)
-      .findOne({ where: { id: runId }, select: { id: true, cancelRequestedAt: true, status: true } });
+    const row = await this.dataSource.getRepository(Run).findOne({ where: { id: runId }, select: { id: true, cancelRequestedAt: true, status: true } });
     return !row || row.cancelRequestedAt !== null || row.status === 'cancelled';
   }
 

@@ -1,9 +1,4 @@
-export {
-  adaptivePreprocessing,
-  applyPreprocessing,
-  type AdaptiveTreatment,
-  type Preprocessing,
-} from './preprocessing/preprocessing';
+export { adaptivePreprocessing, applyPreprocessing, type AdaptiveTreatment, type Preprocessing } from './preprocessing/preprocessing';
 export { bitDepthReduction, quantise, reduceBitDepth } from './preprocessing/bit-depth';
 export { medianFilter, medianSmoothing } from './preprocessing/median-filter';
 export { jpegCompression, jpegRecompress } from './preprocessing/jpeg-compression';

@@ -2,7 +2,17 @@ import * as tf from '@tensorflow/tfjs';
 import { accuracy, gradientHealth, pgd, stochasticForwardPass } from '@bulwark/attacks';
 import { asLogitsModel } from '@bulwark/models';
 import { subsetDataset } from '@bulwark/data';
-import { adaptiveView, bitDepthReduction, createDefense, defendModel, gaussianNoise, jpegCompression, medianSmoothing, naiveView, randomResizePad } from '@bulwark/defenses';
+import {
+  adaptiveView,
+  bitDepthReduction,
+  createDefense,
+  defendModel,
+  gaussianNoise,
+  jpegCompression,
+  medianSmoothing,
+  naiveView,
+  randomResizePad,
+} from '@bulwark/defenses';
 import { evaluateDefense } from './evaluate-defense';
 import { firstExamples, trainTinyMlp, type TrainedMlp } from './trained-mlp.fixture';
 
@@ -83,7 +93,13 @@ describe('preprocessing defenses around a trained classifier', () => {
   });
 
   it('describes each defense for storage, and rebuilds it from its spec', () => {
-    const spec = { preprocessing: [{ kind: 'bit-depth' as const, bits: 4 }, { kind: 'jpeg' as const, quality: 60 }, { kind: 'gaussian-noise' as const, sigma: 0.1, seed: 2 }] };
+    const spec = {
+      preprocessing: [
+        { kind: 'bit-depth' as const, bits: 4 },
+        { kind: 'jpeg' as const, quality: 60 },
+        { kind: 'gaussian-noise' as const, sigma: 0.1, seed: 2 },
+      ],
+    };
     const defended = createDefense({ model: trained.model, spec });
     expect(defended.description).toEqual({
       ...spec,
@@ -101,9 +117,23 @@ describe('preprocessing defenses around a trained classifier', () => {
 
   it('evaluates a defense that hides nothing once, and says so', async () => {
     const plain = createDefense({ model: trained.model, spec: { preprocessing: [{ kind: 'median-filter', size: 1 }] } });
-    const params = { pgd: { steps: 5, stepSizeFactor: 2.5, restarts: 1, loss: 'ce' as const }, apgd: { steps: 5, restarts: 1 }, apgdTargeted: { steps: 5, targetClasses: 2 }, square: { queries: 10, pInit: 0.8 } };
+    const params = {
+      pgd: { steps: 5, stepSizeFactor: 2.5, restarts: 1, loss: 'ce' as const },
+      apgd: { steps: 5, restarts: 1 },
+      apgdTargeted: { steps: 5, targetClasses: 2 },
+      square: { queries: 10, pInit: 0.8 },
+    };
     const undefended = createDefense({ model: trained.model, spec: { preprocessing: [] } });
-    const result = await evaluateDefense({ defended: undefended, dataset: subsetDataset(trained.test, 10), epsilons: [0.1, 0.5], norm: 'linf', attacks: ['fgsm'], params, seed: 1, galleryPerEpsilon: 0 });
+    const result = await evaluateDefense({
+      defended: undefended,
+      dataset: subsetDataset(trained.test, 10),
+      epsilons: [0.1, 0.5],
+      norm: 'linf',
+      attacks: ['fgsm'],
+      params,
+      seed: 1,
+      galleryPerEpsilon: 0,
+    });
     expect(result.adaptive).toBe(result.naive);
     expect(result.adaptiveAttack).toMatchObject({ sameAsNaive: true, bpda: [], eot: [], eotSettings: null });
     // A median filter is attacked through BPDA even though tfjs differentiates it.

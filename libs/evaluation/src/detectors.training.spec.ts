@@ -1,7 +1,17 @@
 import * as tf from '@tensorflow/tfjs';
 import { pgd } from '@bulwark/attacks';
 import { asLogitsModel } from '@bulwark/models';
-import { adaptiveView, createDefense, detectorAwarePgd, fitDefenseStack, fitDetector, fitStackDetector, judgeWithDetector, scoreDataset, type Detector } from '@bulwark/defenses';
+import {
+  adaptiveView,
+  createDefense,
+  detectorAwarePgd,
+  fitDefenseStack,
+  fitDetector,
+  fitStackDetector,
+  judgeWithDetector,
+  scoreDataset,
+  type Detector,
+} from '@bulwark/defenses';
 import { takeExamples } from '@bulwark/data';
 import { evaluateDetection } from './evaluate-detection';
 import { firstExamples, trainTinyMlp, type TrainedMlp } from './trained-mlp.fixture';
@@ -101,13 +111,25 @@ describe('detectors', () => {
         { kind: 'random-resize-pad' as const, minSize: 26, maxSize: 30, seed: 2 },
       ],
     };
-    const validation = takeExamples(trained.validation, Uint32Array.from({ length: 40 }, (_, i) => i), 'digits/validation[0:40]');
+    const validation = takeExamples(
+      trained.validation,
+      Uint32Array.from({ length: 40 }, (_, i) => i),
+      'digits/validation[0:40]',
+    );
     const { x, y } = firstExamples(trained.test, 4);
     const before = tf.memory().numTensors;
     for (const kind of ['feature-squeezing', 'mahalanobis'] as const) {
       const stack = fitDefenseStack({ model: trained.model, spec: { defense: spec, detector: { kind } }, validation, statistics: validation });
       stack.predict(x);
-      const attack = detectorAwarePgd({ model: adaptiveView(stack.defended, { samples: 2 }), deployed: stack.defended.model, detector: stack.detector!, inputs: x, labels: y, epsilon: 0.1, steps: 2 });
+      const attack = detectorAwarePgd({
+        model: adaptiveView(stack.defended, { samples: 2 }),
+        deployed: stack.defended.model,
+        detector: stack.detector!,
+        inputs: x,
+        labels: y,
+        epsilon: 0.1,
+        steps: 2,
+      });
       attack.adversarial.dispose();
       stack.dispose();
     }
@@ -115,12 +137,36 @@ describe('detectors', () => {
     tf.dispose([x, y]);
   });
 
-  const quickParams = { pgd: { steps: 10, stepSizeFactor: 2.5, restarts: 1, loss: 'ce' as const }, apgd: { steps: 10, restarts: 1 }, apgdTargeted: { steps: 10, targetClasses: 2 }, square: { queries: 20, pInit: 0.8 } };
+  const quickParams = {
+    pgd: { steps: 10, stepSizeFactor: 2.5, restarts: 1, loss: 'ce' as const },
+    apgd: { steps: 10, restarts: 1 },
+    apgdTargeted: { steps: 10, targetClasses: 2 },
+    square: { queries: 20, pInit: 0.8 },
+  };
 
   it('evaluates a stack per attack: detection rate at the fixed threshold, ROC AUC, robust accuracy with the detector', async () => {
-    const stack = fitDefenseStack({ model: trained.model, spec: { defense: { preprocessing: [] }, detector: { kind: 'feature-squeezing' } }, validation: trained.validation });
-    const dataset = takeExamples(trained.test, Uint32Array.from({ length: 24 }, (_, i) => 100 + i), 'digits/test[100:124]');
-    const { evaluations, stopped } = await evaluateDetection({ defended: stack.defended, detectors: [stack.detector!], dataset, epsilon: 0.15, norm: 'linf', attacks: ['fgsm', 'pgd'], params: quickParams, adaptive: { steps: 20 }, seed: 3, batchSize: 12 });
+    const stack = fitDefenseStack({
+      model: trained.model,
+      spec: { defense: { preprocessing: [] }, detector: { kind: 'feature-squeezing' } },
+      validation: trained.validation,
+    });
+    const dataset = takeExamples(
+      trained.test,
+      Uint32Array.from({ length: 24 }, (_, i) => 100 + i),
+      'digits/test[100:124]',
+    );
+    const { evaluations, stopped } = await evaluateDetection({
+      defended: stack.defended,
+      detectors: [stack.detector!],
+      dataset,
+      epsilon: 0.15,
+      norm: 'linf',
+      attacks: ['fgsm', 'pgd'],
+      params: quickParams,
+      adaptive: { steps: 20 },
+      seed: 3,
+      batchSize: 12,
+    });
     expect(stopped).toBe(false);
     expect(evaluations).toHaveLength(1);
     const [result] = evaluations;
@@ -146,10 +192,25 @@ describe('detectors', () => {
 
   it('evaluates several detectors on one set of crafted inputs with the same results as one at a time, and stops when asked', async () => {
     const defended = createDefense({ model: trained.model, spec: { preprocessing: [{ kind: 'bit-depth', bits: 5 }] } });
-    const fit = (kind: 'confidence' | 'mahalanobis') => fitStackDetector({ model: trained.model, defended, spec: { kind }, validation: trained.validation, statistics: trained.train });
+    const fit = (kind: 'confidence' | 'mahalanobis') =>
+      fitStackDetector({ model: trained.model, defended, spec: { kind }, validation: trained.validation, statistics: trained.train });
     const both = [fit('confidence'), fit('mahalanobis')];
-    const dataset = takeExamples(trained.test, Uint32Array.from({ length: 16 }, (_, i) => 200 + i), 'digits/test[200:216]');
-    const common = { defended, dataset, epsilon: 0.1, norm: 'linf' as const, attacks: ['fgsm', 'pgd'] as const, params: quickParams, adaptive: { steps: 8 }, seed: 5, batchSize: 8 };
+    const dataset = takeExamples(
+      trained.test,
+      Uint32Array.from({ length: 16 }, (_, i) => 200 + i),
+      'digits/test[200:216]',
+    );
+    const common = {
+      defended,
+      dataset,
+      epsilon: 0.1,
+      norm: 'linf' as const,
+      attacks: ['fgsm', 'pgd'] as const,
+      params: quickParams,
+      adaptive: { steps: 8 },
+      seed: 5,
+      batchSize: 8,
+    };
     const before = tf.memory().numTensors;
     const together = await evaluateDetection({ ...common, detectors: both });
     expect(tf.memory().numTensors).toBe(before);

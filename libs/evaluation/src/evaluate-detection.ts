@@ -4,7 +4,16 @@ import { makeBatch, sequentialBatches, type Dataset } from '@bulwark/data';
 import { yieldToEventLoop } from '@bulwark/tfjs-runtime';
 import type { DetectionOutcome, DetectorDescription, EvaluationAttackName, EvaluationAttackParams } from '@bulwark/spec';
 import { mapEntry } from './map-entry';
-import { adaptiveView, detectionMetrics, detectorAwarePgd, detectorVerdict, judgeOnClassifier, type AdaptiveViewOptions, type DefendedModel, type Detector } from '@bulwark/defenses';
+import {
+  adaptiveView,
+  detectionMetrics,
+  detectorAwarePgd,
+  detectorVerdict,
+  judgeOnClassifier,
+  type AdaptiveViewOptions,
+  type DefendedModel,
+  type Detector,
+} from '@bulwark/defenses';
 
 export interface DetectorAwareSettings {
   steps: number;
@@ -211,7 +220,19 @@ function craftUnaware(attack: EvaluationAttackName, { attackModel, x, y, epsilon
     result = fgsm({ model: attackModel, inputs: x, labels: y, epsilon, norm });
   } else if (attack === 'pgd') {
     const { steps, stepSizeFactor, restarts, loss } = params.pgd;
-    result = pgd({ model: attackModel, inputs: x, labels: y, epsilon, norm, steps, stepSize: (stepSizeFactor * epsilon) / steps, restarts, loss, randomStart: true, seed });
+    result = pgd({
+      model: attackModel,
+      inputs: x,
+      labels: y,
+      epsilon,
+      norm,
+      steps,
+      stepSize: (stepSizeFactor * epsilon) / steps,
+      restarts,
+      loss,
+      randomStart: true,
+      seed,
+    });
   } else {
     result = standardSuite({
       model: attackModel,
@@ -230,7 +251,13 @@ function craftUnaware(attack: EvaluationAttackName, { attackModel, x, y, epsilon
   return result.adversarial;
 }
 
-function attackDetails(attack: AttackDetectionOutcome['attack'], epsilon: number, norm: PerturbationNorm, params: EvaluationAttackParams, adaptive: DetectorAwareSettings): Record<string, unknown> {
+function attackDetails(
+  attack: AttackDetectionOutcome['attack'],
+  epsilon: number,
+  norm: PerturbationNorm,
+  params: EvaluationAttackParams,
+  adaptive: DetectorAwareSettings,
+): Record<string, unknown> {
   const base = { epsilon, norm, detectorAware: attack === 'detector-aware-pgd' };
   switch (attack) {
     case 'fgsm':
@@ -244,6 +271,14 @@ function attackDetails(attack: AttackDetectionOutcome['attack'], epsilon: number
     case 'square':
       return { ...base, loss: 'margin', ...params.square };
     case 'detector-aware-pgd':
-      return { ...base, loss: 'margin until misclassified, then min(margin, κ) − λ·(score − τ)/σ until accepted', confidence: 1, detectorWeight: 1, stepSizeFactor: 2.5, randomStart: true, ...adaptive };
+      return {
+        ...base,
+        loss: 'margin until misclassified, then min(margin, κ) − λ·(score − τ)/σ until accepted',
+        confidence: 1,
+        detectorWeight: 1,
+        stepSizeFactor: 2.5,
+        randomStart: true,
+        ...adaptive,
+      };
   }
 }

@@ -22,12 +22,7 @@ export interface FgsmEvaluation {
 export const DEFAULT_EVAL_BATCH_SIZE = 256;
 
 /** Clean and FGSM robust accuracy over a whole dataset, in batches. */
-export async function evaluateFgsm({
-  model,
-  dataset,
-  epsilon,
-  batchSize = DEFAULT_EVAL_BATCH_SIZE,
-}: EvaluateFgsmOptions): Promise<FgsmEvaluation> {
+export async function evaluateFgsm({ model, dataset, epsilon, batchSize = DEFAULT_EVAL_BATCH_SIZE }: EvaluateFgsmOptions): Promise<FgsmEvaluation> {
   if (dataset.size === 0) {
     throw new Error(`cannot evaluate on the empty dataset ${dataset.name}`);
   }
@@ -55,4 +50,3 @@ export async function evaluateFgsm({
   }
   return { cleanAccuracy: clean / dataset.size, adversarialAccuracy: robust / dataset.size, examples: dataset.size };
 }
-

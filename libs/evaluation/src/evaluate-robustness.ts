@@ -117,7 +117,9 @@ export async function evaluateRobustness(options: EvaluateRobustnessOptions): Pr
   let done = 0;
 
   for (const epsilon of epsilons) {
-    const breaks = new Map<EvaluationAttackName, Breaks>(attacks.map((a) => [a, { success: new Array<boolean>(n).fill(false), seconds: 0, details: attackDetails(a, epsilon, options) }]));
+    const breaks = new Map<EvaluationAttackName, Breaks>(
+      attacks.map((a) => [a, { success: new Array<boolean>(n).fill(false), seconds: 0, details: attackDetails(a, epsilon, options) }]),
+    );
     const gallery = new Map<number, GalleryExample>();
     for (const { indices } of batches) {
       if (await options.shouldStop?.()) return { n, points, flags, stopped: true };
@@ -156,7 +158,15 @@ export async function evaluateRobustness(options: EvaluateRobustnessOptions): Pr
     // at LARGE_EPSILON on a few examples checks that the attacks can still break the model.
     const probe = curve.some((p) => p.epsilon >= LARGE_EPSILON) ? [] : [await largeEpsilonProbe(options, cleanCorrect, batchSize)];
     const flag = notBrokenAtLargeEpsilon({ curve: [...curve, ...probe], largeEpsilon: LARGE_EPSILON });
-    flags.push(probe.length ? { ...flag, examples: [], detail: `PGD probe at ε = ${LARGE_EPSILON} on ${probe[0].n} examples: robust accuracy ${probe[0].robustAccuracy.toFixed(3)} (${flag.detail})` } : flag);
+    flags.push(
+      probe.length
+        ? {
+            ...flag,
+            examples: [],
+            detail: `PGD probe at ε = ${LARGE_EPSILON} on ${probe[0].n} examples: robust accuracy ${probe[0].robustAccuracy.toFixed(3)} (${flag.detail})`,
+          }
+        : flag,
+    );
   }
   return { n, points, flags, stopped: false };
 }
@@ -171,14 +181,28 @@ const LARGE_EPSILON = 0.5;
 const PROBE_EXAMPLES = 100;
 
 /** Robust accuracy under PGD at LARGE_EPSILON on the first PROBE_EXAMPLES examples. */
-async function largeEpsilonProbe(options: EvaluateRobustnessOptions, cleanCorrect: boolean[], batchSize: number): Promise<{ epsilon: number; robustAccuracy: number; n: number }> {
+async function largeEpsilonProbe(
+  options: EvaluateRobustnessOptions,
+  cleanCorrect: boolean[],
+  batchSize: number,
+): Promise<{ epsilon: number; robustAccuracy: number; n: number }> {
   const { model, dataset, params, seed } = options;
   const count = Math.min(PROBE_EXAMPLES, dataset.size);
   let robust = 0;
   for (let start = 0; start < count; start += batchSize) {
     const indices = Uint32Array.from({ length: Math.min(batchSize, count - start) }, (_, i) => start + i);
     const { x, y } = makeBatch(dataset, indices);
-    const result = pgd({ model, inputs: x, labels: y, epsilon: LARGE_EPSILON, norm: 'linf', steps: params.pgd.steps, stepSize: (params.pgd.stepSizeFactor * LARGE_EPSILON) / params.pgd.steps, randomStart: true, seed });
+    const result = pgd({
+      model,
+      inputs: x,
+      labels: y,
+      epsilon: LARGE_EPSILON,
+      norm: 'linf',
+      steps: params.pgd.steps,
+      stepSize: (params.pgd.stepSizeFactor * LARGE_EPSILON) / params.pgd.steps,
+      randomStart: true,
+      seed,
+    });
     robust += result.success.filter((s, k) => !s && cleanCorrect[indices[k]]).length;
     tf.dispose([x, y, result.adversarial]);
     await yieldToEventLoop();
@@ -256,7 +280,12 @@ async function attackBatch({ options, epsilon, attacks, indices, breaks, gallery
         for (const report of suite.stages) {
           const stage = report.name as EvaluationAttackName;
           // The suite's adversarial input of an example is the one of the stage that broke it.
-          await take(stage, suite, suite.brokenBy.map((by) => by === stage), report.durationMs / 1000);
+          await take(
+            stage,
+            suite,
+            suite.brokenBy.map((by) => by === stage),
+            report.durationMs / 1000,
+          );
           const entry = mapEntry(breaks, stage);
           entry.details = { ...entry.details, ...report.params, ...(report.skipped && { skipped: report.skipped }) };
         }

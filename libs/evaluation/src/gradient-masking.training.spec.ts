@@ -29,7 +29,11 @@ describe('gradient masking, shown for what it is', () => {
     const defended = maskGradients({ model: trained.model, spec: { kind: 'quantise-inputs', levels: 8 } });
     result = await evaluateDefense({
       defended,
-      dataset: takeExamples(trained.test, Uint32Array.from({ length: 40 }, (_, i) => i), 'digits/test[0:40]'),
+      dataset: takeExamples(
+        trained.test,
+        Uint32Array.from({ length: 40 }, (_, i) => i),
+        'digits/test[0:40]',
+      ),
       epsilons: [0.3],
       norm: 'linf',
       attacks: ['fgsm', 'pgd', 'apgd-ce'],
@@ -71,18 +75,24 @@ describe('gradient masking, shown for what it is', () => {
     expect(adaptive.raised).toBe(false);
     const [deployed, attacked] = [tf.argMax(defended.model(x), 1), tf.argMax(adaptiveView(defended)(x), 1)];
     expect(Array.from(attacked.dataSync())).toEqual(Array.from(deployed.dataSync()));
-    expect(defended.description).toMatchObject({ masksGradients: true, logits: { kind: 'saturate-logits', temperature: 1e-4 }, adaptive: { logitsBeforeSquash: 'saturate-logits' } });
+    expect(defended.description).toMatchObject({
+      masksGradients: true,
+      logits: { kind: 'saturate-logits', temperature: 1e-4 },
+      adaptive: { logitsBeforeSquash: 'saturate-logits' },
+    });
     tf.dispose([x, y, deployed, attacked]);
   });
 
-  it('reads a distilled model\'s logits divided by its temperature in the adaptive view, and answers softmax(logits) when deployed', () => {
+  it("reads a distilled model's logits divided by its temperature in the adaptive view, and answers softmax(logits) when deployed", () => {
     const defended = createDefense({ model: trained.model, spec: { preprocessing: [], logits: { kind: 'softmax-output', temperature: 20 } } });
     const { x, y } = firstExamples(trained.test, 8);
     const [logits, adaptive, deployed] = [defended.classifier(x), adaptiveView(defended)(x), defended.model(x)];
     expect(tf.max(tf.abs(tf.sub(tf.mul(adaptive, 20), logits))).dataSync()[0]).toBeLessThan(1e-4);
     expect(tf.max(tf.abs(tf.sub(deployed, tf.softmax(logits)))).dataSync()[0]).toBeLessThan(1e-6);
     expect(defended.description.logits).toEqual({ kind: 'softmax-output', temperature: 20 });
-    expect(() => createDefense({ model: trained.model, spec: { preprocessing: [], logits: { kind: 'softmax-output', temperature: 0.5 } } })).toThrow(/temperature must be >= 1/);
+    expect(() => createDefense({ model: trained.model, spec: { preprocessing: [], logits: { kind: 'softmax-output', temperature: 0.5 } } })).toThrow(
+      /temperature must be >= 1/,
+    );
     tf.dispose([x, y, logits, adaptive, deployed]);
   });
 });

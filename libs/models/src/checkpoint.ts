@@ -69,9 +69,7 @@ export async function serializeCheckpoint({ model, optimizer, epoch, rngState }:
   const values: NamedValue[] = [
     ...model.weights.map((weight) => ({ name: weight.originalName, role: 'model' as const, tensor: weight.read() })),
     ...optimizerWeights.map(({ name, tensor }) => ({ name: canonicalSlotName(name, model.trainableWeights), role: 'optimizer' as const, tensor })),
-    ...(powers === undefined
-      ? []
-      : ADAM_POWER_NAMES.map((name) => ({ name, role: 'optimizer-power' as const, tensor: powers[name] }))),
+    ...(powers === undefined ? [] : ADAM_POWER_NAMES.map((name) => ({ name, role: 'optimizer-power' as const, tensor: powers[name] }))),
   ];
   try {
     const tensors: CheckpointTensorEntry[] = [];
@@ -246,9 +244,7 @@ function readTensor(data: Uint8Array, entry: CheckpointTensorEntry): tf.Tensor {
 
 function assertModelFits(model: tf.LayersModel, entries: CheckpointTensorEntry[]): void {
   const weights = model.weights;
-  const fits =
-    entries.length === weights.length &&
-    entries.every((entry, i) => sameShape(entry.shape, weights[i].shape) && entry.dtype === weights[i].dtype);
+  const fits = entries.length === weights.length && entries.every((entry, i) => sameShape(entry.shape, weights[i].shape) && entry.dtype === weights[i].dtype);
   if (!fits) {
     const have = weights.map((w) => `${w.originalName}[${w.shape.join(',')}]`).join(', ');
     const want = entries.map((e) => `${e.name}[${e.shape}]`).join(', ');

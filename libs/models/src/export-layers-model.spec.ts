@@ -116,9 +116,9 @@ describe('exporting TensorFlow.js model directories', () => {
     });
 
     it('refuses a spec that does not match the checkpointed model', async () => {
-      await expect(
-        exportCheckpointAsLayersModel({ checkpoint, modelSpec: { ...spec, name: 'lenet5' }, directory: join(root, 'wrong-name') }),
-      ).rejects.toThrow('checkpoint holds a cnn-small model, but the spec to export it with is lenet5');
+      await expect(exportCheckpointAsLayersModel({ checkpoint, modelSpec: { ...spec, name: 'lenet5' }, directory: join(root, 'wrong-name') })).rejects.toThrow(
+        'checkpoint holds a cnn-small model, but the spec to export it with is lenet5',
+      );
       await expect(
         exportCheckpointAsLayersModel({ checkpoint, modelSpec: { ...spec, inputShape: [32, 32, 3] }, directory: join(root, 'wrong-shape') }),
       ).rejects.toThrow(/checkpoint weights \(conv1\/kernel\[3,3,1,32\].*\) do not fit model cnn-small/);

@@ -253,9 +253,7 @@ describe('importLayersModel', () => {
     it('a model.json that is not a Layers model', async () => {
       const path = join(root, 'not-a-model.json');
       await writeFile(path, JSON.stringify({ format: 'graph-model', weightsManifest: [] }));
-      await expect(importLayersModel({ directory: path, expectedInputShape: SHAPE, numClasses: CLASSES })).rejects.toThrow(
-        `${path} has no modelTopology`,
-      );
+      await expect(importLayersModel({ directory: path, expectedInputShape: SHAPE, numClasses: CLASSES })).rejects.toThrow(`${path} has no modelTopology`);
     });
   });
 });

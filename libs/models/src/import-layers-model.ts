@@ -97,24 +97,20 @@ export async function importLayersModel(options: ImportLayersModelOptions): Prom
 
 function assertFits(model: tf.LayersModel, where: string, expected: [number, number, number], numClasses: number): void {
   if (model.inputs.length !== 1 || model.outputs.length !== 1) {
-    throw new Error(
-      `the model in ${where} has ${model.inputs.length} inputs and ${model.outputs.length} outputs; a classifier needs one of each`,
-    );
+    throw new Error(`the model in ${where} has ${model.inputs.length} inputs and ${model.outputs.length} outputs; a classifier needs one of each`);
   }
   // Dimension 0 is the batch; a null elsewhere (a fully convolutional model) takes any size.
   const inputShape = model.inputs[0].shape.slice(1);
   const fits = inputShape.length === expected.length && inputShape.every((dim, i) => dim === null || dim === expected[i]);
   if (!fits) {
     throw new Error(
-      `the model in ${where} takes inputs of shape [${inputShape.map(String).join(', ')}] ` +
-        `but the dataset's examples have shape [${expected.join(', ')}]`,
+      `the model in ${where} takes inputs of shape [${inputShape.map(String).join(', ')}] ` + `but the dataset's examples have shape [${expected.join(', ')}]`,
     );
   }
   const outputShape = model.outputs[0].shape;
   if (outputShape.length !== 2 || outputShape[1] !== numClasses) {
     throw new Error(
-      `the model in ${where} outputs shape [${outputShape.slice(1).map(String).join(', ')}] per example ` +
-        `but the dataset has ${numClasses} classes`,
+      `the model in ${where} outputs shape [${outputShape.slice(1).map(String).join(', ')}] per example ` + `but the dataset has ${numClasses} classes`,
     );
   }
 }
@@ -166,8 +162,7 @@ function exposeLogits(topology: KerasTopology, where: string): Exposed {
   const output = layers[outputIndex];
   const name = output.config.name ?? output.name ?? `layer ${outputIndex}`;
 
-  const isSoftmaxLayer =
-    output.class_name === SOFTMAX_LAYER_CLASS || (output.class_name === 'Activation' && output.config.activation === 'softmax');
+  const isSoftmaxLayer = output.class_name === SOFTMAX_LAYER_CLASS || (output.class_name === 'Activation' && output.config.activation === 'softmax');
   if (isSoftmaxLayer) {
     if (!functional) {
       if (layers.length === 1) {
@@ -207,9 +202,9 @@ function outputLayerIndex(modelJson: KerasModelJson, layers: KerasLayerJson[]): 
 /** Layers whose outputs `layer` takes; inbound_nodes is [node][input] = [layer, node, tensor, kwargs]. */
 function inboundLayerNames(layer: KerasLayerJson): string[] {
   const nodes = isList(layer.inbound_nodes) ? layer.inbound_nodes : [];
-  return nodes.flatMap((node) => (isList(node) ? node.map((input) => (isList(input) ? input[0] : undefined)) : [])).filter(
-    (source): source is string => typeof source === 'string',
-  );
+  return nodes
+    .flatMap((node) => (isList(node) ? node.map((input) => (isList(input) ? input[0] : undefined)) : []))
+    .filter((source): source is string => typeof source === 'string');
 }
 
 /** [inboundLayer, nodeIndex, tensorIndex] of a layer applied once to one tensor. */
@@ -219,7 +214,5 @@ function singleInbound(layer: KerasLayerJson): [string, number, number] | undefi
     return undefined;
   }
   const [source, nodeIndex, tensorIndex] = nodes[0][0] as [unknown, unknown, unknown];
-  return typeof source === 'string' && typeof nodeIndex === 'number' && typeof tensorIndex === 'number'
-    ? [source, nodeIndex, tensorIndex]
-    : undefined;
+  return typeof source === 'string' && typeof nodeIndex === 'number' && typeof tensorIndex === 'number' ? [source, nodeIndex, tensorIndex] : undefined;
 }

@@ -12,15 +12,7 @@ export {
   type RestoreTargets,
   type SerializeCheckpointOptions,
 } from './checkpoint';
-export {
-  applyModel,
-  asLogitsModel,
-  createModel,
-  isModelName,
-  MIN_INPUT_SIZE,
-  trainableVariables,
-  type ModelSpec,
-} from './model-zoo';
+export { applyModel, asLogitsModel, createModel, isModelName, MIN_INPUT_SIZE, trainableVariables, type ModelSpec } from './model-zoo';
 export { directoryReader, directoryWriter, MODEL_JSON_FILE, WEIGHTS_FILE } from './model-directory';
 export { fromLayersModelFiles, restoreLayersWeights, saveLayersModel, toLayersModelFiles, type LayersModelFiles } from './layers-model-files';
 export {

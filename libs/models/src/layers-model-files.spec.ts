@@ -60,7 +60,12 @@ describe('Layers model files in memory', () => {
 
   it('imports files from memory, naming their source in what it refuses', async () => {
     const files = await saveLayersModel(userModel(3));
-    const { model, info } = await importLayersModel({ artifacts: await fromLayersModelFiles(files), source: 'the upload', expectedInputShape: SHAPE, numClasses: 3 });
+    const { model, info } = await importLayersModel({
+      artifacts: await fromLayersModelFiles(files),
+      source: 'the upload',
+      expectedInputShape: SHAPE,
+      numClasses: 3,
+    });
     expect(info).toMatchObject({ logits: 'softmax-activation-removed', outputActivation: 'linear' });
     model.dispose();
 

@@ -27,8 +27,7 @@ function sameWeights(a: tf.LayersModel, b: tf.LayersModel): boolean {
   );
 }
 
-const trainableCount = (model: tf.LayersModel) =>
-  model.trainableWeights.reduce((sum, w) => sum + w.shape.reduce((p: number, d) => p * (d as number), 1), 0);
+const trainableCount = (model: tf.LayersModel) => model.trainableWeights.reduce((sum, w) => sum + w.shape.reduce((p: number, d) => p * (d as number), 1), 0);
 
 /** Weights + bias of a conv layer, PyTorch-style count. */
 const convParams = (inChannels: number, outChannels: number, kernel: number, bias = true) =>
@@ -99,9 +98,7 @@ describe('createModel', () => {
     // mlp: 784·256+256 + 256·256+256 + 256·10+10. cnn-small: PyTorch reference CNN.
     expect(models.get('mlp')!.countParams()).toBe(denseParams(784, 256) + denseParams(256, 256) + denseParams(256, 10));
     expect(models.get('mlp')!.countParams()).toBe(269_322);
-    expect(models.get('cnn-small')!.countParams()).toBe(
-      convParams(1, 32, 3) + convParams(32, 64, 3) + denseParams(5 * 5 * 64, 128) + denseParams(128, 10),
-    );
+    expect(models.get('cnn-small')!.countParams()).toBe(convParams(1, 32, 3) + convParams(32, 64, 3) + denseParams(5 * 5 * 64, 128) + denseParams(128, 10));
     expect(models.get('cnn-small')!.countParams()).toBe(225_034);
 
     // Wong & Kolter: 28 → 14 → 7 (4×4, stride 2, padding 1), 32·7·7 = 1568 into dense 100.
@@ -122,11 +119,7 @@ describe('createModel', () => {
     // ResNet-20 (He et al. 2016, §4.2, "0.27M"): 3×3 convs without bias, each followed by a
     // batch norm (γ, β trainable; moving mean and variance not); option-A shortcuts are free.
     const conv3 = (cin: number, cout: number) => convParams(cin, cout, 3, false);
-    const convs =
-      conv3(3, 16) +
-      6 * conv3(16, 16) +
-      (conv3(16, 32) + 5 * conv3(32, 32)) +
-      (conv3(32, 64) + 5 * conv3(64, 64));
+    const convs = conv3(3, 16) + 6 * conv3(16, 16) + (conv3(16, 32) + 5 * conv3(32, 32)) + (conv3(32, 64) + 5 * conv3(64, 64));
     const bnChannels = 16 + 6 * 16 + 6 * 32 + 6 * 64;
     const resnetTrainable = convs + 2 * bnChannels + denseParams(64, 10);
     expect(resnetTrainable).toBe(269_722);
@@ -146,15 +139,12 @@ describe('createModel', () => {
     const x = tf.randomUniform([2, 32, 32, 3], 0, 1, 'float32', 8);
     const [blockOut, shortcut] = probe.predict(x) as tf.Tensor[];
     const expected = tf.tidy(() =>
-      tf.pad(
-        tf.stridedSlice(blockOut, [0, 0, 0, 0], [2, 32, 32, 16], [1, 2, 2, 1]),
-        [
-          [0, 0],
-          [0, 0],
-          [0, 0],
-          [8, 8],
-        ],
-      ),
+      tf.pad(tf.stridedSlice(blockOut, [0, 0, 0, 0], [2, 32, 32, 16], [1, 2, 2, 1]), [
+        [0, 0],
+        [0, 0],
+        [0, 0],
+        [8, 8],
+      ]),
     );
     expect(shortcut.shape).toEqual([2, 16, 16, 32]);
     expect(Array.from(shortcut.dataSync())).toEqual(Array.from(expected.dataSync()));
@@ -168,9 +158,7 @@ describe('createModel', () => {
     expect(trainableCount(resnetOnDigits)).toBe(269_722 - 9 * 2 * 16);
     const lenetOnCifar = createModel({ name: 'lenet5', inputShape: [32, 32, 3], numClasses: 10, seed: 1 });
     // 32 → 32 → 16 → 12 → 6: 16·6·6 = 576 into dense1.
-    expect(lenetOnCifar.countParams()).toBe(
-      convParams(3, 6, 5) + convParams(6, 16, 5) + denseParams(576, 120) + denseParams(120, 84) + denseParams(84, 10),
-    );
+    expect(lenetOnCifar.countParams()).toBe(convParams(3, 6, 5) + convParams(6, 16, 5) + denseParams(576, 120) + denseParams(120, 84) + denseParams(84, 10));
     const x = tf.zeros([2, 28, 28, 1]);
     const logits = asLogitsModel(resnetOnDigits)(x);
     expect(logits.shape).toEqual([2, 10]);

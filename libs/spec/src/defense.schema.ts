@@ -27,7 +27,13 @@ export const preprocessingStepSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('jpeg'), quality: stepFields.quality }),
   z.strictObject({ kind: z.literal('gaussian-noise'), sigma: stepFields.sigma, seed: stepFields.seed }),
   /** `padSize`: the engine's canvas side (default maxSize); never set through the API. */
-  z.strictObject({ kind: z.literal('random-resize-pad'), minSize: stepFields.minSize, maxSize: stepFields.maxSize, padSize: z.int().min(1).max(512).optional(), seed: stepFields.seed }),
+  z.strictObject({
+    kind: z.literal('random-resize-pad'),
+    minSize: stepFields.minSize,
+    maxSize: stepFields.maxSize,
+    padSize: z.int().min(1).max(512).optional(),
+    seed: stepFields.seed,
+  }),
   z.strictObject({ kind: z.literal('quantise-inputs'), levels: stepFields.levels }),
 ]);
 export type PreprocessingStep = z.infer<typeof preprocessingStepSchema>;
@@ -151,8 +157,15 @@ export const detectorRequestSchema = z.strictObject({
     .max(5)
     .optional()
     .meta({ description: 'feature-squeezing only: deterministic steps (default 1-bit depth and a 2×2 median filter)' }),
-  featureLayer: featureLayer.optional().meta({ description: 'mahalanobis only: the layer whose output is the feature vector (default the input of the logits layer)' }),
-  shrinkage: shrinkage.optional().meta({ default: DEFAULT_MAHALANOBIS_SHRINKAGE, description: 'mahalanobis only: ridge added to the feature covariance, relative to its mean variance, in [0, 1]' }),
+  featureLayer: featureLayer
+    .optional()
+    .meta({ description: 'mahalanobis only: the layer whose output is the feature vector (default the input of the logits layer)' }),
+  shrinkage: shrinkage
+    .optional()
+    .meta({
+      default: DEFAULT_MAHALANOBIS_SHRINKAGE,
+      description: 'mahalanobis only: ridge added to the feature covariance, relative to its mean variance, in [0, 1]',
+    }),
 });
 export type DetectorRequest = z.infer<typeof detectorRequestSchema>;
 
@@ -183,7 +196,10 @@ export const DEFAULT_DETECTOR_AWARE: DetectorAwareAttackSpec = { steps: 50, conf
 export const detectorAwareRequestSchema = z.strictObject({
   steps: awareFields.steps.optional().meta({ default: DEFAULT_DETECTOR_AWARE.steps }),
   stepSize: awareFields.stepSize.optional().meta({ description: 'Default 2.5·ε/steps at each ε' }),
-  confidence: awareFields.confidence.optional().meta({ default: DEFAULT_DETECTOR_AWARE.confidence, description: 'κ: margin kept once misclassified, before the step goes to the detector' }),
-  detectorWeight: awareFields.detectorWeight.optional().meta({ default: DEFAULT_DETECTOR_AWARE.detectorWeight, description: 'λ: weight of the detector term, in units of its clean score spread' }),
+  confidence: awareFields.confidence
+    .optional()
+    .meta({ default: DEFAULT_DETECTOR_AWARE.confidence, description: 'κ: margin kept once misclassified, before the step goes to the detector' }),
+  detectorWeight: awareFields.detectorWeight
+    .optional()
+    .meta({ default: DEFAULT_DETECTOR_AWARE.detectorWeight, description: 'λ: weight of the detector term, in units of its clean score spread' }),
 });
-

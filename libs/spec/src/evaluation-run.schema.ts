@@ -107,22 +107,24 @@ export const createEvaluationRequestSchema = z.strictObject({
     .meta({ default: DEFAULT_SUITE, description: 'standard: FGSM, PGD, APGD-CE, APGD-T, Square; quick: FGSM, PGD; custom: the attacks listed' }),
   attacks: z.array(evaluationAttackSchema).min(1).refine(unique, uniqueMessage).optional().meta({ description: 'Only with suite "custom"' }),
   params: evaluationAttackParamsRequestSchema.optional(),
-  examples: examples.optional().meta({ default: DEFAULT_EVALUATION_EXAMPLES, description: 'n: a seeded subset of the test split of this size (all of it if smaller)' }),
+  examples: examples
+    .optional()
+    .meta({ default: DEFAULT_EVALUATION_EXAMPLES, description: 'n: a seeded subset of the test split of this size (all of it if smaller)' }),
   seed: seedSchema.optional().meta({ default: DEFAULT_EVALUATION_SEED }),
   defense: defenseRequestSchema.optional().meta({ description: 'Evaluate the model behind this defense, naively and adaptively (BPDA / EOT)' }),
-  galleryPerEpsilon: galleryPerEpsilon.optional().meta({ default: DEFAULT_GALLERY_PER_EPSILON, description: 'Adversarial examples stored per ε for the gallery' }),
-  detectors: z
-    .array(detectorRequestSchema)
-    .min(1)
-    .max(3)
+  galleryPerEpsilon: galleryPerEpsilon
     .optional()
-    .meta({
-      description:
-        "Detectors behind the defense (or the bare model), each kind at most once: at every ε > 0, detection rate at the fixed-FPR threshold, ROC AUC and the stack's robust accuracy per attack, plus a detector-aware PGD per detector",
-    }),
+    .meta({ default: DEFAULT_GALLERY_PER_EPSILON, description: 'Adversarial examples stored per ε for the gallery' }),
+  detectors: z.array(detectorRequestSchema).min(1).max(3).optional().meta({
+    description:
+      "Detectors behind the defense (or the bare model), each kind at most once: at every ε > 0, detection rate at the fixed-FPR threshold, ROC AUC and the stack's robust accuracy per attack, plus a detector-aware PGD per detector",
+  }),
   validationExamples: validationExamples
     .optional()
-    .meta({ default: DEFAULT_VALIDATION_EXAMPLES, description: 'With detectors: clean examples their thresholds are set on, a seeded subset of the TRAINING split' }),
+    .meta({
+      default: DEFAULT_VALIDATION_EXAMPLES,
+      description: 'With detectors: clean examples their thresholds are set on, a seeded subset of the TRAINING split',
+    }),
   detectorAware: detectorAwareRequestSchema.optional().meta({ description: "With detectors: the detector-aware attack's settings" }),
 });
 export type CreateEvaluationRequest = z.infer<typeof createEvaluationRequestSchema>;
@@ -166,7 +168,8 @@ export const evaluationRunSpecSchema = z
   })
   .superRefine((spec, ctx) => {
     const present = [spec.detectors, spec.validationExamples, spec.detectorAware].filter((field) => field !== undefined).length;
-    if (present !== 0 && present !== 3) ctx.addIssue({ code: 'custom', path: [], message: 'detectors, validationExamples and detectorAware are stored together or not at all' });
+    if (present !== 0 && present !== 3)
+      ctx.addIssue({ code: 'custom', path: [], message: 'detectors, validationExamples and detectorAware are stored together or not at all' });
   });
 export type EvaluationRunSpec = z.infer<typeof evaluationRunSpecSchema>;
 
@@ -178,7 +181,10 @@ export const listEvaluationsQuerySchema = z.strictObject({
 export const MAX_PREDICT_INPUTS = 64;
 
 /** A pixel names its place and value, since a batch holds up to 200,000 of them. */
-const pixel = z.number({ error: (issue) => `${fieldPath(issue.path ?? [])} must be a number in [0, 1], got ${JSON.stringify(issue.input)?.slice(0, 32)}` }).min(0).max(1);
+const pixel = z
+  .number({ error: (issue) => `${fieldPath(issue.path ?? [])} must be a number in [0, 1], got ${JSON.stringify(issue.input)?.slice(0, 32)}` })
+  .min(0)
+  .max(1);
 
 /** Body of POST /evaluations/:id/predict. */
 export const predictRequestSchema = z.strictObject({

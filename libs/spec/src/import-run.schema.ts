@@ -13,7 +13,9 @@ const name = z.string().max(200);
 /** Body of POST /models/import: a Layers model as its files hold it. Only the shape of model.json is checked by the API; loading it is the worker's job. */
 export const importModelRequestSchema = z.strictObject({
   dataset: datasetNameSchema.meta({ example: 'mnist', description: "What the model classifies: its input shape and class count must be the dataset's" }),
-  modelJson: z.record(z.string(), z.unknown()).meta({ description: 'model.json as tensorflowjs_converter or model.save() writes it: modelTopology and weightsManifest' }),
+  modelJson: z
+    .record(z.string(), z.unknown())
+    .meta({ description: 'model.json as tensorflowjs_converter or model.save() writes it: modelTopology and weightsManifest' }),
   weights: base64Schema.meta({ description: 'Base64 of the weight files (group1-shard1of1.bin, …) concatenated in weightsManifest order' }),
   name: name.optional().meta({ description: 'A label for the model' }),
   seed: seedSchema.optional().meta({ description: 'Seed of the test split the import is measured on (mnist), default 0' }),

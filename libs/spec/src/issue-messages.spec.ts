@@ -7,7 +7,7 @@ const errorsOf = (schema: z.ZodType, input: unknown): string[] => {
   return parsed.errors;
 };
 
-describe('zod issues in the API\'s wording', () => {
+describe("zod issues in the API's wording", () => {
   const body = z.strictObject({
     kind: z.enum(['train', 'adversarial-training']),
     epochs: z.int().min(1),
@@ -18,7 +18,10 @@ describe('zod issues in the API\'s wording', () => {
     name: z.string().max(5).optional(),
     flag: z.boolean().optional(),
     id: z.guid(formatMessage('must be a UUID')).optional(),
-    layer: z.string().regex(/^[a-z]+$/, fieldMessage('must be a layer name')).optional(),
+    layer: z
+      .string()
+      .regex(/^[a-z]+$/, fieldMessage('must be a layer name'))
+      .optional(),
     items: z.array(z.strictObject({ fpr: z.number().positive() })).optional(),
     json: z.record(z.string(), z.unknown()).optional(),
   });
@@ -69,13 +72,19 @@ describe('zod issues in the API\'s wording', () => {
   });
 
   it(`lists at most ${MAX_MESSAGES} problems and says how many more there are`, () => {
-    const errors = errorsOf(z.array(z.number({ error: (issue) => `value ${String(issue.path?.join('.'))} is wrong` })), Array.from({ length: 50 }, () => 'x'));
+    const errors = errorsOf(
+      z.array(z.number({ error: (issue) => `value ${String(issue.path?.join('.'))} is wrong` })),
+      Array.from({ length: 50 }, () => 'x'),
+    );
     expect(errors).toHaveLength(MAX_MESSAGES + 1);
     expect(errors[0]).toBe('value 0 is wrong');
     expect(errors[MAX_MESSAGES]).toBe(`(${50 - MAX_MESSAGES} more problems not listed)`);
   });
 
   it('returns the parsed value when there is no problem', () => {
-    expect(parseWithMessages(body, { ...valid, attack: { name: 'fgsm', epsilon: 0.1 } })).toEqual({ ok: true, value: { ...valid, attack: { name: 'fgsm', epsilon: 0.1 } } });
+    expect(parseWithMessages(body, { ...valid, attack: { name: 'fgsm', epsilon: 0.1 } })).toEqual({
+      ok: true,
+      value: { ...valid, attack: { name: 'fgsm', epsilon: 0.1 } },
+    });
   });
 });

@@ -5,11 +5,22 @@ import type { TrainingRunSpec } from './training-run.schema';
 
 const runId = '00000000-0000-4000-8000-000000000001';
 const trained: TrainingRunSpec = {
-  kind: 'adversarial-training', dataset: 'mnist', model: 'mlp', attack: { name: 'fgsm', epsilon: 0.1 },
-  epochs: 2, batchSize: 64, seed: 9, learningRate: 0.001, testFraction: 0.2,
+  kind: 'adversarial-training',
+  dataset: 'mnist',
+  model: 'mlp',
+  attack: { name: 'fgsm', epsilon: 0.1 },
+  epochs: 2,
+  batchSize: 64,
+  seed: 9,
+  learningRate: 0.001,
+  testFraction: 0.2,
 };
-const source = (spec: EvaluationSource['spec'] = trained): EvaluationSource => ({ spec, checkpoint: { id: '00000000-0000-4000-8000-000000000002', runId, epoch: 2 } });
-const resolve = (body: Record<string, unknown>, from = source()) => resolveEvaluationSpec(createEvaluationRequestSchema.parse({ runId, epsilons: [0.1], ...body }), from);
+const source = (spec: EvaluationSource['spec'] = trained): EvaluationSource => ({
+  spec,
+  checkpoint: { id: '00000000-0000-4000-8000-000000000002', runId, epoch: 2 },
+});
+const resolve = (body: Record<string, unknown>, from = source()) =>
+  resolveEvaluationSpec(createEvaluationRequestSchema.parse({ runId, epsilons: [0.1], ...body }), from);
 const resolved = (body: Record<string, unknown>, from?: EvaluationSource) => specOf(resolve(body, from));
 const errors = (body: Record<string, unknown>) => problemsOf(resolve(body));
 
@@ -50,14 +61,25 @@ describe('resolveEvaluationSpec', () => {
     const spec = resolved({}, source({ ...trained, kind: 'distillation', temperature: 20, teacherCheckpointId: runId }));
     expect(spec.defense).toEqual({ preprocessing: [], logits: { kind: 'softmax-output', temperature: 20 } });
     expect(spec.params.pgd.loss).toBe('margin');
-    expect(resolved({ params: { pgd: { loss: 'ce' } } }, source({ ...trained, kind: 'distillation', temperature: 1, teacherCheckpointId: runId })).defense).toEqual({
+    expect(
+      resolved({ params: { pgd: { loss: 'ce' } } }, source({ ...trained, kind: 'distillation', temperature: 1, teacherCheckpointId: runId })).defense,
+    ).toEqual({
       preprocessing: [],
       logits: { kind: 'softmax-output' },
     });
   });
 
   it('stores each preprocessing step with exactly its fields, random ones seeded from the evaluation', () => {
-    const spec = resolved({ seed: 4, defense: { preprocessing: [{ kind: 'bit-depth', bits: 3 }, { kind: 'gaussian-noise', sigma: 0.05 }, { kind: 'random-resize-pad', maxSize: 31, minSize: 28, seed: 7 }] } });
+    const spec = resolved({
+      seed: 4,
+      defense: {
+        preprocessing: [
+          { kind: 'bit-depth', bits: 3 },
+          { kind: 'gaussian-noise', sigma: 0.05 },
+          { kind: 'random-resize-pad', maxSize: 31, minSize: 28, seed: 7 },
+        ],
+      },
+    });
     expect(spec.defense).toEqual({
       preprocessing: [
         { kind: 'bit-depth', bits: 3 },
@@ -65,17 +87,27 @@ describe('resolveEvaluationSpec', () => {
         { kind: 'random-resize-pad', minSize: 28, maxSize: 31, seed: 7 },
       ],
     });
-    expect(resolved({ defense: { preprocessing: [], logits: { kind: 'saturate-logits', temperature: 0.1 } } }).defense).toEqual({ preprocessing: [], logits: { kind: 'saturate-logits', temperature: 0.1 } });
+    expect(resolved({ defense: { preprocessing: [], logits: { kind: 'saturate-logits', temperature: 0.1 } } }).defense).toEqual({
+      preprocessing: [],
+      logits: { kind: 'saturate-logits', temperature: 0.1 },
+    });
   });
 
-  it('fills in detector defaults, the detector-aware attack\'s among them, in a fixed key order', () => {
+  it("fills in detector defaults, the detector-aware attack's among them, in a fixed key order", () => {
     const spec = resolved({
       detectors: [{ kind: 'confidence' }, { kind: 'feature-squeezing', fpr: 0.1 }, { kind: 'mahalanobis', featureLayer: 'dense_1' }],
       detectorAware: { stepSize: 0.01, steps: 20 },
     });
     expect(spec.detectors).toEqual([
       { kind: 'confidence', fpr: 0.05 },
-      { kind: 'feature-squeezing', fpr: 0.1, squeezers: [{ kind: 'bit-depth', bits: 1 }, { kind: 'median-filter', size: 2 }] },
+      {
+        kind: 'feature-squeezing',
+        fpr: 0.1,
+        squeezers: [
+          { kind: 'bit-depth', bits: 1 },
+          { kind: 'median-filter', size: 2 },
+        ],
+      },
       { kind: 'mahalanobis', fpr: 0.05, featureLayer: 'dense_1', shrinkage: 0.01 },
     ]);
     expect(spec.validationExamples).toBe(1000);
@@ -89,17 +121,49 @@ describe('resolveEvaluationSpec', () => {
     ['attacks with a fixed suite', { attacks: ['pgd'] }, 'attacks may only be given with suite "custom" (suite "standard" fixes them)'],
     ['Square under L2', { norm: 'l2', suite: 'custom', attacks: ['square'] }, 'attacks: square is an L∞ attack; it cannot run with norm "l2"'],
     ['a step missing its parameter', { defense: { preprocessing: [{ kind: 'bit-depth' }] } }, 'defense.preprocessing.0: bit-depth needs bits'],
-    ['a step with another step\'s parameter', { defense: { preprocessing: [{ kind: 'jpeg', quality: 75, bits: 3 }] } }, 'defense.preprocessing.0: jpeg takes no bits'],
+    [
+      "a step with another step's parameter",
+      { defense: { preprocessing: [{ kind: 'jpeg', quality: 75, bits: 3 }] } },
+      'defense.preprocessing.0: jpeg takes no bits',
+    ],
     ['a seed on a deterministic step', { defense: { preprocessing: [{ kind: 'jpeg', quality: 75, seed: 3 }] } }, 'defense.preprocessing.0: jpeg takes no seed'],
-    ['resize bounds the wrong way round', { defense: { preprocessing: [{ kind: 'random-resize-pad', minSize: 30, maxSize: 26 }] } }, 'defense.preprocessing.0: minSize must not exceed maxSize'],
-    ['a saturation without its temperature', { defense: { preprocessing: [], logits: { kind: 'saturate-logits' } } }, expect.stringMatching(/^defense\.logits\.temperature must be a positive number/)],
-    ['a temperature on the softmax view', { defense: { preprocessing: [], logits: { kind: 'softmax-output', temperature: 0.5 } } }, 'defense.logits.temperature applies to saturate-logits only'],
+    [
+      'resize bounds the wrong way round',
+      { defense: { preprocessing: [{ kind: 'random-resize-pad', minSize: 30, maxSize: 26 }] } },
+      'defense.preprocessing.0: minSize must not exceed maxSize',
+    ],
+    [
+      'a saturation without its temperature',
+      { defense: { preprocessing: [], logits: { kind: 'saturate-logits' } } },
+      expect.stringMatching(/^defense\.logits\.temperature must be a positive number/),
+    ],
+    [
+      'a temperature on the softmax view',
+      { defense: { preprocessing: [], logits: { kind: 'softmax-output', temperature: 0.5 } } },
+      'defense.logits.temperature applies to saturate-logits only',
+    ],
     ['validation examples without detectors', { validationExamples: 100 }, 'validationExamples applies only with detectors'],
     ['detector-aware settings without detectors', { detectorAware: { steps: 10 } }, 'detectorAware applies only with detectors'],
-    ['the same detector twice', { detectors: [{ kind: 'confidence' }, { kind: 'confidence', fpr: 0.1 }] }, 'detectors: each kind at most once (confidence appears twice)'],
-    ['squeezers on a confidence detector', { detectors: [{ kind: 'confidence', squeezers: [{ kind: 'bit-depth', bits: 1 }] }] }, 'detectors.0: confidence takes no squeezers'],
-    ['a random squeezer', { detectors: [{ kind: 'feature-squeezing', squeezers: [{ kind: 'gaussian-noise', sigma: 0.1 }] }] }, 'detectors.0.squeezers.0: gaussian-noise is random; a squeezer must be deterministic'],
-    ['a squeezer missing its parameter', { detectors: [{ kind: 'feature-squeezing', squeezers: [{ kind: 'median-filter', size: 2 }, { kind: 'bit-depth' }] }] }, 'detectors.0.squeezers.1: bit-depth needs bits'],
+    [
+      'the same detector twice',
+      { detectors: [{ kind: 'confidence' }, { kind: 'confidence', fpr: 0.1 }] },
+      'detectors: each kind at most once (confidence appears twice)',
+    ],
+    [
+      'squeezers on a confidence detector',
+      { detectors: [{ kind: 'confidence', squeezers: [{ kind: 'bit-depth', bits: 1 }] }] },
+      'detectors.0: confidence takes no squeezers',
+    ],
+    [
+      'a random squeezer',
+      { detectors: [{ kind: 'feature-squeezing', squeezers: [{ kind: 'gaussian-noise', sigma: 0.1 }] }] },
+      'detectors.0.squeezers.0: gaussian-noise is random; a squeezer must be deterministic',
+    ],
+    [
+      'a squeezer missing its parameter',
+      { detectors: [{ kind: 'feature-squeezing', squeezers: [{ kind: 'median-filter', size: 2 }, { kind: 'bit-depth' }] }] },
+      'detectors.0.squeezers.1: bit-depth needs bits',
+    ],
   ])('refuses %s, naming the field', (_case, body, message) => {
     expect(errors(body)).toEqual([message]);
   });

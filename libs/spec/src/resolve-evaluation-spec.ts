@@ -118,7 +118,9 @@ function distilledModelView(source: ModelRunSpec): DefenseSpec | undefined {
  * loss unless the request chose a loss.
  */
 function defaultParams(source: ModelRunSpec): EvaluationAttackParams {
-  return source.kind === 'distillation' ? { ...DEFAULT_EVALUATION_PARAMS, pgd: { ...DEFAULT_EVALUATION_PARAMS.pgd, loss: 'margin' } } : DEFAULT_EVALUATION_PARAMS;
+  return source.kind === 'distillation'
+    ? { ...DEFAULT_EVALUATION_PARAMS, pgd: { ...DEFAULT_EVALUATION_PARAMS.pgd, loss: 'margin' } }
+    : DEFAULT_EVALUATION_PARAMS;
 }
 
 function resolveDefense(request: DefenseRequest, seed: number, problems: string[]): DefenseSpec {
@@ -161,7 +163,11 @@ function resolveStep(step: PreprocessingStepRequest, path: string, seed: number,
 }
 
 /** The detection fields of the spec, every default filled; none without detectors. */
-function resolveDetection(request: CreateEvaluationRequest, seed: number, problems: string[]): Pick<EvaluationRunSpec, 'detectors' | 'validationExamples' | 'detectorAware'> {
+function resolveDetection(
+  request: CreateEvaluationRequest,
+  seed: number,
+  problems: string[],
+): Pick<EvaluationRunSpec, 'detectors' | 'validationExamples' | 'detectorAware'> {
   if (!request.detectors) {
     for (const field of ['validationExamples', 'detectorAware'] as const) {
       if (request[field] !== undefined) problems.push(`${field} applies only with detectors`);
@@ -189,7 +195,11 @@ function resolveDetector(detector: DetectorRequest, path: string, seed: number, 
     case 'confidence':
       return { kind: 'confidence', fpr };
     case 'feature-squeezing':
-      return { kind: 'feature-squeezing', fpr, squeezers: detector.squeezers ? resolveSqueezers(detector.squeezers, `${path}.squeezers`, seed, problems) : [...DEFAULT_SQUEEZERS] };
+      return {
+        kind: 'feature-squeezing',
+        fpr,
+        squeezers: detector.squeezers ? resolveSqueezers(detector.squeezers, `${path}.squeezers`, seed, problems) : [...DEFAULT_SQUEEZERS],
+      };
     case 'mahalanobis':
       return {
         kind: 'mahalanobis',

@@ -4,7 +4,16 @@ import { createRunRequestSchema, trainingRunSpecSchema, type CreateRunRequest } 
 
 const limits: RunLimits = { maxEpochs: 20, maxBatchSize: 512 };
 const request = (body: Record<string, unknown>): CreateRunRequest =>
-  createRunRequestSchema.parse({ kind: 'adversarial-training', dataset: 'mnist', model: 'mlp', attack: { name: 'fgsm', epsilon: 0.1 }, epochs: 2, batchSize: 64, seed: 1, ...body });
+  createRunRequestSchema.parse({
+    kind: 'adversarial-training',
+    dataset: 'mnist',
+    model: 'mlp',
+    attack: { name: 'fgsm', epsilon: 0.1 },
+    epochs: 2,
+    batchSize: 64,
+    seed: 1,
+    ...body,
+  });
 const resolved = (body: Record<string, unknown>) => specOf(resolveRunSpec(request(body), limits));
 const errors = (body: Record<string, unknown>) => problemsOf(resolveRunSpec(request(body), limits));
 
@@ -32,7 +41,7 @@ describe('resolveRunSpec', () => {
     expect(spec).not.toHaveProperty('method');
   });
 
-  it('keeps the keys in one order whatever order the request used, since the spec\'s hash identifies the request', () => {
+  it("keeps the keys in one order whatever order the request used, since the spec's hash identifies the request", () => {
     const a = resolved({ method: { steps: 5, name: 'pgd', stepSize: 0.01 } });
     expect(Object.keys(a.method!)).toEqual(['name', 'epsilon', 'stepSize', 'steps']);
     expect(JSON.stringify(resolved({ testFraction: 0.3, learningRate: 0.01 }))).toBe(JSON.stringify(resolved({ learningRate: 0.01, testFraction: 0.3 })));
@@ -47,18 +56,31 @@ describe('resolveRunSpec', () => {
       overfittingGuard: { heldOut: 500, maxDrop: 0.2, onCollapse: 'stop' },
     });
     expect(spec.overfittingGuard).not.toHaveProperty('maxGap');
-    expect(resolved({ method: { name: 'pgd' }, overfittingGuard: { maxGap: 0.4 } }).overfittingGuard).toEqual({ heldOut: 500, maxDrop: 0.2, maxGap: 0.4, onCollapse: 'stop' });
+    expect(resolved({ method: { name: 'pgd' }, overfittingGuard: { maxGap: 0.4 } }).overfittingGuard).toEqual({
+      heldOut: 500,
+      maxDrop: 0.2,
+      maxGap: 0.4,
+      onCollapse: 'stop',
+    });
     expect(resolved({ method: { name: 'pgd' } })).not.toHaveProperty('overfittingGuard');
-    expect(resolved({ schedule: { kind: 'piecewise', milestones: [2, 1], factor: 0.5 }, epochs: 3 }).schedule).toEqual({ kind: 'piecewise', milestones: [1, 2], factor: 0.5 });
+    expect(resolved({ schedule: { kind: 'piecewise', milestones: [2, 1], factor: 0.5 }, epochs: 3 }).schedule).toEqual({
+      kind: 'piecewise',
+      milestones: [1, 2],
+      factor: 0.5,
+    });
   });
 
   it('keeps a temperature for train and distillation runs', () => {
     expect(resolved({ kind: 'train', temperature: 20 }).temperature).toBe(20);
-    expect(resolved({ kind: 'distillation', attack: undefined, temperature: 20, teacherCheckpoint: '00000000-0000-4000-8000-000000000000' }).temperature).toBe(20);
+    expect(resolved({ kind: 'distillation', attack: undefined, temperature: 20, teacherCheckpoint: '00000000-0000-4000-8000-000000000000' }).temperature).toBe(
+      20,
+    );
   });
 
   it('produces a spec the stored schema accepts', () => {
-    expect(trainingRunSpecSchema.safeParse(resolved({ method: { name: 'trades', beta: 6 }, schedule: { kind: 'piecewise', milestones: [1], factor: 0.1 } })).success).toBe(true);
+    expect(
+      trainingRunSpecSchema.safeParse(resolved({ method: { name: 'trades', beta: 6 }, schedule: { kind: 'piecewise', milestones: [1], factor: 0.1 } })).success,
+    ).toBe(true);
   });
 
   it.each([
@@ -67,20 +89,41 @@ describe('resolveRunSpec', () => {
     ['adversarial training without an attack', { attack: undefined }, 'attack is required for adversarial-training'],
     ['an imported model without a checkpoint', { model: 'imported' }, expect.stringMatching(/^model "imported" needs fromCheckpoint/)],
     ['distillation without a teacher', { kind: 'distillation', temperature: 20 }, expect.stringMatching(/^teacherCheckpoint must be a UUID/)],
-    ['distillation without a temperature', { kind: 'distillation', teacherCheckpoint: '00000000-0000-4000-8000-000000000000' }, 'temperature is required for distillation'],
+    [
+      'distillation without a temperature',
+      { kind: 'distillation', teacherCheckpoint: '00000000-0000-4000-8000-000000000000' },
+      'temperature is required for distillation',
+    ],
     ['a temperature on adversarial training', { temperature: 20 }, 'temperature applies to train (a distillation teacher) and distillation runs only'],
     [
       'a start checkpoint and a teacher',
-      { kind: 'distillation', temperature: 2, teacherCheckpoint: '00000000-0000-4000-8000-000000000000', fromCheckpoint: '00000000-0000-4000-8000-000000000001' },
+      {
+        kind: 'distillation',
+        temperature: 2,
+        teacherCheckpoint: '00000000-0000-4000-8000-000000000000',
+        fromCheckpoint: '00000000-0000-4000-8000-000000000001',
+      },
       'fromCheckpoint and teacherCheckpoint cannot be combined',
     ],
     ['a method on plain training', { kind: 'train', method: { name: 'pgd' } }, 'method applies to adversarial-training runs only'],
     ['a guard on plain training', { kind: 'train', overfittingGuard: {} }, 'overfittingGuard applies to adversarial-training runs only'],
     ['momentum with Adam', { optimizer: { name: 'adam', momentum: 0.9 } }, 'optimizer.momentum and optimizer.nesterov apply to the sgd optimizer only'],
-    ['a piecewise schedule without milestones', { schedule: { kind: 'piecewise', factor: 0.1 } }, expect.stringMatching(/^schedule\.milestones must be an array/)],
-    ['a piecewise schedule without a factor', { schedule: { kind: 'piecewise', milestones: [1] } }, expect.stringMatching(/^schedule\.factor must be a positive number/)],
+    [
+      'a piecewise schedule without milestones',
+      { schedule: { kind: 'piecewise', factor: 0.1 } },
+      expect.stringMatching(/^schedule\.milestones must be an array/),
+    ],
+    [
+      'a piecewise schedule without a factor',
+      { schedule: { kind: 'piecewise', milestones: [1] } },
+      expect.stringMatching(/^schedule\.factor must be a positive number/),
+    ],
     ['a milestone at the last epoch', { schedule: { kind: 'piecewise', milestones: [2], factor: 0.1 } }, 'schedule.milestones must be below epochs (2)'],
-    ['a cyclic floor at the peak', { schedule: { kind: 'cyclic', minLearningRate: 0.001 } }, 'schedule.minLearningRate must be below learningRate (the cyclic peak)'],
+    [
+      'a cyclic floor at the peak',
+      { schedule: { kind: 'cyclic', minLearningRate: 0.001 } },
+      'schedule.minLearningRate must be below learningRate (the cyclic peak)',
+    ],
   ])('refuses %s, naming the field', (_case, body, message) => {
     expect(errors(body)).toEqual([message]);
   });

@@ -61,9 +61,11 @@ function runSpecProblems(request: CreateRunRequest, limits: RunLimits): string[]
   if (request.model === IMPORTED_MODEL && !request.fromCheckpoint) {
     problems.push('model "imported" needs fromCheckpoint: a checkpoint of an import run (POST /models/import) or of a run trained from one');
   }
-  if (kind === 'distillation' && !request.teacherCheckpoint) problems.push("teacherCheckpoint must be a UUID: a distillation run needs its teacher's checkpoint");
+  if (kind === 'distillation' && !request.teacherCheckpoint)
+    problems.push("teacherCheckpoint must be a UUID: a distillation run needs its teacher's checkpoint");
   if (kind === 'distillation' && request.temperature === undefined) problems.push('temperature is required for distillation');
-  if (kind === 'adversarial-training' && request.temperature !== undefined) problems.push('temperature applies to train (a distillation teacher) and distillation runs only');
+  if (kind === 'adversarial-training' && request.temperature !== undefined)
+    problems.push('temperature applies to train (a distillation teacher) and distillation runs only');
   if (request.fromCheckpoint && request.teacherCheckpoint) problems.push('fromCheckpoint and teacherCheckpoint cannot be combined');
   if (kind !== 'adversarial-training' && request.method) problems.push('method applies to adversarial-training runs only');
   if (kind !== 'adversarial-training' && request.overfittingGuard) problems.push('overfittingGuard applies to adversarial-training runs only');
@@ -88,7 +90,9 @@ function resolveMethod({ method }: CreateRunRequest, attackEpsilon: number): Tra
 }
 
 function resolveOptimizer({ optimizer }: CreateRunRequest): OptimizerSpec {
-  return optimizer?.name === 'sgd' ? { name: 'sgd', momentum: optimizer.momentum ?? DEFAULT_SGD_MOMENTUM, nesterov: optimizer.nesterov ?? false } : { name: 'adam' };
+  return optimizer?.name === 'sgd'
+    ? { name: 'sgd', momentum: optimizer.momentum ?? DEFAULT_SGD_MOMENTUM, nesterov: optimizer.nesterov ?? false }
+    : { name: 'adam' };
 }
 
 /** Called once the request is known to be consistent (a piecewise schedule has its milestones and factor). */

@@ -10,10 +10,7 @@ import { runKindSchema, runStatusSchema } from './vocabulary';
 const resumeCheckpointSchema = z.strictObject({
   epoch: z.int().min(1).meta({ description: 'The epoch it was written after; training continues with the next one' }),
   data: base64Schema.meta({ description: 'The checkpoint file, base64' }),
-  sha256: z
-    .hex()
-    .length(64)
-    .meta({ description: 'SHA-256 of the bytes (hex), as the checkpoint listing gives it: checked before anything is stored' }),
+  sha256: z.hex().length(64).meta({ description: 'SHA-256 of the bytes (hex), as the checkpoint listing gives it: checked before anything is stored' }),
   format: z
     .string()
     .regex(/^bulwark-ckpt-v\d+$/, fieldMessage('must be a bulwark checkpoint format (bulwark-ckpt-v1, …)'))

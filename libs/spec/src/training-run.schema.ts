@@ -94,17 +94,22 @@ export const createRunRequestSchema = z.strictObject({
   dataset: datasetNameSchema.meta({ example: 'mnist' }),
   model: runModelNameSchema.meta({ example: 'mlp', description: '"imported": the architecture of an imported model, with fromCheckpoint a checkpoint of it' }),
   attack: attackSpecSchema.optional().meta({
-    description: 'Required for adversarial-training (the attack crafted against each batch). For every run it is also the attack measured on the test split after each epoch; train runs default to FGSM ε=0.1.',
+    description:
+      'Required for adversarial-training (the attack crafted against each batch). For every run it is also the attack measured on the test split after each epoch; train runs default to FGSM ε=0.1.',
   }),
   epochs: epochs.meta({ example: 2 }),
   batchSize: batchSize.meta({ example: 64 }),
   seed: seedSchema.meta({ example: 1 }),
   learningRate: learningRate.optional().meta({ description: 'Adam learning rate, in (0, 1]', example: 0.001 }),
-  method: trainingMethodRequestSchema.optional().meta({ description: 'adversarial-training only: how adversarial examples are made (default FGSM at attack.epsilon)' }),
+  method: trainingMethodRequestSchema
+    .optional()
+    .meta({ description: 'adversarial-training only: how adversarial examples are made (default FGSM at attack.epsilon)' }),
   optimizer: optimizerRequestSchema.optional(),
   schedule: scheduleRequestSchema.optional(),
   overfittingGuard: overfittingGuardRequestSchema.optional().meta({ description: 'Catastrophic-overfitting guard; on by default for fgsm-rs' }),
-  temperature: temperature.optional().meta({ description: 'train: learn softmax(logits / T) (a distillation teacher); distillation: the temperature of the soft labels. 1..100' }),
+  temperature: temperature
+    .optional()
+    .meta({ description: 'train: learn softmax(logits / T) (a distillation teacher); distillation: the temperature of the soft labels. 1..100' }),
   teacherCheckpoint: uuidSchema.optional().meta({ description: "distillation: the teacher checkpoint (same dataset); it becomes the run's parent" }),
   fromCheckpoint: uuidSchema.optional().meta({
     description:
@@ -150,7 +155,11 @@ export const trainingRunSpecSchema = z
   })
   .superRefine((spec, ctx) => {
     if ((spec.model === IMPORTED_MODEL) !== (spec.importedModel !== undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['importedModel'], message: 'importedModel is present exactly when model is "imported" (the import run and checkpoint of its architecture)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['importedModel'],
+        message: 'importedModel is present exactly when model is "imported" (the import run and checkpoint of its architecture)',
+      });
     }
     if (spec.kind === 'distillation' && (spec.temperature === undefined || spec.teacherCheckpointId === undefined)) {
       ctx.addIssue({ code: 'custom', path: [], message: 'a distillation run needs a temperature and a teacher checkpoint' });

@@ -18,7 +18,10 @@ describe('attack strength on a trained cnn-small (per example)', () => {
     const optimizer = tf.train.adam(1e-3);
     await trainClassifier({ model, optimizer, train, test, epochs: 2, batchSize: 64, rng: createRng(11), evalAttack: { attack: 'fgsm', epsilon: 0.1 } });
     const logits = asLogitsModel(model);
-    const { x, y } = makeBatch(test, Uint32Array.from({ length: test.size }, (_, i) => i));
+    const { x, y } = makeBatch(
+      test,
+      Uint32Array.from({ length: test.size }, (_, i) => i),
+    );
     const clean = Array.from(await tf.tidy(() => tf.equal(tf.argMax(logits(x), 1), y)).data(), Boolean);
 
     const single = fgsm({ model: logits, inputs: x, labels: y, epsilon: 0.1 });

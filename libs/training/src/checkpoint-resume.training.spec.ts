@@ -19,7 +19,6 @@ async function optimizerValues(optimizer: tf.Optimizer): Promise<number[][]> {
   return result;
 }
 
-
 describe('checkpoints', () => {
   let train: Dataset;
   let test: Dataset;
@@ -81,7 +80,9 @@ describe('checkpoints', () => {
     expect(second.names).not.toEqual(first.names);
     // ... which its Adam slots used to carry into the checkpoint's header.
     expect(checkpointDigest(second.bytes)).toBe(checkpointDigest(first.bytes));
-    const slots = readCheckpointHeader(second.bytes).tensors.filter((t) => t.role === 'optimizer').map((t) => t.name);
+    const slots = readCheckpointHeader(second.bytes)
+      .tensors.filter((t) => t.role === 'optimizer')
+      .map((t) => t.name);
     const reference = mlp(5);
     expect(slots.slice(1, 3)).toEqual(reference.trainableWeights.slice(0, 2).map((w) => `${w.originalName}/m`));
     reference.dispose();

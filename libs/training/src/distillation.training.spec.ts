@@ -63,7 +63,10 @@ describe('defensive distillation', () => {
     predictorOptimizer.dispose();
     // Scaled logits make softmax exactly one-hot in float32: a fixed one-hot predictor.
     const teacher = (x: tf.Tensor) => tf.tidy(() => tf.mul<tf.Tensor2D>(applyModel(predictor, x, false), 1e6));
-    const all = makeBatch(train, Uint32Array.from({ length: train.size }, (_, i) => i));
+    const all = makeBatch(
+      train,
+      Uint32Array.from({ length: train.size }, (_, i) => i),
+    );
     const [probabilities, predicted] = tf.tidy((): tf.Tensor[] => [tf.softmax(teacher(all.x)), tf.argMax(teacher(all.x), 1)]);
     const teacherLabels = Uint8Array.from(await predicted.data());
     expect(Array.from(await probabilities.data()).every((p) => p === 0 || p === 1)).toBe(true);

@@ -24,7 +24,16 @@ describe('evaluateRobustness', () => {
     test = split.test;
     model = createModel({ name: 'mlp', inputShape: [28, 28, 1], numClasses: 10, seed: 3 });
     const optimizer = tf.train.adam(1e-3);
-    await trainClassifier({ model, optimizer, train: split.train, test, epochs: 1, batchSize: 64, rng: createRng(3), evalAttack: { attack: 'fgsm', epsilon: 0.1 } });
+    await trainClassifier({
+      model,
+      optimizer,
+      train: split.train,
+      test,
+      epochs: 1,
+      batchSize: 64,
+      rng: createRng(3),
+      evalAttack: { attack: 'fgsm', epsilon: 0.1 },
+    });
     optimizer.dispose();
     options = {
       model: asLogitsModel(model),
@@ -42,8 +51,7 @@ describe('evaluateRobustness', () => {
 
   afterAll(() => model?.dispose());
 
-  const robust = (epsilon: number, attack: string) =>
-    result.points.find((p) => p.epsilon === epsilon)!.outcomes.find((o) => o.attack === attack)!;
+  const robust = (epsilon: number, attack: string) => result.points.find((p) => p.epsilon === epsilon)!.outcomes.find((o) => o.attack === attack)!;
 
   it('measures every ε in ascending order, on all n examples, with counts', () => {
     expect(result.n).toBe(test.size);
@@ -73,7 +81,16 @@ describe('evaluateRobustness', () => {
   it('raises no validity flag on a plain, deterministic model with working attacks', () => {
     const raised = result.flags.filter((f) => f.raised);
     expect(raised.map((f) => `${f.flag}@${String(f.epsilon)}: ${f.detail}`)).toEqual([]);
-    expect(result.flags.map((f) => f.flag)).toEqual(expect.arrayContaining(['zero-or-nan-gradients', 'stochastic-forward-pass', 'robustness-rose-with-epsilon', 'not-broken-at-large-epsilon', 'iterative-weaker-than-single-step', 'black-box-beat-white-box']));
+    expect(result.flags.map((f) => f.flag)).toEqual(
+      expect.arrayContaining([
+        'zero-or-nan-gradients',
+        'stochastic-forward-pass',
+        'robustness-rose-with-epsilon',
+        'not-broken-at-large-epsilon',
+        'iterative-weaker-than-single-step',
+        'black-box-beat-white-box',
+      ]),
+    );
   });
 
   it('keeps gallery examples whose perturbation is inside the ball and which the model gets wrong', () => {
@@ -101,12 +118,16 @@ describe('evaluateRobustness', () => {
   }, 60_000);
 
   it('probes ε = 0.5 with PGD when the curve stops short of it, and flags a masked model there', async () => {
-    const plainFlag = (await evaluateRobustness({ ...options, epsilons: [0.1], attacks: ['fgsm'], galleryPerEpsilon: 0 })).flags.find((f) => f.flag === 'not-broken-at-large-epsilon')!;
+    const plainFlag = (await evaluateRobustness({ ...options, epsilons: [0.1], attacks: ['fgsm'], galleryPerEpsilon: 0 })).flags.find(
+      (f) => f.flag === 'not-broken-at-large-epsilon',
+    )!;
     expect(plainFlag.raised).toBe(false);
     expect(plainFlag.detail).toMatch(/^PGD probe at ε = 0.5 on 80 examples: robust accuracy 0\.000/);
     const plain = asLogitsModel(model);
     const masked = (x: tf.Tensor) => plain(tf.step(tf.sub(x, 0.5)));
-    const maskedFlag = (await evaluateRobustness({ ...options, model: masked, epsilons: [0.1], attacks: ['fgsm'], galleryPerEpsilon: 0 })).flags.find((f) => f.flag === 'not-broken-at-large-epsilon')!;
+    const maskedFlag = (await evaluateRobustness({ ...options, model: masked, epsilons: [0.1], attacks: ['fgsm'], galleryPerEpsilon: 0 })).flags.find(
+      (f) => f.flag === 'not-broken-at-large-epsilon',
+    )!;
     expect(maskedFlag.raised).toBe(true);
   }, 60_000);
 

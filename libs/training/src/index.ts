@@ -29,10 +29,5 @@ export {
   type OptimizerOptions,
   type SchedulePosition,
 } from './learning-rate-schedule';
-export {
-  carveHeldOut,
-  type OverfittingGuardBest,
-  type OverfittingGuardOptions,
-  type OverfittingGuardReport,
-} from './overfitting-guard';
+export { carveHeldOut, type OverfittingGuardBest, type OverfittingGuardOptions, type OverfittingGuardReport } from './overfitting-guard';
 export { distill, trainTeacherAtTemperature, type DistillOptions, type TeacherTrainingOptions } from './distillation';

@@ -2,7 +2,14 @@ import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '@bulwark/tfjs-runtime';
 import { createRng, loadMnistDigits, subsetDataset, type Dataset } from '@bulwark/data';
 import { trainableVariables } from '@bulwark/models';
-import { assertLearningRateSchedule, createOptimizer, learningRateAt, setOptimizerLearningRate, type LearningRateSchedule, type OptimizerOptions } from './learning-rate-schedule';
+import {
+  assertLearningRateSchedule,
+  createOptimizer,
+  learningRateAt,
+  setOptimizerLearningRate,
+  type LearningRateSchedule,
+  type OptimizerOptions,
+} from './learning-rate-schedule';
 import { trainClassifier, type BatchProgress, type EpochResult } from './train-classifier';
 import { mlp, weightsDigest } from './training.fixture';
 

@@ -33,7 +33,9 @@ describe('catastrophic-overfitting guard', () => {
     const base = { model, optimizer, train, test, epochs: 1, batchSize: 32, rng: createRng(1), evalAttack: { attack: 'fgsm', epsilon: 0.1 } as const };
 
     await expect(trainClassifier({ ...base, overfittingGuard: { heldOut } })).rejects.toThrow(/overfitting guard: epsilon/);
-    await expect(trainClassifier({ ...base, adversarial: { method: 'pgd', epsilon: 0.1 }, overfittingGuard: { heldOut, maxDrop: 0 } })).rejects.toThrow(/maxDrop/);
+    await expect(trainClassifier({ ...base, adversarial: { method: 'pgd', epsilon: 0.1 }, overfittingGuard: { heldOut, maxDrop: 0 } })).rejects.toThrow(
+      /maxDrop/,
+    );
     for (const maxGap of [0, 1.5, Number.NaN]) {
       await expect(trainClassifier({ ...base, adversarial: { method: 'pgd', epsilon: 0.1 }, overfittingGuard: { heldOut, maxGap } })).rejects.toThrow(
         /overfitting guard: maxGap must be in \(0, 1\]/,

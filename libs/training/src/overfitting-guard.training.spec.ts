@@ -71,7 +71,12 @@ describe('catastrophic-overfitting guard', () => {
     // What epoch 2 leaves for its checkpoint, and evaluates, is epoch 1's state exactly.
     expect(states[1]).toBe(states[0]);
     expect(epochs[1].cleanAccuracy).toBe(epochs[0].cleanAccuracy);
-    expect(summary).toEqual({ epochsCompleted: 2, stopped: false, last: epochs[1], earlyStop: { reason: 'catastrophic-overfitting', epoch: 2, restoredEpoch: 1 } });
+    expect(summary).toEqual({
+      epochsCompleted: 2,
+      stopped: false,
+      last: epochs[1],
+      earlyStop: { reason: 'catastrophic-overfitting', epoch: 2, restoredEpoch: 1 },
+    });
   });
 
   it('with onCollapse "continue", trains on from the restored state and keeps guarding', async () => {

@@ -137,10 +137,13 @@ export function createOverfittingGuard(
       const { pgdAccuracy, fgsmAccuracy } = await heldOutAccuracies(model, heldOut, attack, evalBatchSize);
       const measured = { pgdAccuracy, fgsmAccuracy, examples: heldOut.size, attack };
       const collapse: OverfittingGuardReport['collapse'] =
-        best !== undefined && pgdAccuracy < best.accuracy - maxDrop ? 'drop'
-        : best !== undefined && floor !== undefined && pgdAccuracy < floor && best.accuracy >= floor ? 'floor'
-        : maxGap !== undefined && fgsmAccuracy - pgdAccuracy > maxGap ? 'gap'
-        : undefined;
+        best !== undefined && pgdAccuracy < best.accuracy - maxDrop
+          ? 'drop'
+          : best !== undefined && floor !== undefined && pgdAccuracy < floor && best.accuracy >= floor
+            ? 'floor'
+            : maxGap !== undefined && fgsmAccuracy - pgdAccuracy > maxGap
+              ? 'gap'
+              : undefined;
       if (collapse !== undefined) {
         // A collapse before any good epoch has nothing to restore: the caller stops or trains on.
         if (best === undefined) return { ...measured, collapse };

@@ -130,7 +130,9 @@ export async function trainClassifier(options: TrainOptions): Promise<TrainSumma
     ...options,
     trainingEpsilon: settings?.epsilon,
     epsilonAt:
-      settings === undefined ? undefined : (batchIndex, batchesPerEpoch) => warmedEpsilon(settings.epsilon, settings.epsilonWarmup, batchIndex, batchesPerEpoch),
+      settings === undefined
+        ? undefined
+        : (batchIndex, batchesPerEpoch) => warmedEpsilon(settings.epsilon, settings.epsilonWarmup, batchIndex, batchesPerEpoch),
     guard: options.overfittingGuard,
     createMethod: (context) => (settings === undefined ? cleanTraining(context) : adversarialTrainingMethod(context, settings)),
   });

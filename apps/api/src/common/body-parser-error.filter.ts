@@ -36,8 +36,7 @@ export class BodyParserErrorFilter extends BaseExceptionFilter implements Except
     // Predict requests and model uploads have larger limits of their own; every other route has BODY_LIMIT_BYTES.
     const limit = exception.limit ?? this.limits[0]?.bytes;
     const variable = this.limits.find((l) => l.bytes === limit)?.variable;
-    const message =
-      exception.type === 'entity.too.large' ? `body exceeds the limit of ${limit} bytes${variable ? ` (${variable})` : ''}` : exception.message;
+    const message = exception.type === 'entity.too.large' ? `body exceeds the limit of ${limit} bytes${variable ? ` (${variable})` : ''}` : exception.message;
     res.status(exception.status).json({ statusCode: exception.status, message: [message], error: exception.type });
   }
 }

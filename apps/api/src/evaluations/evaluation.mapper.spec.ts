@@ -3,7 +3,18 @@ import type { EvaluationView } from '@bulwark/spec';
 import { toEvaluationListResponse, toEvaluationResponse } from './evaluation.mapper';
 
 const row = (runId: string, view: EvaluationView, epsilon: number, attack: string, robustCorrect: number): RobustnessResult =>
-  Object.assign(new RobustnessResult(), { runId, view, epsilon, attack, n: 10, cleanCorrect: 9, robustCorrect, seconds: 1, details: {}, recordedAt: new Date(0) });
+  Object.assign(new RobustnessResult(), {
+    runId,
+    view,
+    epsilon,
+    attack,
+    n: 10,
+    cleanCorrect: 9,
+    robustCorrect,
+    seconds: 1,
+    details: {},
+    recordedAt: new Date(0),
+  });
 
 const evaluation = (id: string, result: Record<string, unknown> | null): Run =>
   Object.assign(new Run(), { id, kind: 'evaluation', status: 'succeeded', spec: { kind: 'evaluation' }, result, requestHash: 'h' });
@@ -12,10 +23,26 @@ describe('evaluation responses', () => {
   it('turns rows into the naive and adaptive curves, fractions over n, and the gallery into base64', () => {
     const run = evaluation('e1', { flags: [{ flag: 'x', raised: false }], detection: { detectors: [] } });
     const gallery: AdversarialExampleWithPixels = Object.assign(new AdversarialExample(), {
-      id: 'x1', runId: 'e1', view: 'direct' as const, epsilon: 0.1, exampleIndex: 3, attack: 'fgsm', label: 7, cleanPrediction: 7, adversarialPrediction: 2,
-      shape: [1, 2, 1], clean: Buffer.from([0, 255]), adversarial: Buffer.from([10, 245]), linfNorm: 0.1, l2Norm: 0.12,
+      id: 'x1',
+      runId: 'e1',
+      view: 'direct' as const,
+      epsilon: 0.1,
+      exampleIndex: 3,
+      attack: 'fgsm',
+      label: 7,
+      cleanPrediction: 7,
+      adversarialPrediction: 2,
+      shape: [1, 2, 1],
+      clean: Buffer.from([0, 255]),
+      adversarial: Buffer.from([10, 245]),
+      linfNorm: 0.1,
+      l2Norm: 0.12,
     });
-    const body = toEvaluationResponse({ run, results: [row('e1', 'naive', 0.1, 'fgsm', 5), row('e1', 'adaptive', 0.1, 'suite', 2), row('e1', 'naive', 0, 'fgsm', 9)], gallery: [gallery] });
+    const body = toEvaluationResponse({
+      run,
+      results: [row('e1', 'naive', 0.1, 'fgsm', 5), row('e1', 'adaptive', 0.1, 'suite', 2), row('e1', 'naive', 0, 'fgsm', 9)],
+      gallery: [gallery],
+    });
     expect(body.curve).toEqual([
       { epsilon: 0, n: 10, cleanAccuracy: 0.9, robustAccuracy: { fgsm: 0.9 } },
       { epsilon: 0.1, n: 10, cleanAccuracy: 0.9, robustAccuracy: { fgsm: 0.5 } },
@@ -29,6 +56,9 @@ describe('evaluation responses', () => {
 
   it('gives each listed evaluation its own rows, and no adaptive curve or flags where there are none', () => {
     const list = toEvaluationListResponse([evaluation('e1', null), evaluation('e2', null)], [row('e2', 'direct', 0.1, 'fgsm', 4)]);
-    expect(list.items.map((i) => [i.run.id, i.curve.length, i.adaptiveCurve, i.flags])).toEqual([['e1', 0, null, null], ['e2', 1, null, null]]);
+    expect(list.items.map((i) => [i.run.id, i.curve.length, i.adaptiveCurve, i.flags])).toEqual([
+      ['e1', 0, null, null],
+      ['e2', 1, null, null],
+    ]);
   });
 });

@@ -41,13 +41,13 @@ export class RobustnessResultResponse {
   @ApiProperty()
   cleanCorrect: number;
 
-  @ApiProperty({ description: 'Correct on the clean input AND on the attack\'s adversarial input' })
+  @ApiProperty({ description: "Correct on the clean input AND on the attack's adversarial input" })
   robustCorrect: number;
 
   @ApiProperty()
   seconds: number;
 
-  @ApiProperty({ type: 'object', additionalProperties: true, description: 'The attack\'s resolved hyperparameters and per-stage reports' })
+  @ApiProperty({ type: 'object', additionalProperties: true, description: "The attack's resolved hyperparameters and per-stage reports" })
   details: Record<string, unknown>;
 
   @ApiProperty()
@@ -68,7 +68,7 @@ export class AdversarialExampleResponse {
   @ApiProperty()
   epsilon: number;
 
-  @ApiProperty({ description: 'Index into the evaluation\'s seeded subset of the test split' })
+  @ApiProperty({ description: "Index into the evaluation's seeded subset of the test split" })
   exampleIndex: number;
 
   @ApiProperty({ type: String, nullable: true, description: 'The attack whose input is stored (the one that broke it), or null if none did' })
@@ -106,7 +106,11 @@ export class EvaluationSummaryResponse {
   @ApiProperty({ type: [CurvePointResponse], description: 'The model as evaluated: the bare model, or a defense as deployed (attacked naively)' })
   curve: CurvePointResponse[];
 
-  @ApiProperty({ type: [CurvePointResponse], nullable: true, description: 'For a defense that hides gradients: the same curve under BPDA / EOT / un-squashed logits' })
+  @ApiProperty({
+    type: [CurvePointResponse],
+    nullable: true,
+    description: 'For a defense that hides gradients: the same curve under BPDA / EOT / un-squashed logits',
+  })
   adaptiveCurve: CurvePointResponse[] | null;
 
   @ApiProperty({ type: 'array', items: { type: 'object' }, nullable: true, description: 'Validity flags, once the evaluation has succeeded' })
@@ -129,7 +133,7 @@ export class EvaluationResponse extends EvaluationSummaryResponse {
     type: 'object',
     additionalProperties: true,
     nullable: true,
-    description: 'With detectors, once succeeded: per detector and ε, detection rates, ROC AUC and the stack\'s robust accuracy (counts over n)',
+    description: "With detectors, once succeeded: per detector and ε, detection rates, ROC AUC and the stack's robust accuracy (counts over n)",
   })
   detection: DetectionResult | null;
 }

@@ -18,7 +18,10 @@ export class EvaluationsController {
   constructor(private readonly evaluations: EvaluationsService) {}
 
   @Post()
-  @ApiOperation({ summary: 'Evaluate a checkpoint: clean and robust accuracy per attack and for the worst case, at every ε; with detectors, their detection rates and the stack\'s robust accuracy' })
+  @ApiOperation({
+    summary:
+      "Evaluate a checkpoint: clean and robust accuracy per attack and for the worst case, at every ε; with detectors, their detection rates and the stack's robust accuracy",
+  })
   @ApiHeader({ name: 'Idempotency-Key', required: false })
   @ApiCreatedResponse({ type: RunResponse, description: 'The evaluation run, status queued (or the existing run for a replayed Idempotency-Key)' })
   async create(
@@ -49,10 +52,18 @@ export class EvaluationsController {
   @HttpCode(200)
   @ApiOperation({
     summary: 'Classify inputs with the evaluated stack (defense → model → detector): per input a class, or "rejected as adversarial"',
-    description: 'A worker rebuilds the stack from the evaluation (the detector refitted deterministically) and answers; the API waits up to PREDICT_TIMEOUT_MS.',
+    description:
+      'A worker rebuilds the stack from the evaluation (the detector refitted deterministically) and answers; the API waits up to PREDICT_TIMEOUT_MS.',
   })
-  @ApiResponse({ status: 200, description: '{ evaluationId, detector: { kind, threshold, targetFpr }, predictions: [{ rejected: false, label, className, score } | { rejected: true, reason: "rejected as adversarial", detector, score }] }' })
-  @ApiResponse({ status: 400, description: 'inputs of the wrong length or outside [0,1], too many, or a detector the evaluation lacks (the message names the field)' })
+  @ApiResponse({
+    status: 200,
+    description:
+      '{ evaluationId, detector: { kind, threshold, targetFpr }, predictions: [{ rejected: false, label, className, score } | { rejected: true, reason: "rejected as adversarial", detector, score }] }',
+  })
+  @ApiResponse({
+    status: 400,
+    description: 'inputs of the wrong length or outside [0,1], too many, or a detector the evaluation lacks (the message names the field)',
+  })
   @ApiResponse({ status: 404, description: 'no evaluation with this id' })
   @ApiResponse({ status: 409, description: 'the evaluation has no detectors, or has not succeeded' })
   @ApiResponse({ status: 504, description: 'no worker answered within PREDICT_TIMEOUT_MS' })

@@ -2,7 +2,15 @@ import { BadRequestException, ConflictException, GatewayTimeoutException, Inject
 import type { ApiConfig } from '@bulwark/config';
 import { EvaluationResultRepository, RobustnessResult, Run, RunRepository } from '@bulwark/database';
 import type { PredictJobResult } from '@bulwark/queue';
-import { CreateEvaluationRequest, DATASET_INPUT_SHAPES, EvaluationRunSpec, MODEL_RUN_KINDS, ModelRunSpec, PredictRequest, resolveEvaluationSpec } from '@bulwark/spec';
+import {
+  CreateEvaluationRequest,
+  DATASET_INPUT_SHAPES,
+  EvaluationRunSpec,
+  MODEL_RUN_KINDS,
+  ModelRunSpec,
+  PredictRequest,
+  resolveEvaluationSpec,
+} from '@bulwark/spec';
 import { API_CONFIG } from '../common/api-config';
 import { RunJobsProducer } from '../runs/run-jobs.producer';
 import { CreateRunResult, RunsService } from '../runs/runs.service';
@@ -63,9 +71,12 @@ export class EvaluationsService {
     const [h, w, c] = DATASET_INPUT_SHAPES[spec.dataset];
     const wrong = dto.inputs.findIndex((input) => input.length !== h * w * c);
     if (wrong >= 0) {
-      throw new BadRequestException([`inputs.${wrong} has ${dto.inputs[wrong].length} numbers; a ${spec.dataset} image flattens to ${h * w * c} (${h}×${w}×${c})`]);
+      throw new BadRequestException([
+        `inputs.${wrong} has ${dto.inputs[wrong].length} numbers; a ${spec.dataset} image flattens to ${h * w * c} (${h}×${w}×${c})`,
+      ]);
     }
-    if (!spec.detectors?.length) throw new ConflictException(`evaluation ${id} has no detectors: submit an evaluation with "detectors" to get a stack that can reject inputs`);
+    if (!spec.detectors?.length)
+      throw new ConflictException(`evaluation ${id} has no detectors: submit an evaluation with "detectors" to get a stack that can reject inputs`);
     if (run.status !== 'succeeded') throw new ConflictException(`evaluation ${id} is ${run.status}; predictions need a succeeded evaluation`);
     const kinds = spec.detectors.map((d) => d.kind);
     const detector = dto.detector ?? kinds[0];

@@ -19,7 +19,14 @@ export function toLineageResponse({ runId, chain, evaluations, results, children
     runId,
     chain: chain.map((run) => ({
       ...describe(run),
-      evaluations: evaluations.filter((e) => e.parentRunId === run.id).map((e) => summarise(e, results.filter((r) => r.runId === e.id))),
+      evaluations: evaluations
+        .filter((e) => e.parentRunId === run.id)
+        .map((e) =>
+          summarise(
+            e,
+            results.filter((r) => r.runId === e.id),
+          ),
+        ),
     })),
     children: children.map(({ id, kind, status }) => ({ id, kind, status })),
   };
@@ -27,13 +34,16 @@ export function toLineageResponse({ runId, chain, evaluations, results, children
 
 function describe(run: Run): Omit<LineageNodeResponse, 'evaluations'> {
   const spec = run.spec as ModelRunSpec;
-  const training = spec.kind === 'import'
-    ? `imported TensorFlow.js model${spec.name ? ` "${spec.name}"` : ''}`
-    : spec.kind === 'distillation'
-    ? `distillation at T = ${spec.temperature}`
-    : spec.kind === 'adversarial-training'
-      ? `adversarial training (${spec.method?.name ?? 'fgsm'}, ε = ${spec.method?.epsilon ?? spec.attack?.epsilon})`
-      : spec.temperature !== undefined ? `training at T = ${spec.temperature} (a distillation teacher)` : 'training';
+  const training =
+    spec.kind === 'import'
+      ? `imported TensorFlow.js model${spec.name ? ` "${spec.name}"` : ''}`
+      : spec.kind === 'distillation'
+        ? `distillation at T = ${spec.temperature}`
+        : spec.kind === 'adversarial-training'
+          ? `adversarial training (${spec.method?.name ?? 'fgsm'}, ε = ${spec.method?.epsilon ?? spec.attack?.epsilon})`
+          : spec.temperature !== undefined
+            ? `training at T = ${spec.temperature} (a distillation teacher)`
+            : 'training';
   return {
     id: run.id,
     kind: run.kind,

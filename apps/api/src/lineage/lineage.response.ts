@@ -14,7 +14,7 @@ export class LineagePointResponse {
   @ApiProperty({ type: Number, nullable: true, description: 'Worst-case ("suite") robust accuracy' })
   robust: number | null;
 
-  @ApiProperty({ type: Number, nullable: true, description: 'The adaptive view\'s worst case, where the defense hides gradients' })
+  @ApiProperty({ type: Number, nullable: true, description: "The adaptive view's worst case, where the defense hides gradients" })
   adaptiveRobust: number | null;
 }
 
@@ -50,7 +50,10 @@ export class LineageNodeResponse extends LineageChildResponse {
   @ApiProperty()
   model: string;
 
-  @ApiProperty({ description: 'Where it came from: an import, the adversarial-training method, distillation or plain training', example: 'adversarial training (pgd, ε = 0.1)' })
+  @ApiProperty({
+    description: 'Where it came from: an import, the adversarial-training method, distillation or plain training',
+    example: 'adversarial training (pgd, ε = 0.1)',
+  })
   training: string;
 
   @ApiProperty({ type: String, format: 'uuid', nullable: true })
@@ -70,7 +73,7 @@ export class LineageResponse {
   @ApiProperty({ format: 'uuid' })
   runId: string;
 
-  @ApiProperty({ type: [LineageNodeResponse], description: 'The run\'s ancestors, root first, ending with the run' })
+  @ApiProperty({ type: [LineageNodeResponse], description: "The run's ancestors, root first, ending with the run" })
   chain: LineageNodeResponse[];
 
   @ApiProperty({ type: [LineageChildResponse], description: 'Runs derived directly from this one (evaluations aside), oldest first' })

@@ -8,7 +8,7 @@ export class CheckpointResponse {
   @ApiProperty({ format: 'uuid' })
   runId: string;
 
-  @ApiProperty({ description: 'The epoch after which it was written (0: an import\'s model)' })
+  @ApiProperty({ description: "The epoch after which it was written (0: an import's model)" })
   epoch: number;
 
   @ApiProperty({ description: 'SHA-256 of the bytes, hex' })

@@ -3,13 +3,38 @@ import type { TrainingRunSpec } from '@bulwark/spec';
 import { toRunPageResponse, toRunResponse } from './run.mapper';
 
 const at = new Date('2025-01-02T03:04:05.678Z');
-const spec = { kind: 'train', dataset: 'mnist', model: 'mlp', attack: { name: 'fgsm', epsilon: 0.1 }, epochs: 1, batchSize: 8, seed: 1, learningRate: 0.001, testFraction: 0.2 } as TrainingRunSpec;
+const spec = {
+  kind: 'train',
+  dataset: 'mnist',
+  model: 'mlp',
+  attack: { name: 'fgsm', epsilon: 0.1 },
+  epochs: 1,
+  batchSize: 8,
+  seed: 1,
+  learningRate: 0.001,
+  testFraction: 0.2,
+} as TrainingRunSpec;
 
 function storedRun(): Run {
   return Object.assign(new Run(), {
-    id: 'a1', kind: 'train', status: 'succeeded', spec, parentRunId: null, parentCheckpointId: null, result: { last: 1 }, idempotencyKey: 'k',
-    requestHash: 'f'.repeat(64), backend: { name: 'cpu', tfjsVersion: '4.22.0', threads: 1 }, progress: 1, attempts: 1, error: null,
-    cancelRequestedAt: null, createdAt: at, updatedAt: at, startedAt: at, finishedAt: at,
+    id: 'a1',
+    kind: 'train',
+    status: 'succeeded',
+    spec,
+    parentRunId: null,
+    parentCheckpointId: null,
+    result: { last: 1 },
+    idempotencyKey: 'k',
+    requestHash: 'f'.repeat(64),
+    backend: { name: 'cpu', tfjsVersion: '4.22.0', threads: 1 },
+    progress: 1,
+    attempts: 1,
+    error: null,
+    cancelRequestedAt: null,
+    createdAt: at,
+    updatedAt: at,
+    startedAt: at,
+    finishedAt: at,
   });
 }
 
@@ -17,8 +42,23 @@ describe('toRunResponse', () => {
   it('gives every column but the request hash, in the order clients have always seen them', () => {
     const body = JSON.parse(JSON.stringify(toRunResponse(storedRun())));
     expect(Object.keys(body)).toEqual([
-      'id', 'kind', 'status', 'spec', 'parentRunId', 'parentCheckpointId', 'result', 'idempotencyKey', 'backend', 'progress', 'attempts', 'error',
-      'cancelRequestedAt', 'createdAt', 'updatedAt', 'startedAt', 'finishedAt',
+      'id',
+      'kind',
+      'status',
+      'spec',
+      'parentRunId',
+      'parentCheckpointId',
+      'result',
+      'idempotencyKey',
+      'backend',
+      'progress',
+      'attempts',
+      'error',
+      'cancelRequestedAt',
+      'createdAt',
+      'updatedAt',
+      'startedAt',
+      'finishedAt',
     ]);
     expect(body).toMatchObject({ id: 'a1', spec, createdAt: '2025-01-02T03:04:05.678Z', cancelRequestedAt: null });
   });

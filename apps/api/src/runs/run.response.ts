@@ -26,13 +26,23 @@ export class RunResponse {
   @ApiProperty({ type: 'object', additionalProperties: true, description: 'The spec as resolved at submission, every default filled in: exactly what runs' })
   spec: RunSpec;
 
-  @ApiProperty({ type: String, format: 'uuid', nullable: true, description: 'Lineage: the run this one derives from (the model it fine-tunes, distils or evaluates)' })
+  @ApiProperty({
+    type: String,
+    format: 'uuid',
+    nullable: true,
+    description: 'Lineage: the run this one derives from (the model it fine-tunes, distils or evaluates)',
+  })
   parentRunId: string | null;
 
   @ApiProperty({ type: String, format: 'uuid', nullable: true, description: 'Lineage: the checkpoint of that run it starts from' })
   parentCheckpointId: string | null;
 
-  @ApiProperty({ type: 'object', additionalProperties: true, nullable: true, description: 'What the job produced, in brief (an evaluation\'s validity flags, an import\'s accuracy)' })
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    nullable: true,
+    description: "What the job produced, in brief (an evaluation's validity flags, an import's accuracy)",
+  })
   result: Record<string, unknown> | null;
 
   @ApiProperty({ type: String, nullable: true })
@@ -41,10 +51,10 @@ export class RunResponse {
   @ApiProperty({ type: RunBackendResponse, nullable: true, description: 'Recorded by the worker when the run starts' })
   backend: RunBackendResponse | null;
 
-  @ApiProperty({ minimum: 0, maximum: 1, description: 'Fraction of the run\'s work done' })
+  @ApiProperty({ minimum: 0, maximum: 1, description: "Fraction of the run's work done" })
   progress: number;
 
-  @ApiProperty({ description: 'Deliveries of the run\'s job so far (retries included)' })
+  @ApiProperty({ description: "Deliveries of the run's job so far (retries included)" })
   attempts: number;
 
   @ApiProperty({ type: String, nullable: true, description: 'Why the run failed, or why its last attempt did while it waits for a retry' })

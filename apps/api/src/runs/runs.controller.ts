@@ -1,5 +1,15 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res, StreamableFile } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiConflictResponse, ApiCreatedResponse, ApiHeader, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import {
+  ApiAcceptedResponse,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiHeader,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { Response } from 'express';
 import { createdOrReplayed, parseIdempotencyKey } from '../common/idempotency-key';
 import { CreateRunDto } from './dto/create-run.dto';
@@ -37,7 +47,7 @@ export class RunsController {
     summary: 'Resume a run carried over from another database',
     description:
       'The run as submitted to POST /runs, its newest checkpoint (base64, with its SHA-256 and format, as GET /runs/:id/checkpoints lists it) and its metrics up to that epoch. ' +
-      'Stored as a queued run that resumes after the checkpoint\'s epoch. The body may be as large as MODEL_UPLOAD_LIMIT_BYTES.',
+      "Stored as a queued run that resumes after the checkpoint's epoch. The body may be as large as MODEL_UPLOAD_LIMIT_BYTES.",
   })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Retrying with the same key returns the same run' })
   @ApiCreatedResponse({ type: RunResponse, description: 'The run, status queued (or the existing run for a replayed Idempotency-Key)' })

@@ -41,8 +41,14 @@ describe('detectionResult', () => {
       ],
     });
     expect(result.validation).toEqual({ n: 100, split: 'train', seed: 7 });
-    expect(result.detectors.map((d) => [d.detector.kind, d.detector.threshold])).toEqual([['confidence', 0.3], ['mahalanobis', 120]]);
-    expect(result.detectors[1].points.map((p) => [p.epsilon, p.worstCase.stackRobust])).toEqual([[0.1, 11], [0.2, 5]]);
+    expect(result.detectors.map((d) => [d.detector.kind, d.detector.threshold])).toEqual([
+      ['confidence', 0.3],
+      ['mahalanobis', 120],
+    ]);
+    expect(result.detectors[1].points.map((p) => [p.epsilon, p.worstCase.stackRobust])).toEqual([
+      [0.1, 11],
+      [0.2, 5],
+    ]);
     expect(result.detectors[0].points[0]).toEqual({
       epsilon: 0.1,
       n: 40,
@@ -61,7 +67,11 @@ describe('detectionResult', () => {
     const confidence = description('confidence', 0.3);
     const mahalanobis = description('mahalanobis', 120);
     expect(() =>
-      detectionResult({ validation: { n: 100, seed: 7 }, detectors: [confidence, mahalanobis], perEpsilon: [[evaluation(mahalanobis, 0.1, 1), evaluation(confidence, 0.1, 1)]] }),
+      detectionResult({
+        validation: { n: 100, seed: 7 },
+        detectors: [confidence, mahalanobis],
+        perEpsilon: [[evaluation(mahalanobis, 0.1, 1), evaluation(confidence, 0.1, 1)]],
+      }),
     ).toThrow(/out of order/);
   });
 });
@@ -69,10 +79,19 @@ describe('detectionResult', () => {
 describe('curveShare', () => {
   const spec = { epsilons: [0, 0.1, 0.2], attacks: ['fgsm', 'pgd'] as ('fgsm' | 'pgd')[] };
 
-  it('splits the progress bar in attack runs: the curve\'s attacks, then each attack once plus one detector-aware attack per detector', () => {
+  it("splits the progress bar in attack runs: the curve's attacks, then each attack once plus one detector-aware attack per detector", () => {
     expect(curveShare(spec)).toBe(1);
     // Curve 2 attacks × 2 radii = 4; detection (2 + 3) × 2 = 10.
-    expect(curveShare({ ...spec, detectors: [{ kind: 'confidence', fpr: 0.05 }, { kind: 'confidence', fpr: 0.1 }, { kind: 'confidence', fpr: 0.2 }] })).toBeCloseTo(4 / 14, 12);
+    expect(
+      curveShare({
+        ...spec,
+        detectors: [
+          { kind: 'confidence', fpr: 0.05 },
+          { kind: 'confidence', fpr: 0.1 },
+          { kind: 'confidence', fpr: 0.2 },
+        ],
+      }),
+    ).toBeCloseTo(4 / 14, 12);
     // Behind a defense the curve runs twice (naive and adaptive): 8 against 6.
     expect(curveShare({ ...spec, defense: { preprocessing: [] }, detectors: [{ kind: 'confidence', fpr: 0.05 }] })).toBeCloseTo(8 / 14, 12);
     expect(curveShare({ ...spec, epsilons: [0], detectors: [{ kind: 'confidence', fpr: 0.05 }] })).toBe(1);

@@ -25,7 +25,15 @@ export function detectionResult({ validation, detectors, perEpsilon }: Detection
             cleanCorrect: e.cleanCorrect,
             cleanAccepted: e.cleanAccepted,
             cleanFalsePositiveRate: e.cleanFalsePositiveRate,
-            outcomes: e.outcomes.map(({ attack, fooled, detected, detectionRate, rocAuc, stackRobust, details }) => ({ attack, fooled, detected, detectionRate, rocAuc, stackRobust, details })),
+            outcomes: e.outcomes.map(({ attack, fooled, detected, detectionRate, rocAuc, stackRobust, details }) => ({
+              attack,
+              fooled,
+              detected,
+              detectionRate,
+              rocAuc,
+              stackRobust,
+              details,
+            })),
             worstCase: { stackRobust: e.worstCase.stackRobust, attacks: [...e.worstCase.attacks] },
           };
         }),

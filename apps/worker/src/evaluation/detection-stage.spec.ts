@@ -46,7 +46,10 @@ describe('assertFeatureLayers', () => {
     try {
       const layer = model.layers[model.layers.length - 2].name;
       expect(() => assertFeatureLayers([{ kind: 'mahalanobis', fpr: 0.05, featureLayer: layer, shrinkage: 0.01 }], model)).not.toThrow();
-      const missing = [{ kind: 'confidence' as const, fpr: 0.05 }, { kind: 'mahalanobis' as const, fpr: 0.05, featureLayer: 'dense_99', shrinkage: 0.01 }];
+      const missing = [
+        { kind: 'confidence' as const, fpr: 0.05 },
+        { kind: 'mahalanobis' as const, fpr: 0.05, featureLayer: 'dense_99', shrinkage: 0.01 },
+      ];
       expect(() => assertFeatureLayers(missing, model)).toThrow(UnrecoverableError);
       expect(() => assertFeatureLayers(missing, model)).toThrow(/has no layer "dense_99"/);
     } finally {

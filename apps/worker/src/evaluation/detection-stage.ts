@@ -32,7 +32,10 @@ export interface DetectionData {
  */
 export function detectionData(train: Dataset, { validationExamples, seed }: { validationExamples: number; seed: number }): DetectionData {
   const [validation, statistics] = seededSubsets(train, { counts: [validationExamples, STATISTICS_EXAMPLES], seed });
-  return { validation, statistics: statistics.size > 0 ? statistics : { ...validation, name: `${validation.name} (the validation subset: nothing else left)` } };
+  return {
+    validation,
+    statistics: statistics.size > 0 ? statistics : { ...validation, name: `${validation.name} (the validation subset: nothing else left)` },
+  };
 }
 
 export interface DetectionStack {
@@ -71,7 +74,9 @@ export function assertFeatureLayers(detectors: readonly DetectorRunSpec[], model
   for (const detector of detectors) {
     if (detector.kind !== 'mahalanobis' || detector.featureLayer === undefined) continue;
     if (!model.layers.some((layer) => layer.name === detector.featureLayer)) {
-      throw new UnrecoverableError(`detectors: model ${model.name} has no layer "${detector.featureLayer}" (it has ${model.layers.map((l) => l.name).join(', ')})`);
+      throw new UnrecoverableError(
+        `detectors: model ${model.name} has no layer "${detector.featureLayer}" (it has ${model.layers.map((l) => l.name).join(', ')})`,
+      );
     }
   }
 }

@@ -14,10 +14,7 @@ import { curveShare } from './detection-result';
 import { loadCheckpointModel } from '../models/run-model';
 import { assertFeatureLayers, runDetectionStage } from './detection-stage';
 
-export type EvaluationJobOutcome =
-  | { status: 'succeeded'; n: number; raisedFlags: string[] }
-  | { status: 'cancelled' }
-  | { status: 'skipped'; reason: string };
+export type EvaluationJobOutcome = { status: 'succeeded'; n: number; raisedFlags: string[] } | { status: 'cancelled' } | { status: 'skipped'; reason: string };
 
 /**
  * Turns an `evaluation` job into a call on evaluateRobustness: rebuilds the evaluated model from
@@ -65,9 +62,7 @@ async function evaluateRun(
     // A defended model is attacked twice: as deployed (naive) and through BPDA / EOT / its
     // un-squashed logits (adaptive), so what the defense hides shows as the gap between them.
     const defended = spec.defense ? createDefense({ model: asLogitsModel(model), spec: spec.defense }) : undefined;
-    const outcome = defended
-      ? await evaluateDefense({ ...common, defended, onPoint: (view, point) => save(view, point) })
-      : undefined;
+    const outcome = defended ? await evaluateDefense({ ...common, defended, onPoint: (view, point) => save(view, point) }) : undefined;
     const evaluation = outcome?.naive ?? (await evaluateRobustness({ ...common, model: asLogitsModel(model), onPoint: (point) => save('direct', point) }));
     if (evaluation.stopped || outcome?.adaptive.stopped) return cancelled();
 
@@ -111,7 +106,8 @@ function storedFlags(flags: EvaluationFlag[]) {
 function detectionSpec(spec: EvaluationRunSpec) {
   const { detectors, validationExamples, detectorAware } = spec;
   if (!detectors?.length) return undefined;
-  if (validationExamples === undefined || detectorAware === undefined) throw new UnrecoverableError('detectors need validationExamples and detectorAware in the spec');
+  if (validationExamples === undefined || detectorAware === undefined)
+    throw new UnrecoverableError('detectors need validationExamples and detectorAware in the spec');
   return { ...spec, detectors, validationExamples, detectorAware };
 }
 

@@ -32,7 +32,12 @@ export async function runPredictJob(data: PredictJobData, ctx: JobContext): Prom
     // Built exactly as the evaluation built it (zoo or imported topology): the prediction is the evaluated model's.
     const model = await loadCheckpointModel(ctx.runs, checkpoint, train);
     try {
-      const stack = fitDetectionStack({ model, spec, detectors: [detectorSpec], data: detectionData(train, { validationExamples: spec.validationExamples!, seed: spec.seed }) });
+      const stack = fitDetectionStack({
+        model,
+        spec,
+        detectors: [detectorSpec],
+        data: detectionData(train, { validationExamples: spec.validationExamples!, seed: spec.seed }),
+      });
       const [detector] = stack.detectors;
       warnIfRefitDiffers(run.result?.detection as DetectionResult | undefined, detector.kind, detector.threshold, log);
       return {
@@ -102,7 +107,10 @@ async function servingStack(key: string, build: () => Promise<ServingStack>): Pr
   while (servingStacks.size > SERVING_STACKS) {
     const [oldest, evicted] = servingStacks.entries().next().value as [string, Promise<ServingStack>];
     servingStacks.delete(oldest);
-    evicted.then((stack) => stack.dispose(), () => undefined);
+    evicted.then(
+      (stack) => stack.dispose(),
+      () => undefined,
+    );
   }
   return { serving: await entry, reused };
 }

@@ -8,9 +8,7 @@ import { RunLifecycle, runJob } from '../run-lifecycle';
 import { specCheck } from '../stored-spec';
 import { encodeStoredModel, importStoredModel } from './run-model';
 
-export type ImportJobOutcome =
-  | { status: 'succeeded'; n: number; cleanAccuracy: number; adversarialAccuracy: number }
-  | { status: 'skipped'; reason: string };
+export type ImportJobOutcome = { status: 'succeeded'; n: number; cleanAccuracy: number; adversarialAccuracy: number } | { status: 'skipped'; reason: string };
 
 /**
  * Turns an `import` job into calls on @bulwark/training: loads the upload stored with the run

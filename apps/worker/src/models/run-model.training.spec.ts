@@ -67,11 +67,22 @@ describe('building a run model: zoo or imported, one function for training, eval
     // What POST /models/import stores, and what the import job makes of it.
     store = new FakeStore();
     const importSpec: RunSpec = {
-      kind: 'import', dataset: 'mnist', model: IMPORTED_MODEL, attack: { name: 'fgsm', epsilon: 0.1 }, seed: 0, testFraction: 0.2,
+      kind: 'import',
+      dataset: 'mnist',
+      model: IMPORTED_MODEL,
+      attack: { name: 'fgsm', epsilon: 0.1 },
+      seed: 0,
+      testFraction: 0.2,
       upload: { sha256: 'a'.repeat(64), sizeBytes: 0, weightBytes: weights.length },
     };
     store.runs.set('import-run', { id: 'import-run', spec: importSpec });
-    const upload = { id: 'import-checkpoint', runId: 'import-run', epoch: 0, format: LAYERS_UPLOAD_FORMAT, data: encodeLayersModel(modelJson as unknown as LayersModelJson, weights) };
+    const upload = {
+      id: 'import-checkpoint',
+      runId: 'import-run',
+      epoch: 0,
+      format: LAYERS_UPLOAD_FORMAT,
+      data: encodeLayersModel(modelJson as unknown as LayersModelJson, weights),
+    };
     const { model: imported, info } = await importStoredModel(upload, test, 'the upload');
     expect(info.logits).toBe('softmax-activation-removed');
     store.checkpoints.set(upload.id, { ...upload, format: LAYERS_MODEL_FORMAT, data: await encodeStoredModel(imported) });
@@ -110,14 +121,25 @@ describe('building a run model: zoo or imported, one function for training, eval
     const straight = await buildRunModel(store, run, train, 5);
     const straightOptimizer = tf.train.adam(1e-3);
     const straightEpochs: EpochResult[] = [];
-    await trainClassifier({ ...loop, model: straight, optimizer: straightOptimizer, rng: createRng(9), epochs: 2, onEpochEnd: (e) => void straightEpochs.push(e) });
+    await trainClassifier({
+      ...loop,
+      model: straight,
+      optimizer: straightOptimizer,
+      rng: createRng(9),
+      epochs: 2,
+      onEpochEnd: (e) => void straightEpochs.push(e),
+    });
 
     const first = await buildRunModel(store, run, train, 5);
     const firstOptimizer = tf.train.adam(1e-3);
     const firstRng = createRng(9);
     let bytes: Buffer | undefined;
     await trainClassifier({
-      ...loop, model: first, optimizer: firstOptimizer, rng: firstRng, epochs: 1,
+      ...loop,
+      model: first,
+      optimizer: firstOptimizer,
+      rng: firstRng,
+      epochs: 1,
       onEpochEnd: async (e) => {
         bytes = await serializeCheckpoint({ model: first, optimizer: firstOptimizer, epoch: e.epoch, rngState: firstRng.state() });
       },
@@ -133,7 +155,12 @@ describe('building a run model: zoo or imported, one function for training, eval
     const { epoch, rngState } = await restoreCheckpoint(bytes!, { model: resumed, optimizer: resumedOptimizer });
     const resumedEpochs: EpochResult[] = [];
     await trainClassifier({
-      ...loop, model: resumed, optimizer: resumedOptimizer, rng: restoreRng(rngState), startEpoch: epoch, epochs: 2,
+      ...loop,
+      model: resumed,
+      optimizer: resumedOptimizer,
+      rng: restoreRng(rngState),
+      startEpoch: epoch,
+      epochs: 2,
       onEpochEnd: (e) => void resumedEpochs.push(e),
     });
 
@@ -144,7 +171,11 @@ describe('building a run model: zoo or imported, one function for training, eval
   });
 
   it('fails for good, saying why, where no model can be built', async () => {
-    const reasons = async (promise: Promise<unknown>) => promise.then(() => 'built', (err: Error) => `${err.name}: ${err.message}`);
+    const reasons = async (promise: Promise<unknown>) =>
+      promise.then(
+        () => 'built',
+        (err: Error) => `${err.name}: ${err.message}`,
+      );
 
     store.checkpoints.set('pending', { id: 'pending', runId: 'pending-import', epoch: 0, format: LAYERS_UPLOAD_FORMAT, data: Buffer.alloc(0) });
     const pending = { id: 'pending-run', spec: trainingSpec({ importedModel: { runId: 'pending-import', checkpointId: 'pending' } }) };

@@ -4,7 +4,16 @@ import type { Checkpoint, Run, RunRepository } from '@bulwark/database';
 import { CHECKPOINT_FORMAT, LAYERS_MODEL_FORMAT, LayersModelJson, decodeLayersModel, encodeLayersModel } from '@bulwark/queue';
 import { IMPORTED_MODEL, MODEL_RUN_KINDS, ModelRunSpec } from '@bulwark/spec';
 import { Dataset } from '@bulwark/data';
-import { ImportedLayersModel, LayersModelFiles, createModel, fromLayersModelFiles, importLayersModel, restoreLayersWeights, restoreModelWeights, saveLayersModel } from '@bulwark/models';
+import {
+  ImportedLayersModel,
+  LayersModelFiles,
+  createModel,
+  fromLayersModelFiles,
+  importLayersModel,
+  restoreLayersWeights,
+  restoreModelWeights,
+  saveLayersModel,
+} from '@bulwark/models';
 
 /** What building a run's model reads from Postgres: the RunRepository in the worker, a fake in unit tests. */
 export type ModelStore = Pick<RunRepository, 'find' | 'checkpointAt' | 'checkpointData'>;
@@ -25,7 +34,8 @@ export async function buildRunModel(store: ModelStore, run: Pick<Run, 'id' | 'sp
     return createModel({ name: spec.model, inputShape: dataset.shape, numClasses: dataset.classNames.length, seed });
   }
   // An import's own checkpoint holds its topology; every run trained from it names that checkpoint.
-  const stored = spec.kind === 'import' ? await store.checkpointAt(run.id, 0) : spec.importedModel && (await store.checkpointData(spec.importedModel.checkpointId));
+  const stored =
+    spec.kind === 'import' ? await store.checkpointAt(run.id, 0) : spec.importedModel && (await store.checkpointData(spec.importedModel.checkpointId));
   if (!stored) throw new UnrecoverableError(`the imported model run ${run.id} was built from is no longer stored`);
   if (stored.format !== LAYERS_MODEL_FORMAT) {
     throw new UnrecoverableError(`checkpoint ${stored.id} holds ${stored.format}, not an imported model: its import has not succeeded`);

@@ -12,24 +12,22 @@ import { specCheck } from '../stored-spec';
 import { adversarialTrainingOf, learningRateScheduleOf, optimizerOf } from './training-options';
 
 export type TrainingJobOutcome =
-  | { status: 'succeeded'; epochs: number; last?: EpochResult }
-  | { status: 'cancelled'; epochsCompleted: number }
-  | { status: 'skipped'; reason: string };
+  { status: 'succeeded'; epochs: number; last?: EpochResult } | { status: 'cancelled'; epochsCompleted: number } | { status: 'skipped'; reason: string };
 
 /**
  * Turns a `train`, `adversarial-training` or `distillation` job into calls on
  * @bulwark/training, writing every epoch's metrics and checkpoint to Postgres as it goes. A re-delivered job resumes from the
  * newest checkpoint. Throws on failure (BullMQ retries); configuration errors are unrecoverable.
  */
-export async function runTrainingJob(
-  jobName: Exclude<TrainingJobName, 'import'>,
-  data: RunJobData,
-  ctx: JobContext,
-): Promise<TrainingJobOutcome> {
+export async function runTrainingJob(jobName: Exclude<TrainingJobName, 'import'>, data: RunJobData, ctx: JobContext): Promise<TrainingJobOutcome> {
   return runJob(ctx, { runId: data.runId, check: specCheck(jobName, trainingRunSpecSchema) }, (spec, lifecycle) => trainRun(ctx, spec, lifecycle));
 }
 
-async function trainRun(ctx: JobContext, spec: TrainingRunSpec, { run, shouldStop, progress, succeeded, cancelled }: RunLifecycle): Promise<TrainingJobOutcome> {
+async function trainRun(
+  ctx: JobContext,
+  spec: TrainingRunSpec,
+  { run, shouldStop, progress, succeeded, cancelled }: RunLifecycle,
+): Promise<TrainingJobOutcome> {
   const loaded = loadRunDataset(spec.dataset, { testFraction: spec.testFraction, seed: spec.seed }, ctx.datasetDirs);
   const test = loaded.test;
   // The guard's held-out examples come out of the training set (never the test split), seeded.
@@ -52,16 +50,17 @@ async function trainRun(ctx: JobContext, spec: TrainingRunSpec, { run, shouldSto
       await restoreCheckpointWeights(initial, model);
       ctx.log(`run ${run.id}: starting from checkpoint ${initial.id} (epoch ${initial.epoch} of run ${initial.runId})`);
     }
-    const guard = carved && spec.overfittingGuard
-      ? {
-          heldOut: carved.heldOut,
-          maxDrop: spec.overfittingGuard.maxDrop,
-          maxGap: spec.overfittingGuard.maxGap,
-          onCollapse: spec.overfittingGuard.onCollapse,
-          seed: spec.seed,
-          best: await guardBest(ctx, run.id),
-        }
-      : undefined;
+    const guard =
+      carved && spec.overfittingGuard
+        ? {
+            heldOut: carved.heldOut,
+            maxDrop: spec.overfittingGuard.maxDrop,
+            maxGap: spec.overfittingGuard.maxGap,
+            onCollapse: spec.overfittingGuard.onCollapse,
+            seed: spec.seed,
+            best: await guardBest(ctx, run.id),
+          }
+        : undefined;
 
     const loop = {
       optimizer,
@@ -74,7 +73,7 @@ async function trainRun(ctx: JobContext, spec: TrainingRunSpec, { run, shouldSto
       evalAttack: { attack: spec.attack.name, epsilon: spec.attack.epsilon },
       learningRateSchedule: learningRateScheduleOf(spec),
       shouldStop,
-      onBatchEnd: ({ epoch, batch, batches }: BatchProgress) => progress(((epoch - 1) + (batch + 1) / batches) / spec.epochs),
+      onBatchEnd: ({ epoch, batch, batches }: BatchProgress) => progress((epoch - 1 + (batch + 1) / batches) / spec.epochs),
       onEpochEnd: async (result: EpochResult) => {
         await ctx.runs.upsertMetrics(run.id, epochMetrics(spec, result));
         const bytes = await serializeCheckpoint({ model, optimizer, epoch: result.epoch, rngState: rng.state() });
@@ -140,10 +139,7 @@ async function loadTeacher(ctx: JobContext, spec: TrainingRunSpec, train: Datase
  * 'gap' collapse can be).
  */
 async function guardBest(ctx: JobContext, runId: string) {
-  const [accuracies, collapsed] = await Promise.all([
-    ctx.runs.metrics(runId, 'guard_pgd_accuracy'),
-    ctx.runs.metrics(runId, 'guard_collapsed'),
-  ]);
+  const [accuracies, collapsed] = await Promise.all([ctx.runs.metrics(runId, 'guard_pgd_accuracy'), ctx.runs.metrics(runId, 'guard_collapsed')]);
   const collapsedEpochs = new Set(collapsed.map((p) => p.step));
   const series = accuracies.filter((p) => !collapsedEpochs.has(p.step));
   if (!series.length) return undefined;

@@ -14,7 +14,15 @@ export function lowConfidence(logits: tf.Tensor2D): tf.Tensor1D {
  * score is differentiable, so the detector-aware attack descends it directly; high-confidence
  * adversarial examples (C&W with a confidence margin) are its known blind spot.
  */
-export function confidenceScores({ model, preprocessing, seed }: { model: LogitsModel; preprocessing: readonly Preprocessing[]; seed: number }): ScoreFunctions {
+export function confidenceScores({
+  model,
+  preprocessing,
+  seed,
+}: {
+  model: LogitsModel;
+  preprocessing: readonly Preprocessing[];
+  seed: number;
+}): ScoreFunctions {
   const paths = detectorPaths(model, preprocessing, seed);
   return {
     score: (inputs) => lowConfidence(paths.exact(inputs)),

@@ -27,7 +27,7 @@ export function rocAuc(cleanScores: ArrayLike<number>, adversarialScores: ArrayL
   if (clean.length === 0 || adversarial.length === 0) throw new Error('rocAuc needs at least one clean and one adversarial score');
   const pooled = [...clean.map((v) => ({ v, adversarial: false })), ...adversarial.map((v) => ({ v, adversarial: true }))].sort((a, b) => a.v - b.v);
   let rankSum = 0;
-  for (let start = 0; start < pooled.length; ) {
+  for (let start = 0; start < pooled.length;) {
     let end = start;
     while (end + 1 < pooled.length && pooled[end + 1].v === pooled[start].v) end += 1;
     // 1-based mid-rank shared by the tied run start..end.

@@ -187,7 +187,9 @@ function project(inputs: tf.Tensor, candidate: tf.Tensor, epsilon: number, norm:
   return tf.tidy(() => {
     const delta = tf.sub(candidate, inputs);
     const bounded =
-      norm === 'linf' ? tf.clipByValue(delta, -epsilon, epsilon) : tf.mul(delta, perExample(tf.minimum<tf.Tensor1D>(tf.div(epsilon, tf.add(l2PerExample(delta), 1e-12)), 1), delta.rank));
+      norm === 'linf'
+        ? tf.clipByValue(delta, -epsilon, epsilon)
+        : tf.mul(delta, perExample(tf.minimum<tf.Tensor1D>(tf.div(epsilon, tf.add(l2PerExample(delta), 1e-12)), 1), delta.rank));
     return tf.clipByValue(tf.add(inputs, bounded), 0, 1);
   });
 }
@@ -198,6 +200,11 @@ function randomStart(inputs: tf.Tensor, epsilon: number, norm: PerturbationNorm,
     if (norm === 'linf') return tf.clipByValue(tf.add(inputs, tf.randomUniform(inputs.shape, -epsilon, epsilon, 'float32', tensorSeed)), 0, 1);
     // Half the radius along a random direction: a start inside the ball, away from x.
     const noise = tf.randomNormal(inputs.shape, 0, 1, 'float32', tensorSeed);
-    return project(inputs, tf.add(inputs, tf.mul(noise, perExample(tf.div<tf.Tensor1D>(epsilon / 2, tf.add(l2PerExample(noise), 1e-12)), inputs.rank))), epsilon, norm);
+    return project(
+      inputs,
+      tf.add(inputs, tf.mul(noise, perExample(tf.div<tf.Tensor1D>(epsilon / 2, tf.add(l2PerExample(noise), 1e-12)), inputs.rank))),
+      epsilon,
+      norm,
+    );
   });
 }

@@ -12,9 +12,7 @@ import type { Preprocessing } from '../preprocessing/preprocessing';
  */
 export function penultimateFeatures(model: tf.LayersModel, layer?: string): tf.LayersModel {
   const outputs =
-    layer !== undefined
-      ? model.getLayer(layer).output
-      : (model.layers.find((l) => l.name === 'logits') ?? model.layers[model.layers.length - 1]).input;
+    layer !== undefined ? model.getLayer(layer).output : (model.layers.find((l) => l.name === 'logits') ?? model.layers[model.layers.length - 1]).input;
   if (Array.isArray(outputs)) throw new Error(`mahalanobis: the feature layer of ${model.name} has several inputs or outputs`);
   return tf.model({ name: `${model.name}-features`, inputs: model.inputs, outputs });
 }
@@ -96,7 +94,11 @@ interface ClassStatisticsOptions {
  * (tfjs has no matrix inverse). The float32 cancellation in E[ffᵀ] − μμᵀ is orders of
  * magnitude below the ridge that shrinkage adds.
  */
-function classStatistics({ features, statistics, classes, shrinkage, batchSize }: ClassStatisticsOptions): { means: tf.Tensor2D; precision: tf.Tensor2D; dimension: number } {
+function classStatistics({ features, statistics, classes, shrinkage, batchSize }: ClassStatisticsOptions): {
+  means: tf.Tensor2D;
+  precision: tf.Tensor2D;
+  dimension: number;
+} {
   const counts = new Array<number>(classes).fill(0);
   statistics.labels.forEach((label) => (counts[label] += 1));
   const missing = counts.flatMap((c, k) => (c === 0 ? [k] : []));
@@ -124,7 +126,18 @@ function classStatistics({ features, statistics, classes, shrinkage, batchSize }
   const [means, covariance] = tf.tidy((): tf.Tensor2D[] => {
     const m = tf.div<tf.Tensor2D>(sums, tf.tensor2d(counts, [classes, 1]));
     // Pooled within-class covariance: E[ffᵀ] − Σ_c (n_c/n) μ_c μ_cᵀ.
-    const between = tf.matMul(tf.mul(m, tf.tensor2d(counts.map((c) => c / n), [classes, 1])), m, true, false);
+    const between = tf.matMul(
+      tf.mul(
+        m,
+        tf.tensor2d(
+          counts.map((c) => c / n),
+          [classes, 1],
+        ),
+      ),
+      m,
+      true,
+      false,
+    );
     return [m, tf.sub(tf.div(moments, n), between)];
   });
   tf.dispose([sums, moments]);

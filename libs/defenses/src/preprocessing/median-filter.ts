@@ -22,7 +22,8 @@ export function medianFilter(inputs: tf.Tensor, size: number): tf.Tensor4D {
   if (size === 1) return tf.clone(inputs);
   if (Math.floor(size / 2) > Math.min(height, width)) throw new Error(`medianFilter: a ${size}×${size} window does not fit ${height}×${width} images`);
   return tf.tidy(() => {
-    const planes = channels === 1 ? tf.reshape(inputs, [batch, height, width]) : tf.reshape(tf.transpose(inputs, [0, 3, 1, 2]), [batch * channels, height, width]);
+    const planes =
+      channels === 1 ? tf.reshape(inputs, [batch, height, width]) : tf.reshape(tf.transpose(inputs, [0, 3, 1, 2]), [batch * channels, height, width]);
     const count = planes.shape[0];
     const paddedWidth = width + size - 1;
     const rows = tf.reshape(tf.matMul(tf.reshape(planes, [count * height, width]), mirrorMatrix(width, size, true)), [count, height, paddedWidth]);

@@ -119,7 +119,10 @@ describe('input preprocessing', () => {
     // A batch is encoded as one strip of block-aligned tiles: each image must come back exactly as if encoded alone.
     const odd = tf.tidy(() => tf.concat([tf.image.resizeBilinear(grey, [13, 13]), tf.randomUniform([2, 13, 13, 1], 0, 1, 'float32', 3)], 0));
     const together = jpegRecompress(odd, 60);
-    const alone = tf.concat(tf.split(odd, 3, 0).map((one) => jpegRecompress(one, 60)), 0);
+    const alone = tf.concat(
+      tf.split(odd, 3, 0).map((one) => jpegRecompress(one, 60)),
+      0,
+    );
     expect(read(together)).toEqual(read(alone));
     tf.dispose([odd, together, alone]);
     const gradient = tf.grad((t: tf.Tensor) => tf.sum(jpegRecompress(t, 75)))(grey);

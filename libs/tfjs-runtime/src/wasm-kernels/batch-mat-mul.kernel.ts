@@ -32,18 +32,10 @@ export const batchMatMulKernel: ComposedKernel = (scope, inputs, attrs) => {
   const direct = PACK_COST * k * n + TRANSPOSE_COST * ((transposeA ? m * k : 0) + (transposeB ? k * n : 0));
   const swapped = PACK_COST * k * m + TRANSPOSE_COST * ((transposeB ? 0 : k * n) + (transposeA ? 0 : m * k) + m * n);
   if (direct <= swapped) {
-    return scope.run(
-      tf.BatchMatMul,
-      { a: transposeA ? swapLast(scope, a) : a, b: transposeB ? swapLast(scope, b) : b },
-      plain,
-    );
+    return scope.run(tf.BatchMatMul, { a: transposeA ? swapLast(scope, a) : a, b: transposeB ? swapLast(scope, b) : b }, plain);
   }
   // op(b)ᵀ is b itself when transposeB, and op(a)ᵀ is a itself when transposeA.
-  const product = scope.run(
-    tf.BatchMatMul,
-    { a: transposeB ? b : swapLast(scope, b), b: transposeA ? a : swapLast(scope, a) },
-    plain,
-  );
+  const product = scope.run(tf.BatchMatMul, { a: transposeB ? b : swapLast(scope, b), b: transposeA ? a : swapLast(scope, a) }, plain);
   return swapLast(scope, product);
 };
 

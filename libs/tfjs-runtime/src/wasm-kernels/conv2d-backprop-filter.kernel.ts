@@ -18,14 +18,7 @@ export const conv2DBackpropFilterKernel: ComposedKernel = (scope, inputs, attrs)
   const dy = requireInput(inputs, 'dy');
   const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
   assertChannelsLast(tf.Conv2DBackpropFilter, dataFormat);
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filterShape,
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-  );
+  const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode);
   assertShape(tf.Conv2DBackpropFilter, 'dy', dy.shape, info.outShape);
   const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth } = info;
   const { strideHeight, strideWidth, padInfo } = info;
@@ -37,11 +30,7 @@ export const conv2DBackpropFilterKernel: ComposedKernel = (scope, inputs, attrs)
     const rows = batchSize * outHeight * outWidth;
     const patches = scope.windows(x, [filterHeight, filterWidth], { strides, pad, dimRoundingMode });
     const dyT = scope.transpose(scope.reshape(dy, [rows, outChannels]), [1, 0]);
-    const product = scope.run(
-      tf.BatchMatMul,
-      { a: dyT, b: scope.reshape(patches, [rows, patchSize]) },
-      { transposeA: false, transposeB: false },
-    );
+    const product = scope.run(tf.BatchMatMul, { a: dyT, b: scope.reshape(patches, [rows, patchSize]) }, { transposeA: false, transposeB: false });
     return scope.transpose(scope.reshape(product, [outChannels, inChannels, filterHeight, filterWidth]), [2, 3, 1, 0]);
   }
   const bottom = filterHeight + (outHeight - 1) * strideHeight - inHeight - padInfo.top;

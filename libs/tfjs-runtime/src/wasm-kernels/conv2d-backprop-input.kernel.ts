@@ -18,14 +18,7 @@ export const conv2DBackpropInputKernel: ComposedKernel = (scope, inputs, attrs) 
   const filter = requireInput(inputs, 'filter');
   const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs as unknown as tf.Conv2DBackpropInputAttrs;
   assertChannelsLast(tf.Conv2DBackpropInput, dataFormat);
-  const info = tf.backend_util.computeConv2DInfo(
-    inputShape,
-    filter.shape as [number, number, number, number],
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-  );
+  const info = tf.backend_util.computeConv2DInfo(inputShape, filter.shape as [number, number, number, number], strides, 1, pad, dimRoundingMode);
   assertShape(tf.Conv2DBackpropInput, 'dy', dy.shape, info.outShape);
   const { batchSize, inHeight, inWidth, outHeight, outWidth, outChannels, filterHeight, filterWidth } = info;
   const { strideHeight, strideWidth, padInfo } = info;
@@ -50,11 +43,7 @@ export const conv2DBackpropInputKernel: ComposedKernel = (scope, inputs, attrs) 
   const bottom = inHeight - rows + padInfo.top;
   const right = inWidth - cols + padInfo.left;
   const [cropTop, cropBottom, cropLeft, cropRight] = [top, bottom, left, right].map((p) => Math.max(-p, 0));
-  const reaching = scope.crop(
-    dilated,
-    [0, cropTop, cropLeft, 0],
-    [batchSize, rows - cropTop - cropBottom, cols - cropLeft - cropRight, outChannels],
-  );
+  const reaching = scope.crop(dilated, [0, cropTop, cropLeft, 0], [batchSize, rows - cropTop - cropBottom, cols - cropLeft - cropRight, outChannels]);
 
   const padding = [
     [0, 0],
@@ -74,9 +63,5 @@ export const conv2DBackpropInputKernel: ComposedKernel = (scope, inputs, attrs) 
     return scope.run(tf.Sum, { x: perChannel }, { axis: [3], keepDims: true });
   }
   const swapped = scope.transpose(flipped, [0, 1, 3, 2]);
-  return scope.run(
-    tf.Conv2D,
-    { x: reaching, filter: swapped },
-    { strides: [1, 1], pad: padding, dilations: [1, 1], dataFormat: 'NHWC' },
-  );
+  return scope.run(tf.Conv2D, { x: reaching, filter: swapped }, { strides: [1, 1], pad: padding, dilations: [1, 1], dataFormat: 'NHWC' });
 };

@@ -26,14 +26,7 @@ export const maxPoolGradKernel: ComposedKernel = (scope, inputs, attrs) => {
   if (x.dtype !== 'float32') {
     throw new Error(`MaxPoolGrad on wasm supports float32 only, got ${x.dtype}`);
   }
-  const info = tf.backend_util.computePool2DInfo(
-    x.shape as [number, number, number, number],
-    filterSize,
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-  );
+  const info = tf.backend_util.computePool2DInfo(x.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
   assertShape(tf.MaxPoolGrad, 'dy', dy.shape, info.outShape);
   assertShape(tf.MaxPoolGrad, 'output', y.shape, info.outShape);
   const tiling = info.strideHeight === info.filterHeight && info.strideWidth === info.filterWidth;
@@ -63,11 +56,7 @@ function windowedInput(scope: WasmKernelScope, info: tf.backend_util.Conv2DInfo,
 /** The gradient over the windows' extent back to x's shape: padding dropped, unread rows zero. */
 function toInputShape(scope: WasmKernelScope, info: tf.backend_util.Conv2DInfo, gradient: tf.TensorInfo, unread: [number, number]) {
   const { batchSize, inHeight, inWidth, inChannels, padInfo } = info;
-  const readGradient = scope.crop(
-    gradient,
-    [0, padInfo.top, padInfo.left, 0],
-    [batchSize, inHeight - unread[0], inWidth - unread[1], inChannels],
-  );
+  const readGradient = scope.crop(gradient, [0, padInfo.top, padInfo.left, 0], [batchSize, inHeight - unread[0], inWidth - unread[1], inChannels]);
   return scope.pad(readGradient, [
     [0, 0],
     [0, unread[0]],
@@ -148,10 +137,7 @@ function anyWindows(scope: WasmKernelScope, info: tf.backend_util.Conv2DInfo, x:
     const [a, b] = [Math.floor(k / filterWidth), k % filterWidth];
     const rowsHere = Math.min(rows, extent[0] - a);
     const colsHere = Math.min(cols, extent[1] - b);
-    const own = scope.reshape(
-      scope.crop(spread, [k, 0, 0, 0, 0], [1, batchSize, rowsHere, colsHere, inChannels]),
-      [batchSize, rowsHere, colsHere, inChannels],
-    );
+    const own = scope.reshape(scope.crop(spread, [k, 0, 0, 0, 0], [1, batchSize, rowsHere, colsHere, inChannels]), [batchSize, rowsHere, colsHere, inChannels]);
     const shifted = scope.pad(own, [
       [0, 0],
       [a, extent[0] - a - rowsHere],

@@ -194,11 +194,7 @@ export class WasmKernelScope {
 }
 
 /** Kernel function signature of a kernel composed from other wasm kernels. */
-export type ComposedKernel = (
-  scope: WasmKernelScope,
-  inputs: tf.NamedTensorInfoMap,
-  attrs: tf.NamedAttrMap,
-) => tf.TensorInfo;
+export type ComposedKernel = (scope: WasmKernelScope, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap) => tf.TensorInfo;
 
 export function composedKernelFunc(base: BaseKernels, kernel: ComposedKernel): tf.KernelFunc {
   return ({ inputs, backend, attrs }) => {

@@ -134,9 +134,7 @@ describe('wasm training kernels', () => {
       const outShape = tf.tidy(() => tf.maxPool(tf.zeros<tf.Rank.R4>(x), size, strides, pad).shape);
       const inputs = [random(rng, x), random(rng, outShape)];
 
-      const [error] = await compare(inputs, (xs, w) => [
-        tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, size, strides, pad), w)))(xs),
-      ]);
+      const [error] = await compare(inputs, (xs, w) => [tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, size, strides, pad), w)))(xs)]);
 
       expect(error).toBeLessThan(1e-4);
     },

@@ -52,7 +52,12 @@ describe('adversarial-training methods, one minibatch at a time', () => {
   beforeAll(async () => {
     await selectBackend({ forced: 'wasm', log: () => undefined });
     digits = loadMnistDigits();
-    batches = [0, 1].map((k) => makeBatch(digits, Uint32Array.from({ length: 32 }, (_, i) => 32 * k + i)));
+    batches = [0, 1].map((k) =>
+      makeBatch(
+        digits,
+        Uint32Array.from({ length: 32 }, (_, i) => 32 * k + i),
+      ),
+    );
   });
 
   afterAll(() => tf.dispose(batches.flatMap(({ x, y }) => [x, y])));
@@ -66,7 +71,11 @@ describe('adversarial-training methods, one minibatch at a time', () => {
         const xAdv = craftFgsm({ model: asLogitsModel(original.model), inputs: x, labels: y, epsilon: 0.1 });
         const inputs = tf.concat([x, xAdv]);
         const labels = tf.concat([y, y]);
-        original.optimizer.minimize(() => tf.mean<tf.Scalar>(softmaxCrossEntropy({ logits: applyModel(original.model, inputs, true), labels })), true, variables);
+        original.optimizer.minimize(
+          () => tf.mean<tf.Scalar>(softmaxCrossEntropy({ logits: applyModel(original.model, inputs, true), labels })),
+          true,
+          variables,
+        );
       });
     }
     const current = trainee(3);
@@ -100,7 +109,10 @@ describe('adversarial-training methods, one minibatch at a time', () => {
     const fgsm = adversarialTrainingMethod(t.context, resolveAdversarialTraining({ method: 'fgsm', epsilon }));
     // Mid-grey inputs: no pixel is clipped by [0,1], so δ shows the step itself.
     const x = tf.fill<tf.Rank.R4>([64, 28, 28, 1], 0.5);
-    const y = tf.tensor1d(Array.from({ length: 64 }, (_, i) => i % 10), 'int32');
+    const y = tf.tensor1d(
+      Array.from({ length: 64 }, (_, i) => i % 10),
+      'int32',
+    );
     const rngBefore = t.context.rng.state();
     const first = fgsmRs.craft!({ x, y, epsilon });
     const rngAfter = t.context.rng.state();
@@ -125,7 +137,10 @@ describe('adversarial-training methods, one minibatch at a time', () => {
   it('pgd with one step of ε from the clean input is fgsm on the adversarial loss', async () => {
     const viaPgd = trainee(6);
     const viaFgsm = trainee(6);
-    const pgd = adversarialTrainingMethod(viaPgd.context, resolveAdversarialTraining({ method: 'pgd', epsilon: 0.1, steps: 1, stepSize: 0.1, randomStart: false }));
+    const pgd = adversarialTrainingMethod(
+      viaPgd.context,
+      resolveAdversarialTraining({ method: 'pgd', epsilon: 0.1, steps: 1, stepSize: 0.1, randomStart: false }),
+    );
     const fgsm = adversarialTrainingMethod(viaFgsm.context, resolveAdversarialTraining({ method: 'fgsm', epsilon: 0.1, adversarialWeight: 1 }));
     const pgdBatch = pgd.craft!({ ...batches[0], epsilon: 0.1 });
     const fgsmBatch = fgsm.craft!({ ...batches[0], epsilon: 0.1 });
