@@ -1,30 +1,30 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { LogitsModel } from '@bulwark/attacks';
-import { bitDepthReduction } from './preprocessing/bit-depth';
+import { bitDepthPreprocessing } from './preprocessing/bit-depth';
 import { defendModel, type DefendedModel } from './defended-model';
-import { gaussianNoise } from './preprocessing/gaussian-noise';
-import { quantiseInputs, saturateLogits, softmaxOutput, type GradientMaskingSpec, type LogitsSquash } from './gradient-masking';
-import { jpegCompression } from './preprocessing/jpeg-compression';
-import { medianSmoothing } from './preprocessing/median-filter';
+import { gaussianNoisePreprocessing } from './preprocessing/gaussian-noise';
+import { quantiseInputsPreprocessing, saturateLogits, softmaxOutput, type GradientMaskingSpec, type LogitsSquash } from './gradient-masking';
+import { jpegPreprocessing } from './preprocessing/jpeg';
+import { medianFilterPreprocessing } from './preprocessing/median-filter';
 import type { DefenseSpec, LogitsSquashSpec, PreprocessingStep } from '@bulwark/spec';
 import type { Preprocessing } from './preprocessing/preprocessing';
-import { randomResizePad } from './preprocessing/random-resize-pad';
+import { randomResizePadPreprocessing } from './preprocessing/random-resize-pad';
 
 /** Rebuilds a preprocessing step from its stored spec (a job payload's, a run's). */
 export function createPreprocessing(spec: PreprocessingStep): Preprocessing {
   switch (spec.kind) {
     case 'bit-depth':
-      return bitDepthReduction(spec);
+      return bitDepthPreprocessing(spec);
     case 'median-filter':
-      return medianSmoothing(spec);
+      return medianFilterPreprocessing(spec);
     case 'jpeg':
-      return jpegCompression(spec);
+      return jpegPreprocessing(spec);
     case 'gaussian-noise':
-      return gaussianNoise(spec);
+      return gaussianNoisePreprocessing(spec);
     case 'random-resize-pad':
-      return randomResizePad(spec);
+      return randomResizePadPreprocessing(spec);
     case 'quantise-inputs':
-      return quantiseInputs(spec);
+      return quantiseInputsPreprocessing(spec);
     default:
       throw new Error(`unknown preprocessing '${String((spec as { kind: unknown }).kind)}'`);
   }
@@ -58,7 +58,7 @@ export function createDefense({ model, spec }: { model: tf.LayersModel | LogitsM
 export function maskGradients({ model, spec }: { model: tf.LayersModel | LogitsModel; spec: GradientMaskingSpec }): DefendedModel {
   switch (spec.kind) {
     case 'quantise-inputs':
-      return defendModel({ model, preprocessing: [quantiseInputs(spec)] });
+      return defendModel({ model, preprocessing: [quantiseInputsPreprocessing(spec)] });
     case 'saturate-logits':
       return defendModel({ model, logits: saturateLogits(spec) });
     default:

@@ -24,7 +24,7 @@ export interface LogitsSquash {
  * identity walks straight through it. Coarse levels can give real robustness on near-binary
  * digits (binarisation at ε < 0.5), which is why a demonstration should use several levels.
  */
-export function quantiseInputs({ levels }: { levels: number }): Preprocessing {
+export function quantiseInputsPreprocessing({ levels }: { levels: number }): Preprocessing {
   assertInteger(levels, 2, 256, 'levels');
   return {
     spec: { kind: 'quantise-inputs', levels },

@@ -1,10 +1,10 @@
 export { adaptivePreprocessing, applyPreprocessing, type AdaptiveTreatment, type Preprocessing } from './preprocessing/preprocessing';
-export { bitDepthReduction, quantise, reduceBitDepth } from './preprocessing/bit-depth';
-export { medianFilter, medianSmoothing } from './preprocessing/median-filter';
-export { jpegCompression, jpegRecompress } from './preprocessing/jpeg-compression';
-export { addGaussianNoise, gaussianNoise } from './preprocessing/gaussian-noise';
-export { drawResizePad, randomResizePad, randomResizePadTransform, type RandomResizePadOptions, type ResizePadDraw } from './preprocessing/random-resize-pad';
-export { quantiseInputs, saturateLogits, softmaxOutput, type GradientMaskingSpec, type LogitsSquash } from './gradient-masking';
+export { bitDepthPreprocessing, quantise, reduceBitDepth } from './preprocessing/bit-depth';
+export { medianFilter, medianFilterPreprocessing } from './preprocessing/median-filter';
+export { jpegPreprocessing, jpegRecompress } from './preprocessing/jpeg';
+export { addGaussianNoise, gaussianNoisePreprocessing } from './preprocessing/gaussian-noise';
+export { drawResizePad, randomResizePadPreprocessing, resizeAndPad, type RandomResizePadOptions, type ResizePadDraw } from './preprocessing/random-resize-pad';
+export { quantiseInputsPreprocessing, saturateLogits, softmaxOutput, type GradientMaskingSpec, type LogitsSquash } from './gradient-masking';
 export {
   adaptiveView,
   defendModel,

@@ -4,14 +4,14 @@ import { asLogitsModel } from '@bulwark/models';
 import { subsetDataset } from '@bulwark/data';
 import {
   adaptiveView,
-  bitDepthReduction,
+  bitDepthPreprocessing,
   createDefense,
   defendModel,
-  gaussianNoise,
-  jpegCompression,
-  medianSmoothing,
+  gaussianNoisePreprocessing,
+  jpegPreprocessing,
+  medianFilterPreprocessing,
   naiveView,
-  randomResizePad,
+  randomResizePadPreprocessing,
 } from '@bulwark/defenses';
 import { evaluateDefense } from './evaluate-defense';
 import { firstExamples, trainTinyMlp, type TrainedMlp } from './trained-mlp.fixture';
@@ -34,7 +34,7 @@ describe('preprocessing defenses around a trained classifier', () => {
   });
 
   it('BPDA through bit-depth squeezing breaks what the naive attack cannot touch', () => {
-    const defended = defendModel({ model: trained.model, preprocessing: [bitDepthReduction({ bits: 3 })] });
+    const defended = defendModel({ model: trained.model, preprocessing: [bitDepthPreprocessing({ bits: 3 })] });
     const clean = accuracy({ model: defended.model, inputs: x, labels: y });
     const robust = (model: typeof defended.model) => {
       const result = pgd({ model, inputs: x, labels: y, epsilon: 0.2, steps: 20, seed: 1 });
@@ -55,7 +55,7 @@ describe('preprocessing defenses around a trained classifier', () => {
   it('naive views of the gradient-free steps have zero gradients, adaptive views do not', () => {
     const few = tf.slice(x, [0, 0, 0, 0], [8, -1, -1, -1]);
     const labels = tf.slice(y, [0], [8]);
-    for (const step of [bitDepthReduction({ bits: 2 }), jpegCompression({ quality: 50 }), medianSmoothing({ size: 2 })]) {
+    for (const step of [bitDepthPreprocessing({ bits: 2 }), jpegPreprocessing({ quality: 50 }), medianFilterPreprocessing({ size: 2 })]) {
       const defended = defendModel({ model: trained.model, preprocessing: [step] });
       const naive = gradientHealth({ model: naiveView(defended), inputs: few, labels });
       const adaptive = gradientHealth({ model: adaptiveView(defended), inputs: few, labels });
@@ -70,7 +70,7 @@ describe('preprocessing defenses around a trained classifier', () => {
   });
 
   it('random noise makes two forward passes differ (flag raised) and EOT averages the draws', () => {
-    const defended = defendModel({ model: trained.model, preprocessing: [gaussianNoise({ sigma: 0.3, seed: 3 })] });
+    const defended = defendModel({ model: trained.model, preprocessing: [gaussianNoisePreprocessing({ sigma: 0.3, seed: 3 })] });
     expect(stochasticForwardPass({ model: naiveView(defended), inputs: x }).raised).toBe(true);
     expect(stochasticForwardPass({ model: asLogitsModel(trained.model), inputs: x }).raised).toBe(false);
     // Spread between two passes: one draw each vs the mean of 16 draws each (~1/4 as large).
@@ -85,7 +85,7 @@ describe('preprocessing defenses around a trained classifier', () => {
   });
 
   it('random resize-and-pad is random when deployed, differentiable through EOT, and keeps most decisions', () => {
-    const defended = defendModel({ model: trained.model, preprocessing: [randomResizePad({ minSize: 24, maxSize: 28, seed: 1 })] });
+    const defended = defendModel({ model: trained.model, preprocessing: [randomResizePadPreprocessing({ minSize: 24, maxSize: 28, seed: 1 })] });
     expect(stochasticForwardPass({ model: naiveView(defended), inputs: x }).raised).toBe(true);
     const health = gradientHealth({ model: adaptiveView(defended, { samples: 4 }), inputs: x, labels: y });
     expect(health.raised).toBe(false);

@@ -22,7 +22,7 @@ export function quantise(inputs: tf.Tensor, levels: number): tf.Tensor {
  * blind; since the squeezed input stays within 1/(2^(b+1)) of x, the identity is the right
  * BPDA approximation (Athalye et al. 2018, straight-through).
  */
-export function bitDepthReduction({ bits }: { bits: number }): Preprocessing {
+export function bitDepthPreprocessing({ bits }: { bits: number }): Preprocessing {
   assertInteger(bits, 1, 8, 'bits');
   return {
     spec: { kind: 'bit-depth', bits },

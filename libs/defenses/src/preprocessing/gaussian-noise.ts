@@ -13,7 +13,7 @@ export function addGaussianNoise(inputs: tf.Tensor, sigma: number, seed: number)
  * differ) yet a run replays from its seed. Differentiable: the adaptive attack is EOT over
  * the same noise (Athalye et al. 2018), not BPDA.
  */
-export function gaussianNoise({ sigma, seed }: { sigma: number; seed: number }): Preprocessing {
+export function gaussianNoisePreprocessing({ sigma, seed }: { sigma: number; seed: number }): Preprocessing {
   assertSigma(sigma);
   const next = seedCounter(seed);
   return {

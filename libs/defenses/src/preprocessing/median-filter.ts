@@ -90,7 +90,7 @@ const selectMedian = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>)
  * the filter's own gradient exists but routes each output to a single input pixel, which
  * is a poor ascent direction; the straight-through estimator is what broke it in Athalye et al.
  */
-export function medianSmoothing({ size }: { size: number }): Preprocessing {
+export function medianFilterPreprocessing({ size }: { size: number }): Preprocessing {
   assertInteger(size, 1, 15, 'size');
   return {
     spec: { kind: 'median-filter', size },

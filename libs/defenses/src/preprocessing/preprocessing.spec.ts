@@ -2,10 +2,10 @@ import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '@bulwark/tfjs-runtime';
 import { reduceBitDepth } from './bit-depth';
 import { createPreprocessing } from '../create-defense';
-import { gaussianNoise } from './gaussian-noise';
-import { jpegRecompress } from './jpeg-compression';
+import { gaussianNoisePreprocessing } from './gaussian-noise';
+import { jpegRecompress } from './jpeg';
 import { medianFilter } from './median-filter';
-import { drawResizePad, randomResizePad, randomResizePadTransform } from './random-resize-pad';
+import { drawResizePad, randomResizePadPreprocessing, resizeAndPad } from './random-resize-pad';
 
 /** The SciPy median_filter a reader can check by hand: symmetric edges, window at offset ⌊k/2⌋, rank ⌊k²/2⌋. */
 function referenceMedian(image: number[][], size: number): number[][] {
@@ -131,14 +131,14 @@ describe('input preprocessing', () => {
   });
 
   it('Gaussian noise differs on every deployed call, is reproducible per draw seed and stays in [0,1]', () => {
-    const step = gaussianNoise({ sigma: 0.2, seed: 5 });
+    const step = gaussianNoisePreprocessing({ sigma: 0.2, seed: 5 });
     const x = tf.fill([2, 4, 4, 1], 0.5);
     const [a, b] = [step.apply(x), step.apply(x)];
     expect(read(a)).not.toEqual(read(b));
     const [c, d] = [step.randomTransform!(x, 11), step.randomTransform!(x, 11)];
     expect(read(c)).toEqual(read(d));
     // A fresh step with the same seed replays the same sequence of draws.
-    const replay = gaussianNoise({ sigma: 0.2, seed: 5 }).apply(x);
+    const replay = gaussianNoisePreprocessing({ sigma: 0.2, seed: 5 }).apply(x);
     expect(read(replay)).toEqual(read(a));
     for (const t of [a, b, c]) expect(read(t).every((v) => v >= 0 && v <= 1)).toBe(true);
     expect(step.treatment).toBe('eot');
@@ -157,17 +157,17 @@ describe('input preprocessing', () => {
     }
     expect(new Set(draws.map((d) => `${d.size},${d.top},${d.left}`)).size).toBeGreaterThan(5);
 
-    const step = randomResizePad(settings);
+    const step = randomResizePadPreprocessing(settings);
     const outputs = [step.apply(x), step.apply(x), step.apply(x)];
     for (const y of outputs) expect(y.shape).toEqual([2, 10, 10, 1]);
     expect(new Set(outputs.map((y) => read(y).join(','))).size).toBeGreaterThan(1);
     const [c, d] = [step.randomTransform!(x, 4), step.randomTransform!(x, 4)];
     expect(read(c)).toEqual(read(d));
     // Resized to the same side on a canvas of the same side: the identity.
-    const same = randomResizePadTransform(x, { minSize: 10, maxSize: 10, seed: 0 });
+    const same = resizeAndPad(x, { minSize: 10, maxSize: 10, seed: 0 });
     read(same).forEach((v, i) => expect(v).toBeCloseTo(x.dataSync()[i], 6));
     // Padding shows as a zero border somewhere: the mass drops.
-    const padded = randomResizePadTransform(x, { ...settings, draw: { size: 8, top: 0, left: 0 } });
+    const padded = resizeAndPad(x, { ...settings, draw: { size: 8, top: 0, left: 0 } });
     expect(tf.tidy(() => tf.sum(padded).dataSync()[0])).toBeLessThan(tf.tidy(() => tf.sum(x).dataSync()[0]) * 0.8);
     tf.dispose([x, c, d, same, padded, ...outputs]);
   });

@@ -28,10 +28,10 @@ export interface ResizePadDraw {
  * and one resize per batch keeps it to a handful of tfjs kernels. Bilinear rather than
  * their nearest-neighbour resizing, so the transform has a useful gradient for EOT.
  */
-export function randomResizePadTransform(inputs: tf.Tensor, options: RandomResizePadOptions & { draw?: ResizePadDraw }): tf.Tensor4D {
-  assertBatchImages(inputs, 'randomResizePad');
+export function resizeAndPad(inputs: tf.Tensor, options: RandomResizePadOptions & { draw?: ResizePadDraw }): tf.Tensor4D {
+  assertBatchImages(inputs, 'randomResizePadPreprocessing');
   const [, height, width] = inputs.shape;
-  if (height !== width) throw new Error(`randomResizePad needs square images, got ${height}×${width}`);
+  if (height !== width) throw new Error(`randomResizePadPreprocessing needs square images, got ${height}×${width}`);
   const { minSize, maxSize } = options;
   const padSize = options.padSize ?? maxSize;
   const { size, top, left } = options.draw ?? drawResizePad({ minSize, maxSize, padSize }, options.seed);
@@ -55,7 +55,7 @@ export function drawResizePad({ minSize, maxSize, padSize }: { minSize: number; 
 }
 
 /** Random resizing and padding at inference (truly random per call, seeded by a counter); attacked with EOT. */
-export function randomResizePad(options: RandomResizePadOptions): Preprocessing {
+export function randomResizePadPreprocessing(options: RandomResizePadOptions): Preprocessing {
   const { minSize, maxSize, seed } = options;
   const padSize = options.padSize ?? maxSize;
   assertInteger(minSize, 1, 4096, 'minSize');
@@ -65,9 +65,9 @@ export function randomResizePad(options: RandomResizePadOptions): Preprocessing 
   const next = seedCounter(seed);
   return {
     spec: { kind: 'random-resize-pad', minSize, maxSize, padSize, seed },
-    apply: (x) => randomResizePadTransform(x, { ...settings, seed: next() }),
+    apply: (x) => resizeAndPad(x, { ...settings, seed: next() }),
     treatment: 'eot',
-    randomTransform: (x, drawSeed) => randomResizePadTransform(x, { ...settings, seed: drawSeed }),
+    randomTransform: (x, drawSeed) => resizeAndPad(x, { ...settings, seed: drawSeed }),
     masksGradients: false,
   };
 }

@@ -66,7 +66,7 @@ export function jpegRecompress(inputs: tf.Tensor, quality: number): tf.Tensor4D 
 }
 
 /** JPEG compression as a defense; BPDA with the identity, since JPEG(x) ≈ x (Athalye et al. 2018). */
-export function jpegCompression({ quality }: { quality: number }): Preprocessing {
+export function jpegPreprocessing({ quality }: { quality: number }): Preprocessing {
   assertInteger(quality, 1, 100, 'quality');
   return {
     spec: { kind: 'jpeg', quality },
