@@ -72,7 +72,8 @@ export function curveSvg(series: CurveSeries[], title: string): string {
     for (const p of s.points) parts.push(`<circle cx="${x(p.epsilon).toFixed(1)}" cy="${y(p.accuracy).toFixed(1)}" r="3" fill="${colour}"/>`);
     const legendY = margin.top + 10 + i * 18;
     parts.push(
-      `<line x1="${margin.left + plotWidth + 12}" x2="${margin.left + plotWidth + 36}" y1="${legendY}" y2="${legendY}" stroke="${colour}" stroke-width="2"${dash}/>`,
+      `<line x1="${margin.left + plotWidth + 12}" x2="${margin.left + plotWidth + 36}" y1="${legendY}" y2="${legendY}" ` +
+        `stroke="${colour}" stroke-width="2"${dash}/>`,
     );
     parts.push(`<text x="${margin.left + plotWidth + 42}" y="${legendY + 4}">${escapeXml(s.label)}</text>`);
   });

@@ -18,7 +18,7 @@ describe('plan fingerprints', () => {
     // Key order in a literal is not content.
     const reordered = TRAININGS.map((t) => ({ ...t, body: Object.fromEntries(Object.entries(t.body).reverse()) }));
     expect(planFingerprints(reordered, EVALUATIONS)).toEqual(before);
-    expect(planKey('eval-fashion-none', before)).toBe(`eval-fashion-none-${before.get('eval-fashion-none')}`);
+    expect(planKey('eval-fashion-none', before)).toBe(`eval-fashion-none-${before.get('eval-fashion-none')!}`);
   });
 
   it('leave out the documentation: a rationale or study page can change without re-measuring anything', () => {

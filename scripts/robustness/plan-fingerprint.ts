@@ -44,9 +44,14 @@ export function planFingerprints(trainings: PlannedTraining[] = TRAININGS, evalu
   return prints;
 }
 
-/** The Idempotency-Key of a plan entry: its id and fingerprint. */
-export function planKey(id: string, fingerprints: Map<string, string>): string {
+/** A plan entry's fingerprint, from planFingerprints of the whole plan: an id it lacks is not in the plan. */
+export function fingerprintOf(id: string, fingerprints: Map<string, string>): string {
   const print = fingerprints.get(id);
   if (!print) throw new Error(`plan: no entry '${id}'`);
-  return `${id}-${print}`;
+  return print;
+}
+
+/** The Idempotency-Key of a plan entry: its id and fingerprint. */
+export function planKey(id: string, fingerprints: Map<string, string>): string {
+  return `${id}-${fingerprintOf(id, fingerprints)}`;
 }

@@ -91,7 +91,7 @@ const mnistMonitor = { name: 'fgsm', epsilon: 0.3 } as const;
 export const REPLICA_SEEDS = [1, 2];
 
 /** The same training at other seeds: ids `<id>-seed<N>`, same defense, same everything else. */
-export function seedReplicas(training: PlannedTraining, seeds: number[]): PlannedTraining[] {
+export function seedReplicas(training: PlannedTraining, seeds: number[]): Array<PlannedTraining & { replicaOf: string }> {
   return seeds.map((seed) => ({
     ...training,
     id: `${training.id}-seed${seed}`,

@@ -1,3 +1,4 @@
+import { fingerprintOf } from './plan-fingerprint';
 import type { CurvePoint, StoredEvaluation, StoredRun, StoredTraining } from './report-rows';
 import type { PlanEntries } from './report-schedule';
 import type { ReportSession } from './report-session';
@@ -72,7 +73,7 @@ export async function inProgressTrainings(
     if (!newest) continue;
     const data = await download(session.apiBase, `/runs/${run.id}/checkpoints/${newest.id}`);
     const { items: points } = await api<{ items: Array<{ key: string; step: number; value: number }> }>('GET', `/runs/${run.id}/metrics`);
-    const fingerprint = session.fingerprints.get(training.id)!;
+    const fingerprint = fingerprintOf(training.id, session.fingerprints);
     kept.push({
       record: {
         plan: training.id,

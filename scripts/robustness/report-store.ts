@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { PlannedEvaluation, PlannedTraining } from './plan';
+import { fingerprintOf } from './plan-fingerprint';
 import type { CurvePoint, StoredEvaluation, StoredRun, StoredTraining } from './report-rows';
 import type { PlanEntries } from './report-schedule';
 
@@ -158,11 +159,12 @@ export async function readStore(path: string): Promise<ReportStore> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return emptyStore();
     throw error;
   }
-  const store = JSON.parse(text) as ReportStore;
+  // Trusted as the generator wrote it once its format and record lists check out.
+  const store = JSON.parse(text) as Partial<Record<keyof ReportStore, unknown>>;
   if (store.format !== STORE_FORMAT || !Array.isArray(store.trainings) || !Array.isArray(store.evaluations)) {
     throw new Error(`${path} is not a report store of format ${STORE_FORMAT} (run with --fresh to measure everything again)`);
   }
-  return store;
+  return store as ReportStore;
 }
 
 export async function writeStore(path: string, store: ReportStore): Promise<void> {
@@ -180,7 +182,7 @@ export function carriedFromStore(
   evaluations: PlannedEvaluation[],
   fingerprints: Map<string, string>,
 ): { trainings: StoredTraining[]; evaluations: StoredEvaluation[] } {
-  const current = <T extends { plan: string; fingerprint: string }>(record: T) => fingerprints.get(record.plan) === record.fingerprint;
+  const current = (record: { plan: string; fingerprint: string }) => fingerprints.get(record.plan) === record.fingerprint;
   // In plan order, as the API path gives them (rows follow their evaluations' order).
   const carried = new Map<string, StoredTraining>();
   for (const plan of trainings) {
@@ -200,7 +202,7 @@ export function carriedFromStore(
     training.parent = carried.get(parent.plan);
     return true;
   };
-  const heldTrainings = [...carried.keys()].filter(complete).map((id) => carried.get(id)!);
+  const heldTrainings = [...carried.values()].filter((training) => complete(training.plan.id));
   const heldEvaluations: StoredEvaluation[] = [];
   for (const plan of evaluations) {
     const record = store.evaluations.find((r) => r.plan === plan.id && current(r));
@@ -218,7 +220,7 @@ export function storeOf(
   fingerprints: Map<string, string>,
   inProgress: InProgressRecord[] = [],
 ): ReportStore {
-  const fingerprint = (id: string) => fingerprints.get(id)!;
+  const fingerprint = (id: string) => fingerprintOf(id, fingerprints);
   const byPlan = <T extends { plan: { id: string } }>(a: T, b: T) => (a.plan.id < b.plan.id ? -1 : a.plan.id > b.plan.id ? 1 : 0);
   return {
     format: STORE_FORMAT,

@@ -39,7 +39,7 @@ function fakeApi(existing: Record<string, string> = {}, refuse: string[] = []) {
     return run;
   };
   for (const [id, status] of Object.entries(existing)) create(key(id), status);
-  const api = (async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+  const answer = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
     const lookup = /^\/runs\?idempotencyKey=([^&]+)/.exec(path);
     if (method === 'GET' && lookup) return { items: [byKey.get(decodeURIComponent(lookup[1]))].filter(Boolean) };
     if (method === 'POST') {
@@ -59,7 +59,12 @@ function fakeApi(existing: Record<string, string> = {}, refuse: string[] = []) {
       inFlight -= 1;
     }
     return run;
-  }) as ApiCall;
+  };
+  // Like the real client's: an answer is a promise, and a refusal a rejected one.
+  const api = ((method: string, path: string, body?: unknown, headers?: Record<string, string>) =>
+    new Promise<unknown>((resolve) => {
+      resolve(answer(method, path, body, headers));
+    })) as ApiCall;
   return { api, posts, mostInFlight: () => mostInFlight };
 }
 

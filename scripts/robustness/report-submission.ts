@@ -38,15 +38,21 @@ async function adoptSubmitted(session: ReportSession, ids: string[], tracking: T
     let found: TrackedRun | undefined;
     try {
       const key = encodeURIComponent(planKey(id, session.fingerprints));
-      ({
-        items: [found],
-      } = await session.api<{ items: TrackedRun[] }>('GET', `/runs?idempotencyKey=${key}&limit=1`));
+      const { items } = await session.api<{ items: TrackedRun[] }>('GET', `/runs?idempotencyKey=${key}&limit=1`);
+      found = items.at(0);
     } catch (error) {
       session.log(`looking up earlier submissions: ${error instanceof Error ? error.message : String(error)}; each entry is found when it is submitted`);
       return;
     }
     if (found && !isFailed(found.status)) tracking.runs.set(id, found);
   }
+}
+
+/** The run of an entry the schedule (nextSubmission) builds on only once it has succeeded: an evaluation's source, a training's parent. */
+function runOf(runs: Map<string, TrackedRun>, id: string): TrackedRun {
+  const run = runs.get(id);
+  if (!run) throw new Error(`internal: ${id} has no run to build on`);
+  return run;
 }
 
 /** The path and body of a submission: a new run, a resumed one, or an evaluation of a trained source. */
@@ -57,7 +63,7 @@ async function requestFor(
 ): Promise<{ path: string; body: Record<string, unknown> }> {
   if (submission.kind === 'evaluation') {
     const evaluation = submission.entry;
-    return { path: '/evaluations', body: evaluationBody(evaluation, runs.get(evaluation.source)!.id) };
+    return { path: '/evaluations', body: evaluationBody(evaluation, runOf(runs, evaluation.source).id) };
   }
   const training = submission.entry;
   const resume = await resumeBodyFor(session.store, session.storePath, training, session.fingerprints, session.log);
@@ -66,8 +72,11 @@ async function requestFor(
     return { path: '/runs/resume', body: resume };
   }
   if (!training.parent) return { path: '/runs', body: training.body };
-  const { items } = await session.api<{ items: Array<{ id: string; epoch: number }> }>('GET', `/runs/${runs.get(training.parent.plan)!.id}/checkpoints`);
-  return { path: '/runs', body: { ...training.body, [training.parent.field]: newestCheckpoint(items)!.id } };
+  const parent = runOf(runs, training.parent.plan);
+  const { items } = await session.api<{ items: Array<{ id: string; epoch: number }> }>('GET', `/runs/${parent.id}/checkpoints`);
+  const checkpoint = newestCheckpoint(items);
+  if (!checkpoint) throw new Error(`${training.parent.plan}: run ${parent.id.slice(0, 8)} has no checkpoint to build on`);
+  return { path: '/runs', body: { ...training.body, [training.parent.field]: checkpoint.id } };
 }
 
 /**

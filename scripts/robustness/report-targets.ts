@@ -46,7 +46,10 @@ export function checkTargets(rows: ReportRow[]): TargetCheck[] {
       ? {
           target: t2,
           met: fgsmRs.robust >= pgdAt.robust - 0.03 && fgsmRs.trainSeconds <= pgdAt.trainSeconds / 3,
-          detail: `robust ${robustOf(fgsmRs)} vs ${robustOf(pgdAt)}: ${((fgsmRs.robust - pgdAt.robust) * 100).toFixed(1)} points; training ${fgsmRs.trainSeconds} s vs ${pgdAt.trainSeconds} s${fgsmRs.rows.length > 1 || pgdAt.rows.length > 1 ? ' (means)' : ''}, ${(fgsmRs.trainSeconds / pgdAt.trainSeconds).toFixed(2)}×`,
+          detail:
+            `robust ${robustOf(fgsmRs)} vs ${robustOf(pgdAt)}: ${((fgsmRs.robust - pgdAt.robust) * 100).toFixed(1)} points; ` +
+            `training ${fgsmRs.trainSeconds} s vs ${pgdAt.trainSeconds} s${fgsmRs.rows.length > 1 || pgdAt.rows.length > 1 ? ' (means)' : ''}, ` +
+            `${(fgsmRs.trainSeconds / pgdAt.trainSeconds).toFixed(2)}×`,
         }
       : missing(t2, ...(pgdAt ? [] : ['pgd-at']), ...(fgsmRs ? [] : ['fgsm-rs'])),
   );

@@ -83,7 +83,8 @@ async function report(options: ReportOptions): Promise<void> {
     ),
   );
   session.log(
-    `wrote ${rows.length} rows to ${join(options.out, 'robustness.json')} and ${join(options.out, 'robustness.md')}${pending.length ? `; not measured yet: ${pending.length}` : ''}`,
+    `wrote ${rows.length} rows to ${join(options.out, 'robustness.json')} and ${join(options.out, 'robustness.md')}` +
+      (pending.length ? `; not measured yet: ${pending.length}` : ''),
   );
 }
 

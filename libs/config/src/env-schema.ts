@@ -38,7 +38,8 @@ export const ENV_SCHEMA: readonly EnvVarSpec[] = [
     required: false,
     default: '33554432',
     description:
-      'Largest body of POST /models/import (model.json plus the weights in base64, 4/3 of their size) and of POST /runs/resume (a checkpoint in base64); larger uploads get 413',
+      'Largest body of POST /models/import (model.json plus the weights in base64, 4/3 of their size) ' +
+      'and of POST /runs/resume (a checkpoint in base64); larger uploads get 413',
   },
   { name: 'MAX_EPOCHS', apps: ['api'], required: false, default: '100', description: 'Largest `epochs` a run may ask for' },
   { name: 'MAX_BATCH_SIZE', apps: ['api'], required: false, default: '1024', description: 'Largest `batchSize` a run may ask for' },
@@ -64,7 +65,8 @@ export const ENV_SCHEMA: readonly EnvVarSpec[] = [
     required: false,
     default: 'training,evaluation',
     description:
-      'Queues this worker consumes, comma-separated (training, evaluation): e.g. a GPU worker that only trains beside CPU workers that evaluate and answer predict requests',
+      'Queues this worker consumes, comma-separated (training, evaluation): ' +
+      'e.g. a GPU worker that only trains beside CPU workers that evaluate and answer predict requests',
   },
   {
     name: 'WORKER_SHUTDOWN_GRACE_MS',
@@ -72,7 +74,8 @@ export const ENV_SCHEMA: readonly EnvVarSpec[] = [
     required: false,
     default: '30000',
     description:
-      "On SIGTERM, how long the worker waits for its running jobs before stopping their child processes (the jobs are re-delivered and resume from their checkpoints); a container's stop timeout must exceed it",
+      'On SIGTERM, how long the worker waits for its running jobs before stopping their child processes ' +
+      "(the jobs are re-delivered and resume from their checkpoints); a container's stop timeout must exceed it",
   },
   {
     name: 'BULWARK_BACKEND',

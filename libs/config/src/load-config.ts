@@ -48,8 +48,15 @@ function raw(env: Env, name: string): string | undefined {
   return spec.default;
 }
 
+/** `raw` for a variable that is required or has a default: one without either is a bug in ENV_SCHEMA. */
+function present(env: Env, name: string): string {
+  const value = raw(env, name);
+  if (value === undefined) throw new Error(`internal: ${name} is neither required nor given a default in ENV_SCHEMA`);
+  return value;
+}
+
 function url(env: Env, name: string, protocols: string[]): string {
-  const value = raw(env, name)!;
+  const value = present(env, name);
   let parsed: URL;
   try {
     parsed = new URL(value);
@@ -63,7 +70,7 @@ function url(env: Env, name: string, protocols: string[]): string {
 }
 
 function integer(env: Env, name: string, min: number, max: number): number {
-  const value = raw(env, name)!;
+  const value = present(env, name);
   const n = Number(value);
   if (!/^-?\d+$/.test(value) || n < min || n > max) {
     throw new ConfigError(`${name} must be an integer in [${min}, ${max}] (got "${value}")`);
@@ -72,7 +79,7 @@ function integer(env: Env, name: string, min: number, max: number): number {
 }
 
 function common(env: Env): CommonConfig {
-  const queuePrefix = raw(env, 'QUEUE_PREFIX')!;
+  const queuePrefix = present(env, 'QUEUE_PREFIX');
   // BullMQ joins prefix and queue name with ':'; a ':' inside the prefix would split keys wrongly.
   if (!/^[A-Za-z0-9_.-]+$/.test(queuePrefix)) {
     throw new ConfigError(`QUEUE_PREFIX may hold only letters, digits, '_', '.', '-' (got "${queuePrefix}")`);
@@ -87,7 +94,7 @@ function common(env: Env): CommonConfig {
 export function loadApiConfig(env: Env = process.env): ApiConfig {
   return {
     ...common(env),
-    host: raw(env, 'API_HOST')!,
+    host: present(env, 'API_HOST'),
     port: integer(env, 'API_PORT', 0, 65535),
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 256, 10 * 1024 * 1024),
     modelUploadLimitBytes: integer(env, 'MODEL_UPLOAD_LIMIT_BYTES', 1024, 512 * 1024 * 1024),
@@ -111,12 +118,12 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     shutdownGraceMs: integer(env, 'WORKER_SHUTDOWN_GRACE_MS', 0, 3_600_000),
     forcedBackend: backend as BackendName | undefined,
     cancelPollMs: integer(env, 'CANCEL_POLL_MS', 50, 60_000),
-    datasetDirs: { fashionMnist: raw(env, 'FASHION_MNIST_DIR')!, cifar10: raw(env, 'CIFAR10_DIR') },
+    datasetDirs: { fashionMnist: present(env, 'FASHION_MNIST_DIR'), cifar10: raw(env, 'CIFAR10_DIR') },
   };
 }
 
 function workerQueues(env: Env): QueueName[] {
-  const value = raw(env, 'WORKER_QUEUES')!;
+  const value = present(env, 'WORKER_QUEUES');
   const names = [
     ...new Set(
       value

@@ -54,6 +54,6 @@ export class EvaluationResultRepository {
       .where('e.run_id = :runId', { runId })
       .orderBy('e.epsilon', 'ASC')
       .addOrderBy('e.example_index', 'ASC')
-      .getMany() as Promise<AdversarialExampleWithPixels[]>;
+      .getMany();
   }
 }

@@ -249,7 +249,7 @@ export class RunRepository {
   /** The bytes column is not selected by default (megabytes); these queries ask for it. */
   private checkpointWithData(filter: (q: SelectQueryBuilder<Checkpoint>) => SelectQueryBuilder<Checkpoint>): Promise<CheckpointWithData | null> {
     const query = filter(this.dataSource.getRepository(Checkpoint).createQueryBuilder('c').addSelect('c.data'));
-    return query.getOne() as Promise<CheckpointWithData | null>;
+    return query.getOne();
   }
 
   /** One row per (run, epoch): rewriting an epoch keeps the checkpoint's id, so references to it stay valid. */

@@ -48,8 +48,9 @@ export const RANDOM_PREPROCESSING_KINDS: readonly PreprocessingKind[] = ['gaussi
 export const PREPROCESSING_STEP_FIELDS = Object.fromEntries(
   preprocessingStepSchema.options.map(({ shape }) => [
     shape.kind.value,
-    Object.entries(shape)
-      .filter(([field, schema]) => field !== 'kind' && field !== 'seed' && !schema.isOptional())
+    Object.entries<z.ZodType>(shape)
+      // A field that accepts undefined is optional (what zod's deprecated isOptional() checks).
+      .filter(([field, schema]) => field !== 'kind' && field !== 'seed' && !schema.safeParse(undefined).success)
       .map(([field]) => field),
   ]),
 ) as Record<PreprocessingKind, string[]>;
@@ -148,7 +149,8 @@ export const DETECTOR_FIELDS = Object.fromEntries(
 export const detectorRequestSchema = z.strictObject({
   kind: detectorKindSchema.meta({
     description:
-      'confidence: 1 − max softmax (Hendrycks & Gimpel); feature-squeezing: L1 change of the softmax under squeezers (Xu et al.); mahalanobis: distance of penultimate features to class means (Lee et al.)',
+      'confidence: 1 − max softmax (Hendrycks & Gimpel); feature-squeezing: L1 change of the softmax under squeezers (Xu et al.); ' +
+      'mahalanobis: distance of penultimate features to class means (Lee et al.)',
   }),
   fpr: fpr.optional().meta({ default: DEFAULT_DETECTOR_FPR, description: 'Target false-positive rate on the clean validation examples, in (0, 0.5]' }),
   squeezers: z
@@ -160,12 +162,10 @@ export const detectorRequestSchema = z.strictObject({
   featureLayer: featureLayer
     .optional()
     .meta({ description: 'mahalanobis only: the layer whose output is the feature vector (default the input of the logits layer)' }),
-  shrinkage: shrinkage
-    .optional()
-    .meta({
-      default: DEFAULT_MAHALANOBIS_SHRINKAGE,
-      description: 'mahalanobis only: ridge added to the feature covariance, relative to its mean variance, in [0, 1]',
-    }),
+  shrinkage: shrinkage.optional().meta({
+    default: DEFAULT_MAHALANOBIS_SHRINKAGE,
+    description: 'mahalanobis only: ridge added to the feature covariance, relative to its mean variance, in [0, 1]',
+  }),
 });
 export type DetectorRequest = z.infer<typeof detectorRequestSchema>;
 

@@ -88,7 +88,7 @@ const examples = z.int().min(1).max(10000);
 const galleryPerEpsilon = z.int().min(0).max(32);
 const validationExamples = z.int().min(10).max(10000);
 
-const unique = <T>(values: readonly T[]) => new Set(values).size === values.length;
+const unique = (values: readonly unknown[]) => new Set(values).size === values.length;
 const uniqueMessage = { error: (issue: z.core.$ZodRawIssue) => `All ${fieldPath(issue.path ?? [])}'s elements must be unique` };
 
 /** Body of POST /evaluations: which model, which threat model, which attacks, on how many examples. */
@@ -115,16 +115,20 @@ export const createEvaluationRequestSchema = z.strictObject({
   galleryPerEpsilon: galleryPerEpsilon
     .optional()
     .meta({ default: DEFAULT_GALLERY_PER_EPSILON, description: 'Adversarial examples stored per ε for the gallery' }),
-  detectors: z.array(detectorRequestSchema).min(1).max(3).optional().meta({
-    description:
-      "Detectors behind the defense (or the bare model), each kind at most once: at every ε > 0, detection rate at the fixed-FPR threshold, ROC AUC and the stack's robust accuracy per attack, plus a detector-aware PGD per detector",
-  }),
-  validationExamples: validationExamples
+  detectors: z
+    .array(detectorRequestSchema)
+    .min(1)
+    .max(3)
     .optional()
     .meta({
-      default: DEFAULT_VALIDATION_EXAMPLES,
-      description: 'With detectors: clean examples their thresholds are set on, a seeded subset of the TRAINING split',
+      description:
+        'Detectors behind the defense (or the bare model), each kind at most once: at every ε > 0, detection rate at the fixed-FPR threshold, ' +
+        "ROC AUC and the stack's robust accuracy per attack, plus a detector-aware PGD per detector",
     }),
+  validationExamples: validationExamples.optional().meta({
+    default: DEFAULT_VALIDATION_EXAMPLES,
+    description: 'With detectors: clean examples their thresholds are set on, a seeded subset of the TRAINING split',
+  }),
   detectorAware: detectorAwareRequestSchema.optional().meta({ description: "With detectors: the detector-aware attack's settings" }),
 });
 export type CreateEvaluationRequest = z.infer<typeof createEvaluationRequestSchema>;
@@ -180,9 +184,15 @@ export const listEvaluationsQuerySchema = z.strictObject({
 /** Most inputs one predict request may carry (64 CIFAR-10 images are about 200k numbers). */
 export const MAX_PREDICT_INPUTS = 64;
 
+/** The start of a value as JSON; JSON.stringify, typed as returning a string, gives undefined for undefined. */
+function preview(value: unknown): string {
+  const json = JSON.stringify(value) as string | undefined;
+  return json === undefined ? 'undefined' : json.slice(0, 32);
+}
+
 /** A pixel names its place and value, since a batch holds up to 200,000 of them. */
 const pixel = z
-  .number({ error: (issue) => `${fieldPath(issue.path ?? [])} must be a number in [0, 1], got ${JSON.stringify(issue.input)?.slice(0, 32)}` })
+  .number({ error: (issue) => `${fieldPath(issue.path ?? [])} must be a number in [0, 1], got ${preview(issue.input)}` })
   .min(0)
   .max(1);
 
@@ -193,7 +203,8 @@ export const predictRequestSchema = z.strictObject({
     .min(1)
     .max(MAX_PREDICT_INPUTS)
     .meta({
-      description: `1..${MAX_PREDICT_INPUTS} images of the evaluated dataset, each flattened to H·W·C numbers in [0,1] (row-major, channels last: 784 for MNIST)`,
+      description:
+        `1..${MAX_PREDICT_INPUTS} images of the evaluated dataset, ` + 'each flattened to H·W·C numbers in [0,1] (row-major, channels last: 784 for MNIST)',
     }),
   detector: detectorKindSchema.optional().meta({ description: "Which of the evaluation's detectors guards the stack (default its first)" }),
 });

@@ -154,8 +154,9 @@ function resolveStep(step: PreprocessingStepRequest, path: string, seed: number,
   const extra = given.filter((field) => !needed.includes(field) && !(random && field === 'seed'));
   if (missing.length) problems.push(`${path}: ${step.kind} needs ${missing.join(', ')}`);
   else if (extra.length) problems.push(`${path}: ${step.kind} takes no ${extra.join(', ')}`);
-  else if (step.kind === 'random-resize-pad' && step.minSize! > step.maxSize!) problems.push(`${path}: minSize must not exceed maxSize`);
-  else {
+  else if (step.kind === 'random-resize-pad' && step.minSize !== undefined && step.maxSize !== undefined && step.minSize > step.maxSize) {
+    problems.push(`${path}: minSize must not exceed maxSize`);
+  } else {
     const fields = Object.fromEntries(needed.map((field) => [field, step[field as keyof PreprocessingStepRequest]]));
     return preprocessingStepSchema.parse({ kind: step.kind, ...fields, ...(random && { seed: step.seed ?? seed }) });
   }

@@ -101,8 +101,13 @@ function resolveSchedule({ schedule }: CreateRunRequest): LearningRateScheduleSp
     case undefined:
     case 'constant':
       return { kind: 'constant' };
-    case 'piecewise':
-      return { kind: 'piecewise', milestones: [...schedule.milestones!].sort((a, b) => a - b), factor: schedule.factor! };
+    case 'piecewise': {
+      const { milestones, factor } = schedule;
+      if (milestones === undefined || factor === undefined) {
+        throw new Error('internal: runSpecProblems let through a piecewise schedule without milestones or factor');
+      }
+      return { kind: 'piecewise', milestones: [...milestones].sort((a, b) => a - b), factor };
+    }
     case 'cyclic':
       return { kind: 'cyclic', minLearningRate: schedule.minLearningRate ?? 0, peakAt: schedule.peakAt ?? 0.5 };
   }

@@ -71,7 +71,8 @@ export const overfittingGuardRequestSchema = z.strictObject({
   maxDrop: positiveUpToOne.optional().meta({ description: 'A drop in PGD accuracy larger than this below the best epoch is a collapse (default 0.2)' }),
   maxGap: positiveUpToOne.optional().meta({
     description:
-      'When set, FGSM accuracy more than this above PGD accuracy on the held-out examples is a collapse, even in the first epoch (default: off; early in large-ε training the gap can be wide and close again)',
+      'When set, FGSM accuracy more than this above PGD accuracy on the held-out examples is a collapse, even in the first epoch ' +
+      '(default: off; early in large-ε training the gap can be wide and close again)',
   }),
   onCollapse: z.enum(['stop', 'continue']).optional(),
 });
@@ -95,7 +96,8 @@ export const createRunRequestSchema = z.strictObject({
   model: runModelNameSchema.meta({ example: 'mlp', description: '"imported": the architecture of an imported model, with fromCheckpoint a checkpoint of it' }),
   attack: attackSpecSchema.optional().meta({
     description:
-      'Required for adversarial-training (the attack crafted against each batch). For every run it is also the attack measured on the test split after each epoch; train runs default to FGSM ε=0.1.',
+      'Required for adversarial-training (the attack crafted against each batch). ' +
+      'For every run it is also the attack measured on the test split after each epoch; train runs default to FGSM ε=0.1.',
   }),
   epochs: epochs.meta({ example: 2 }),
   batchSize: batchSize.meta({ example: 64 }),
@@ -113,7 +115,8 @@ export const createRunRequestSchema = z.strictObject({
   teacherCheckpoint: uuidSchema.optional().meta({ description: "distillation: the teacher checkpoint (same dataset); it becomes the run's parent" }),
   fromCheckpoint: uuidSchema.optional().meta({
     description:
-      'Start from this checkpoint (same model and dataset; for model "imported", a checkpoint of an import run or of a run trained from one): fine-tuning, with the checkpoint as parent',
+      'Start from this checkpoint (same model and dataset; for model "imported", a checkpoint of an import run or of a run trained from one): ' +
+      'fine-tuning, with the checkpoint as parent',
   }),
   testFraction: testFractionSchema.optional().meta({ description: 'Fraction of the dataset held out as the seeded test split', example: 0.2 }),
 });
