@@ -1,6 +1,6 @@
 import { INestApplication } from '@nestjs/common';
 import request from 'supertest';
-import { DataSource } from 'typeorm';
+import { DataSource, Repository } from 'typeorm';
 import { createApiApp } from '../../apps/api/src/bootstrap-api';
 import { EvaluationResultRepository, Run, RunRepository } from '../../libs/database/src';
 import { TrainingRunSpec } from '../../libs/spec/src';
@@ -20,7 +20,7 @@ const base: TrainingRunSpec = {
 
 describe('GET /runs/:id/lineage (real Postgres)', () => {
   let app: INestApplication;
-  let runs: ReturnType<DataSource['getRepository']>;
+  let runs: Repository<Run>;
   let repository: RunRepository;
   let results: EvaluationResultRepository;
   const http = () => request(app.getHttpServer());
@@ -40,13 +40,15 @@ describe('GET /runs/:id/lineage (real Postgres)', () => {
 
   async function trained(spec: TrainingRunSpec, parent?: Run): Promise<{ run: Run; checkpointId: string }> {
     const parentCheckpoint = parent ? await repository.latestCheckpoint(parent.id) : null;
-    const run = (await runs.save({
-      kind: spec.kind,
-      status: 'succeeded',
-      spec,
-      parentRunId: parent?.id ?? null,
-      parentCheckpointId: parentCheckpoint?.id ?? null,
-    })) as Run;
+    const run = await runs.save(
+      runs.create({
+        kind: spec.kind,
+        status: 'succeeded',
+        spec,
+        parentRunId: parent?.id ?? null,
+        parentCheckpointId: parentCheckpoint?.id ?? null,
+      }),
+    );
     await repository.saveCheckpoint(run.id, 1, Buffer.from([1]), run.id.replace(/-/g, '').padEnd(64, '0'), 'test');
     return { run, checkpointId: (await repository.latestCheckpoint(run.id))!.id };
   }
@@ -58,13 +60,15 @@ describe('GET /runs/:id/lineage (real Postgres)', () => {
       root.run,
     );
     const distilled = await trained({ ...base, kind: 'distillation', temperature: 20, teacherCheckpointId: fineTuned.checkpointId }, fineTuned.run);
-    const evaluation = (await runs.save({
-      kind: 'evaluation',
-      status: 'succeeded',
-      spec: { kind: 'evaluation' },
-      parentRunId: fineTuned.run.id,
-      parentCheckpointId: fineTuned.checkpointId,
-    })) as Run;
+    const evaluation = await runs.save(
+      runs.create({
+        kind: 'evaluation',
+        status: 'succeeded',
+        spec: { kind: 'evaluation' },
+        parentRunId: fineTuned.run.id,
+        parentCheckpointId: fineTuned.checkpointId,
+      }),
+    );
     const row = (attack: string, robustCorrect: number) => ({ attack, n: 100, cleanCorrect: 90, robustCorrect, seconds: 1, details: {} });
     await results.saveRobustnessPoint(evaluation.id, 'direct', 0.1, [row('fgsm', 70), row('suite', 55)], []);
 
@@ -92,22 +96,24 @@ describe('GET /runs/:id/lineage (real Postgres)', () => {
   });
 
   it('starts a chain at an imported model', async () => {
-    const imported = (await runs.save({
-      kind: 'import',
-      status: 'succeeded',
-      spec: {
+    const imported = await runs.save(
+      runs.create({
         kind: 'import',
-        dataset: 'mnist',
-        model: 'imported',
-        name: 'lineage digits',
-        attack: { name: 'fgsm', epsilon: 0.1 },
-        seed: 0,
-        testFraction: 0.2,
-        upload: { sha256: '0'.repeat(64), sizeBytes: 1, weightBytes: 1 },
-      },
-    })) as Run;
+        status: 'succeeded',
+        spec: {
+          kind: 'import',
+          dataset: 'mnist',
+          model: 'imported',
+          name: 'lineage digits',
+          attack: { name: 'fgsm', epsilon: 0.1 },
+          seed: 0,
+          testFraction: 0.2,
+          upload: { sha256: '0'.repeat(64), sizeBytes: 1, weightBytes: 1 },
+        },
+      }),
+    );
     await repository.saveCheckpoint(imported.id, 0, Buffer.from([0]), 'a'.repeat(64), 'test');
-    const fineTuned = await trained({ ...base, kind: 'adversarial-training', model: 'imported' as TrainingRunSpec['model'] }, imported);
+    const fineTuned = await trained({ ...base, kind: 'adversarial-training', model: 'imported' }, imported);
     const res = await http().get(`/runs/${fineTuned.run.id}/lineage`).expect(200);
     expect(res.body.chain.map((n: { kind: string; training: string }) => [n.kind, n.training])).toEqual([
       ['import', 'imported TensorFlow.js model "lineage digits"'],
@@ -119,7 +125,7 @@ describe('GET /runs/:id/lineage (real Postgres)', () => {
     await http().get('/runs/00000000-0000-4000-8000-000000000000/lineage').expect(404);
     await http().get('/runs/not-a-uuid/lineage').expect(404);
     const source = await trained(base);
-    const evaluation = (await runs.save({ kind: 'evaluation', status: 'queued', spec: { kind: 'evaluation' }, parentRunId: source.run.id })) as Run;
+    const evaluation = await runs.save(runs.create({ kind: 'evaluation', status: 'queued', spec: { kind: 'evaluation' }, parentRunId: source.run.id }));
     const res = await http().get(`/runs/${evaluation.id}/lineage`).expect(404);
     expect(res.body.message).toContain(source.run.id);
   });

@@ -74,7 +74,7 @@ describe('models API: importing a TensorFlow.js model (real Postgres and Redis, 
    * table-wide count would see their rows too.
    */
   const counts = async () => {
-    const [{ runs, checkpoints }] = await dataSource.query(
+    const [{ runs, checkpoints }] = await dataSource.query<{ runs: number; checkpoints: number }[]>(
       `WITH ours AS (
          SELECT id FROM runs WHERE kind = 'import' AND spec->>'name' = $1
          UNION SELECT r.id FROM runs r JOIN runs i ON r.parent_run_id = i.id WHERE i.kind = 'import' AND i.spec->>'name' = $1
@@ -209,7 +209,8 @@ describe('models API: importing a TensorFlow.js model (real Postgres and Redis, 
         .send({ ...fineTune, fromCheckpoint: importCheckpoint.id })
         .expect(400);
       expect(run.body.message).toEqual([
-        `fromCheckpoint: checkpoint ${importCheckpoint.id} is the upload of import run ${importRun.id}, which is queued; it holds a model once that run has succeeded`,
+        `fromCheckpoint: checkpoint ${importCheckpoint.id} is the upload of import run ${importRun.id}, ` +
+          'which is queued; it holds a model once that run has succeeded',
       ]);
       const teacher = await http()
         .post('/runs')

@@ -15,8 +15,10 @@ import { RunsModule } from './runs/runs.module';
 export class AppModule {
   /** The config is validated before Nest starts (main.ts) and handed in, never read from process.env here. */
   static forRoot(config: ApiConfig): DynamicModule {
+    @Module({})
+    class ApiConfigModule {}
     const configModule: DynamicModule = {
-      module: class ApiConfigModule {},
+      module: ApiConfigModule,
       global: true,
       providers: [{ provide: API_CONFIG, useValue: config }],
       exports: [API_CONFIG],

@@ -15,6 +15,7 @@ const PREDICT_BODY_LIMIT_BYTES = MAX_PREDICT_INPUTS * 32 * 32 * 3 * 20 + 64 * 10
 
 /** Builds the HTTP app (shared by main.ts and the tests), without listening. */
 export async function createApiApp(config: ApiConfig, logger: LogLevel[] | false = ['error', 'warn', 'log']): Promise<INestApplication> {
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- Nest types its options as a class but reads a plain object.
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { bodyParser: false, logger });
   // Registered first, so it reads predict bodies before the general parser (which then skips
   // a body already read): a batch of images is far larger than any other request.

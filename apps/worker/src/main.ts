@@ -8,6 +8,7 @@ import { WorkerModule } from './worker.module';
 async function main(): Promise<void> {
   const config = loadWorkerConfig();
   await assertServicesReachable(config);
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- Nest types its options as a class but reads a plain object.
   const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config), { logger: ['error', 'warn', 'log'] });
   closeOnSignals(app, 'bulwark-worker');
   Logger.log(`worker ${process.pid} ready`, 'bulwark-worker');

@@ -1,5 +1,5 @@
 import { UnrecoverableError } from 'bullmq';
-import type { Run, RunRepository } from '@bulwark/database';
+import { Run, type RunRepository } from '@bulwark/database';
 import type { RunSpec } from '@bulwark/spec';
 import type { BackendInfo } from '@bulwark/tfjs-runtime';
 import type { JobContext } from './job-context';
@@ -12,32 +12,33 @@ class FakeRuns {
   calls: string[] = [];
   constructor(public run: Partial<Run> | null) {}
 
-  async find() {
-    return this.run as Run | null;
+  find() {
+    return Promise.resolve(this.run as Run | null);
   }
-  async markRunning(runId: string) {
+  markRunning(runId: string) {
     this.calls.push(`markRunning ${runId}`);
     const startable = this.run && ['queued', 'running'].includes(this.run.status!) && !this.run.cancelRequestedAt;
-    return startable ? ({ ...this.run, status: 'running', backend } as Run) : null;
+    return Promise.resolve(startable ? Object.assign(new Run(), this.run, { status: 'running', backend }) : null);
   }
-  async markCancelled(runId: string) {
+  markCancelled(runId: string) {
     this.calls.push(`markCancelled ${runId}`);
-    return true;
+    return Promise.resolve(true);
   }
-  async markSucceeded(runId: string, result?: Record<string, unknown>) {
+  markSucceeded(runId: string, result?: Record<string, unknown>) {
     this.calls.push(`markSucceeded ${runId} ${JSON.stringify(result)}`);
-    return true;
+    return Promise.resolve(true);
   }
-  async markSucceededWithCheckpoint(runId: string, checkpoint: { epoch: number }, result?: Record<string, unknown>) {
+  markSucceededWithCheckpoint(runId: string, checkpoint: { epoch: number }, result?: Record<string, unknown>) {
     this.calls.push(`markSucceededWithCheckpoint ${runId} epoch ${checkpoint.epoch} ${JSON.stringify(result)}`);
-    return true;
+    return Promise.resolve(true);
   }
-  async isCancelRequested(runId: string) {
+  isCancelRequested(runId: string) {
     this.calls.push(`isCancelRequested ${runId}`);
-    return false;
+    return Promise.resolve(false);
   }
-  async setProgress(runId: string, fraction: number) {
+  setProgress(runId: string, fraction: number) {
     this.calls.push(`setProgress ${runId} ${fraction}`);
+    return Promise.resolve();
   }
 }
 
@@ -49,7 +50,10 @@ function context(runs: FakeRuns, reported: number[] = []): JobContext {
     attempt: 1,
     cancelPollMs: 60_000,
     datasetDirs: {} as JobContext['datasetDirs'],
-    reportProgress: async (fraction) => void reported.push(fraction),
+    reportProgress: (fraction) => {
+      reported.push(fraction);
+      return Promise.resolve();
+    },
     log: () => undefined,
   };
 }

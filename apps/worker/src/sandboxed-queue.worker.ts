@@ -42,8 +42,8 @@ abstract class SandboxedQueueWorker implements OnApplicationBootstrap, OnApplica
     });
     this.worker.on('failed', (job, err) => void this.onFailed(job, err));
     // A predict job's return value is its answers (up to 64); the log gets their gist.
-    this.worker.on('completed', (job) => this.logger.log(`job ${job?.id} (${job?.name}) completed: ${JSON.stringify(job?.returnvalue)?.slice(0, 300)}`));
-    this.worker.on('active', (job) => this.logger.log(`job ${job.id} (${job.name}) started, attempt ${job.attemptsMade + 1}`));
+    this.worker.on('completed', (job) => this.logger.log(`job ${String(job.id)} (${job.name}) completed: ${gist(job.returnvalue)}`));
+    this.worker.on('active', (job) => this.logger.log(`job ${String(job.id)} (${job.name}) started, attempt ${job.attemptsMade + 1}`));
     this.worker.on('stalled', (jobId) => this.logger.warn(`job ${jobId} stalled; it will be re-delivered`));
     this.worker.on('error', (err) => this.logger.error(`queue error: ${err.message}`));
     this.logger.log(`consuming "${this.queueName}" (prefix ${this.config.queuePrefix}, concurrency ${this.config.concurrency})`);
@@ -68,7 +68,7 @@ abstract class SandboxedQueueWorker implements OnApplicationBootstrap, OnApplica
     if (!job) return;
     if (!isRunJobName(job.name)) {
       // A request (predict): its caller gets the failure; the run it read is not touched.
-      this.logger.warn(`job ${job.id} (${job.name}) failed: ${err.message}`);
+      this.logger.warn(`job ${String(job.id)} (${job.name}) failed: ${err.message}`);
       return;
     }
     return this.onRunFailed(job as Job<RunJobData>, err);
@@ -90,6 +90,11 @@ abstract class SandboxedQueueWorker implements OnApplicationBootstrap, OnApplica
       this.logger.error(`could not record the failure of run ${job.data.runId}: ${(dbErr as Error).message}`);
     }
   }
+}
+
+/** A job's return value as logged: its first 300 characters of JSON (JSON.stringify gives undefined for a job that returned nothing). */
+function gist(value: unknown): string {
+  return value === undefined ? 'undefined' : JSON.stringify(value).slice(0, 300);
 }
 
 function delay(ms: number): Promise<void> {

@@ -30,7 +30,8 @@ export class BodyParserErrorFilter extends BaseExceptionFilter implements Except
 
   override catch(exception: unknown, host: ArgumentsHost): void {
     if (exception instanceof HttpException || !isBodyParserError(exception)) {
-      return super.catch(exception, host);
+      super.catch(exception, host);
+      return;
     }
     const res = host.switchToHttp().getResponse<Response>();
     // Predict requests and model uploads have larger limits of their own; every other route has BODY_LIMIT_BYTES.

@@ -27,8 +27,12 @@ export function toEvaluationListResponse(evaluations: Run[], rows: RobustnessRes
 }
 
 export function toEvaluationResponse({ run, results, gallery }: EvaluationRecord): EvaluationResponse {
+  const { run: runResponse, curve, adaptiveCurve, flags } = toEvaluationSummary(run, results);
   return {
-    ...toEvaluationSummary(run, results),
+    run: runResponse,
+    curve,
+    adaptiveCurve,
+    flags,
     results: results.map(toRobustnessResultResponse),
     examples: gallery.map(toAdversarialExampleResponse),
     detection: (run.result?.detection as DetectionResult | undefined) ?? null,

@@ -18,7 +18,7 @@ export class CurvePointResponse {
     description: 'Robust accuracy per attack, and under "suite": the per-example worst case over all of them',
     example: { fgsm: 0.72, pgd: 0.61, suite: 0.58 },
   })
-  robustAccuracy: Record<string, number>;
+  robustAccuracy: Partial<Record<string, number>>;
 }
 
 /** One (view, ε, attack) row of a robustness curve, counts as measured. */

@@ -20,7 +20,8 @@ export class EvaluationsController {
   @Post()
   @ApiOperation({
     summary:
-      "Evaluate a checkpoint: clean and robust accuracy per attack and for the worst case, at every ε; with detectors, their detection rates and the stack's robust accuracy",
+      'Evaluate a checkpoint: clean and robust accuracy per attack and for the worst case, at every ε; ' +
+      "with detectors, their detection rates and the stack's robust accuracy",
   })
   @ApiHeader({ name: 'Idempotency-Key', required: false })
   @ApiCreatedResponse({ type: RunResponse, description: 'The evaluation run, status queued (or the existing run for a replayed Idempotency-Key)' })
@@ -58,7 +59,8 @@ export class EvaluationsController {
   @ApiResponse({
     status: 200,
     description:
-      '{ evaluationId, detector: { kind, threshold, targetFpr }, predictions: [{ rejected: false, label, className, score } | { rejected: true, reason: "rejected as adversarial", detector, score }] }',
+      '{ evaluationId, detector: { kind, threshold, targetFpr }, ' +
+      'predictions: [{ rejected: false, label, className, score } | { rejected: true, reason: "rejected as adversarial", detector, score }] }',
   })
   @ApiResponse({
     status: 400,

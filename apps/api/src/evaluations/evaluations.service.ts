@@ -90,7 +90,8 @@ export class EvaluationsService {
         throw new InternalServerErrorException(`the worker could not answer: ${outcome.reason}`);
       case 'timed-out':
         throw new GatewayTimeoutException(
-          `no worker answered within ${this.config.predictTimeoutMs} ms (PREDICT_TIMEOUT_MS): none may be running, or all are busy with evaluations (a prediction waits for a free evaluation worker)`,
+          `no worker answered within ${this.config.predictTimeoutMs} ms (PREDICT_TIMEOUT_MS): none may be running, ` +
+            'or all are busy with evaluations (a prediction waits for a free evaluation worker)',
         );
     }
   }

@@ -38,9 +38,9 @@ function describe(run: Run): Omit<LineageNodeResponse, 'evaluations'> {
     spec.kind === 'import'
       ? `imported TensorFlow.js model${spec.name ? ` "${spec.name}"` : ''}`
       : spec.kind === 'distillation'
-        ? `distillation at T = ${spec.temperature}`
+        ? `distillation at T = ${String(spec.temperature)}`
         : spec.kind === 'adversarial-training'
-          ? `adversarial training (${spec.method?.name ?? 'fgsm'}, ε = ${spec.method?.epsilon ?? spec.attack?.epsilon})`
+          ? `adversarial training (${spec.method?.name ?? 'fgsm'}, ε = ${spec.method?.epsilon ?? spec.attack.epsilon})`
           : spec.temperature !== undefined
             ? `training at T = ${spec.temperature} (a distillation teacher)`
             : 'training';

@@ -19,7 +19,8 @@ export class LineageService {
   async lineage(id: string): Promise<LineageRecord> {
     const start = await this.runs.find(id);
     if (!start) throw new NotFoundException(`run ${id} not found`);
-    if (start.kind === 'evaluation') throw new NotFoundException(`run ${id} is an evaluation; ask for the lineage of its source run ${start.parentRunId}`);
+    if (start.kind === 'evaluation')
+      throw new NotFoundException(`run ${id} is an evaluation; ask for the lineage of its source run ${String(start.parentRunId)}`);
     const chain: Run[] = [start];
     while (chain[0].parentRunId && chain.length < MAX_DEPTH) {
       const parent = await this.runs.find(chain[0].parentRunId);

@@ -52,9 +52,9 @@ export class RunJobsProducer implements OnModuleDestroy {
     } catch (err) {
       const state = await job.getState();
       if (state === 'failed') return { status: 'failed', reason: (err as Error).message };
-      if (state === 'completed') {
-        // Answered just as the wait ran out.
-        const finished = await this.evaluationQueue.getJob(job.id!);
+      // Answered just as the wait ran out (a job that was added always has an id).
+      if (state === 'completed' && job.id !== undefined) {
+        const finished = await this.evaluationQueue.getJob(job.id);
         if (finished) return { status: 'answered', result: finished.returnvalue as PredictJobResult };
       }
       if (state === 'waiting' || state === 'prioritized' || state === 'delayed') await job.remove().catch(() => undefined);

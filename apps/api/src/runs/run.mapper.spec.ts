@@ -40,7 +40,7 @@ function storedRun(): Run {
 
 describe('toRunResponse', () => {
   it('gives every column but the request hash, in the order clients have always seen them', () => {
-    const body = JSON.parse(JSON.stringify(toRunResponse(storedRun())));
+    const body = JSON.parse(JSON.stringify(toRunResponse(storedRun()))) as Record<string, unknown>;
     expect(Object.keys(body)).toEqual([
       'id',
       'kind',

@@ -46,7 +46,8 @@ export class RunsController {
   @ApiOperation({
     summary: 'Resume a run carried over from another database',
     description:
-      'The run as submitted to POST /runs, its newest checkpoint (base64, with its SHA-256 and format, as GET /runs/:id/checkpoints lists it) and its metrics up to that epoch. ' +
+      'The run as submitted to POST /runs, its newest checkpoint (base64, with its SHA-256 and format, as GET /runs/:id/checkpoints lists it) ' +
+      'and its metrics up to that epoch. ' +
       "Stored as a queued run that resumes after the checkpoint's epoch. The body may be as large as MODEL_UPLOAD_LIMIT_BYTES.",
   })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Retrying with the same key returns the same run' })

@@ -116,7 +116,8 @@ export class RunsService {
     const sourceSpec = source.spec as ModelRunSpec;
     if (sourceSpec.model !== spec.model || sourceSpec.dataset !== spec.dataset) {
       throw new BadRequestException([
-        `fromCheckpoint: checkpoint ${checkpointId} holds ${aModel(sourceSpec.model)} trained on ${sourceSpec.dataset}, not ${aModel(spec.model)} on ${spec.dataset}`,
+        `fromCheckpoint: checkpoint ${checkpointId} holds ${aModel(sourceSpec.model)} trained on ${sourceSpec.dataset}, ` +
+          `not ${aModel(spec.model)} on ${spec.dataset}`,
       ]);
     }
     if (sourceSpec.model !== IMPORTED_MODEL) return { checkpoint };
@@ -128,8 +129,9 @@ export class RunsService {
   private async modelCheckpoint(field: string, checkpointId: string): Promise<{ checkpoint: Checkpoint; source: Run }> {
     const checkpoint = await this.runs.checkpoint(checkpointId);
     if (!checkpoint) throw new BadRequestException([`${field}: checkpoint ${checkpointId} does not exist`]);
-    // A checkpoint's run cannot be missing: its rows cascade with the run's.
-    const source = (await this.runs.find(checkpoint.runId))!;
+    const source = await this.runs.find(checkpoint.runId);
+    // Cannot happen: a checkpoint's rows cascade with its run's.
+    if (!source) throw new Error(`checkpoint ${checkpointId} outlived its run ${checkpoint.runId}`);
     this.assertHoldsModel(field, checkpoint, source);
     return { checkpoint, source };
   }
@@ -138,7 +140,8 @@ export class RunsService {
   assertHoldsModel(field: string, checkpoint: Checkpoint, source: Run): void {
     if (checkpoint.format === LAYERS_UPLOAD_FORMAT) {
       throw new BadRequestException([
-        `${field}: checkpoint ${checkpoint.id} is the upload of import run ${source.id}, which is ${source.status}${source.error ? ` (${source.error})` : ''}; it holds a model once that run has succeeded`,
+        `${field}: checkpoint ${checkpoint.id} is the upload of import run ${source.id}, ` +
+          `which is ${source.status}${source.error ? ` (${source.error})` : ''}; it holds a model once that run has succeeded`,
       ]);
     }
   }

@@ -64,7 +64,7 @@ async function evaluateRun(
     const defended = spec.defense ? createDefense({ model: asLogitsModel(model), spec: spec.defense }) : undefined;
     const outcome = defended ? await evaluateDefense({ ...common, defended, onPoint: (view, point) => save(view, point) }) : undefined;
     const evaluation = outcome?.naive ?? (await evaluateRobustness({ ...common, model: asLogitsModel(model), onPoint: (point) => save('direct', point) }));
-    if (evaluation.stopped || outcome?.adaptive.stopped) return cancelled();
+    if (evaluation.stopped || outcome?.adaptive.stopped) return await cancelled();
 
     const detection = withDetectors
       ? await runDetectionStage({
@@ -76,7 +76,7 @@ async function evaluateRun(
           shouldStop,
         })
       : undefined;
-    if (detection === null) return cancelled();
+    if (detection === null) return await cancelled();
 
     const adaptive = outcome && !outcome.adaptiveAttack.sameAsNaive ? outcome.adaptive : undefined;
     const raised = [...evaluation.flags, ...(adaptive?.flags ?? [])].filter((f) => f.raised);
@@ -92,7 +92,7 @@ async function evaluateRun(
       libraryVersion: { attacks: ATTACKS_VERSION, tfjs: tf.version.tfjs },
       backend: ctx.backend,
     };
-    return succeeded({ n: evaluation.n, raisedFlags: [...new Set(raised.map((f) => f.flag))] }, { result });
+    return await succeeded({ n: evaluation.n, raisedFlags: [...new Set(raised.map((f) => f.flag))] }, { result });
   } finally {
     model.dispose();
   }

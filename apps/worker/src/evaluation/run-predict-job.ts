@@ -22,7 +22,8 @@ export async function runPredictJob(data: PredictJobData, ctx: JobContext): Prom
   if (run.status !== 'succeeded') throw new UnrecoverableError(`evaluation ${run.id} is ${run.status}, not succeeded`);
   const spec = storedSpec(evaluationRunSpecSchema, run.spec);
   const detectorSpec = spec.detectors?.find((d) => d.kind === data.detector);
-  if (!detectorSpec || spec.validationExamples === undefined) throw new UnrecoverableError(`evaluation ${run.id} has no ${data.detector} detector`);
+  const { validationExamples } = spec;
+  if (!detectorSpec || validationExamples === undefined) throw new UnrecoverableError(`evaluation ${run.id} has no ${data.detector} detector`);
   const log = (line: string) => ctx.log(`predict on evaluation ${run.id}: ${line}`);
 
   const { serving, reused } = await servingStack(`${run.id}/${detectorSpec.kind}`, async () => {
@@ -36,7 +37,7 @@ export async function runPredictJob(data: PredictJobData, ctx: JobContext): Prom
         model,
         spec,
         detectors: [detectorSpec],
-        data: detectionData(train, { validationExamples: spec.validationExamples!, seed: spec.seed }),
+        data: detectionData(train, { validationExamples, seed: spec.seed }),
       });
       const [detector] = stack.detectors;
       warnIfRefitDiffers(run.result?.detection as DetectionResult | undefined, detector.kind, detector.threshold, log);
@@ -63,13 +64,12 @@ export async function runPredictJob(data: PredictJobData, ctx: JobContext): Prom
   const inputs = tf.tensor4d(Float32Array.from(data.inputs.flat()), [data.inputs.length, h, w, c]);
   try {
     const { detector } = serving;
-    const predictions = serving.defense
-      .predict(inputs)
-      .map((p): PredictAnswer =>
-        p.rejected
-          ? { rejected: true, reason: 'rejected as adversarial', detector: detector.kind, score: p.score }
-          : { rejected: false, label: p.label, className: serving.classNames[p.label], score: p.score! },
-      );
+    const predictions = serving.defense.predict(inputs).map((p, i): PredictAnswer => {
+      if (p.rejected) return { rejected: true, reason: 'rejected as adversarial', detector: detector.kind, score: p.score };
+      // Cannot happen: a stack with a detector scores every input.
+      if (p.score === null) throw new Error(`the ${detector.kind} stack left input ${i} unscored`);
+      return { rejected: false, label: p.label, className: serving.classNames[p.label], score: p.score };
+    });
     return { detector: { kind: detector.kind, threshold: detector.threshold, targetFpr: detectorSpec.fpr }, predictions };
   } finally {
     inputs.dispose();

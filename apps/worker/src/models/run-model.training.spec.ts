@@ -13,17 +13,17 @@ class FakeStore implements ModelStore {
   readonly runs = new Map<string, Pick<Run, 'id' | 'spec'>>();
   readonly checkpoints = new Map<string, StoredCheckpoint & { epoch: number }>();
 
-  async find(id: string) {
-    return (this.runs.get(id) as Run | undefined) ?? null;
+  find(id: string) {
+    return Promise.resolve((this.runs.get(id) as Run | undefined) ?? null);
   }
-  async checkpointAt(runId: string, epoch: number) {
+  checkpointAt(runId: string, epoch: number) {
     return this.asStored([...this.checkpoints.values()].find((c) => c.runId === runId && c.epoch === epoch));
   }
-  async checkpointData(id: string) {
+  checkpointData(id: string) {
     return this.asStored(this.checkpoints.get(id));
   }
   private asStored(checkpoint: (StoredCheckpoint & { epoch: number }) | undefined) {
-    return (checkpoint ?? null) as Awaited<ReturnType<ModelStore['checkpointData']>>;
+    return Promise.resolve((checkpoint ?? null) as Awaited<ReturnType<ModelStore['checkpointData']>>);
   }
 }
 
@@ -174,7 +174,7 @@ describe('building a run model: zoo or imported, one function for training, eval
     const reasons = async (promise: Promise<unknown>) =>
       promise.then(
         () => 'built',
-        (err: Error) => `${err.name}: ${err.message}`,
+        (err: unknown) => (err instanceof Error ? `${err.name}: ${err.message}` : String(err)),
       );
 
     store.checkpoints.set('pending', { id: 'pending', runId: 'pending-import', epoch: 0, format: LAYERS_UPLOAD_FORMAT, data: Buffer.alloc(0) });

@@ -82,9 +82,10 @@ async function trainRun(
     };
     let summary: TrainSummary;
     if (spec.kind === 'distillation') {
-      const teacher = await loadTeacher(ctx, spec, train);
+      const { temperature, teacherCheckpointId } = distillationOf(spec);
+      const teacher = await loadTeacher(ctx, teacherCheckpointId, train);
       try {
-        summary = await distill({ ...loop, student: model, teacher: asLogitsModel(teacher), temperature: spec.temperature! });
+        summary = await distill({ ...loop, student: model, teacher: asLogitsModel(teacher), temperature });
       } finally {
         teacher.dispose();
       }
@@ -94,8 +95,11 @@ async function trainRun(
       summary = await trainClassifier({ ...loop, model, adversarial: adversarialTrainingOf(spec), overfittingGuard: guard });
     }
 
-    if (summary.stopped) return cancelled({ epochsCompleted: summary.epochsCompleted });
-    return succeeded({ epochs: summary.epochsCompleted, last: summary.last }, { result: summary.earlyStop ? { earlyStop: summary.earlyStop } : undefined });
+    if (summary.stopped) return await cancelled({ epochsCompleted: summary.epochsCompleted });
+    return await succeeded(
+      { epochs: summary.epochsCompleted, last: summary.last },
+      { result: summary.earlyStop ? { earlyStop: summary.earlyStop } : undefined },
+    );
   } finally {
     model.dispose();
     optimizer.dispose();
@@ -126,10 +130,19 @@ export function epochMetrics(spec: TrainingRunSpec, r: EpochResult) {
   ];
 }
 
+/** What a distillation run needs beyond the common fields: its schema requires them, its type leaves them optional. */
+function distillationOf(spec: TrainingRunSpec): { temperature: number; teacherCheckpointId: string } {
+  const { temperature, teacherCheckpointId } = spec;
+  if (temperature === undefined || teacherCheckpointId === undefined) {
+    throw new UnrecoverableError('a distillation run needs a temperature and a teacher checkpoint');
+  }
+  return { temperature, teacherCheckpointId };
+}
+
 /** The distillation teacher, rebuilt from its checkpoint (its architecture is its own run's). */
-async function loadTeacher(ctx: JobContext, spec: TrainingRunSpec, train: Dataset): Promise<LayersModel> {
-  const checkpoint = spec.teacherCheckpointId ? await ctx.runs.checkpointData(spec.teacherCheckpointId) : null;
-  if (!checkpoint) throw new UnrecoverableError(`teacher checkpoint ${spec.teacherCheckpointId} no longer exists`);
+async function loadTeacher(ctx: JobContext, checkpointId: string, train: Dataset): Promise<LayersModel> {
+  const checkpoint = await ctx.runs.checkpointData(checkpointId);
+  if (!checkpoint) throw new UnrecoverableError(`teacher checkpoint ${checkpointId} no longer exists`);
   return loadCheckpointModel(ctx.runs, checkpoint, train);
 }
 
