@@ -6,9 +6,7 @@ import { createOptimizer, type LearningRateSchedule, type OptimizerOptions } fro
 import type { AdversarialTraining } from './methods/adversarial-training';
 import { carveHeldOut, type OverfittingGuardOptions } from './overfitting-guard';
 import { trainClassifier, type BatchProgress, type EpochResult, type TrainOptions } from './train-classifier';
-import { mlp, optimizerDigest, weightsDigest, withoutTiming } from './training.fixture';
-
-const evalAttack = { attack: 'fgsm', epsilon: 0.1 } as const;
+import { fgsmAt01, mlp, optimizerDigest, weightsDigest, withoutTiming } from './training.fixture';
 
 describe('trainClassifier with each adversarial-training method', () => {
   let train: Dataset;
@@ -32,7 +30,7 @@ describe('trainClassifier with each adversarial-training method', () => {
     const epochs: EpochResult[] = [];
 
     await trainClassifier({
-      ...{ model, optimizer, train, test, adversarial, evalAttack },
+      ...{ model, optimizer, train, test, adversarial, evalAttack: fgsmAt01 },
       epochs: 3,
       batchSize: 40,
       rng: createRng(4),
@@ -82,7 +80,7 @@ describe('trainClassifier with each adversarial-training method', () => {
     const run = (overrides: Pick<TrainOptions, 'model' | 'optimizer' | 'rng' | 'epochs'> & Partial<TrainOptions>) =>
       trainClassifier({
         ...{ train: rest, test: subsetDataset(test, 32), batchSize: 32 },
-        ...{ adversarial, learningRateSchedule, evalAttack, overfittingGuard: guard },
+        ...{ adversarial, learningRateSchedule, evalAttack: fgsmAt01, overfittingGuard: guard },
         ...overrides,
       });
 
@@ -150,7 +148,7 @@ describe('trainClassifier with each adversarial-training method', () => {
       batchSize: 32,
       rng: createRng(1),
       adversarial: { method: 'fgsm', epsilon: 0.2, epsilonWarmup: { unit: 'batches', length: 4 } },
-      evalAttack,
+      evalAttack: fgsmAt01,
       onBatchEnd: (p) => void progress.push(p),
     });
 
@@ -164,7 +162,7 @@ describe('trainClassifier with each adversarial-training method', () => {
     const small = subsetDataset(train, 64);
     const pretrained = mlp(5);
     const pretrainOptimizer = tf.train.adam(1e-3);
-    const common = { train: small, test: subsetDataset(test, 16), epochs: 1, batchSize: 32, evalAttack };
+    const common = { train: small, test: subsetDataset(test, 16), epochs: 1, batchSize: 32, evalAttack: fgsmAt01 };
     await trainClassifier({ ...common, model: pretrained, optimizer: pretrainOptimizer, rng: createRng(2) });
     const restored = mlp(77);
     restoreModelWeights(await serializeCheckpoint({ model: pretrained, optimizer: pretrainOptimizer, epoch: 1, rngState: [1, 2, 3, 4] }), restored);

@@ -4,9 +4,7 @@ import { checkpointDigest, createModel, readCheckpointHeader, restoreCheckpoint,
 import { createRng, loadMnistDigits, restoreRng, splitDataset, subsetDataset, type Dataset } from '@bulwark/data';
 import { selectBackend } from '@bulwark/tfjs-runtime';
 import { trainClassifier, type EpochResult, type TrainOptions } from './train-classifier';
-import { withoutTiming } from './training.fixture';
-
-const mlp = (seed: number) => createModel({ name: 'mlp', inputShape: [28, 28, 1], numClasses: 10, seed });
+import { mlp, withoutTiming } from './training.fixture';
 
 async function values(tensors: tf.Tensor[]): Promise<number[][]> {
   return Promise.all(tensors.map(async (t) => Array.from(await t.data())));

@@ -3,9 +3,7 @@ import { selectBackend } from '@bulwark/tfjs-runtime';
 import { createRng, loadMnistDigits, subsetDataset, type Dataset } from '@bulwark/data';
 import { asLogitsModel } from '@bulwark/models';
 import { distill, trainTeacherAtTemperature } from './distillation';
-import { mlp } from './training.fixture';
-
-const evalAttack = { attack: 'fgsm', epsilon: 0.1 } as const;
+import { fgsmAt01, mlp } from './training.fixture';
 
 describe('defensive distillation', () => {
   let train: Dataset;
@@ -21,7 +19,7 @@ describe('defensive distillation', () => {
   it('refuses a temperature that is not > 0', async () => {
     const model = mlp(1);
     const optimizer = tf.train.adam(1e-3);
-    const common = { optimizer, train, test, epochs: 1, batchSize: 32, rng: createRng(1), evalAttack };
+    const common = { optimizer, train, test, epochs: 1, batchSize: 32, rng: createRng(1), evalAttack: fgsmAt01 };
     await expect(trainTeacherAtTemperature({ ...common, model, temperature: 0 })).rejects.toThrow(/temperature/);
     await expect(distill({ ...common, teacher: asLogitsModel(model), student: model, temperature: Number.NaN })).rejects.toThrow(/temperature/);
     model.dispose();

@@ -4,9 +4,7 @@ import { createRng, loadMnistDigits, makeBatch, subsetDataset, type Dataset } fr
 import { applyModel, asLogitsModel } from '@bulwark/models';
 import { distill, trainTeacherAtTemperature } from './distillation';
 import { trainClassifier, type EpochResult } from './train-classifier';
-import { mlp, optimizerDigest, weightsDigest } from './training.fixture';
-
-const evalAttack = { attack: 'fgsm', epsilon: 0.1 } as const;
+import { fgsmAt01, mlp, optimizerDigest, weightsDigest } from './training.fixture';
 
 describe('defensive distillation', () => {
   let train: Dataset;
@@ -25,7 +23,7 @@ describe('defensive distillation', () => {
     const teacherEpochs: EpochResult[] = [];
     await trainTeacherAtTemperature({
       ...{ model: teacher, temperature: 20, optimizer: teacherOptimizer },
-      ...{ train, test, epochs: 2, batchSize: 32, rng: createRng(1), evalAttack },
+      ...{ train, test, epochs: 2, batchSize: 32, rng: createRng(1), evalAttack: fgsmAt01 },
       onEpochEnd: (e) => void teacherEpochs.push(e),
     });
 
@@ -42,7 +40,7 @@ describe('defensive distillation', () => {
       epochs: 3,
       batchSize: 32,
       rng: createRng(2),
-      evalAttack,
+      evalAttack: fgsmAt01,
       onEpochEnd: (e) => void studentEpochs.push(e),
     });
 
@@ -59,7 +57,7 @@ describe('defensive distillation', () => {
   it('at T = 1 with a one-hot teacher, it is cross-entropy training on the teacher’s labels, bit for bit', async () => {
     const predictor = mlp(3);
     const predictorOptimizer = tf.train.adam(1e-3);
-    await trainClassifier({ model: predictor, optimizer: predictorOptimizer, train, test, epochs: 1, batchSize: 32, rng: createRng(3), evalAttack });
+    await trainClassifier({ model: predictor, optimizer: predictorOptimizer, train, test, epochs: 1, batchSize: 32, rng: createRng(3), evalAttack: fgsmAt01 });
     predictorOptimizer.dispose();
     // Scaled logits make softmax exactly one-hot in float32: a fixed one-hot predictor.
     const teacher = (x: tf.Tensor) => tf.tidy(() => tf.mul<tf.Tensor2D>(applyModel(predictor, x, false), 1e6));
@@ -77,7 +75,7 @@ describe('defensive distillation', () => {
     const viaLabels = { model: mlp(4), optimizer: tf.train.adam(1e-3) };
     const distilled: EpochResult[] = [];
     const labelled: EpochResult[] = [];
-    const common = { test, epochs: 1, batchSize: 64, evalAttack };
+    const common = { test, epochs: 1, batchSize: 64, evalAttack: fgsmAt01 };
     await distill({
       ...common,
       ...{ teacher, student: viaDistill.model, optimizer: viaDistill.optimizer, temperature: 1, train, rng: createRng(5) },

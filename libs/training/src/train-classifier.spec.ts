@@ -1,11 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { createRng, loadMnistDigits, splitDataset, subsetDataset, type Dataset } from '@bulwark/data';
-import { createModel } from '@bulwark/models';
 import { selectBackend } from '@bulwark/tfjs-runtime';
 import { trainClassifier } from './train-classifier';
-
-const mlp = (seed: number) => createModel({ name: 'mlp', inputShape: [28, 28, 1], numClasses: 10, seed });
-const fgsm01 = { attack: 'fgsm', epsilon: 0.1 } as const;
+import { fgsmAt01, mlp } from './training.fixture';
 
 describe('trainClassifier', () => {
   let digits: Dataset;
@@ -33,7 +30,7 @@ describe('trainClassifier', () => {
       startEpoch: 1,
       batchSize: 32,
       rng: createRng(6),
-      evalAttack: fgsm01,
+      evalAttack: fgsmAt01,
       shouldStop: () => Promise.resolve(++checks > 2),
       onBatchEnd: ({ batch }) => void batches.push(batch),
       onEpochEnd,
@@ -53,7 +50,7 @@ describe('trainClassifier', () => {
     const model = mlp(5);
     const optimizer = tf.train.adam(1e-3);
     const onBatchEnd = jest.fn();
-    const base = { model, optimizer, train, test, batchSize: 32, rng: createRng(6), evalAttack: fgsm01, onBatchEnd };
+    const base = { model, optimizer, train, test, batchSize: 32, rng: createRng(6), evalAttack: fgsmAt01, onBatchEnd };
 
     await expect(trainClassifier({ ...base, epochs: 1, evalAttack: { attack: 'fgsm', epsilon: -1 } })).rejects.toThrow(/unsupported attack/);
     await expect(trainClassifier({ ...base, epochs: 1, batchSize: 0 })).rejects.toThrow(/batchSize/);

@@ -1,11 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { createRng, loadMnistDigits, splitDataset, subsetDataset, type Dataset } from '@bulwark/data';
-import { createModel } from '@bulwark/models';
 import { selectBackend } from '@bulwark/tfjs-runtime';
 import { trainClassifier, type BatchProgress, type EpochResult } from './train-classifier';
-
-const mlp = (seed: number) => createModel({ name: 'mlp', inputShape: [28, 28, 1], numClasses: 10, seed });
-const fgsm01 = { attack: 'fgsm', epsilon: 0.1 } as const;
+import { fgsmAt01, mlp } from './training.fixture';
 
 describe('trainClassifier', () => {
   let digits: Dataset;
@@ -30,7 +27,7 @@ describe('trainClassifier', () => {
       epochs: 2,
       batchSize: 64,
       rng: createRng(1),
-      evalAttack: fgsm01,
+      evalAttack: fgsmAt01,
       onBatchEnd: (p) => void progress.push(p),
       onEpochEnd: (e) => void epochs.push(e),
     });
@@ -64,8 +61,8 @@ describe('trainClassifier', () => {
         epochs: 2,
         batchSize: 32,
         rng: createRng(6),
-        adversarial: fgsm01,
-        evalAttack: fgsm01,
+        adversarial: fgsmAt01,
+        evalAttack: fgsmAt01,
         onEpochEnd: ({ seconds, cpuSeconds, ...rest }) => {
           results.push(rest);
           timings.push({ seconds, cpuSeconds });

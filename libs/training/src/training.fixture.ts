@@ -5,6 +5,9 @@ import type { EpochResult } from './train-classifier';
 
 export const mlp = (seed: number): tf.LayersModel => createModel({ name: 'mlp', inputShape: [28, 28, 1], numClasses: 10, seed });
 
+/** The FGSM test attack most training specs measure after each epoch. */
+export const fgsmAt01 = { attack: 'fgsm', epsilon: 0.1 } as const;
+
 /** sha256 of the tensors' bytes in order: bit-exact comparison without deep-equal over 270k numbers. */
 export async function digest(tensors: tf.Tensor[]): Promise<string> {
   const hash = createHash('sha256');
