@@ -1,5 +1,6 @@
 import type { LogitsModel } from '@bulwark/attacks';
-import { evaluateRobustness, type EpsilonOutcome, type EvaluateRobustnessOptions, type RobustnessEvaluation } from './evaluate-robustness';
+import { evaluateRobustness } from './evaluate-robustness';
+import { type EpsilonOutcome, type EvaluateRobustnessOptions, type RobustnessEvaluation } from './robustness-evaluation';
 import { adaptiveView, naiveView, type AdaptiveViewOptions, type DefendedModel, type DefenseDescription } from '@bulwark/defenses';
 
 export type DefenseView = 'naive' | 'adaptive';

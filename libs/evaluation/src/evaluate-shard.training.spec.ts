@@ -1,13 +1,9 @@
 import { takeExamples, type Dataset } from '@bulwark/data';
 import { asLogitsModel } from '@bulwark/models';
-import {
-  evaluateRobustness,
-  evaluateShard,
-  mergeShards,
-  type EvaluateRobustnessOptions,
-  type RobustnessEvaluation,
-  type ShardResult,
-} from './evaluate-robustness';
+import { evaluateRobustness } from './evaluate-robustness';
+import { evaluateShard } from './evaluate-shard';
+import { mergeShards } from './merge-shards';
+import { type EvaluateRobustnessOptions, type RobustnessEvaluation, type ShardResult } from './robustness-evaluation';
 import { trainTinyMlp, type TrainedMlp } from './trained-mlp.fixture';
 
 const quickParams = {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { takeExamples } from '@bulwark/data';
 import { gradientHealth } from '@bulwark/attacks';
-import type { RobustnessEvaluation } from './evaluate-robustness';
+import type { RobustnessEvaluation } from './robustness-evaluation';
 import { adaptiveView, createDefense, maskGradients, naiveView } from '@bulwark/defenses';
 import { evaluateDefense, type DefenseEvaluation } from './evaluate-defense';
 import { firstExamples, trainTinyMlp, type TrainedMlp } from './trained-mlp.fixture';

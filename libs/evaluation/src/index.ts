@@ -1,15 +1,14 @@
 export { DEFAULT_EVAL_BATCH_SIZE, evaluateFgsm, type EvaluateFgsmOptions, type FgsmEvaluation } from './evaluate-fgsm';
+export { evaluateRobustness } from './evaluate-robustness';
+export { evaluateShard } from './evaluate-shard';
+export { mergeShards, type MergeShardsOptions } from './merge-shards';
 export {
-  evaluateRobustness,
-  evaluateShard,
-  mergeShards,
   type AttackOutcome,
   type EpsilonOutcome,
   type EvaluateRobustnessOptions,
   type EvaluateShardOptions,
   type EvaluationFlag,
   type GalleryExample,
-  type MergeShardsOptions,
   type RobustnessEvaluation,
   type ShardAttackResult,
   type ShardEpsilonResult,
@@ -17,7 +16,7 @@ export {
   type ShardModelChecks,
   type ShardRange,
   type ShardResult,
-} from './evaluate-robustness';
+} from './robustness-evaluation';
 export { evaluateDefense, type DefenseEvaluation, type DefenseView, type EvaluateDefenseOptions } from './evaluate-defense';
 export {
   evaluateDetection,

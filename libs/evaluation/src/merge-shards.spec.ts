@@ -1,5 +1,6 @@
 import type { EvaluationAttackName } from '@bulwark/spec';
-import { mergeShards, type ShardGalleryExample, type ShardResult } from './evaluate-robustness';
+import { mergeShards } from './merge-shards';
+import { type ShardGalleryExample, type ShardResult } from './robustness-evaluation';
 
 /** A one-pixel gallery entry: only the index and the attack matter to the merge. */
 const entry = (exampleIndex: number, attack: EvaluationAttackName | null): ShardGalleryExample => ({
