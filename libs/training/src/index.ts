@@ -1,5 +1,7 @@
+export * from './data-parallel';
 export {
   trainClassifier,
+  trainingMethodFor,
   type BatchProgress,
   type EpochResult,
   type FgsmSettings,

@@ -7,6 +7,7 @@ import { assertLearningRateSchedule, assertSchedulable, learningRateAt, setOptim
 import { resolveAdversarialTraining, warmedEpsilon, type AdversarialTraining, type ResolvedAdversarialTraining } from './methods/adversarial-training';
 import { adversarialTrainingMethod } from './methods/create-training-method';
 import { cleanTraining, type TrainingContext, type TrainingMethod } from './methods/training-method';
+import { dataParallelStep, type CreateTrainingMethod, type GradientExchange } from './data-parallel';
 import { createOverfittingGuard, type OverfittingGuard, type OverfittingGuardOptions, type OverfittingGuardReport } from './overfitting-guard';
 
 /** FGSM at an L∞ ε: the per-epoch evaluation attack, and the original spelling of FGSM training. */
@@ -81,6 +82,12 @@ export interface TrainLoopOptions {
   /** Measured on the whole test split after every epoch. */
   evalAttack: FgsmSettings;
   evalBatchSize?: number;
+  /**
+   * Data-parallel training: every minibatch split into `shards` fixed shards whose adversarial
+   * examples and gradients `exchange` computes (on any worker), reduced here in shard order. The
+   * result depends on the shard count, never on how many workers computed the shards.
+   */
+  dataParallel?: { shards: number; exchange: GradientExchange };
   /** Checked at every batch boundary; true stops the run with `stopped: true`. */
   shouldStop?: () => boolean | Promise<boolean>;
   onBatchEnd?: (progress: BatchProgress) => void | Promise<void>;
@@ -134,8 +141,14 @@ export async function trainClassifier(options: TrainOptions): Promise<TrainSumma
         ? undefined
         : (batchIndex, batchesPerEpoch) => warmedEpsilon(settings.epsilon, settings.epsilonWarmup, batchIndex, batchesPerEpoch),
     guard: options.overfittingGuard,
-    createMethod: (context) => (settings === undefined ? cleanTraining(context) : adversarialTrainingMethod(context, settings)),
+    createMethod: trainingMethodFor(options.adversarial),
   });
+}
+
+/** The method trainClassifier trains with: what a data-parallel shard worker rebuilds from the run's spec. */
+export function trainingMethodFor(adversarial: AdversarialTraining | FgsmSettings | undefined): CreateTrainingMethod {
+  const settings = adversarial === undefined ? undefined : resolveAdversarial(adversarial);
+  return (context) => (settings === undefined ? cleanTraining(context) : adversarialTrainingMethod(context, settings));
 }
 
 function resolveAdversarial(adversarial: AdversarialTraining | FgsmSettings): ResolvedAdversarialTraining {
@@ -188,6 +201,10 @@ export async function runTrainingLoop(options: TrainingLoopOptions): Promise<Tra
 
   const variables = trainableVariables(model);
   const method = options.createMethod({ model, optimizer, variables, rng });
+  const { dataParallel } = options;
+  if (dataParallel && (!method.gradients || method.replays !== 1)) {
+    throw new Error('data-parallel training needs a method whose steps are independent (not free adversarial training)');
+  }
   const batches = batchCount(train, batchSize);
   const stepsPerEpoch = batches * method.replays;
   const logitsModel = asLogitsModel(model);
@@ -207,22 +224,20 @@ export async function runTrainingLoop(options: TrainingLoopOptions): Promise<Tra
         }
         const batchIndex = (epoch - 1) * batches + batch;
         epsilon = options.epsilonAt?.(batchIndex, batches);
-        const { x, y } = makeBatch(train, indices);
-        const losses: tf.Scalar[] = [];
-        try {
-          for (let replay = 0; replay < method.replays; replay += 1) {
-            if (schedule !== undefined) {
-              learningRate = learningRateAt(schedule, { step: batchIndex * method.replays + replay, stepsPerEpoch, epochs });
-              setOptimizerLearningRate(optimizer, learningRate);
-            }
-            losses.push(method.step({ x, y, epsilon: epsilon ?? 0 }));
-          }
-        } finally {
-          tf.dispose([x, y]);
+        const setLearningRate = (replay: number) => {
+          if (schedule === undefined) return;
+          learningRate = learningRateAt(schedule, { step: batchIndex * method.replays + replay, stepsPerEpoch, epochs });
+          setOptimizerLearningRate(optimizer, learningRate);
+        };
+        let loss: number;
+        if (dataParallel) {
+          setLearningRate(0);
+          const { shards, exchange } = dataParallel;
+          const seed = rng.tensorSeed();
+          loss = await dataParallelStep({ model, optimizer, variables, train, indices, epsilon: epsilon ?? 0, seed, shards, step: batchIndex, exchange });
+        } else {
+          loss = await localStep(method, train, indices, epsilon ?? 0, setLearningRate);
         }
-        const lossTensor = losses.length === 1 ? losses[0] : tf.tidy(() => tf.div<tf.Scalar>(tf.addN(losses), losses.length));
-        const loss = (await lossTensor.data())[0];
-        tf.dispose([...losses, lossTensor]);
         lossSum += loss * indices.length;
         batch += 1;
         await options.onBatchEnd?.({
@@ -271,6 +286,24 @@ export async function runTrainingLoop(options: TrainingLoopOptions): Promise<Tra
     method.endEpoch();
   }
   return { epochsCompleted: Math.max(startEpoch, epochs), stopped: false, last };
+}
+
+/** The method's replays of one minibatch in this process; returns their mean loss. */
+async function localStep(method: TrainingMethod, train: Dataset, indices: Uint32Array, epsilon: number, setLearningRate: (replay: number) => void): Promise<number> {
+  const { x, y } = makeBatch(train, indices);
+  const losses: tf.Scalar[] = [];
+  try {
+    for (let replay = 0; replay < method.replays; replay += 1) {
+      setLearningRate(replay);
+      losses.push(method.step({ x, y, epsilon }));
+    }
+  } finally {
+    tf.dispose([x, y]);
+  }
+  const lossTensor = losses.length === 1 ? losses[0] : tf.tidy(() => tf.div<tf.Scalar>(tf.addN(losses), losses.length));
+  const loss = (await lossTensor.data())[0];
+  tf.dispose([...losses, lossTensor]);
+  return loss;
 }
 
 function processCpuSeconds(): number | undefined {

@@ -14,6 +14,7 @@ export type FreeTrainingSettings = Required<Pick<FreeTraining, 'epsilon' | 'repl
  */
 export function freeTraining(context: TrainingContext, settings: FreeTrainingSettings): TrainingMethod {
   const { model, optimizer, variables } = context;
+  if (!optimizer) throw new Error('free adversarial training updates the weights as it crafts: it needs an optimizer');
   let carried: tf.Tensor | undefined;
 
   const startingDelta = (x: tf.Tensor4D): tf.Tensor =>

@@ -6,7 +6,8 @@ import type { Rng } from '@bulwark/data';
 /** What a method trains and with what; fixed for the whole run. */
 export interface TrainingContext {
   model: tf.LayersModel;
-  optimizer: tf.Optimizer;
+  /** Absent where a method only computes gradients (a data-parallel shard): its `step` then throws. */
+  optimizer?: tf.Optimizer;
   /** The model's trainable variables, in the order the optimizer keeps its state. */
   variables: tf.Variable[];
   /**
@@ -40,12 +41,25 @@ export interface TrainingMethod {
    * as a step does (methods that craft one per minibatch: fgsm, fgsm-rs, pgd, trades).
    */
   craft?(batch: MinibatchStep): tf.Tensor;
+  /**
+   * The gradient of the loss `step` would minimise, without applying it: what a data-parallel
+   * shard computes. Absent for methods whose state spans steps (free training's δ).
+   */
+  gradients?(batch: MinibatchStep): ShardGradients;
   /** Drops whatever does not outlive an epoch (free training's δ); also called when a run stops early. */
   endEpoch(): void;
 }
 
+/** A loss and its gradient per trainable variable (keyed by variable name); the caller disposes both. */
+// A type, not an interface, so that tf.tidy accepts it as a tensor container.
+export type ShardGradients = {
+  loss: tf.Scalar;
+  grads: tf.NamedTensorMap;
+};
+
 /** One optimizer step on the mean of `loss`, returning its value. */
 export function minimizeLoss({ optimizer, variables }: TrainingContext, loss: () => tf.Scalar): tf.Scalar {
+  if (!optimizer) throw new Error('this training context computes gradients only: it has no optimizer');
   const cost = optimizer.minimize(loss, true, variables);
   if (cost === null) {
     throw new Error('optimizer.minimize returned no loss');
@@ -53,12 +67,19 @@ export function minimizeLoss({ optimizer, variables }: TrainingContext, loss: ()
   return cost;
 }
 
+/** The loss and gradients `minimizeLoss` would apply (tf's minimize is exactly variableGrads then applyGradients). */
+export function lossGradients({ variables }: TrainingContext, loss: () => tf.Scalar): ShardGradients {
+  const { value, grads } = tf.variableGrads(loss, variables);
+  return { loss: value, grads };
+}
+
 /** Plain mini-batch training on mean cross-entropy. */
 export function cleanTraining(context: TrainingContext): TrainingMethod {
+  const loss = ({ x, y }: MinibatchStep) => tf.mean<tf.Scalar>(softmaxCrossEntropy({ logits: applyModel(context.model, x, true), labels: y }));
   return {
     replays: 1,
-    step: ({ x, y }) =>
-      tf.tidy(() => minimizeLoss(context, () => tf.mean<tf.Scalar>(softmaxCrossEntropy({ logits: applyModel(context.model, x, true), labels: y })))),
+    step: (batch) => tf.tidy(() => minimizeLoss(context, () => loss(batch))),
+    gradients: (batch) => tf.tidy(() => lossGradients(context, () => loss(batch))),
     endEpoch: () => undefined,
   };
 }
@@ -98,6 +119,11 @@ export function craftThenTrain(
       tf.tidy(() => {
         const xAdv = craft(batch);
         return minimizeLoss(context, () => lossOf(batch, xAdv));
+      }),
+    gradients: (batch) =>
+      tf.tidy(() => {
+        const xAdv = craft(batch);
+        return lossGradients(context, () => lossOf(batch, xAdv));
       }),
     endEpoch: () => undefined,
   };
