@@ -13,6 +13,8 @@ export interface JobContext {
   /** 1-based attempt number of this delivery. */
   attempt: number;
   cancelPollMs: number;
+  /** Where this worker's queues live: a data-parallel trainer sends its shards there. */
+  queue: { redisUrl: string; prefix: string };
   datasetDirs: WorkerConfig['datasetDirs'];
   reportProgress: (fraction: number) => Promise<void>;
   log: (line: string) => void;

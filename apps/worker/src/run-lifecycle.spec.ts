@@ -49,6 +49,7 @@ function context(runs: FakeRuns, reported: number[] = []): JobContext {
     backend,
     attempt: 1,
     cancelPollMs: 60_000,
+    queue: { redisUrl: 'redis://127.0.0.1:6379', prefix: 'unused' },
     datasetDirs: {} as JobContext['datasetDirs'],
     reportProgress: (fraction) => {
       reported.push(fraction);

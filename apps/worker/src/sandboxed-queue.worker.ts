@@ -3,10 +3,20 @@ import { Job, Worker } from 'bullmq';
 import { join } from 'node:path';
 import type { WorkerConfig } from '@bulwark/config';
 import { RunRepository } from '@bulwark/database';
-import { EVALUATION_QUEUE, EvaluationJob, RunJobData, TRAINING_QUEUE, TrainingJob, isRunJobName, redisConnectionOptions } from '@bulwark/queue';
+import {
+  EVALUATION_QUEUE,
+  EvaluationJob,
+  GRADIENT_QUEUE,
+  GradientShardJobData,
+  RunJobData,
+  TRAINING_QUEUE,
+  TrainingJob,
+  isRunJobName,
+  redisConnectionOptions,
+} from '@bulwark/queue';
 import { WORKER_CONFIG } from './worker-config';
 
-type QueueJobData = TrainingJob['data'] | EvaluationJob['data'];
+type QueueJobData = TrainingJob['data'] | EvaluationJob['data'] | GradientShardJobData;
 
 /**
  * Owns the BullMQ worker of one queue. The processor itself runs sandboxed in a child process
@@ -67,7 +77,7 @@ abstract class SandboxedQueueWorker implements OnApplicationBootstrap, OnApplica
   private async onFailed(job: Job<QueueJobData> | undefined, err: Error): Promise<void> {
     if (!job) return;
     if (!isRunJobName(job.name)) {
-      // A request (predict): its caller gets the failure; the run it read is not touched.
+      // A request (predict) or a gradient shard: its caller (the API, a trainer) gets the failure and decides for the run.
       this.logger.warn(`job ${String(job.id)} (${job.name}) failed: ${err.message}`);
       return;
     }
@@ -112,5 +122,12 @@ export class TrainingQueueWorker extends SandboxedQueueWorker {
 export class EvaluationQueueWorker extends SandboxedQueueWorker {
   constructor(@Inject(WORKER_CONFIG) config: WorkerConfig, runs: RunRepository) {
     super(EVALUATION_QUEUE, config, runs);
+  }
+}
+
+@Injectable()
+export class GradientQueueWorker extends SandboxedQueueWorker {
+  constructor(@Inject(WORKER_CONFIG) config: WorkerConfig, runs: RunRepository) {
+    super(GRADIENT_QUEUE, config, runs);
   }
 }

@@ -2,7 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { WorkerConfig } from '@bulwark/config';
 import { DatabaseModule, dataSourceOptions } from '@bulwark/database';
-import { EvaluationQueueWorker, TrainingQueueWorker } from './sandboxed-queue.worker';
+import { EvaluationQueueWorker, GradientQueueWorker, TrainingQueueWorker } from './sandboxed-queue.worker';
 import { WORKER_CONFIG } from './worker-config';
 
 @Module({})
@@ -11,7 +11,7 @@ export class WorkerModule {
     return {
       module: WorkerModule,
       imports: [TypeOrmModule.forRoot({ ...dataSourceOptions(config.databaseUrl, 'bulwark-worker'), retryAttempts: 0 }), DatabaseModule],
-      providers: [{ provide: WORKER_CONFIG, useValue: config }, TrainingQueueWorker, EvaluationQueueWorker],
+      providers: [{ provide: WORKER_CONFIG, useValue: config }, TrainingQueueWorker, EvaluationQueueWorker, GradientQueueWorker],
     };
   }
 }

@@ -57,15 +57,15 @@ export const ENV_SCHEMA: readonly EnvVarSpec[] = [
     apps: ['worker'],
     required: false,
     default: '1',
-    description: 'Jobs one worker process runs at once on each queue (training, evaluation), each in its own child process',
+    description: 'Jobs one worker process runs at once on each queue (training, evaluation, gradients), each in its own child process',
   },
   {
     name: 'WORKER_QUEUES',
     apps: ['worker'],
     required: false,
-    default: 'training,evaluation',
+    default: 'training,evaluation,gradients',
     description:
-      'Queues this worker consumes, comma-separated (training, evaluation): ' +
+      'Queues this worker consumes, comma-separated (training, evaluation, gradients: the shards of data-parallel training steps): ' +
       'e.g. a GPU worker that only trains beside CPU workers that evaluate and answer predict requests',
   },
   {

@@ -28,8 +28,8 @@ describe('loadWorkerConfig', () => {
     expect(() => loadWorkerConfig({ ...base, BULWARK_BACKEND: 'webgpu' })).toThrow(/BULWARK_BACKEND must be one of/);
   });
 
-  it('consumes both queues by default and only the listed ones when WORKER_QUEUES says so', () => {
-    expect(loadWorkerConfig(base).queues).toEqual(['training', 'evaluation']);
+  it('consumes every queue by default and only the listed ones when WORKER_QUEUES says so', () => {
+    expect(loadWorkerConfig(base).queues).toEqual(['training', 'evaluation', 'gradients']);
     expect(loadWorkerConfig({ ...base, WORKER_QUEUES: ' training , training' }).queues).toEqual(['training']);
     expect(() => loadWorkerConfig({ ...base, WORKER_QUEUES: 'training,predict' })).toThrow(/WORKER_QUEUES must list one or more of training, evaluation/);
     expect(() => loadWorkerConfig({ ...base, WORKER_QUEUES: ',' })).toThrow(/WORKER_QUEUES/);

@@ -8,7 +8,7 @@ import { MODEL_RUN_KINDS, RUN_KINDS, type DetectorKind, type ModelRunKind, type 
  * Run payloads carry ids, never tensors or configuration: Postgres is the source of truth.
  * The one exception is `predict`, a request and not a run: its inputs are the request.
  */
-export { EVALUATION_QUEUE, TRAINING_QUEUE } from '@bulwark/spec';
+export { EVALUATION_QUEUE, GRADIENT_QUEUE, TRAINING_QUEUE } from '@bulwark/spec';
 
 export interface RunJobData {
   runId: string;
@@ -94,6 +94,33 @@ export function runJobOptions(runId: string, retry: RetryPolicy): JobsOptions {
  */
 export function predictJobOptions(): JobsOptions {
   return { attempts: 1, lifo: true, removeOnComplete: { age: 3600 }, removeOnFail: { age: 3600 } };
+}
+
+/**
+ * One shard of one data-parallel training step. The tensors travel beside the job as binary
+ * Redis values (weights, the shard's examples, the answer), named here, with an expiry: a
+ * trainer that dies leaves nothing behind for long.
+ */
+export interface GradientShardJobData {
+  runId: string;
+  /** The run's optimizer step, 0-based over every epoch. */
+  step: number;
+  shard: number;
+  shards: number;
+  epsilon: number;
+  seed: number;
+  /** [H, W, C] and class names of the run's dataset: what building its model needs. */
+  inputShape: [number, number, number];
+  classNames: string[];
+  /** Redis keys (with the queue prefix): float arrays of trainable weights then state; the examples; where the answer goes. */
+  keys: { weights: string; examples: string; outcome: string };
+}
+
+export const GRADIENT_SHARD_JOB = 'gradient-shard';
+
+/** Retried at once (a shard is seconds of work and its trainer is waiting); gone from Redis as soon as it is done. */
+export function gradientShardJobOptions(): JobsOptions {
+  return { attempts: 3, backoff: { type: 'fixed', delay: 100 }, removeOnComplete: { age: 300 }, removeOnFail: { age: 3600 } };
 }
 
 export function assertNever(value: never): never {

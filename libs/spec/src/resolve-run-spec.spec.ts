@@ -77,6 +77,13 @@ describe('resolveRunSpec', () => {
     );
   });
 
+  it('stores the shard count of a data-parallel run, and nothing for a local one', () => {
+    expect(resolved({ method: { name: 'pgd' }, dataParallel: { shards: 4 } }).dataParallel).toEqual({ shards: 4 });
+    expect(resolved({ kind: 'train', attack: undefined, dataParallel: { shards: 1 } }).dataParallel).toEqual({ shards: 1 });
+    expect(resolved({})).not.toHaveProperty('dataParallel');
+    expect(() => request({ dataParallel: { shards: 65 } })).toThrow();
+  });
+
   it('produces a spec the stored schema accepts', () => {
     expect(
       trainingRunSpecSchema.safeParse(resolved({ method: { name: 'trades', beta: 6 }, schedule: { kind: 'piecewise', milestones: [1], factor: 0.1 } })).success,
@@ -119,6 +126,13 @@ describe('resolveRunSpec', () => {
       expect.stringMatching(/^schedule\.factor must be a positive number/),
     ],
     ['a milestone at the last epoch', { schedule: { kind: 'piecewise', milestones: [2], factor: 0.1 } }, 'schedule.milestones must be below epochs (2)'],
+    ['data-parallel free training', { method: { name: 'free' }, dataParallel: { shards: 2 } }, expect.stringMatching(/^dataParallel cannot split free/)],
+    ['more shards than examples per batch', { batchSize: 8, dataParallel: { shards: 9 } }, 'dataParallel.shards must not be greater than batchSize (8)'],
+    [
+      'a data-parallel teacher',
+      { kind: 'train', temperature: 20, dataParallel: { shards: 2 } },
+      'dataParallel applies to train and adversarial-training runs without a temperature',
+    ],
     [
       'a cyclic floor at the peak',
       { schedule: { kind: 'cyclic', minLearningRate: 0.001 } },

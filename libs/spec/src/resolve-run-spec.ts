@@ -48,6 +48,7 @@ export function resolveRunSpec(request: CreateRunRequest, limits: RunLimits): Re
       schedule: resolveSchedule(request),
       ...(request.temperature !== undefined && { temperature: request.temperature }),
       ...(overfittingGuard && { overfittingGuard }),
+      ...(request.dataParallel && { dataParallel: { shards: request.dataParallel.shards } }),
     },
   };
 }
@@ -69,6 +70,7 @@ function runSpecProblems(request: CreateRunRequest, limits: RunLimits): string[]
   if (request.fromCheckpoint && request.teacherCheckpoint) problems.push('fromCheckpoint and teacherCheckpoint cannot be combined');
   if (kind !== 'adversarial-training' && request.method) problems.push('method applies to adversarial-training runs only');
   if (kind !== 'adversarial-training' && request.overfittingGuard) problems.push('overfittingGuard applies to adversarial-training runs only');
+  if (request.dataParallel) problems.push(...dataParallelProblems(request));
   if (request.optimizer?.name === 'adam' && (request.optimizer.momentum !== undefined || request.optimizer.nesterov !== undefined)) {
     problems.push('optimizer.momentum and optimizer.nesterov apply to the sgd optimizer only');
   }
@@ -80,6 +82,15 @@ function runSpecProblems(request: CreateRunRequest, limits: RunLimits): string[]
   if (schedule?.kind === 'cyclic' && (schedule.minLearningRate ?? 0) >= (request.learningRate ?? DEFAULT_LEARNING_RATE)) {
     problems.push('schedule.minLearningRate must be below learningRate (the cyclic peak)');
   }
+  return problems;
+}
+
+/** Data-parallel steps need steps that depend only on the weights: no carried perturbation, no soft labels. */
+function dataParallelProblems({ kind, method, temperature, dataParallel, batchSize }: CreateRunRequest): string[] {
+  const problems: string[] = [];
+  if (kind === 'distillation' || temperature !== undefined) problems.push('dataParallel applies to train and adversarial-training runs without a temperature');
+  if (method?.name === 'free') problems.push('dataParallel cannot split free adversarial training: its perturbation carries from step to step');
+  if (dataParallel && dataParallel.shards > batchSize) problems.push(`dataParallel.shards must not be greater than batchSize (${batchSize})`);
   return problems;
 }
 

@@ -81,6 +81,23 @@ export const overfittingGuardSpecSchema = overfittingGuardRequestSchema.required
 export type OverfittingGuardSpec = z.infer<typeof overfittingGuardSpecSchema>;
 export const DEFAULT_OVERFITTING_GUARD: Omit<OverfittingGuardSpec, 'maxGap'> = { heldOut: 500, maxDrop: 0.2, onCollapse: 'stop' };
 
+/** Most shards a minibatch may be split into: beyond this the exchange, not the compute, dominates a step. */
+export const MAX_DATA_PARALLEL_SHARDS = 64;
+
+/**
+ * Data-parallel training: every minibatch split into `shards` fixed shards that any worker of
+ * the gradients queue crafts and differentiates against the step's weights. The run's result
+ * depends on `shards`, never on how many workers there are.
+ */
+export const dataParallelSchema = z.strictObject({
+  shards: z
+    .int()
+    .min(1)
+    .max(MAX_DATA_PARALLEL_SHARDS)
+    .meta({ description: `Shards per minibatch (1..${MAX_DATA_PARALLEL_SHARDS}); at most batchSize. Fix it to reproduce a run bit for bit.`, example: 4 }),
+});
+export type DataParallelSpec = z.infer<typeof dataParallelSchema>;
+
 const epochs = z.int().min(1);
 const batchSize = z.int().min(1);
 const learningRate = positiveUpToOne;
@@ -119,6 +136,9 @@ export const createRunRequestSchema = z.strictObject({
       'fine-tuning, with the checkpoint as parent',
   }),
   testFraction: testFractionSchema.optional().meta({ description: 'Fraction of the dataset held out as the seeded test split', example: 0.2 }),
+  dataParallel: dataParallelSchema.optional().meta({
+    description: 'train and adversarial-training (not free, not with a temperature): spread every step over the workers of the gradients queue',
+  }),
 });
 export type CreateRunRequest = z.infer<typeof createRunRequestSchema>;
 
@@ -155,6 +175,8 @@ export const trainingRunSpecSchema = z
     temperature: temperature.optional(),
     /** Distillation: the teacher's checkpoint (the run's parent in the lineage). */
     teacherCheckpointId: uuidSchema.optional(),
+    /** Absent: every step in the training job's own process. */
+    dataParallel: dataParallelSchema.optional(),
   })
   .superRefine((spec, ctx) => {
     if ((spec.model === IMPORTED_MODEL) !== (spec.importedModel !== undefined)) {

@@ -24,7 +24,9 @@ export type RunStatus = z.infer<typeof runStatusSchema>;
 /** BullMQ queues (a run's job is named after its kind); here rather than in the job contract so that config can check WORKER_QUEUES. */
 export const TRAINING_QUEUE = 'training';
 export const EVALUATION_QUEUE = 'evaluation';
-export const QUEUE_NAMES = [TRAINING_QUEUE, EVALUATION_QUEUE] as const;
+/** Shards of data-parallel training steps: any worker crafts and differentiates one, for whichever run's trainer asked. */
+export const GRADIENT_QUEUE = 'gradients';
+export const QUEUE_NAMES = [TRAINING_QUEUE, EVALUATION_QUEUE, GRADIENT_QUEUE] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
 export const DATASET_NAMES = ['mnist', 'fashion-mnist', 'cifar10'] as const;

@@ -289,7 +289,13 @@ export async function runTrainingLoop(options: TrainingLoopOptions): Promise<Tra
 }
 
 /** The method's replays of one minibatch in this process; returns their mean loss. */
-async function localStep(method: TrainingMethod, train: Dataset, indices: Uint32Array, epsilon: number, setLearningRate: (replay: number) => void): Promise<number> {
+async function localStep(
+  method: TrainingMethod,
+  train: Dataset,
+  indices: Uint32Array,
+  epsilon: number,
+  setLearningRate: (replay: number) => void,
+): Promise<number> {
   const { x, y } = makeBatch(train, indices);
   const losses: tf.Scalar[] = [];
   try {

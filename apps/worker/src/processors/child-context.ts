@@ -55,6 +55,7 @@ export async function jobContextFor(job: SandboxedJob): Promise<JobContext> {
     evaluationResults,
     backend,
     cancelPollMs: config.cancelPollMs,
+    queue: { redisUrl: config.redisUrl, prefix: config.queuePrefix },
     datasetDirs: config.datasetDirs,
     attempt: job.attemptsMade + 1,
     reportProgress: (fraction) => job.updateProgress(Math.round(fraction * 1000) / 10),

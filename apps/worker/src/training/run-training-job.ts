@@ -10,6 +10,7 @@ import { buildRunModel, loadCheckpointModel, restoreCheckpointWeights } from '..
 import { RunLifecycle, runJob } from '../run-lifecycle';
 import { specCheck } from '../stored-spec';
 import { adversarialTrainingOf, learningRateScheduleOf, optimizerOf } from './training-options';
+import { ExchangeStats, QueueGradientExchange, createQueueGradientExchange } from './queue-gradient-exchange';
 
 export type TrainingJobOutcome =
   { status: 'succeeded'; epochs: number; last?: EpochResult } | { status: 'cancelled'; epochsCompleted: number } | { status: 'skipped'; reason: string };
@@ -37,6 +38,7 @@ async function trainRun(
   const optimizer = optimizerOf(spec);
   let rng = createRng(spec.seed);
   let startEpoch = 0;
+  let exchange: QueueGradientExchange | undefined;
   try {
     const checkpoint = await ctx.runs.latestCheckpoint(run.id);
     if (checkpoint) {
@@ -75,7 +77,8 @@ async function trainRun(
       shouldStop,
       onBatchEnd: ({ epoch, batch, batches }: BatchProgress) => progress((epoch - 1 + (batch + 1) / batches) / spec.epochs),
       onEpochEnd: async (result: EpochResult) => {
-        await ctx.runs.upsertMetrics(run.id, epochMetrics(spec, result));
+        const exchanged = exchange?.takeStats();
+        await ctx.runs.upsertMetrics(run.id, [...epochMetrics(spec, result), ...(exchanged ? exchangeMetrics(result.epoch, exchanged) : [])]);
         const bytes = await serializeCheckpoint({ model, optimizer, epoch: result.epoch, rngState: rng.state() });
         await ctx.runs.saveCheckpoint(run.id, result.epoch, bytes, checkpointDigest(bytes), CHECKPOINT_FORMAT);
       },
@@ -92,7 +95,12 @@ async function trainRun(
     } else if (spec.temperature !== undefined) {
       summary = await trainTeacherAtTemperature({ ...loop, model, temperature: spec.temperature });
     } else {
-      summary = await trainClassifier({ ...loop, model, adversarial: adversarialTrainingOf(spec), overfittingGuard: guard });
+      if (spec.dataParallel) {
+        exchange = await createQueueGradientExchange({ redisUrl: ctx.queue.redisUrl, prefix: ctx.queue.prefix, runId: run.id, dataset: train });
+        ctx.log(`run ${run.id}: data-parallel, ${spec.dataParallel.shards} shards per step on the gradients queue`);
+      }
+      const dataParallel = spec.dataParallel && exchange && { shards: spec.dataParallel.shards, exchange };
+      summary = await trainClassifier({ ...loop, model, adversarial: adversarialTrainingOf(spec), overfittingGuard: guard, dataParallel });
     }
 
     if (summary.stopped) return await cancelled({ epochsCompleted: summary.epochsCompleted });
@@ -101,9 +109,22 @@ async function trainRun(
       { result: summary.earlyStop ? { earlyStop: summary.earlyStop } : undefined },
     );
   } finally {
+    await exchange?.close();
     model.dispose();
     optimizer.dispose();
   }
+}
+
+/** Per epoch of a data-parallel run, means per step: what a step cost and how much of it was the exchange. */
+function exchangeMetrics(epoch: number, stats: ExchangeStats) {
+  const perStep = (value: number) => (stats.steps ? value / stats.steps : 0);
+  return [
+    { key: 'dp_step_seconds', step: epoch, value: perStep(stats.stepSeconds) },
+    { key: 'dp_shard_compute_seconds', step: epoch, value: perStep(stats.shardComputeSeconds) },
+    { key: 'dp_shard_transfer_seconds', step: epoch, value: perStep(stats.shardTransferSeconds) },
+    { key: 'dp_trainer_transfer_seconds', step: epoch, value: perStep(stats.trainerTransferSeconds) },
+    { key: 'dp_bytes_per_step', step: epoch, value: perStep(stats.bytes) },
+  ];
 }
 
 /** Metric keys as stored: one series per quantity, step = epoch. */

@@ -22,7 +22,11 @@ describe('data-parallel training', () => {
     const model = cnn(1);
     const createMethod = trainingMethodFor(undefined);
     const weights = readModelWeights(model);
-    const examples = takeExamples(train, Uint32Array.from({ length: 10 }, (_, i) => i), 'ten');
+    const examples = takeExamples(
+      train,
+      Uint32Array.from({ length: 10 }, (_, i) => i),
+      'ten',
+    );
     const whole = computeShardGradient(model, createMethod, weights, { shard: 0, examples, epsilon: 0, seed: 1 });
     // Sizes 4, 3, 3: an unweighted mean of the shards would be off.
     const parts = [
@@ -32,7 +36,11 @@ describe('data-parallel training', () => {
     ].map(([from, to], shard) =>
       computeShardGradient(model, createMethod, weights, {
         shard,
-        examples: takeExamples(examples, Uint32Array.from({ length: to - from }, (_, i) => from + i), 'part'),
+        examples: takeExamples(
+          examples,
+          Uint32Array.from({ length: to - from }, (_, i) => from + i),
+          'part',
+        ),
         epsilon: 0,
         seed: 1,
       }),
@@ -79,7 +87,9 @@ describe('data-parallel training', () => {
       const createMethod = trainingMethodFor(adversarial);
       return {
         computeShards: ({ weights, tasks }) => {
-          const outcomes = [...tasks].reverse().map((task) => ({ shard: task.shard, outcome: computeShardGradient(workers[task.shard % 2], createMethod, weights, task) }));
+          const outcomes = [...tasks]
+            .reverse()
+            .map((task) => ({ shard: task.shard, outcome: computeShardGradient(workers[task.shard % 2], createMethod, weights, task) }));
           return Promise.resolve(outcomes.sort((a, b) => a.shard - b.shard).map((o) => o.outcome));
         },
       };
