@@ -1,0 +1,120 @@
+import { startTestCluster, TestCluster } from '../support/cluster';
+import { ManagedProcess, assertBuilt, killProcessTree, waitFor } from '../support/processes';
+
+jest.setTimeout(600_000);
+
+/**
+ * Data-parallel training through real processes: one trainer, gradient shards on whichever
+ * worker takes them. The checkpoint must not depend on how many workers computed the shards,
+ * nor on a worker's job process dying mid-shard.
+ */
+describe('data-parallel training end to end (API + 1, 2 and 4 worker processes)', () => {
+  let cluster: TestCluster;
+
+  const spec = {
+    kind: 'adversarial-training',
+    dataset: 'mnist',
+    model: 'mlp',
+    attack: { name: 'fgsm', epsilon: 0.1 },
+    method: { name: 'pgd', steps: 2 },
+    epochs: 1,
+    batchSize: 250,
+    seed: 3,
+    dataParallel: { shards: 4 },
+  };
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped JSON from the API
+  const getRun = async (id: string): Promise<any> => (await cluster.call('GET', `/runs/${id}`)).body;
+  const finished = (id: string) =>
+    waitFor(
+      `run ${id} to finish`,
+      async () => {
+        const run = await getRun(id);
+        return ['succeeded', 'failed', 'cancelled'].includes(run.status as string) && run;
+      },
+      300_000,
+      500,
+    );
+
+  /** Trains `spec` to the end; returns the sha256 of its final checkpoint (weights, Adam state, RNG). */
+  async function train(onRunning?: (runId: string) => Promise<void>): Promise<{ sha256: string; runId: string }> {
+    const submitted = await cluster.call('POST', '/runs', spec);
+    expect(submitted.status).toBe(201);
+    const runId = submitted.body.id as string;
+    await onRunning?.(runId);
+    const run = await finished(runId);
+    expect(run.error).toBeNull();
+    expect(run.status).toBe('succeeded');
+    const checkpoints = (await cluster.call('GET', `/runs/${runId}/checkpoints`)).body.items as { epoch: number; sha256: string }[];
+    expect(checkpoints.map((c) => c.epoch)).toEqual([1]);
+    return { sha256: checkpoints[0].sha256, runId };
+  }
+
+  const shardStarts = (workers: ManagedProcess[]) => workers.map((w) => (w.output().match(/\(gradient-shard\) started/g) ?? []).length);
+
+  beforeAll(async () => {
+    assertBuilt();
+    // A dead worker's shard is handed on within seconds, not BullMQ's default 30 s.
+    cluster = await startTestCluster('e2e-dp', { WORKER_LOCK_DURATION_MS: '4000', WORKER_STALLED_INTERVAL_MS: '1000' }, { workers: 1 });
+  });
+
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  afterEach(() => {
+    if (expect.getState().assertionCalls !== expect.getState().numPassingAsserts) {
+      cluster.workers.forEach((w, i) => console.log(`--- worker ${i + 1} ---\n${w.output().slice(-6000)}`));
+    }
+  });
+
+  let reference: string;
+
+  it('trains with one worker process, recording what the exchange cost', async () => {
+    const { sha256, runId } = await train();
+    reference = sha256;
+    const metrics = (await cluster.call('GET', `/runs/${runId}/metrics`)).body.items as { key: string; value: number }[];
+    const metric = (key: string) => metrics.find((m) => m.key === key)?.value;
+    // 8,000 training digits in minibatches of 250: 32 steps of 4 shards, weights (1 MB) out and gradients back every time.
+    expect(metric('dp_step_seconds')).toBeGreaterThan(0);
+    expect(metric('dp_shard_compute_seconds')).toBeGreaterThan(0);
+    expect(metric('dp_bytes_per_step')).toBeGreaterThan(4 * 2 * 1_000_000);
+    expect(metric('test_clean_accuracy')).toBeGreaterThan(0.5);
+  });
+
+  it('ends bit-identical with 2 and with 4 worker processes, which all compute shards', async () => {
+    await cluster.startWorker();
+    const before = shardStarts(cluster.workers);
+    expect((await train()).sha256).toBe(reference);
+    const during = shardStarts(cluster.workers).map((n, i) => n - before[i]);
+    expect(during.every((n) => n > 0)).toBe(true);
+
+    await cluster.startWorker();
+    await cluster.startWorker();
+    const before4 = shardStarts(cluster.workers);
+    expect((await train()).sha256).toBe(reference);
+    const during4 = shardStarts(cluster.workers).map((n, i) => n - before4[i]);
+    expect(during4.filter((n) => n > 0).length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('ends bit-identical when a worker is killed mid-step: its shard is redone elsewhere', async () => {
+    const redelivered = () => cluster.workers.some((w) => w.output().includes('stalled; it will be re-delivered'));
+    const { sha256 } = await train(async (runId) => {
+      await waitFor('the run to be a fifth done', async () => ((await getRun(runId)).progress as number) > 0.2, 120_000, 100);
+      // kill -9 a worker that only runs shards, with its job processes, while its last word is
+      // that it started one (a crashed machine, mid-step), and start a replacement.
+      const trainer = cluster.workers.find((w) => w.output().includes(`job ${runId} (adversarial-training) started`));
+      const victim = await waitFor(
+        'a worker to be mid-shard',
+        () =>
+          Promise.resolve(cluster.workers.find((w) => w !== trainer && w.child.exitCode === null && /\(gradient-shard\) started[^\n]*\s*$/.test(w.output()))),
+        60_000,
+        20,
+      );
+      killProcessTree(victim.child.pid!);
+      await cluster.startWorker();
+    });
+    expect(sha256).toBe(reference);
+    expect(redelivered()).toBe(true);
+  });
+});
