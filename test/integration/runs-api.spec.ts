@@ -166,6 +166,14 @@ describe('runs API (real Postgres and Redis, no worker)', () => {
         /^overfittingGuard applies to adversarial-training runs only/,
       ],
       ['a malformed fromCheckpoint', { ...valid, fromCheckpoint: 'latest' }, /^fromCheckpoint must be a UUID/],
+      ['zero data-parallel shards', { ...valid, dataParallel: { shards: 0 } }, /^dataParallel\.shards must not be less than 1/],
+      ['more data-parallel shards than the maximum', { ...valid, dataParallel: { shards: 65 } }, /^dataParallel\.shards must not be greater than 64/],
+      ['an unknown data-parallel field', { ...valid, dataParallel: { shards: 2, staleness: 1 } }, /^dataParallel\.property staleness should not exist/],
+      [
+        'data-parallel free training',
+        { ...valid, method: { name: 'free' }, dataParallel: { shards: 2 } },
+        /^dataParallel cannot split free adversarial training/,
+      ],
       ['distillation without a teacher', { ...valid, kind: 'distillation', attack: undefined, temperature: 20 }, /^teacherCheckpoint must be a UUID/],
       [
         'distillation without a temperature',
