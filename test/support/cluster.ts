@@ -3,22 +3,32 @@ import { uniqueQueuePrefix } from './test-config';
 
 export interface TestCluster {
   api: ManagedProcess;
+  /** The first of `workers`. */
   worker: ManagedProcess;
+  /** Every worker process started, in start order (startWorker appends). */
+  workers: ManagedProcess[];
   base: string;
   /** The environment both processes run with (after the caller's additions). */
   env: Record<string, string>;
   /** One HTTP call; the body is whatever the API returned (the tests' assertions are its type check). */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped JSON, as supertest's `body` is
   call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
+  /** Starts one more worker process with the cluster's environment; resolves once it is ready. */
+  startWorker(): Promise<ManagedProcess>;
   stop(): Promise<void>;
 }
 
+export interface TestClusterOptions {
+  /** Worker processes to start (default 1). */
+  workers?: number;
+}
+
 /**
- * An API and a worker process from dist/ against the test database and Redis, on a free port
- * and their own queue prefix; resolves once the API is healthy and the worker ready, and
- * fails with the process's output if either dies during start-up.
+ * An API and N worker processes from dist/ against the test database and Redis, on a free port
+ * and their own queue prefix; resolves once the API is healthy and every worker ready, and
+ * fails with the process's output if one dies during start-up.
  */
-export async function startTestCluster(queuePrefix: string, extraEnv: Record<string, string> = {}): Promise<TestCluster> {
+export async function startTestCluster(queuePrefix: string, extraEnv: Record<string, string> = {}, options: TestClusterOptions = {}): Promise<TestCluster> {
   const port = await freePort();
   const env: Record<string, string> = {
     DATABASE_URL: process.env.DATABASE_URL!,
@@ -33,25 +43,21 @@ export async function startTestCluster(queuePrefix: string, extraEnv: Record<str
   };
   const base = `http://127.0.0.1:${port}`;
   const api = startProcess(API_MAIN, env);
-  const worker = startProcess(WORKER_MAIN, env);
-  const died = (p: ManagedProcess, name: string) =>
-    p.exited.then((code) => Promise.reject(new Error(`${name} exited (${String(code)}) during start-up:\n${p.output()}`)));
+  const workers = Array.from({ length: options.workers ?? 1 }, () => startProcess(WORKER_MAIN, env));
   try {
     await Promise.race([
-      Promise.all([
-        waitFor('the API to be healthy', async () => (await fetch(`${base}/health`)).ok, 60_000),
-        waitFor('the worker to be ready', () => Promise.resolve(worker.output().includes('ready')), 60_000),
-      ]),
+      Promise.all([waitFor('the API to be healthy', async () => (await fetch(`${base}/health`)).ok, 60_000), ...workers.map(workerReady)]),
       died(api, 'the API'),
-      died(worker, 'the worker'),
+      ...workers.map((w, i) => died(w, `worker ${i + 1}`)),
     ]);
   } catch (error) {
-    await Promise.all([api.stop(), worker.stop()]);
+    await Promise.all([api.stop(), ...workers.map((w) => w.stop())]);
     throw error;
   }
   return {
     api,
-    worker,
+    worker: workers[0],
+    workers,
     base,
     env,
     async call(method, path, body) {
@@ -62,9 +68,23 @@ export async function startTestCluster(queuePrefix: string, extraEnv: Record<str
       });
       return { status: res.status, body: await res.json() };
     },
+    async startWorker() {
+      const worker = startProcess(WORKER_MAIN, env);
+      workers.push(worker);
+      await Promise.race([workerReady(worker), died(worker, `worker ${workers.length}`)]);
+      return worker;
+    },
     async stop() {
       await api.stop();
-      await worker.stop();
+      await Promise.all(workers.map((w) => w.stop()));
     },
   };
+}
+
+function workerReady(worker: ManagedProcess): Promise<boolean> {
+  return waitFor('the worker to be ready', () => Promise.resolve(worker.output().includes('ready')), 60_000);
+}
+
+function died(p: ManagedProcess, name: string): Promise<never> {
+  return p.exited.then((code) => Promise.reject(new Error(`${name} exited (${String(code)}) during start-up:\n${p.output()}`)));
 }
