@@ -3,10 +3,29 @@ import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialE
 import type { EvaluationView } from '@bulwark/spec';
 import { AdversarialExample } from './entities/adversarial-example.entity';
 import { RobustnessResult } from './entities/robustness-result.entity';
+import { EvaluationShard } from './entities/evaluation-shard.entity';
+import { Run, type RunBackend } from './entities/run.entity';
 
 export type RobustnessRow = Pick<RobustnessResult, 'attack' | 'n' | 'cleanCorrect' | 'robustCorrect' | 'seconds' | 'details'>;
 export type GalleryExample = Omit<AdversarialExample, 'id' | 'runId' | 'view' | 'epsilon' | 'run'>;
 export type AdversarialExampleWithPixels = AdversarialExample & { clean: Buffer; adversarial: Buffer };
+
+/** One shard's results as its job stores them. */
+export interface ShardRecord {
+  view: EvaluationView;
+  shardIndex: number;
+  start: number;
+  size: number;
+  result: unknown;
+  seconds: number;
+  backend: RunBackend;
+}
+
+/** How a stored shard moves its run's progress: `share` of the run's progress is the curve's, spread over `total` shards. */
+export interface ShardProgress {
+  total: number;
+  share: number;
+}
 
 /**
  * What an evaluation run measured: its robustness curve, keyed (run, view, ε, attack), and its
@@ -33,6 +52,57 @@ export class EvaluationResultRepository {
           gallery.map((g) => ({ ...g, runId, view, epsilon })),
         );
     });
+  }
+
+  /**
+   * Stores a finished shard once (a second store of the same shard changes nothing) and, in the
+   * same transaction, sets the run's progress to the shards stored so far. The run row is locked
+   * first so that concurrent shards of one run count each other and progress never goes back.
+   * True when this call stored it.
+   */
+  async saveShard(runId: string, shard: ShardRecord, progress: ShardProgress): Promise<boolean> {
+    return this.dataSource.transaction(async (em) => {
+      await em.query('SELECT 1 FROM runs WHERE id = $1 FOR UPDATE', [runId]);
+      const inserted: unknown[] = await em.query(
+        `INSERT INTO evaluation_shards (run_id, view, shard_index, start, size, result, seconds, backend)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING shard_index`,
+        [runId, shard.view, shard.shardIndex, shard.start, shard.size, JSON.stringify(shard.result), shard.seconds, JSON.stringify(shard.backend)],
+      );
+      const done = await em.countBy(EvaluationShard, { runId });
+      await em.update(Run, { id: runId, status: 'running' }, { progress: Math.min(1, (progress.share * done) / progress.total) });
+      return inserted.length > 0;
+    });
+  }
+
+  /** Whether a shard's results are stored. */
+  async hasShard(runId: string, view: EvaluationView, shardIndex: number): Promise<boolean> {
+    return this.dataSource.getRepository(EvaluationShard).existsBy({ runId, view, shardIndex });
+  }
+
+  /** A run's stored shards without their results (the API's counts, the tests' checks), by view then index. */
+  shards(runId: string): Promise<EvaluationShard[]> {
+    return this.dataSource.getRepository(EvaluationShard).find({ where: { runId }, order: { view: 'ASC', shardIndex: 'ASC' } });
+  }
+
+  /** Stored shards per run, for a page of evaluations. */
+  async shardCounts(runIds: string[]): Promise<Map<string, number>> {
+    if (!runIds.length) return new Map();
+    const rows: { run_id: string; count: string }[] = await this.dataSource.query(
+      'SELECT run_id, count(*) AS count FROM evaluation_shards WHERE run_id = ANY($1) GROUP BY run_id',
+      [runIds],
+    );
+    return new Map(rows.map((r) => [r.run_id, Number(r.count)]));
+  }
+
+  /** One view's shards with their results, by index. */
+  shardResults(runId: string, view: EvaluationView): Promise<(EvaluationShard & { result: unknown })[]> {
+    return this.dataSource
+      .getRepository(EvaluationShard)
+      .createQueryBuilder('s')
+      .addSelect('s.result')
+      .where('s.run_id = :runId AND s.view = :view', { runId, view })
+      .orderBy('s.shard_index', 'ASC')
+      .getMany();
   }
 
   /** One evaluation's rows, by ε then attack. */
