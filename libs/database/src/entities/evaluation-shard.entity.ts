@@ -3,9 +3,9 @@ import type { EvaluationView } from '@bulwark/spec';
 import { Run, type RunBackend } from './run.entity';
 
 /**
- * The per-example results of one shard of an evaluation (one view, one range of its examples),
- * as the shard's job computed them: the parent job merges a view's shards into its curve. Written
- * once, keyed (run, view, shard), so a finished shard is never computed again.
+ * One shard of an evaluation (one view, one range of its examples): planned by the parent job,
+ * then its per-example results as the shard's job computed them, which the parent merges into
+ * the view's curve. The results are written once, so a finished shard is never computed again.
  */
 @Entity({ name: 'evaluation_shards' })
 export class EvaluationShard {
@@ -25,20 +25,23 @@ export class EvaluationShard {
   @Column({ type: 'integer' })
   size: number;
 
-  /** The shard's per-example results (libs/evaluation's ShardResult), plain JSON. */
-  @Column({ type: 'jsonb', select: false })
+  /** The shard's per-example results (libs/evaluation's ShardResult), plain JSON; null until it finished. */
+  @Column({ type: 'jsonb', nullable: true, select: false })
   result: unknown;
 
   /** Wall-clock seconds the shard took on its worker. */
-  @Column({ type: 'double precision' })
-  seconds: number;
+  @Column({ type: 'double precision', nullable: true })
+  seconds: number | null;
 
   /** The backend of the worker that computed it. */
-  @Column({ type: 'jsonb' })
-  backend: RunBackend;
+  @Column({ type: 'jsonb', nullable: true })
+  backend: RunBackend | null;
 
-  @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
-  createdAt: Date;
+  @Column({ name: 'planned_at', type: 'timestamptz', default: () => 'now()' })
+  plannedAt: Date;
+
+  @Column({ name: 'finished_at', type: 'timestamptz', nullable: true })
+  finishedAt: Date | null;
 
   @ManyToOne(() => Run, { onDelete: 'CASCADE' })
   @JoinColumn({ name: 'run_id' })

@@ -1,6 +1,9 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 
-/** An evaluation runs as shard jobs: each stores its per-example results here for the parent job to merge. */
+/**
+ * An evaluation runs as shard jobs: its parent job plans them here (a row without a result per
+ * shard), each shard job fills in its per-example results, and the parent merges them.
+ */
 export class EvaluationShards1764300000000 implements MigrationInterface {
   name = 'EvaluationShards1764300000000';
 
@@ -12,10 +15,12 @@ export class EvaluationShards1764300000000 implements MigrationInterface {
         shard_index integer NOT NULL CHECK (shard_index >= 0),
         start integer NOT NULL CHECK (start >= 0),
         size integer NOT NULL CHECK (size > 0),
-        result jsonb NOT NULL,
-        seconds double precision NOT NULL,
-        backend jsonb NOT NULL,
-        created_at timestamptz NOT NULL DEFAULT now(),
+        result jsonb,
+        seconds double precision,
+        backend jsonb,
+        planned_at timestamptz NOT NULL DEFAULT now(),
+        finished_at timestamptz,
+        CHECK ((result IS NULL) = (finished_at IS NULL)),
         PRIMARY KEY (run_id, view, shard_index)
       )`);
   }
