@@ -1,5 +1,7 @@
+import { Queue } from 'bullmq';
 import { DataSource } from 'typeorm';
-import { EvaluationResultRepository, EvaluationShard, dataSourceOptions } from '../../libs/database/src';
+import { EvaluationResultRepository, EvaluationShard, Run, dataSourceOptions } from '../../libs/database/src';
+import { EVALUATION_QUEUE, redisConnectionOptions } from '../../libs/queue/src';
 import { startTestCluster, TestCluster } from '../support/cluster';
 import { ManagedProcess, assertBuilt, killProcessTree, waitFor } from '../support/processes';
 
@@ -154,6 +156,21 @@ describe('sharded evaluations end to end (API + 2 worker processes)', () => {
     expect(cluster.workers.some((w) => w.output().includes(`run ${id}: shard 2 of view direct`))).toBe(false);
     expect(cluster.workers.some((w) => w.output().includes(`run ${id}: shard 3 of view direct`))).toBe(false);
     expect((await getEvaluation(id)).run.status).toBe('cancelled');
+  });
+
+  it('fails the run, naming the shard, when a shard job fails for good', async () => {
+    // A running evaluation and a shard job its spec has no shard for: a configuration error, not retried.
+    const spec = (await getEvaluation(reference.id)).run.spec;
+    const run = await dataSource.getRepository(Run).save({ kind: 'evaluation', status: 'running', spec, parentRunId: model });
+    const queue = new Queue(EVALUATION_QUEUE, { connection: redisConnectionOptions(cluster.env.REDIS_URL), prefix: cluster.env.QUEUE_PREFIX });
+    try {
+      await queue.add('evaluation-shard', { runId: run.id, view: 'direct', index: 7 }, { jobId: `${run.id}.direct.7`, attempts: 3 });
+      const failed = await waitForStatus(run.id, ['failed', 'succeeded', 'cancelled'], 30_000);
+      expect(failed.run.status).toBe('failed');
+      expect(failed.run.error).toBe(`shard 7 of view direct failed after 1 attempt(s): run ${run.id} has no shard 7 of view direct (it has 3 shard(s))`);
+    } finally {
+      await queue.close();
+    }
   });
 
   it('survives a worker killed mid-shard: finished shards are not computed again and the numbers do not change', async () => {

@@ -34,6 +34,8 @@ export interface ShardDispatcher {
    * this job until they are done; false when none of them is pending, so this job goes on now.
    */
   waitFor(shards: EvaluationShardJobData[]): Promise<boolean>;
+  /** Why shard jobs of this job failed for good, one line each. */
+  failures(): Promise<string[]>;
 }
 
 /**
@@ -78,7 +80,8 @@ async function evaluateRun(
     const notStored = await missingShards(ctx, run.id, plan);
     if (notStored.length) {
       if (await shouldStop()) return await cancelled();
-      throw new UnrecoverableError(`${notStored.map(shardName).join(', ')} ended without storing a result`);
+      const reasons = await shards.failures();
+      throw new UnrecoverableError(`${notStored.map(shardName).join(', ')} ended without storing a result${reasons.length ? `: ${reasons.join('; ')}` : ''}`);
     }
   }
 

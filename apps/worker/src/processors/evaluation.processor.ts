@@ -39,5 +39,8 @@ async function shardDispatcher(parent: SandboxedJob, token: string | undefined):
       await evaluationQueue().addBulk(shards.map((data) => ({ name: 'evaluation-shard', data, opts: shardJobOptions(data, owner, retry) })));
       return parent.moveToWaitingChildren(token);
     },
+    async failures() {
+      return Object.values(await parent.getIgnoredChildrenFailures());
+    },
   };
 }
