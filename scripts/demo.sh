@@ -17,4 +17,4 @@ export API_HOST="${API_HOST:-127.0.0.1}"
 trap stop_cluster EXIT
 start_cluster
 
-node dist/scripts/demo-client.js "http://$API_HOST:$API_PORT" || { log "demo failed; worker log:"; tail -n 40 "$cluster_logs/worker.log" >&2; exit 1; }
+node dist/scripts/demo-client.js "http://$API_HOST:$API_PORT" || { log "demo failed; worker log:"; tail -n 40 "$cluster_logs/worker-1.log" >&2; exit 1; }

@@ -59,12 +59,13 @@ prepare_machine_and_build() {
   npm run --silent build
 }
 
-# Creates the database of $DATABASE_URL if missing, migrates it, starts the API and one worker
-# in the background (logs in $cluster_logs) and waits for /health. The caller sets DATABASE_URL,
-# REDIS_URL, QUEUE_PREFIX, API_HOST and API_PORT, and must call stop_cluster on exit.
+# Creates the database of $DATABASE_URL if missing, migrates it, starts the API and N worker
+# processes (the first argument, default 1) in the background (logs in $cluster_logs: api.log,
+# worker-1.log …) and waits for /health. The caller sets DATABASE_URL, REDIS_URL, QUEUE_PREFIX,
+# API_HOST and API_PORT, and must call stop_cluster on exit.
 cluster_pids=()
 start_cluster() {
-  local db admin
+  local workers=${1:-1} db admin i
   db=$(node -e 'console.log(new URL(process.argv[1]).pathname.slice(1))' "$DATABASE_URL")
   admin=$(node -e 'const u = new URL(process.argv[1]); u.pathname = "/postgres"; console.log(u.toString())' "$DATABASE_URL")
   if [ "$(psql "$admin" -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'")" != 1 ]; then
@@ -75,8 +76,10 @@ start_cluster() {
   npm run --silent migrate
   cluster_logs=$(mktemp -d -t bulwark-cluster-XXXXXX)
   node dist/apps/api/src/main.js >"$cluster_logs/api.log" 2>&1 & cluster_pids+=($!)
-  node dist/apps/worker/src/main.js >"$cluster_logs/worker.log" 2>&1 & cluster_pids+=($!)
-  log "api and worker started (logs in $cluster_logs)"
+  for i in $(seq 1 "$workers"); do
+    node dist/apps/worker/src/main.js >"$cluster_logs/worker-$i.log" 2>&1 & cluster_pids+=($!)
+  done
+  log "api and $workers worker(s) started (logs in $cluster_logs)"
   for _ in $(seq 1 60); do
     node -e 'fetch(process.argv[1]).then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))' "http://$API_HOST:$API_PORT/health" && return 0
     sleep 1

@@ -76,6 +76,7 @@ describe('evaluations API (real Postgres and Redis, no worker)', () => {
       examples: 1000,
       seed: 0,
       galleryPerEpsilon: 4,
+      shardSize: 256,
     });
     const job = await queue.getJob(res.body.id);
     expect(job?.name).toBe('evaluation');
@@ -92,6 +93,7 @@ describe('evaluations API (real Postgres and Redis, no worker)', () => {
   });
 
   const cases: [string, () => Record<string, unknown>, RegExp][] = [
+    ['a shard size off the batch grid', () => ({ runId: trained.id, epsilons: [0.1], shardSize: 300 }), /^shardSize must be a multiple of 256$/],
     ['a runId that is not a UUID', () => ({ runId: 'abc', epsilons: [0.1] }), /^runId must be a UUID/],
     ['an unknown runId', () => ({ runId: '00000000-0000-4000-8000-000000000000', epsilons: [0.1] }), /^runId: run .* does not exist/],
     [

@@ -6,6 +6,7 @@ import { RunRepository } from '@bulwark/database';
 import {
   EVALUATION_QUEUE,
   EvaluationJob,
+  EvaluationShardJobData,
   GRADIENT_QUEUE,
   GradientShardJobData,
   RunJobData,
@@ -49,6 +50,8 @@ abstract class SandboxedQueueWorker implements OnApplicationBootstrap, OnApplica
       useWorkerThreads: false,
       // A job whose worker died is re-delivered and resumes from its checkpoint; twice is allowed.
       maxStalledCount: 2,
+      lockDuration: this.config.lockDurationMs,
+      stalledInterval: this.config.stalledIntervalMs,
     });
     this.worker.on('failed', (job, err) => void this.onFailed(job, err));
     // A predict job's return value is its answers (up to 64); the log gets their gist.
@@ -76,6 +79,7 @@ abstract class SandboxedQueueWorker implements OnApplicationBootstrap, OnApplica
 
   private async onFailed(job: Job<QueueJobData> | undefined, err: Error): Promise<void> {
     if (!job) return;
+    if (job.name === 'evaluation-shard') return this.onShardFailed(job as Job<EvaluationShardJobData>, err);
     if (!isRunJobName(job.name)) {
       // A request (predict) or a gradient shard: its caller (the API, a trainer) gets the failure and decides for the run.
       this.logger.warn(`job ${String(job.id)} (${job.name}) failed: ${err.message}`);
@@ -98,6 +102,27 @@ abstract class SandboxedQueueWorker implements OnApplicationBootstrap, OnApplica
       }
     } catch (dbErr) {
       this.logger.error(`could not record the failure of run ${job.data.runId}: ${(dbErr as Error).message}`);
+    }
+  }
+
+  /**
+   * A shard that failed for good fails its run at once, naming the shard: the other shards then
+   * skip, and the parent job, woken when they are done, finds the run ended. A failed attempt
+   * that will be retried leaves the run running: its other shards are still being computed.
+   */
+  private async onShardFailed(job: Job<EvaluationShardJobData>, err: Error): Promise<void> {
+    const { runId, view, index } = job.data;
+    const attempts = job.opts.attempts ?? 1;
+    const message = err.message || String(err);
+    if (err.name !== 'UnrecoverableError' && job.attemptsMade < attempts) {
+      this.logger.warn(`run ${runId}: shard ${index} of view ${view}, attempt ${job.attemptsMade}/${attempts} failed, will retry: ${message}`);
+      return;
+    }
+    try {
+      await this.runs.markFailed(runId, `shard ${index} of view ${view} failed after ${job.attemptsMade} attempt(s): ${message}`);
+      this.logger.error(`run ${runId} failed: shard ${index} of view ${view}: ${message}`);
+    } catch (dbErr) {
+      this.logger.error(`could not record the failure of run ${runId}: ${(dbErr as Error).message}`);
     }
   }
 }

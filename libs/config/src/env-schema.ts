@@ -78,6 +78,20 @@ export const ENV_SCHEMA: readonly EnvVarSpec[] = [
       "(the jobs are re-delivered and resume from their checkpoints); a container's stop timeout must exceed it",
   },
   {
+    name: 'WORKER_LOCK_DURATION_MS',
+    apps: ['worker'],
+    required: false,
+    default: '30000',
+    description: "A job's lock in Redis, renewed at half this period: a worker that dies holding a job loses it after at most this long",
+  },
+  {
+    name: 'WORKER_STALLED_INTERVAL_MS',
+    apps: ['worker'],
+    required: false,
+    default: '30000',
+    description: 'How often a worker looks for jobs whose lock expired (their worker died) and hands them to the next free worker',
+  },
+  {
     name: 'BULWARK_BACKEND',
     apps: ['worker'],
     required: false,

@@ -34,4 +34,13 @@ describe('loadWorkerConfig', () => {
     expect(() => loadWorkerConfig({ ...base, WORKER_QUEUES: 'training,predict' })).toThrow(/WORKER_QUEUES must list one or more of training, evaluation/);
     expect(() => loadWorkerConfig({ ...base, WORKER_QUEUES: ',' })).toThrow(/WORKER_QUEUES/);
   });
+
+  it('takes the lock duration and stalled-check interval, default 30 s, refusing ones too short to renew', () => {
+    expect(loadWorkerConfig(base)).toMatchObject({ lockDurationMs: 30_000, stalledIntervalMs: 30_000 });
+    expect(loadWorkerConfig({ ...base, WORKER_LOCK_DURATION_MS: '4000', WORKER_STALLED_INTERVAL_MS: '1000' })).toMatchObject({
+      lockDurationMs: 4000,
+      stalledIntervalMs: 1000,
+    });
+    expect(() => loadWorkerConfig({ ...base, WORKER_LOCK_DURATION_MS: '10' })).toThrow(/WORKER_LOCK_DURATION_MS/);
+  });
 });

@@ -31,6 +31,9 @@ export interface WorkerConfig extends CommonConfig {
   queues: QueueName[];
   /** On shutdown, how long running jobs may go on before their child processes are stopped. */
   shutdownGraceMs: number;
+  /** BullMQ's job lock and stalled-job check: how soon a job whose worker died is re-delivered. */
+  lockDurationMs: number;
+  stalledIntervalMs: number;
   forcedBackend?: BackendName;
   cancelPollMs: number;
   /** Where the worker reads datasets that are files on disk. */
@@ -116,6 +119,8 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     concurrency: integer(env, 'WORKER_CONCURRENCY', 1, 64),
     queues: workerQueues(env),
     shutdownGraceMs: integer(env, 'WORKER_SHUTDOWN_GRACE_MS', 0, 3_600_000),
+    lockDurationMs: integer(env, 'WORKER_LOCK_DURATION_MS', 1000, 600_000),
+    stalledIntervalMs: integer(env, 'WORKER_STALLED_INTERVAL_MS', 500, 600_000),
     forcedBackend: backend as BackendName | undefined,
     cancelPollMs: integer(env, 'CANCEL_POLL_MS', 50, 60_000),
     datasetDirs: { fashionMnist: present(env, 'FASHION_MNIST_DIR'), cifar10: raw(env, 'CIFAR10_DIR') },

@@ -7,10 +7,12 @@ import { Evaluations1764100000000 } from './migrations/1764100000000-evaluations
 import { EvaluationViews1764200000000 } from './migrations/1764200000000-evaluation-views';
 import { AdversarialExample } from './entities/adversarial-example.entity';
 import { RobustnessResult } from './entities/robustness-result.entity';
+import { EvaluationShard } from './entities/evaluation-shard.entity';
+import { EvaluationShards1764300000000 } from './migrations/1764300000000-evaluation-shards';
 
-export const ENTITIES = [Run, Metric, Checkpoint, RobustnessResult, AdversarialExample];
+export const ENTITIES = [Run, Metric, Checkpoint, RobustnessResult, AdversarialExample, EvaluationShard];
 /** In timestamp order. Listed by class, not by glob, so they resolve the same from src and dist. */
-export const MIGRATIONS = [InitialSchema1764086400000, Evaluations1764100000000, EvaluationViews1764200000000];
+export const MIGRATIONS = [InitialSchema1764086400000, Evaluations1764100000000, EvaluationViews1764200000000, EvaluationShards1764300000000];
 
 export function dataSourceOptions(databaseUrl: string, applicationName = 'bulwark'): DataSourceOptions {
   return {

@@ -32,8 +32,6 @@ export interface DefenseEvaluation {
 export async function evaluateDefense(options: EvaluateDefenseOptions): Promise<DefenseEvaluation> {
   const { defended, eot = {}, onProgress, onPoint, ...rest } = options;
   const { description } = defended;
-  const samples = eot.samples ?? 10;
-  const eotSeed = eot.seed ?? 0;
   const run = async (view: DefenseView, model: LogitsModel, offset: number, share: number) =>
     evaluateRobustness({
       ...rest,
@@ -41,18 +39,28 @@ export async function evaluateDefense(options: EvaluateDefenseOptions): Promise<
       onProgress: onProgress && ((fraction) => onProgress(offset + share * fraction)),
       onPoint: onPoint && ((point) => onPoint(view, point)),
     });
-  const adaptiveAttack = {
-    ...description.adaptive,
-    eotSettings: description.randomised ? { samples, seed: eotSeed } : null,
-    sameAsNaive: !description.needsAdaptiveEvaluation,
-  };
+  const adaptiveAttack = describeAdaptiveAttack(description, eot);
   if (!description.needsAdaptiveEvaluation) {
-    const naive = await run('naive', naiveView(defended), 0, 1);
+    const naive = await run('naive', defenseView(defended, 'naive', eot), 0, 1);
     return { description, naive, adaptive: naive, adaptiveAttack };
   }
-  const naive = await run('naive', naiveView(defended), 0, 0.5);
+  const naive = await run('naive', defenseView(defended, 'naive', eot), 0, 0.5);
   // A stop request ends the job: the adaptive half is not started.
   if (naive.stopped) return { description, naive, adaptive: { n: naive.n, points: [], flags: [], stopped: true }, adaptiveAttack };
-  const adaptive = await run('adaptive', adaptiveView(defended, { samples, seed: eotSeed }), 0.5, 0.5);
+  const adaptive = await run('adaptive', defenseView(defended, 'adaptive', eot), 0.5, 0.5);
   return { description, naive, adaptive, adaptiveAttack };
+}
+
+/** The model one view attacks: the deployed model (naive), or its BPDA / EOT / logits view (adaptive). */
+export function defenseView(defended: DefendedModel, view: DefenseView, eot: AdaptiveViewOptions = {}): LogitsModel {
+  return view === 'naive' ? naiveView(defended) : adaptiveView(defended, { samples: eot.samples ?? 10, seed: eot.seed ?? 0 });
+}
+
+/** What the adaptive view does to a defense, stored next to its numbers. */
+export function describeAdaptiveAttack(description: DefenseDescription, eot: AdaptiveViewOptions = {}): DefenseEvaluation['adaptiveAttack'] {
+  return {
+    ...description.adaptive,
+    eotSettings: description.randomised ? { samples: eot.samples ?? 10, seed: eot.seed ?? 0 } : null,
+    sameAsNaive: !description.needsAdaptiveEvaluation,
+  };
 }

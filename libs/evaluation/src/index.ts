@@ -17,7 +17,15 @@ export {
   type ShardRange,
   type ShardResult,
 } from './robustness-evaluation';
-export { evaluateDefense, type DefenseEvaluation, type DefenseView, type EvaluateDefenseOptions } from './evaluate-defense';
+export {
+  defenseView,
+  describeAdaptiveAttack,
+  evaluateDefense,
+  type DefenseEvaluation,
+  type DefenseView,
+  type EvaluateDefenseOptions,
+} from './evaluate-defense';
+export { evaluationViews, planShards, type PlannedShard, type ShardPlanOptions } from './shard-plan';
 export {
   evaluateDetection,
   type AttackDetectionOutcome,

@@ -1,5 +1,5 @@
 import type { JobsOptions } from 'bullmq';
-import { MODEL_RUN_KINDS, RUN_KINDS, type DetectorKind, type ModelRunKind, type RunKind } from '@bulwark/spec';
+import { MODEL_RUN_KINDS, RUN_KINDS, type DetectorKind, type EvaluationView, type ModelRunKind, type RunKind } from '@bulwark/spec';
 
 /**
  * The one contract api and worker share: queue names, job names and payloads. A run's job is
@@ -53,9 +53,20 @@ export interface PredictJobResult {
   predictions: PredictAnswer[];
 }
 
-export type EvaluationJob = RunJob<'evaluation'> | { name: 'predict'; data: PredictJobData };
+/**
+ * One shard of an evaluation run: a child job of the run's `evaluation` job, which plans the
+ * shards from the run's spec and merges what they store. Any evaluation worker may take it.
+ */
+export interface EvaluationShardJobData {
+  runId: string;
+  view: EvaluationView;
+  /** Position of the shard in its view (planShards). */
+  index: number;
+}
+
+export type EvaluationJob = RunJob<'evaluation'> | { name: 'evaluation-shard'; data: EvaluationShardJobData } | { name: 'predict'; data: PredictJobData };
 export type EvaluationJobName = EvaluationJob['name'];
-export const EVALUATION_JOB_NAMES: readonly EvaluationJobName[] = ['evaluation', 'predict'];
+export const EVALUATION_JOB_NAMES: readonly EvaluationJobName[] = ['evaluation', 'evaluation-shard', 'predict'];
 
 export function isEvaluationJobName(name: string): name is EvaluationJobName {
   return (EVALUATION_JOB_NAMES as readonly string[]).includes(name);
@@ -86,6 +97,24 @@ export function runJobOptions(runId: string, retry: RetryPolicy): JobsOptions {
     removeOnComplete: { age: 24 * 3600, count: 1000 },
     removeOnFail: { age: 7 * 24 * 3600 },
   };
+}
+
+/**
+ * A shard job: its id names the run, view and shard (BullMQ ids may not hold ':'), so adding it
+ * again, as a re-delivered parent does, is a no-op. Its failure does not fail the parent in
+ * Redis: the worker records it on the run, naming the shard, and the parent, woken once every
+ * shard is done, finds the shard missing in Postgres.
+ */
+export function shardJobOptions(shard: EvaluationShardJobData, parent: { id: string; queue: string }, retry: RetryPolicy): JobsOptions {
+  return {
+    ...runJobOptions(shardJobId(shard), retry),
+    parent,
+    ignoreDependencyOnFailure: true,
+  };
+}
+
+export function shardJobId({ runId, view, index }: EvaluationShardJobData): string {
+  return `${runId}.${view}.${index}`;
 }
 
 /**

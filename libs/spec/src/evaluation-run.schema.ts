@@ -82,11 +82,23 @@ export const DEFAULT_SUITE: EvaluationSuite = 'standard';
 export const DEFAULT_EVALUATION_EXAMPLES = 1000;
 export const DEFAULT_EVALUATION_SEED = 0;
 export const DEFAULT_GALLERY_PER_EPSILON = 4;
+/**
+ * Examples an evaluation attacks per batch. Fixed: batch seeds are seed + the batch's first
+ * example, so another batch size would change every stored result.
+ */
+export const EVALUATION_BATCH_SIZE = 256;
+/** Examples per shard (one job any evaluation worker may take); a multiple of the batch size. */
+export const DEFAULT_SHARD_SIZE = EVALUATION_BATCH_SIZE;
 
 const epsilon = z.number().min(0).max(MAX_EPSILON.l2);
 const examples = z.int().min(1).max(10000);
 const galleryPerEpsilon = z.int().min(0).max(32);
 const validationExamples = z.int().min(10).max(10000);
+const shardSize = z
+  .int()
+  .min(EVALUATION_BATCH_SIZE)
+  .max(40 * EVALUATION_BATCH_SIZE)
+  .multipleOf(EVALUATION_BATCH_SIZE);
 
 const unique = (values: readonly unknown[]) => new Set(values).size === values.length;
 const uniqueMessage = { error: (issue: z.core.$ZodRawIssue) => `All ${fieldPath(issue.path ?? [])}'s elements must be unique` };
@@ -115,6 +127,12 @@ export const createEvaluationRequestSchema = z.strictObject({
   galleryPerEpsilon: galleryPerEpsilon
     .optional()
     .meta({ default: DEFAULT_GALLERY_PER_EPSILON, description: 'Adversarial examples stored per ε for the gallery' }),
+  shardSize: shardSize.optional().meta({
+    default: DEFAULT_SHARD_SIZE,
+    description:
+      `Examples per shard, a multiple of ${EVALUATION_BATCH_SIZE}: each shard is a job any evaluation worker may take. ` +
+      'The result is the same, bit for bit, whatever the shard size and the number of workers',
+  }),
   detectors: z
     .array(detectorRequestSchema)
     .min(1)
@@ -158,6 +176,8 @@ export const evaluationRunSpecSchema = z
     seed: seedSchema,
     /** Adversarial examples stored per ε for the gallery. */
     galleryPerEpsilon,
+    /** Examples per shard job; specs stored before sharding ran as shards of the default size. */
+    shardSize: shardSize.default(DEFAULT_SHARD_SIZE),
     /** A defense in front of the model; absent: the model itself is evaluated ('direct'). */
     defense: defenseSpecSchema.optional(),
     /**

@@ -1,4 +1,5 @@
 import { createEvaluationRequestSchema, evaluationRunSpecSchema } from './evaluation-run.schema';
+import { parseWithMessages } from './issue-messages';
 import { resolveEvaluationSpec, type EvaluationSource } from './resolve-evaluation-spec';
 import { problemsOf, specOf } from './resolution.fixture';
 import type { TrainingRunSpec } from './training-run.schema';
@@ -48,7 +49,16 @@ describe('resolveEvaluationSpec', () => {
       examples: 1000,
       seed: 0,
       galleryPerEpsilon: 4,
+      shardSize: 256,
     });
+  });
+
+  it('stores the shard size asked for, and refuses one off the batch grid, naming the field', () => {
+    expect(resolved({ shardSize: 768 }).shardSize).toBe(768);
+    const parse = (shardSize: unknown) => parseWithMessages(createEvaluationRequestSchema, { runId, epsilons: [0.1], shardSize });
+    expect(parse(300)).toEqual({ ok: false, errors: ['shardSize must be a multiple of 256'] });
+    expect(parse(0)).toEqual({ ok: false, errors: ['shardSize must not be less than 256'] });
+    expect(parse(10496)).toEqual({ ok: false, errors: ['shardSize must not be greater than 10240'] });
   });
 
   it('overrides only the parameters given and drops Square under L2', () => {

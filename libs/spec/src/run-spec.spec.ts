@@ -51,10 +51,12 @@ describe('stored run specs: what the worker accepts', () => {
     expect(trainingRunSpecSchema.parse(withGuard)).toEqual(withGuard);
   });
 
-  it('parses evaluation specs from before defenses and detectors, and with them', () => {
-    expect(evaluationRunSpecSchema.parse(firstEvaluationSpec)).toEqual(firstEvaluationSpec);
+  it('parses evaluation specs from before defenses, detectors and shards, and with them', () => {
+    // Stored before sharding: the evaluation ran in one job, with the same numbers shards of 256 give.
+    expect(evaluationRunSpecSchema.parse(firstEvaluationSpec)).toEqual({ ...firstEvaluationSpec, shardSize: 256 });
     const defended = {
       ...firstEvaluationSpec,
+      shardSize: 512,
       defense: { preprocessing: [{ kind: 'random-resize-pad', minSize: 28, maxSize: 31, seed: 0 }], logits: { kind: 'softmax-output', temperature: 20 } },
       detectors: [{ kind: 'mahalanobis', fpr: 0.05, shrinkage: 0.01 }],
       validationExamples: 1000,
@@ -110,6 +112,10 @@ describe('stored run specs: what the worker accepts', () => {
     expect(parseWithMessages(evaluationRunSpecSchema, { ...firstEvaluationSpec, attacks: [] })).toEqual({
       ok: false,
       errors: ['attacks must contain at least 1 elements'],
+    });
+    expect(parseWithMessages(evaluationRunSpecSchema, { ...firstEvaluationSpec, shardSize: 100 })).toEqual({
+      ok: false,
+      errors: ['shardSize must not be less than 256', 'shardSize must be a multiple of 256'],
     });
   });
 });

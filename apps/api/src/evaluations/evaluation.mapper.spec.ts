@@ -42,23 +42,28 @@ describe('evaluation responses', () => {
       run,
       results: [row('e1', 'naive', 0.1, 'fgsm', 5), row('e1', 'adaptive', 0.1, 'suite', 2), row('e1', 'naive', 0, 'fgsm', 9)],
       gallery: [gallery],
+      shards: { done: 2, total: 3 },
     });
     expect(body.curve).toEqual([
       { epsilon: 0, n: 10, cleanAccuracy: 0.9, robustAccuracy: { fgsm: 0.9 } },
       { epsilon: 0.1, n: 10, cleanAccuracy: 0.9, robustAccuracy: { fgsm: 0.5 } },
     ]);
     expect(body.adaptiveCurve).toEqual([{ epsilon: 0.1, n: 10, cleanAccuracy: 0.9, robustAccuracy: { suite: 0.2 } }]);
-    expect(body).toMatchObject({ flags: [{ flag: 'x', raised: false }], detection: { detectors: [] } });
+    expect(body).toMatchObject({ flags: [{ flag: 'x', raised: false }], detection: { detectors: [] }, shards: { done: 2, total: 3 } });
     expect(body.run).not.toHaveProperty('requestHash');
     expect(Object.keys(body.examples[0]).slice(-4)).toEqual(['linfNorm', 'l2Norm', 'clean', 'adversarial']);
     expect(body.examples[0]).toMatchObject({ clean: 'AP8=', adversarial: 'CvU=' });
   });
 
   it('gives each listed evaluation its own rows, and no adaptive curve or flags where there are none', () => {
-    const list = toEvaluationListResponse([evaluation('e1', null), evaluation('e2', null)], [row('e2', 'direct', 0.1, 'fgsm', 4)]);
-    expect(list.items.map((i) => [i.run.id, i.curve.length, i.adaptiveCurve, i.flags])).toEqual([
-      ['e1', 0, null, null],
-      ['e2', 1, null, null],
+    const list = toEvaluationListResponse(
+      [evaluation('e1', null), evaluation('e2', null)],
+      [row('e2', 'direct', 0.1, 'fgsm', 4)],
+      new Map([['e2', { done: 1, total: 1 }]]),
+    );
+    expect(list.items.map((i) => [i.run.id, i.curve.length, i.adaptiveCurve, i.flags, i.shards])).toEqual([
+      ['e1', 0, null, null, null],
+      ['e2', 1, null, null, { done: 1, total: 1 }],
     ]);
   });
 });

@@ -1,4 +1,4 @@
-import type { AdversarialExampleWithPixels, RobustnessResult, Run } from '@bulwark/database';
+import type { AdversarialExampleWithPixels, RobustnessResult, Run, ShardCounts } from '@bulwark/database';
 import type { DetectionResult } from '@bulwark/spec';
 import { toRunResponse } from '../runs/run.mapper';
 import type {
@@ -15,24 +15,26 @@ export interface EvaluationRecord {
   run: Run;
   results: RobustnessResult[];
   gallery: AdversarialExampleWithPixels[];
+  shards: ShardCounts | null;
 }
 
 /** `rows` may hold other evaluations' rows too: each summary takes its own. */
-export function toEvaluationSummary(run: Run, rows: RobustnessResult[]): EvaluationSummaryResponse {
-  return { run: toRunResponse(run), ...toCurves(rows.filter((r) => r.runId === run.id)), flags: run.result?.flags ?? null };
+export function toEvaluationSummary(run: Run, rows: RobustnessResult[], shards: ShardCounts | null = null): EvaluationSummaryResponse {
+  return { run: toRunResponse(run), ...toCurves(rows.filter((r) => r.runId === run.id)), flags: run.result?.flags ?? null, shards };
 }
 
-export function toEvaluationListResponse(evaluations: Run[], rows: RobustnessResult[]): EvaluationListResponse {
-  return { items: evaluations.map((run) => toEvaluationSummary(run, rows)) };
+export function toEvaluationListResponse(evaluations: Run[], rows: RobustnessResult[], shards = new Map<string, ShardCounts>()): EvaluationListResponse {
+  return { items: evaluations.map((run) => toEvaluationSummary(run, rows, shards.get(run.id) ?? null)) };
 }
 
-export function toEvaluationResponse({ run, results, gallery }: EvaluationRecord): EvaluationResponse {
-  const { run: runResponse, curve, adaptiveCurve, flags } = toEvaluationSummary(run, results);
+export function toEvaluationResponse({ run, results, gallery, shards }: EvaluationRecord): EvaluationResponse {
+  const { run: runResponse, curve, adaptiveCurve, flags } = toEvaluationSummary(run, results, shards);
   return {
     run: runResponse,
     curve,
     adaptiveCurve,
     flags,
+    shards,
     results: results.map(toRobustnessResultResponse),
     examples: gallery.map(toAdversarialExampleResponse),
     detection: (run.result?.detection as DetectionResult | undefined) ?? null,

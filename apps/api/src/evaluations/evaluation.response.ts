@@ -99,6 +99,15 @@ export class AdversarialExampleResponse {
   adversarial: string;
 }
 
+/** How far a sharded evaluation has got: each shard is a job any evaluation worker may take. */
+export class ShardCountsResponse {
+  @ApiProperty({ description: 'Shards whose results are stored' })
+  done: number;
+
+  @ApiProperty({ description: 'Shards planned (every view), fixed by the spec: examples and shardSize' })
+  total: number;
+}
+
 export class EvaluationSummaryResponse {
   @ApiProperty({ type: RunResponse })
   run: RunResponse;
@@ -115,6 +124,9 @@ export class EvaluationSummaryResponse {
 
   @ApiProperty({ type: 'array', items: { type: 'object' }, nullable: true, description: 'Validity flags, once the evaluation has succeeded' })
   flags: unknown;
+
+  @ApiProperty({ type: ShardCountsResponse, nullable: true, description: 'Shards done and planned; null until a worker has planned them' })
+  shards: ShardCountsResponse | null;
 }
 
 export class EvaluationListResponse {

@@ -37,8 +37,8 @@ export class EvaluationsController {
   @ApiOperation({ summary: 'Evaluations, newest first, each with its curve; filter by the evaluated run to compare them' })
   @ApiOkResponse({ type: EvaluationListResponse })
   async list(@Query() query: ListEvaluationsQueryDto): Promise<EvaluationListResponse> {
-    const { evaluations, rows } = await this.evaluations.list(query.runId);
-    return toEvaluationListResponse(evaluations, rows);
+    const { evaluations, rows, shards } = await this.evaluations.list(query.runId);
+    return toEvaluationListResponse(evaluations, rows, shards);
   }
 
   @Get(':id')

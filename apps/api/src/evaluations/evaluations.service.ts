@@ -1,6 +1,6 @@
 import { BadRequestException, ConflictException, GatewayTimeoutException, Inject, Injectable, InternalServerErrorException } from '@nestjs/common';
 import type { ApiConfig } from '@bulwark/config';
-import { EvaluationResultRepository, RobustnessResult, Run, RunRepository } from '@bulwark/database';
+import { EvaluationResultRepository, RobustnessResult, Run, RunRepository, ShardCounts } from '@bulwark/database';
 import type { PredictJobResult } from '@bulwark/queue';
 import {
   CreateEvaluationRequest,
@@ -50,15 +50,17 @@ export class EvaluationsService {
     return this.runs.submit(resolved.spec, { idempotencyKey, parentRunId: source.id, parentCheckpointId: checkpoint.id });
   }
 
-  /** The newest 200 evaluations (of one run, if given), with the rows of their curves. */
-  async list(runId?: string): Promise<{ evaluations: Run[]; rows: RobustnessResult[] }> {
+  /** The newest 200 evaluations (of one run, if given), with the rows of their curves and their shard counts. */
+  async list(runId?: string): Promise<{ evaluations: Run[]; rows: RobustnessResult[]; shards: Map<string, ShardCounts> }> {
     const evaluations = await this.runRepository.findEvaluations({ ...(runId && { sourceRunIds: [runId] }), order: 'newest-first', limit: 200 });
-    return { evaluations, rows: await this.results.resultsOf(evaluations.map((e) => e.id)) };
+    const ids = evaluations.map((e) => e.id);
+    return { evaluations, rows: await this.results.resultsOf(ids), shards: await this.results.shardCounts(ids) };
   }
 
   async get(id: string): Promise<EvaluationRecord> {
     const run = await this.runs.get(id, 'evaluation');
-    return { run, results: await this.results.results(id), gallery: await this.results.gallery(id) };
+    const shards = (await this.results.shardCounts([id])).get(id) ?? null;
+    return { run, results: await this.results.results(id), gallery: await this.results.gallery(id), shards };
   }
 
   /**

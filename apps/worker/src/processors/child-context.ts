@@ -1,9 +1,11 @@
 import 'reflect-metadata';
-import type { SandboxedJob } from 'bullmq';
+import { Queue, type SandboxedJob } from 'bullmq';
 import { DataSource } from 'typeorm';
 import { WorkerConfig, loadWorkerConfig } from '@bulwark/config';
 import { EvaluationResultRepository, RunRepository, dataSourceOptions } from '@bulwark/database';
+import { EVALUATION_QUEUE, redisConnectionOptions } from '@bulwark/queue';
 import { BackendInfo, selectBackend } from '@bulwark/tfjs-runtime';
+import { EvaluationInputs } from '../evaluation/evaluation-inputs';
 import type { JobContext } from '../job-context';
 
 /**
@@ -16,6 +18,10 @@ export interface ChildContext {
   backend: BackendInfo;
   config: WorkerConfig;
   log: (line: string) => void;
+  /** Datasets and models the jobs of one evaluation share, kept between jobs. */
+  evaluationInputs: EvaluationInputs;
+  /** The evaluation queue, opened on first use: an evaluation job adds its shard jobs to it. */
+  evaluationQueue: () => Queue;
 }
 
 /**
@@ -30,7 +36,7 @@ process.once('SIGTERM', () => {
 
 let context: Promise<ChildContext> | undefined;
 
-function childContext(): Promise<ChildContext> {
+export function childContext(): Promise<ChildContext> {
   context ??= createChildContext().catch((err: unknown) => {
     context = undefined;
     throw err;
@@ -44,7 +50,17 @@ async function createChildContext(): Promise<ChildContext> {
   const backend = await selectBackend({ forced: config.forcedBackend, log });
   const dataSource = await new DataSource(dataSourceOptions(config.databaseUrl, 'bulwark-worker-job')).initialize();
   log(`ready: backend ${backend.name} (tfjs ${backend.tfjsVersion}, ${backend.threads} thread(s))`);
-  return { runs: new RunRepository(dataSource), evaluationResults: new EvaluationResultRepository(dataSource), backend, config, log };
+  const runs = new RunRepository(dataSource);
+  let queue: Queue | undefined;
+  return {
+    runs,
+    evaluationResults: new EvaluationResultRepository(dataSource),
+    backend,
+    config,
+    log,
+    evaluationInputs: new EvaluationInputs(runs, config.datasetDirs),
+    evaluationQueue: () => (queue ??= new Queue(EVALUATION_QUEUE, { connection: redisConnectionOptions(config.redisUrl), prefix: config.queuePrefix })),
+  };
 }
 
 /** The context a job runner gets for one delivery of `job`. */
