@@ -5,7 +5,7 @@ import type { BackendInfo } from '@bulwark/tfjs-runtime';
 import type { JobContext } from './job-context';
 import { runJob } from './run-lifecycle';
 
-const backend: BackendInfo = { name: 'cpu', tfjsVersion: '4.22.0', threads: 1 };
+const backend: BackendInfo = { name: 'cpu', tfjsVersion: '4.22.0', threads: 1, gpu: false };
 
 /** The run row as the repository keeps it, and every transition asked of it. */
 class FakeRuns {

@@ -81,7 +81,9 @@ export const ENV_SCHEMA: readonly EnvVarSpec[] = [
     name: 'BULWARK_BACKEND',
     apps: ['worker'],
     required: false,
-    description: 'Force a TensorFlow.js backend: node-gpu, node, wasm or cpu (default: the first that loads)',
+    description:
+      'Force a TensorFlow.js backend: node-gpu, node, webgpu, wasm or cpu (default: the first that loads; webgpu only on a hardware adapter ' +
+      'unless forced, which also accepts llvmpipe through OpenGL ES, EGL_PLATFORM=surfaceless unless set)',
   },
   {
     name: 'FASHION_MNIST_DIR',

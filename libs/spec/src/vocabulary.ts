@@ -48,6 +48,9 @@ export const IMPORTED_MODEL = 'imported';
 export const runModelNameSchema = z.enum([...MODEL_NAMES, IMPORTED_MODEL]);
 export type RunModelName = z.infer<typeof runModelNameSchema>;
 
-/** TensorFlow.js backends in the order the worker tries them (BULWARK_BACKEND forces one). */
-export const BACKEND_NAMES = ['node-gpu', 'node', 'wasm', 'cpu'] as const;
+/**
+ * TensorFlow.js backends in the order the worker tries them (BULWARK_BACKEND forces one). `webgpu`
+ * is Dawn from the npm `webgpu` package, chosen on its own only on a hardware adapter.
+ */
+export const BACKEND_NAMES = ['node-gpu', 'node', 'webgpu', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];

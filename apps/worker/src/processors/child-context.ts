@@ -3,7 +3,7 @@ import type { SandboxedJob } from 'bullmq';
 import { DataSource } from 'typeorm';
 import { WorkerConfig, loadWorkerConfig } from '@bulwark/config';
 import { EvaluationResultRepository, RunRepository, dataSourceOptions } from '@bulwark/database';
-import { BackendInfo, selectBackend } from '@bulwark/tfjs-runtime';
+import { BackendInfo, describeBackend, selectBackend } from '@bulwark/tfjs-runtime';
 import type { JobContext } from '../job-context';
 
 /**
@@ -43,7 +43,7 @@ async function createChildContext(): Promise<ChildContext> {
   const config = loadWorkerConfig();
   const backend = await selectBackend({ forced: config.forcedBackend, log });
   const dataSource = await new DataSource(dataSourceOptions(config.databaseUrl, 'bulwark-worker-job')).initialize();
-  log(`ready: backend ${backend.name} (tfjs ${backend.tfjsVersion}, ${backend.threads} thread(s))`);
+  log(`ready: backend ${describeBackend(backend)}`);
   return { runs: new RunRepository(dataSource), evaluationResults: new EvaluationResultRepository(dataSource), backend, config, log };
 }
 
