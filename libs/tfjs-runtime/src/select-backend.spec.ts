@@ -50,12 +50,10 @@ describe('selectBackend', () => {
 
       expect(info).toEqual({ name: 'wasm', tfjsVersion: tf.version.tfjs, threads: 1, gpu: false });
       expect(tf.getBackend()).toBe('wasm');
-      // webgpu is skipped on any machine without a hardware adapter: for want of one, or (under jest, which
-      // cannot load the ES module `webgpu`) for want of Dawn. webgpu-parity.training.spec.ts runs it for real.
       expect(lines).toEqual([
         'tfjs backend node-gpu skipped: @tensorflow/tfjs-node-gpu is not installed',
         'tfjs backend node skipped: @tensorflow/tfjs-node is not installed',
-        expect.stringMatching(/^tfjs backend webgpu skipped: /),
+        expect.stringMatching(/^tfjs backend webgpu skipped: tfjs-backend-webgpu cannot read tensors synchronously .*; BULWARK_BACKEND=webgpu forces it$/),
       ]);
     });
 

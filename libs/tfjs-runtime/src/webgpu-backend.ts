@@ -49,6 +49,19 @@ interface AcquiredAdapter {
   info: GpuAdapterInfo;
 }
 
+/**
+ * Why webgpu cannot run Bulwark's runs here, if it cannot: tfjs-backend-webgpu reads a tensor
+ * synchronously (dataSync) through an OffscreenCanvas, which Node lacks, and every run's accuracy
+ * and attack bookkeeping reads synchronously. Undefined where an OffscreenCanvas exists.
+ */
+export function webGpuSyncReadsMissing(): string | undefined {
+  if ('OffscreenCanvas' in globalThis) return undefined;
+  return (
+    'tfjs-backend-webgpu cannot read tensors synchronously without an OffscreenCanvas, which Node lacks, ' +
+    'and every run reads some (accuracies, attack results)'
+  );
+}
+
 let acquired: Promise<AcquiredAdapter> | undefined;
 let registered: GpuAdapterInfo | undefined;
 
@@ -74,9 +87,27 @@ export async function registerWebGpuBackend(options: WebGpuOptions): Promise<Gpu
   const existing: unknown = tf.findBackendFactory('webgpu');
   if (existing !== null) tf.removeBackend('webgpu');
   const { WebGPUBackend } = loadPackage('@tensorflow/tfjs-backend-webgpu') as typeof WebGpuPackage;
-  tf.registerBackend('webgpu', () => new WebGPUBackend(device, adapter.info as GPUAdapterInfo));
+  tf.registerBackend('webgpu', () => withSyncReadError(new WebGPUBackend(device, adapter.info as GPUAdapterInfo)));
   registered = info;
   return info;
+}
+
+/** A synchronous read fails naming the cause, instead of tfjs's "OffscreenCanvas is not defined". */
+function withSyncReadError(backend: WebGpuPackage.WebGPUBackend): WebGpuPackage.WebGPUBackend {
+  const reason = webGpuSyncReadsMissing();
+  if (reason === undefined) return backend;
+  const readSync = backend.readSync.bind(backend);
+  backend.readSync = (dataId) => {
+    try {
+      return readSync(dataId);
+    } catch (err) {
+      if (err instanceof ReferenceError && err.message.includes('OffscreenCanvas')) {
+        throw new Error(`a synchronous tensor read (dataSync) on webgpu: ${reason}; run this on another backend`);
+      }
+      throw err;
+    }
+  };
+  return backend;
 }
 
 /** "llvmpipe-llvm-15… (OpenGL ES 3.2 Mesa 22.3.6) via opengles": what a log line or a probe prints. */

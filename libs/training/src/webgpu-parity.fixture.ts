@@ -28,6 +28,8 @@ export interface BackendOutcome {
   weightsAfterStep: number[][];
   /** The loss that step minimised. */
   loss: number;
+  /** What a synchronous read (dataSync) threw, if anything. */
+  syncReadError?: string;
 }
 
 export interface ParityReport {
@@ -67,11 +69,19 @@ async function outcome(name: 'cpu' | 'webgpu'): Promise<{ outcome: BackendOutcom
   const stepLoss = (await step.data())[0];
   const weightsAfterStep = await values(variables);
 
+  let syncReadError: string | undefined;
+  try {
+    // A tensor not read before: `step`'s values are cached on the CPU since its data() above.
+    tf.tidy(() => tf.add(step, 1).dataSync());
+  } catch (err) {
+    syncReadError = (err as Error).message;
+  }
+
   tf.dispose([x, y, input, step]);
   optimizer.dispose();
   model.dispose();
   const names = [...model.trainableWeights.map((w) => w.originalName), 'input'];
-  return { outcome: { backend, names, gradients, weightsAfterStep, loss: stepLoss }, initialWeights };
+  return { outcome: { backend, names, gradients, weightsAfterStep, loss: stepLoss, syncReadError }, initialWeights };
 }
 
 async function main(): Promise<void> {

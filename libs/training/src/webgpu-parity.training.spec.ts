@@ -57,6 +57,11 @@ describeWithDawn('webgpu (Dawn) against the cpu backend, on whatever adapter Daw
     expect(report.webgpu.backend.gpu).toBe(!report.webgpu.backend.adapter!.software);
   });
 
+  it('refuses a synchronous read naming the cause (Node has no OffscreenCanvas), where the cpu backend reads', () => {
+    expect(report.cpu.syncReadError).toBeUndefined();
+    expect(report.webgpu.syncReadError).toMatch(/^a synchronous tensor read \(dataSync\) on webgpu: .*OffscreenCanvas.*run this on another backend$/);
+  });
+
   it('gives the cpu backend’s cnn-small gradients for every weight and the input (conv, max pool, dense, softmax CE)', () => {
     expect(report.webgpu.names).toEqual(report.cpu.names);
     const errors = report.cpu.gradients.map((expected, i) => [report.cpu.names[i], relativeError(expected, report.webgpu.gradients[i])] as const);
