@@ -86,6 +86,7 @@ export function resolveEvaluationSpec(request: CreateEvaluationRequest, { spec: 
       galleryPerEpsilon: request.galleryPerEpsilon ?? DEFAULT_GALLERY_PER_EPSILON,
       ...(defense && { defense }),
       ...detection,
+      ...(request.requiresGpu === true && { requiresGpu: true as const }),
     },
   };
 }

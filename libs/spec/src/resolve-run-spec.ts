@@ -48,6 +48,7 @@ export function resolveRunSpec(request: CreateRunRequest, limits: RunLimits): Re
       schedule: resolveSchedule(request),
       ...(request.temperature !== undefined && { temperature: request.temperature }),
       ...(overfittingGuard && { overfittingGuard }),
+      ...(request.requiresGpu === true && { requiresGpu: true as const }),
     },
   };
 }

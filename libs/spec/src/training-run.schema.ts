@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { attackSpecSchema, seedSchema, testFractionSchema, uuidSchema } from './common-fields.schema';
+import { attackSpecSchema, requiresGpuRequestSchema, seedSchema, testFractionSchema, uuidSchema } from './common-fields.schema';
 import { datasetNameSchema, IMPORTED_MODEL, runModelNameSchema, trainingRunKindSchema } from './vocabulary';
 
 /**
@@ -119,6 +119,7 @@ export const createRunRequestSchema = z.strictObject({
       'fine-tuning, with the checkpoint as parent',
   }),
   testFraction: testFractionSchema.optional().meta({ description: 'Fraction of the dataset held out as the seeded test split', example: 0.2 }),
+  requiresGpu: requiresGpuRequestSchema.optional(),
 });
 export type CreateRunRequest = z.infer<typeof createRunRequestSchema>;
 
@@ -155,6 +156,8 @@ export const trainingRunSpecSchema = z
     temperature: temperature.optional(),
     /** Distillation: the teacher's checkpoint (the run's parent in the lineage). */
     teacherCheckpointId: uuidSchema.optional(),
+    /** Present (true) only on runs that must run on a GPU worker: absent is false. */
+    requiresGpu: z.literal(true).optional(),
   })
   .superRefine((spec, ctx) => {
     if ((spec.model === IMPORTED_MODEL) !== (spec.importedModel !== undefined)) {

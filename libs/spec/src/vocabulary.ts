@@ -27,6 +27,17 @@ export const EVALUATION_QUEUE = 'evaluation';
 export const QUEUE_NAMES = [TRAINING_QUEUE, EVALUATION_QUEUE] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
+/**
+ * Runs whose spec says `requiresGpu` go to the GPU queue of their kind's queue, which only workers
+ * whose backend computes on a GPU consume (besides the plain queues WORKER_QUEUES lists).
+ */
+export const TRAINING_GPU_QUEUE = 'training-gpu';
+export const EVALUATION_GPU_QUEUE = 'evaluation-gpu';
+export const GPU_QUEUES = { [TRAINING_QUEUE]: TRAINING_GPU_QUEUE, [EVALUATION_QUEUE]: EVALUATION_GPU_QUEUE } as const satisfies Record<QueueName, string>;
+export type GpuQueueName = (typeof GPU_QUEUES)[QueueName];
+/** Every queue a run's job can be on. */
+export type RunQueueName = QueueName | GpuQueueName;
+
 export const DATASET_NAMES = ['mnist', 'fashion-mnist', 'cifar10'] as const;
 export const datasetNameSchema = z.enum(DATASET_NAMES);
 export type DatasetName = z.infer<typeof datasetNameSchema>;

@@ -38,11 +38,14 @@ describe('evaluation responses', () => {
       linfNorm: 0.1,
       l2Norm: 0.12,
     });
-    const body = toEvaluationResponse({
-      run,
-      results: [row('e1', 'naive', 0.1, 'fgsm', 5), row('e1', 'adaptive', 0.1, 'suite', 2), row('e1', 'naive', 0, 'fgsm', 9)],
-      gallery: [gallery],
-    });
+    const body = toEvaluationResponse(
+      {
+        run,
+        results: [row('e1', 'naive', 0.1, 'fgsm', 5), row('e1', 'adaptive', 0.1, 'suite', 2), row('e1', 'naive', 0, 'fgsm', 9)],
+        gallery: [gallery],
+      },
+      null,
+    );
     expect(body.curve).toEqual([
       { epsilon: 0, n: 10, cleanAccuracy: 0.9, robustAccuracy: { fgsm: 0.9 } },
       { epsilon: 0.1, n: 10, cleanAccuracy: 0.9, robustAccuracy: { fgsm: 0.5 } },
@@ -55,7 +58,7 @@ describe('evaluation responses', () => {
   });
 
   it('gives each listed evaluation its own rows, and no adaptive curve or flags where there are none', () => {
-    const list = toEvaluationListResponse([evaluation('e1', null), evaluation('e2', null)], [row('e2', 'direct', 0.1, 'fgsm', 4)]);
+    const list = toEvaluationListResponse([evaluation('e1', null), evaluation('e2', null)], [row('e2', 'direct', 0.1, 'fgsm', 4)], new Map());
     expect(list.items.map((i) => [i.run.id, i.curve.length, i.adaptiveCurve, i.flags])).toEqual([
       ['e1', 0, null, null],
       ['e2', 1, null, null],

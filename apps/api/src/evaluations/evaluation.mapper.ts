@@ -18,16 +18,16 @@ export interface EvaluationRecord {
 }
 
 /** `rows` may hold other evaluations' rows too: each summary takes its own. */
-export function toEvaluationSummary(run: Run, rows: RobustnessResult[]): EvaluationSummaryResponse {
-  return { run: toRunResponse(run), ...toCurves(rows.filter((r) => r.runId === run.id)), flags: run.result?.flags ?? null };
+export function toEvaluationSummary(run: Run, rows: RobustnessResult[], waitingFor: string | null): EvaluationSummaryResponse {
+  return { run: toRunResponse(run, waitingFor), ...toCurves(rows.filter((r) => r.runId === run.id)), flags: run.result?.flags ?? null };
 }
 
-export function toEvaluationListResponse(evaluations: Run[], rows: RobustnessResult[]): EvaluationListResponse {
-  return { items: evaluations.map((run) => toEvaluationSummary(run, rows)) };
+export function toEvaluationListResponse(evaluations: Run[], rows: RobustnessResult[], waitReasons: ReadonlyMap<string, string>): EvaluationListResponse {
+  return { items: evaluations.map((run) => toEvaluationSummary(run, rows, waitReasons.get(run.id) ?? null)) };
 }
 
-export function toEvaluationResponse({ run, results, gallery }: EvaluationRecord): EvaluationResponse {
-  const { run: runResponse, curve, adaptiveCurve, flags } = toEvaluationSummary(run, results);
+export function toEvaluationResponse({ run, results, gallery }: EvaluationRecord, waitingFor: string | null): EvaluationResponse {
+  const { run: runResponse, curve, adaptiveCurve, flags } = toEvaluationSummary(run, results, waitingFor);
   return {
     run: runResponse,
     curve,

@@ -84,6 +84,14 @@ export class RunResponse {
 
   @ApiProperty({ type: Date, nullable: true })
   finishedAt: Date | null;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: 'no worker with a GPU is connected; the run waits in queue training-gpu until one is',
+    description: 'Why a queued run cannot start yet, where the API can tell (a run that requires a GPU while no GPU worker consumes its queue)',
+  })
+  waitingFor: string | null;
 }
 
 export class RunPageResponse {
