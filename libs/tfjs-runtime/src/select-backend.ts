@@ -53,6 +53,8 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
     if (!attempt.ok) {
       throw new Error(`BULWARK_BACKEND=${forced} but that TensorFlow.js backend could not be loaded: ${attempt.reason}`);
     }
+    const syncReadsMissing = forced === 'webgpu' ? webGpuSyncReadsMissing() : undefined;
+    if (syncReadsMissing !== undefined) log(`BULWARK_BACKEND=webgpu: ${syncReadsMissing}, so runs fail at their first such read`);
     return info(forced, attempt);
   }
   for (const name of BACKEND_NAMES) {
