@@ -82,8 +82,7 @@ export const ENV_SCHEMA: readonly EnvVarSpec[] = [
     apps: ['worker'],
     required: false,
     description:
-      'Force a TensorFlow.js backend: node-gpu, node, webgpu, wasm or cpu (default: the first that loads; webgpu only on a hardware adapter ' +
-      'unless forced, which also accepts llvmpipe through OpenGL ES, EGL_PLATFORM=surfaceless unless set)',
+      'Force a TensorFlow.js backend: node-gpu, node, webgpu, wasm or cpu (default: the first that loads; webgpu only when forced, see docs/gpu-workers.md)',
   },
   {
     name: 'FASHION_MNIST_DIR',

@@ -147,7 +147,10 @@ async function findAdapter(): Promise<AcquiredAdapter> {
     software ??= candidate;
   }
   if (software !== undefined) return software;
-  throw new Error('Dawn found no adapter (no Vulkan driver, and no EGL driver through OpenGL ES)');
+  throw new Error(
+    'Dawn found no adapter (no Vulkan driver, and no EGL driver through OpenGL ES; ' +
+      'without a GPU, Debian: apt-get install libegl-dev libegl-mesa0 libgl1-mesa-dri for llvmpipe)',
+  );
 }
 
 /**
