@@ -10,9 +10,15 @@ const ROOT = join(__dirname, '..', '..', '..');
  */
 const HOOK = `
 const ts = require('typescript');
+const Module = require('node:module');
 const { readFileSync } = require('node:fs');
+const { join } = require('node:path');
 const root = ${JSON.stringify(ROOT)};
-require('tsconfig-paths').register({ baseUrl: root, paths: require(root + '/tsconfig.json').compilerOptions.paths });
+const paths = require(join(root, 'tsconfig.json')).compilerOptions.paths;
+const resolveFilename = Module._resolveFilename;
+Module._resolveFilename = function (request, ...rest) {
+  return resolveFilename.call(this, paths[request] ? join(root, paths[request][0]) : request, ...rest);
+};
 require.extensions['.ts'] = (module, fileName) => {
   const compilerOptions = { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true, experimentalDecorators: true };
   module._compile(ts.transpileModule(readFileSync(fileName, 'utf8'), { fileName, compilerOptions }).outputText, fileName);
