@@ -28,7 +28,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 # Install without scripts, drop the native package TFJS does not want, then run the install
 # script (the libtensorflow download) of the one it does. A failed download removes that
-# package, as npm does for a failed optional dependency.
+# package, as npm does for a failed optional dependency. The optional webgpu package (Dawn)
+# carries prebuilt binaries for five platforms; the image keeps its own platform's only.
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && case "$TFJS" in \
       cpu) keep=tfjs-node ;; \
@@ -46,6 +47,9 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
         rm -rf "$dir"; \
       fi; \
     done \
+ && if [ -d node_modules/webgpu/dist ]; then \
+      find node_modules/webgpu/dist -mindepth 1 -maxdepth 1 ! -name "linux-$(node -p process.arch)" -exec rm -rf {} +; \
+    fi \
  && npm cache clean --force
 
 # Fashion-MNIST ships as a Debian package; the worker reads it from FASHION_MNIST_DIR's default.

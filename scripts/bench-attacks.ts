@@ -13,6 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import { apgd, fgsm, pgd, square, type AttackResult } from '@bulwark/attacks';
 import { createRng, loadDataset, makeBatch } from '@bulwark/data';
 import { asLogitsModel, createModel } from '@bulwark/models';
+import { BACKEND_NAMES } from '@bulwark/spec';
 import { isBackendName, selectBackend } from '@bulwark/tfjs-runtime';
 import { trainClassifier } from '@bulwark/training';
 
@@ -31,7 +32,7 @@ async function main(): Promise<void> {
   const trainEpochs = option('train-epochs', 1);
   const repeats = Math.max(1, option('repeats', 2));
   const forced = process.env.BULWARK_BACKEND || undefined;
-  if (forced !== undefined && !isBackendName(forced)) throw new Error(`BULWARK_BACKEND must be one of node-gpu, node, wasm, cpu (got "${forced}")`);
+  if (forced !== undefined && !isBackendName(forced)) throw new Error(`BULWARK_BACKEND must be one of ${BACKEND_NAMES.join(', ')} (got "${forced}")`);
   const backend = await selectBackend({ forced, log: (line) => console.error(line) });
   const { train, test } = loadDataset('mnist', { testFraction: 0.2, seed: 1 });
   const model = createModel({ name: 'cnn-small', inputShape: train.shape, numClasses: 10, seed: 1 });

@@ -17,7 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import { craftFgsm, craftPgd, softmaxCrossEntropy } from '@bulwark/attacks';
 import { applyModel, asLogitsModel, createModel, trainableVariables } from '@bulwark/models';
 import { BACKEND_NAMES, type BackendName, type ModelName } from '@bulwark/spec';
-import { selectBackend, WASM_TRAINING_KERNELS, type BackendInfo } from '@bulwark/tfjs-runtime';
+import { describeAdapter, selectBackend, WASM_TRAINING_KERNELS, type BackendInfo } from '@bulwark/tfjs-runtime';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -206,7 +206,8 @@ async function measureCell(name: ModelName, kind: StepKind, options: Options): P
 }
 
 function describeBackend(info: BackendInfo): string {
-  return `backend ${info.name}, ${info.threads} thread${info.threads === 1 ? '' : 's'}, tfjs ${info.tfjsVersion}`;
+  const adapter = info.adapter ? `, adapter ${describeAdapter(info.adapter)}` : '';
+  return `backend ${info.name}, ${info.threads} thread${info.threads === 1 ? '' : 's'}, tfjs ${info.tfjsVersion}${adapter}`;
 }
 
 function formatCell(cell: Cell): string {

@@ -11,6 +11,12 @@ ensure_system_packages() {
   command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
   # Fashion-MNIST's IDX files, which the dataset tests read (libs/data DEFAULT_FASHION_MNIST_DIR).
   [ -d /usr/share/datasets/fashion-mnist ] || missing+=(dataset-fashion-mnist)
+  # Mesa's llvmpipe through EGL, which the webgpu parity spec runs Dawn's OpenGL ES route on: Dawn
+  # dlopens the unversioned libEGL.so (libegl-dev), libegl-mesa0 is Mesa's EGL, libgl1-mesa-dri llvmpipe.
+  local pkg
+  for pkg in libegl-dev libegl-mesa0 libgl1-mesa-dri; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || missing+=("$pkg")
+  done
   if ((${#missing[@]})); then
     log "installing ${missing[*]} (apt)"
     if [ "$(id -u)" = 0 ]; then

@@ -28,7 +28,7 @@ describe('boot-time configuration errors', () => {
       { DATABASE_URL: 'postgres://u:secret@127.0.0.1:1/x' },
       /^bulwark-worker: cannot reach Postgres at postgres:\/\/u:\*\*\*@127\.0\.0\.1:1\/x \(DATABASE_URL\): ECONNREFUSED$/,
     ],
-    ['worker', WORKER_MAIN, { BULWARK_BACKEND: 'tpu' }, /^bulwark-worker: BULWARK_BACKEND must be one of node-gpu, node, wasm, cpu/],
+    ['worker', WORKER_MAIN, { BULWARK_BACKEND: 'tpu' }, /^bulwark-worker: BULWARK_BACKEND must be one of node-gpu, node, webgpu, wasm, cpu/],
   ])('%s exits 1 with one line for %p', async (_app, main, env, line) => {
     const proc = startProcess(main, { ...good, ...env });
     const code = await proc.exited;

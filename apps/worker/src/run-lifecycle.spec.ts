@@ -5,7 +5,7 @@ import type { BackendInfo } from '@bulwark/tfjs-runtime';
 import type { JobContext } from './job-context';
 import { runJob } from './run-lifecycle';
 
-const backend: BackendInfo = { name: 'cpu', tfjsVersion: '4.22.0', threads: 1 };
+const backend: BackendInfo = { name: 'cpu', tfjsVersion: '4.22.0', threads: 1, gpu: false };
 
 /** The run row as the repository keeps it, and every transition asked of it. */
 class FakeRuns {
@@ -111,6 +111,18 @@ describe('runJob: the lifecycle every run job shares', () => {
     };
     await expect(runJob(context(unfit), { runId: 'r1', check: refuse }, jest.fn())).rejects.toBeInstanceOf(UnrecoverableError);
     expect([...missing.calls, ...unfit.calls]).toEqual([]);
+  });
+
+  it('refuses, before marking anything, a run that requires a GPU in a job process whose backend has none', async () => {
+    const gpuRun = { ...queued, spec: { kind: 'train', requiresGpu: true } as RunSpec };
+    const onCpu = new FakeRuns(gpuRun);
+    await expect(runJob(context(onCpu), { runId: 'r1', check }, jest.fn())).rejects.toThrow('run r1 requires a GPU, but this job process runs on cpu');
+    expect(onCpu.calls).toEqual([]);
+
+    const onGpu = new FakeRuns(gpuRun);
+    const ctx = { ...context(onGpu), backend: { ...backend, name: 'node-gpu' as const, gpu: true } };
+    await runJob(ctx, { runId: 'r1', check }, (_kind, { succeeded }) => succeeded({}));
+    expect(onGpu.calls).toEqual(['markRunning r1', 'markSucceeded r1 undefined']);
   });
 
   it("lets the body's error through untouched, so BullMQ retries and the parent records the failure", async () => {

@@ -1,5 +1,6 @@
 import { UnrecoverableError } from 'bullmq';
 import type { CheckpointBytes, Run } from '@bulwark/database';
+import { requiresGpu } from '@bulwark/queue';
 import type { RunSpec } from '@bulwark/spec';
 import type { JobContext } from './job-context';
 import { throttle } from './throttle';
@@ -51,6 +52,10 @@ export async function runJob<S, R>(
   const run = await ctx.runs.find(runId);
   if (!run) throw new UnrecoverableError(`run ${runId} does not exist`);
   const spec = check(run.spec);
+  if (requiresGpu(run.spec) && !ctx.backend.gpu) {
+    // Only GPU workers consume GPU queues; this child's backend differs from the one its parent probed.
+    throw new Error(`run ${runId} requires a GPU, but this job process runs on ${ctx.backend.name}, which does not compute on one`);
+  }
 
   const started = await ctx.runs.markRunning(run.id, ctx.backend, ctx.attempt);
   if (!started) {

@@ -3,46 +3,55 @@ import { Job, Worker } from 'bullmq';
 import { join } from 'node:path';
 import type { WorkerConfig } from '@bulwark/config';
 import { RunRepository } from '@bulwark/database';
+import type { QueueName, RunQueueName } from '@bulwark/spec';
 import {
+  EVALUATION_GPU_QUEUE,
   EVALUATION_QUEUE,
   EvaluationJob,
   EvaluationShardJobData,
+  GRADIENT_GPU_QUEUE,
   GRADIENT_QUEUE,
   GradientShardJobData,
   RunJobData,
+  TRAINING_GPU_QUEUE,
   TRAINING_QUEUE,
   TrainingJob,
+  consumedQueueNames,
   isRunJobName,
   redisConnectionOptions,
 } from '@bulwark/queue';
-import { WORKER_CONFIG } from './worker-config';
+import type { BackendInfo } from '@bulwark/tfjs-runtime';
+import { WORKER_BACKEND, WORKER_CONFIG } from './worker-config';
 
 type QueueJobData = TrainingJob['data'] | EvaluationJob['data'] | GradientShardJobData;
 
 /**
  * Owns the BullMQ worker of one queue. The processor itself runs sandboxed in a child process
- * (processors/<queue>.processor.ts), so CPU-bound work never stalls lock renewal; this parent
- * records what only it can see: a job that failed for good (including a child that crashed)
- * and a failed attempt that will be retried.
+ * (processors/<queue>.processor.ts; a GPU queue shares its plain queue's processor), so
+ * CPU-bound work never stalls lock renewal; this parent records what only it can see: a job
+ * that failed for good (including a child that crashed) and a failed attempt that will be retried.
  */
 abstract class SandboxedQueueWorker implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger: Logger;
   private worker?: Worker<QueueJobData>;
 
   protected constructor(
-    private readonly queueName: string,
+    private readonly queueName: RunQueueName,
+    private readonly processorQueue: QueueName,
     private readonly config: WorkerConfig,
+    private readonly backend: BackendInfo,
     private readonly runs: RunRepository,
   ) {
     this.logger = new Logger(`${queueName} queue`);
   }
 
   onApplicationBootstrap(): void {
-    if (!(this.config.queues as string[]).includes(this.queueName)) {
-      this.logger.log(`not consuming "${this.queueName}" (WORKER_QUEUES=${this.config.queues.join(',')})`);
+    if (!consumedQueueNames(this.config.queues, this.backend.gpu).includes(this.queueName)) {
+      const why = this.queueName === this.processorQueue ? '' : `; only a worker whose backend computes on a GPU does, and ${this.backend.name} does not here`;
+      this.logger.log(`not consuming "${this.queueName}" (WORKER_QUEUES=${this.config.queues.join(',')}${why})`);
       return;
     }
-    const processorFile = join(__dirname, 'processors', `${this.queueName}.processor.js`);
+    const processorFile = join(__dirname, 'processors', `${this.processorQueue}.processor.js`);
     this.worker = new Worker<QueueJobData>(this.queueName, processorFile, {
       connection: redisConnectionOptions(this.config.redisUrl),
       prefix: this.config.queuePrefix,
@@ -138,21 +147,42 @@ function delay(ms: number): Promise<void> {
 
 @Injectable()
 export class TrainingQueueWorker extends SandboxedQueueWorker {
-  constructor(@Inject(WORKER_CONFIG) config: WorkerConfig, runs: RunRepository) {
-    super(TRAINING_QUEUE, config, runs);
+  constructor(@Inject(WORKER_CONFIG) config: WorkerConfig, @Inject(WORKER_BACKEND) backend: BackendInfo, runs: RunRepository) {
+    super(TRAINING_QUEUE, TRAINING_QUEUE, config, backend, runs);
   }
 }
 
 @Injectable()
 export class EvaluationQueueWorker extends SandboxedQueueWorker {
-  constructor(@Inject(WORKER_CONFIG) config: WorkerConfig, runs: RunRepository) {
-    super(EVALUATION_QUEUE, config, runs);
+  constructor(@Inject(WORKER_CONFIG) config: WorkerConfig, @Inject(WORKER_BACKEND) backend: BackendInfo, runs: RunRepository) {
+    super(EVALUATION_QUEUE, EVALUATION_QUEUE, config, backend, runs);
+  }
+}
+
+@Injectable()
+export class TrainingGpuQueueWorker extends SandboxedQueueWorker {
+  constructor(@Inject(WORKER_CONFIG) config: WorkerConfig, @Inject(WORKER_BACKEND) backend: BackendInfo, runs: RunRepository) {
+    super(TRAINING_GPU_QUEUE, TRAINING_QUEUE, config, backend, runs);
+  }
+}
+
+@Injectable()
+export class EvaluationGpuQueueWorker extends SandboxedQueueWorker {
+  constructor(@Inject(WORKER_CONFIG) config: WorkerConfig, @Inject(WORKER_BACKEND) backend: BackendInfo, runs: RunRepository) {
+    super(EVALUATION_GPU_QUEUE, EVALUATION_QUEUE, config, backend, runs);
   }
 }
 
 @Injectable()
 export class GradientQueueWorker extends SandboxedQueueWorker {
-  constructor(@Inject(WORKER_CONFIG) config: WorkerConfig, runs: RunRepository) {
-    super(GRADIENT_QUEUE, config, runs);
+  constructor(@Inject(WORKER_CONFIG) config: WorkerConfig, @Inject(WORKER_BACKEND) backend: BackendInfo, runs: RunRepository) {
+    super(GRADIENT_QUEUE, GRADIENT_QUEUE, config, backend, runs);
+  }
+}
+
+@Injectable()
+export class GradientGpuQueueWorker extends SandboxedQueueWorker {
+  constructor(@Inject(WORKER_CONFIG) config: WorkerConfig, @Inject(WORKER_BACKEND) backend: BackendInfo, runs: RunRepository) {
+    super(GRADIENT_GPU_QUEUE, GRADIENT_QUEUE, config, backend, runs);
   }
 }

@@ -95,7 +95,8 @@ export const ENV_SCHEMA: readonly EnvVarSpec[] = [
     name: 'BULWARK_BACKEND',
     apps: ['worker'],
     required: false,
-    description: 'Force a TensorFlow.js backend: node-gpu, node, wasm or cpu (default: the first that loads)',
+    description:
+      'Force a TensorFlow.js backend: node-gpu, node, webgpu, wasm or cpu (default: the first that loads; webgpu only when forced, see docs/gpu-workers.md)',
   },
   {
     name: 'FASHION_MNIST_DIR',

@@ -25,7 +25,8 @@ describe('loadApiConfig', () => {
 describe('loadWorkerConfig', () => {
   it('accepts a known backend and rejects an unknown one', () => {
     expect(loadWorkerConfig({ ...base, BULWARK_BACKEND: 'wasm' }).forcedBackend).toBe('wasm');
-    expect(() => loadWorkerConfig({ ...base, BULWARK_BACKEND: 'webgpu' })).toThrow(/BULWARK_BACKEND must be one of/);
+    expect(loadWorkerConfig({ ...base, BULWARK_BACKEND: 'webgpu' }).forcedBackend).toBe('webgpu');
+    expect(() => loadWorkerConfig({ ...base, BULWARK_BACKEND: 'webgl' })).toThrow(/BULWARK_BACKEND must be one of node-gpu, node, webgpu, wasm, cpu/);
   });
 
   it('consumes every queue by default and only the listed ones when WORKER_QUEUES says so', () => {

@@ -1,3 +1,4 @@
 export * from './queues';
 export * from './layers-model-artifact';
 export * from './redis-connection';
+export * from './worker-presence';

@@ -1,14 +1,47 @@
 import type { JobsOptions } from 'bullmq';
-import { MODEL_RUN_KINDS, RUN_KINDS, type DetectorKind, type EvaluationView, type ModelRunKind, type RunKind } from '@bulwark/spec';
+import {
+  EVALUATION_QUEUE,
+  GPU_QUEUES,
+  MODEL_RUN_KINDS,
+  RUN_KINDS,
+  TRAINING_QUEUE,
+  type DetectorKind,
+  type EvaluationView,
+  type ModelRunKind,
+  type QueueName,
+  type RunKind,
+  type RunQueueName,
+  type RunSpec,
+} from '@bulwark/spec';
 
 /**
  * The one contract api and worker share: queue names, job names and payloads. A run's job is
  * named after its kind: evaluations on the evaluation queue, every other kind on the training
- * queue (queue names are declared in @bulwark/spec, which config reads too).
+ * queue, or on its GPU counterpart when the spec requires a GPU (queue names are declared in
+ * @bulwark/spec, which config reads too).
  * Run payloads carry ids, never tensors or configuration: Postgres is the source of truth.
  * The one exception is `predict`, a request and not a run: its inputs are the request.
  */
-export { EVALUATION_QUEUE, GRADIENT_QUEUE, TRAINING_QUEUE } from '@bulwark/spec';
+export { EVALUATION_GPU_QUEUE, EVALUATION_QUEUE, GPU_QUEUES, GRADIENT_GPU_QUEUE, GRADIENT_QUEUE, TRAINING_GPU_QUEUE, TRAINING_QUEUE } from '@bulwark/spec';
+
+/** The queue a run's job goes to: its kind's queue, or that queue's GPU counterpart when the spec says `requiresGpu`. */
+export function runQueueName(run: { kind: RunKind; spec: RunSpec }): RunQueueName {
+  const queue: QueueName = run.kind === 'evaluation' ? EVALUATION_QUEUE : TRAINING_QUEUE;
+  return requiresGpu(run.spec) ? GPU_QUEUES[queue] : queue;
+}
+
+/** Import specs have no such field; stored runs from before it existed lack it (false). */
+export function requiresGpu(spec: RunSpec): boolean {
+  return 'requiresGpu' in spec && spec.requiresGpu === true;
+}
+
+/**
+ * What a worker consumes: the queues WORKER_QUEUES lists and, where its backend computes on a
+ * GPU, their GPU counterparts. A GPU worker keeps the plain queues too: any run may use a GPU.
+ */
+export function consumedQueueNames(queues: readonly QueueName[], gpu: boolean): RunQueueName[] {
+  return gpu ? [...queues, ...queues.map((queue) => GPU_QUEUES[queue])] : [...queues];
+}
 
 export interface RunJobData {
   runId: string;

@@ -1,7 +1,14 @@
 import type { ConnectionOptions } from 'bullmq';
+import type { RedisOptions } from 'ioredis';
 
 /** ioredis options from REDIS_URL, as BullMQ wants them (workers require maxRetriesPerRequest: null). */
 export function redisConnectionOptions(redisUrl: string): ConnectionOptions {
+  // BullMQ's type names its own client interface; these plain options are what it passes to ioredis.
+  return redisClientOptions(redisUrl) as ConnectionOptions;
+}
+
+/** The same options typed for a plain ioredis client (worker announcements and their readers). */
+export function redisClientOptions(redisUrl: string): RedisOptions {
   const u = new URL(redisUrl);
   const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0;
   return {

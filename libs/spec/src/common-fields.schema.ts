@@ -16,6 +16,14 @@ export const testFractionSchema = z.number().min(0.05).max(0.5);
 
 export const base64Schema = z.base64(formatMessage('must be base64 encoded'));
 
+/** A request's `requiresGpu`: only a worker whose backend computes on a GPU may run it. */
+export const requiresGpuRequestSchema = z.boolean().meta({
+  default: false,
+  description:
+    'Run only on a worker whose backend computes on a GPU (tfjs-node-gpu, or webgpu on a hardware adapter): the run waits in a GPU queue ' +
+    '(training-gpu, evaluation-gpu) until one takes it, and says so while none is connected',
+});
+
 export const ATTACK_NAMES = ['fgsm'] as const;
 export type AttackName = (typeof ATTACK_NAMES)[number];
 

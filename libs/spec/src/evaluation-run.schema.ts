@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { fieldMessage, fieldPath } from './issue-messages';
-import { seedSchema, testFractionSchema, uuidSchema } from './common-fields.schema';
+import { requiresGpuRequestSchema, seedSchema, testFractionSchema, uuidSchema } from './common-fields.schema';
 import {
   DEFAULT_VALIDATION_EXAMPLES,
   defenseRequestSchema,
@@ -148,6 +148,7 @@ export const createEvaluationRequestSchema = z.strictObject({
     description: 'With detectors: clean examples their thresholds are set on, a seeded subset of the TRAINING split',
   }),
   detectorAware: detectorAwareRequestSchema.optional().meta({ description: "With detectors: the detector-aware attack's settings" }),
+  requiresGpu: requiresGpuRequestSchema.optional(),
 });
 export type CreateEvaluationRequest = z.infer<typeof createEvaluationRequestSchema>;
 
@@ -189,6 +190,8 @@ export const evaluationRunSpecSchema = z
     /** Clean examples the detector thresholds are fitted on: a seeded subset (seed `seed`) of the TRAINING split, never the test split. */
     validationExamples: validationExamples.optional(),
     detectorAware: detectorAwareAttackSpecSchema.optional(),
+    /** Present (true) only on evaluations that must run on a GPU worker: absent is false. */
+    requiresGpu: z.literal(true).optional(),
   })
   .superRefine((spec, ctx) => {
     const present = [spec.detectors, spec.validationExamples, spec.detectorAware].filter((field) => field !== undefined).length;

@@ -61,6 +61,13 @@ describe('resolveEvaluationSpec', () => {
     expect(parse(10496)).toEqual({ ok: false, errors: ['shardSize must not be greater than 10240'] });
   });
 
+  it('stores requiresGpu only when true, and the stored schema accepts it', () => {
+    const gpu = resolved({ requiresGpu: true });
+    expect(gpu).toMatchObject({ requiresGpu: true });
+    expect(evaluationRunSpecSchema.safeParse(gpu).success).toBe(true);
+    expect(resolved({ requiresGpu: false })).not.toHaveProperty('requiresGpu');
+  });
+
   it('overrides only the parameters given and drops Square under L2', () => {
     const spec = resolved({ norm: 'l2', epsilons: [0.5, 1.5], params: { pgd: { steps: 50 } } });
     expect(spec.attacks).toEqual(['fgsm', 'pgd', 'apgd-ce', 'apgd-t']);

@@ -88,6 +88,7 @@ export function resolveEvaluationSpec(request: CreateEvaluationRequest, { spec: 
       shardSize: request.shardSize ?? DEFAULT_SHARD_SIZE,
       ...(defense && { defense }),
       ...detection,
+      ...(request.requiresGpu === true && { requiresGpu: true as const }),
     },
   };
 }

@@ -35,6 +35,15 @@ describe('resolveRunSpec', () => {
     });
   });
 
+  it('stores requiresGpu only when true, where the stored schema accepts it, and takes nothing but a boolean', () => {
+    expect(resolved({ kind: 'train', attack: undefined, requiresGpu: true })).toMatchObject({ requiresGpu: true });
+    expect(resolved({ requiresGpu: false })).not.toHaveProperty('requiresGpu');
+    expect(resolved({})).not.toHaveProperty('requiresGpu');
+    expect(trainingRunSpecSchema.safeParse({ ...resolved({ requiresGpu: true }) }).success).toBe(true);
+    expect(trainingRunSpecSchema.safeParse({ ...resolved({}), requiresGpu: false }).success).toBe(false);
+    expect(() => request({ requiresGpu: 'yes' })).toThrow(/requiresGpu/);
+  });
+
   it('measures a plain training run with FGSM at 0.1 and gives it no method', () => {
     const spec = resolved({ kind: 'train', attack: undefined });
     expect(spec.attack).toEqual({ name: 'fgsm', epsilon: 0.1 });

@@ -49,6 +49,7 @@ export function resolveRunSpec(request: CreateRunRequest, limits: RunLimits): Re
       ...(request.temperature !== undefined && { temperature: request.temperature }),
       ...(overfittingGuard && { overfittingGuard }),
       ...(request.dataParallel && { dataParallel: { shards: request.dataParallel.shards } }),
+      ...(request.requiresGpu === true && { requiresGpu: true as const }),
     },
   };
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { attackSpecSchema, seedSchema, testFractionSchema, uuidSchema } from './common-fields.schema';
+import { attackSpecSchema, requiresGpuRequestSchema, seedSchema, testFractionSchema, uuidSchema } from './common-fields.schema';
 import { datasetNameSchema, IMPORTED_MODEL, runModelNameSchema, trainingRunKindSchema } from './vocabulary';
 
 /**
@@ -139,6 +139,7 @@ export const createRunRequestSchema = z.strictObject({
   dataParallel: dataParallelSchema.optional().meta({
     description: 'train and adversarial-training (not free, not with a temperature): spread every step over the workers of the gradients queue',
   }),
+  requiresGpu: requiresGpuRequestSchema.optional(),
 });
 export type CreateRunRequest = z.infer<typeof createRunRequestSchema>;
 
@@ -177,6 +178,8 @@ export const trainingRunSpecSchema = z
     teacherCheckpointId: uuidSchema.optional(),
     /** Absent: every step in the training job's own process. */
     dataParallel: dataParallelSchema.optional(),
+    /** Present (true) only on runs that must run on a GPU worker: absent is false. */
+    requiresGpu: z.literal(true).optional(),
   })
   .superRefine((spec, ctx) => {
     if ((spec.model === IMPORTED_MODEL) !== (spec.importedModel !== undefined)) {

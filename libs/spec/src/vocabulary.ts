@@ -29,6 +29,23 @@ export const GRADIENT_QUEUE = 'gradients';
 export const QUEUE_NAMES = [TRAINING_QUEUE, EVALUATION_QUEUE, GRADIENT_QUEUE] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
+/**
+ * Runs whose spec says `requiresGpu` go to the GPU queue of their kind's queue, which only workers
+ * whose backend computes on a GPU consume (besides the plain queues WORKER_QUEUES lists).
+ */
+export const TRAINING_GPU_QUEUE = 'training-gpu';
+export const EVALUATION_GPU_QUEUE = 'evaluation-gpu';
+/** The gradient shards of a data-parallel run that requires a GPU. */
+export const GRADIENT_GPU_QUEUE = 'gradients-gpu';
+export const GPU_QUEUES = {
+  [TRAINING_QUEUE]: TRAINING_GPU_QUEUE,
+  [EVALUATION_QUEUE]: EVALUATION_GPU_QUEUE,
+  [GRADIENT_QUEUE]: GRADIENT_GPU_QUEUE,
+} as const satisfies Record<QueueName, string>;
+export type GpuQueueName = (typeof GPU_QUEUES)[QueueName];
+/** Every queue a run's job can be on. */
+export type RunQueueName = QueueName | GpuQueueName;
+
 export const DATASET_NAMES = ['mnist', 'fashion-mnist', 'cifar10'] as const;
 export const datasetNameSchema = z.enum(DATASET_NAMES);
 export type DatasetName = z.infer<typeof datasetNameSchema>;
@@ -50,6 +67,9 @@ export const IMPORTED_MODEL = 'imported';
 export const runModelNameSchema = z.enum([...MODEL_NAMES, IMPORTED_MODEL]);
 export type RunModelName = z.infer<typeof runModelNameSchema>;
 
-/** TensorFlow.js backends in the order the worker tries them (BULWARK_BACKEND forces one). */
-export const BACKEND_NAMES = ['node-gpu', 'node', 'wasm', 'cpu'] as const;
+/**
+ * TensorFlow.js backends in the order the worker tries them (BULWARK_BACKEND forces one). `webgpu`
+ * is Dawn from the npm `webgpu` package, chosen on its own only on a hardware adapter.
+ */
+export const BACKEND_NAMES = ['node-gpu', 'node', 'webgpu', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];

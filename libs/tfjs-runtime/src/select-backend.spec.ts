@@ -18,6 +18,7 @@ describe('selectBackend', () => {
       name: 'cpu',
       tfjsVersion: tf.version.tfjs,
       threads: 1,
+      gpu: false,
     });
     expect(tf.getBackend()).toBe('cpu');
     await expect(selectBackend({ forced: 'wasm' })).resolves.toMatchObject({ name: 'wasm', threads: 1 });
@@ -47,11 +48,12 @@ describe('selectBackend', () => {
 
       const info = await selectBackend({ log: (line) => lines.push(line) });
 
-      expect(info).toEqual({ name: 'wasm', tfjsVersion: tf.version.tfjs, threads: 1 });
+      expect(info).toEqual({ name: 'wasm', tfjsVersion: tf.version.tfjs, threads: 1, gpu: false });
       expect(tf.getBackend()).toBe('wasm');
       expect(lines).toEqual([
         'tfjs backend node-gpu skipped: @tensorflow/tfjs-node-gpu is not installed',
         'tfjs backend node skipped: @tensorflow/tfjs-node is not installed',
+        expect.stringMatching(/^tfjs backend webgpu skipped: tfjs-backend-webgpu cannot read tensors synchronously .*; BULWARK_BACKEND=webgpu forces it$/),
       ]);
     });
 

@@ -3,11 +3,16 @@ import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { cpus } from 'node:os';
 import { BACKEND_NAMES, type BackendName } from '@bulwark/spec';
 import { registerWasmTrainingKernels } from './wasm-kernels/register-wasm-training-kernels';
+import { describeAdapter, registerWebGpuBackend, webGpuSyncReadsMissing, type GpuAdapterInfo } from './webgpu-backend';
 
 export interface BackendInfo {
   name: BackendName;
   tfjsVersion: string;
   threads: number;
+  /** Whether it computes on a GPU (node-gpu, or webgpu on a hardware adapter): what lets a worker take GPU runs. */
+  gpu: boolean;
+  /** webgpu only: the adapter it runs on. */
+  adapter?: GpuAdapterInfo;
 }
 
 export interface SelectBackendOptions {
@@ -25,16 +30,17 @@ const NATIVE_PACKAGES: Partial<Record<BackendName, string>> = {
 /** Both native packages register their kernels under this one tfjs backend name. */
 const NATIVE_TFJS_BACKEND = 'tensorflow';
 
-type Attempt = { ok: true; threads: number } | { ok: false; reason: string };
+type Attempt = { ok: true; threads: number; adapter?: GpuAdapterInfo } | { ok: false; reason: string };
 
 export function isBackendName(value: string): value is BackendName {
   return (BACKEND_NAMES as readonly string[]).includes(value);
 }
 
 /**
- * Activates the fastest backend that loads: tfjs-node-gpu → tfjs-node → wasm → cpu.
- * A native package that is missing or broken costs one log line, never a stack trace,
- * because on machines without them that is the normal case.
+ * Activates the fastest backend that loads: tfjs-node-gpu → tfjs-node → webgpu (hardware adapter
+ * only, and only where it can read tensors synchronously) → wasm → cpu. A native package that is
+ * missing or broken costs one log line, never a stack trace, because on machines without them
+ * that is the normal case. A forced backend that fails is an error, never replaced by another.
  */
 export async function selectBackend(options: SelectBackendOptions = {}): Promise<BackendInfo> {
   const log = options.log ?? ((line: string) => console.log(line));
@@ -43,28 +49,36 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
     if (!isBackendName(forced)) {
       throw new Error(`BULWARK_BACKEND='${String(forced)}' is not one of ${BACKEND_NAMES.join(', ')}`);
     }
-    const attempt = await tryBackend(forced);
+    const attempt = await tryBackend(forced, true);
     if (!attempt.ok) {
       throw new Error(`BULWARK_BACKEND=${forced} but that TensorFlow.js backend could not be loaded: ${attempt.reason}`);
     }
-    return info(forced, attempt.threads);
+    const syncReadsMissing = forced === 'webgpu' ? webGpuSyncReadsMissing() : undefined;
+    if (syncReadsMissing !== undefined) log(`BULWARK_BACKEND=webgpu: ${syncReadsMissing}, so runs fail at their first such read`);
+    return info(forced, attempt);
   }
   for (const name of BACKEND_NAMES) {
-    const attempt = await tryBackend(name);
+    const attempt = await tryBackend(name, false);
     if (attempt.ok) {
-      return info(name, attempt.threads);
+      return info(name, attempt);
     }
     log(`tfjs backend ${name} skipped: ${attempt.reason}`);
   }
   throw new Error('no TensorFlow.js backend could be loaded, not even cpu');
 }
 
-async function tryBackend(name: BackendName): Promise<Attempt> {
+async function tryBackend(name: BackendName, forced: boolean): Promise<Attempt> {
   const nativePackage = NATIVE_PACKAGES[name];
   try {
     if (nativePackage !== undefined) {
       loadOptionalPackage(nativePackage);
     }
+    const syncReadsMissing = name === 'webgpu' && !forced ? webGpuSyncReadsMissing() : undefined;
+    if (syncReadsMissing !== undefined) {
+      // Checked before Dawn is loaded: on a machine without a GPU, selection then never touches EGL.
+      return { ok: false, reason: `${syncReadsMissing}; BULWARK_BACKEND=webgpu forces it` };
+    }
+    const adapter = name === 'webgpu' ? await registerWebGpuBackend({ allowSoftware: forced }) : undefined;
     const tfjsName = nativePackage !== undefined ? NATIVE_TFJS_BACKEND : name;
     if (name === 'wasm') {
       // Before setBackend, so that initialising the backend also runs the overrides' setup.
@@ -74,7 +88,7 @@ async function tryBackend(name: BackendName): Promise<Attempt> {
       return { ok: false, reason: `tfjs backend '${tfjsName}' failed to initialise` };
     }
     await tf.ready();
-    return { ok: true, threads: threadsOf(name) };
+    return { ok: true, threads: threadsOf(name), adapter };
   } catch (error) {
     return { ok: false, reason: describeLoadError(error, nativePackage) };
   }
@@ -107,11 +121,20 @@ function threadsOf(name: BackendName): number {
     case 'wasm':
       // 1 in Node: tfjs-backend-wasm 4.22 disables its threaded build there.
       return getThreadsCount();
+    case 'webgpu':
     case 'cpu':
       return 1;
   }
 }
 
-function info(name: BackendName, threads: number): BackendInfo {
-  return { name, tfjsVersion: tf.version.tfjs, threads };
+function info(name: BackendName, attempt: { threads: number; adapter?: GpuAdapterInfo }): BackendInfo {
+  const { threads, adapter } = attempt;
+  const gpu = name === 'node-gpu' || (adapter !== undefined && !adapter.software);
+  return { name, tfjsVersion: tf.version.tfjs, threads, gpu, ...(adapter && { adapter }) };
+}
+
+/** One line for logs: "webgpu (tfjs 4.22.0, 1 thread(s), GPU: NVIDIA … via native)". */
+export function describeBackend(backend: BackendInfo): string {
+  const device = backend.adapter ? `, ${backend.gpu ? 'GPU' : 'no GPU'}: ${describeAdapter(backend.adapter)}` : backend.gpu ? ', GPU' : '';
+  return `${backend.name} (tfjs ${backend.tfjsVersion}, ${backend.threads} thread(s)${device})`;
 }

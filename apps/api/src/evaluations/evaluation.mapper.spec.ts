@@ -38,12 +38,15 @@ describe('evaluation responses', () => {
       linfNorm: 0.1,
       l2Norm: 0.12,
     });
-    const body = toEvaluationResponse({
-      run,
-      results: [row('e1', 'naive', 0.1, 'fgsm', 5), row('e1', 'adaptive', 0.1, 'suite', 2), row('e1', 'naive', 0, 'fgsm', 9)],
-      gallery: [gallery],
-      shards: { done: 2, total: 3 },
-    });
+    const body = toEvaluationResponse(
+      {
+        run,
+        results: [row('e1', 'naive', 0.1, 'fgsm', 5), row('e1', 'adaptive', 0.1, 'suite', 2), row('e1', 'naive', 0, 'fgsm', 9)],
+        gallery: [gallery],
+        shards: { done: 2, total: 3 },
+      },
+      null,
+    );
     expect(body.curve).toEqual([
       { epsilon: 0, n: 10, cleanAccuracy: 0.9, robustAccuracy: { fgsm: 0.9 } },
       { epsilon: 0.1, n: 10, cleanAccuracy: 0.9, robustAccuracy: { fgsm: 0.5 } },
@@ -60,6 +63,7 @@ describe('evaluation responses', () => {
       [evaluation('e1', null), evaluation('e2', null)],
       [row('e2', 'direct', 0.1, 'fgsm', 4)],
       new Map([['e2', { done: 1, total: 1 }]]),
+      new Map(),
     );
     expect(list.items.map((i) => [i.run.id, i.curve.length, i.adaptiveCurve, i.flags, i.shards])).toEqual([
       ['e1', 0, null, null, null],

@@ -19,16 +19,21 @@ export interface EvaluationRecord {
 }
 
 /** `rows` may hold other evaluations' rows too: each summary takes its own. */
-export function toEvaluationSummary(run: Run, rows: RobustnessResult[], shards: ShardCounts | null = null): EvaluationSummaryResponse {
-  return { run: toRunResponse(run), ...toCurves(rows.filter((r) => r.runId === run.id)), flags: run.result?.flags ?? null, shards };
+export function toEvaluationSummary(run: Run, rows: RobustnessResult[], shards: ShardCounts | null, waitingFor: string | null): EvaluationSummaryResponse {
+  return { run: toRunResponse(run, waitingFor), ...toCurves(rows.filter((r) => r.runId === run.id)), flags: run.result?.flags ?? null, shards };
 }
 
-export function toEvaluationListResponse(evaluations: Run[], rows: RobustnessResult[], shards = new Map<string, ShardCounts>()): EvaluationListResponse {
-  return { items: evaluations.map((run) => toEvaluationSummary(run, rows, shards.get(run.id) ?? null)) };
+export function toEvaluationListResponse(
+  evaluations: Run[],
+  rows: RobustnessResult[],
+  shards: ReadonlyMap<string, ShardCounts>,
+  waitReasons: ReadonlyMap<string, string>,
+): EvaluationListResponse {
+  return { items: evaluations.map((run) => toEvaluationSummary(run, rows, shards.get(run.id) ?? null, waitReasons.get(run.id) ?? null)) };
 }
 
-export function toEvaluationResponse({ run, results, gallery, shards }: EvaluationRecord): EvaluationResponse {
-  const { run: runResponse, curve, adaptiveCurve, flags } = toEvaluationSummary(run, results, shards);
+export function toEvaluationResponse({ run, results, gallery, shards }: EvaluationRecord, waitingFor: string | null): EvaluationResponse {
+  const { run: runResponse, curve, adaptiveCurve, flags } = toEvaluationSummary(run, results, shards, waitingFor);
   return {
     run: runResponse,
     curve,

@@ -5,6 +5,7 @@ import { createdOrReplayed, parseIdempotencyKey } from '../common/idempotency-ke
 import { RunIdPipe } from '../runs/run-id.pipe';
 import { toRunResponse } from '../runs/run.mapper';
 import { RunResponse } from '../runs/run.response';
+import { WorkerPresenceService } from '../runs/worker-presence.service';
 import { CreateEvaluationDto } from './dto/create-evaluation.dto';
 import { ListEvaluationsQueryDto } from './dto/list-evaluations-query.dto';
 import { PredictDto } from './dto/predict.dto';
@@ -15,7 +16,10 @@ import { EvaluationsService } from './evaluations.service';
 @ApiTags('evaluations')
 @Controller('evaluations')
 export class EvaluationsController {
-  constructor(private readonly evaluations: EvaluationsService) {}
+  constructor(
+    private readonly evaluations: EvaluationsService,
+    private readonly presence: WorkerPresenceService,
+  ) {}
 
   @Post()
   @ApiOperation({
@@ -30,7 +34,8 @@ export class EvaluationsController {
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Res({ passthrough: true }) res: Response,
   ): Promise<RunResponse> {
-    return toRunResponse(createdOrReplayed(res, await this.evaluations.create(dto, parseIdempotencyKey(idempotencyKey))));
+    const run = createdOrReplayed(res, await this.evaluations.create(dto, parseIdempotencyKey(idempotencyKey)));
+    return toRunResponse(run, await this.presence.waitingFor(run));
   }
 
   @Get()
@@ -38,7 +43,7 @@ export class EvaluationsController {
   @ApiOkResponse({ type: EvaluationListResponse })
   async list(@Query() query: ListEvaluationsQueryDto): Promise<EvaluationListResponse> {
     const { evaluations, rows, shards } = await this.evaluations.list(query.runId);
-    return toEvaluationListResponse(evaluations, rows, shards);
+    return toEvaluationListResponse(evaluations, rows, shards, await this.presence.waitReasons(evaluations));
   }
 
   @Get(':id')
@@ -46,7 +51,8 @@ export class EvaluationsController {
   @ApiOkResponse({ type: EvaluationResponse })
   @ApiNotFoundResponse({ description: 'no evaluation with this id' })
   async get(@Param('id', RunIdPipe) id: string): Promise<EvaluationResponse> {
-    return toEvaluationResponse(await this.evaluations.get(id));
+    const record = await this.evaluations.get(id);
+    return toEvaluationResponse(record, await this.presence.waitingFor(record.run));
   }
 
   @Post(':id/predict')

@@ -27,6 +27,7 @@ export class ModelsController {
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Res({ passthrough: true }) res: Response,
   ): Promise<RunResponse> {
-    return toRunResponse(createdOrReplayed(res, await this.models.import(dto, parseIdempotencyKey(idempotencyKey))));
+    // An import never requires a GPU: nothing to wait for that the API could name.
+    return toRunResponse(createdOrReplayed(res, await this.models.import(dto, parseIdempotencyKey(idempotencyKey))), null);
   }
 }

@@ -4,16 +4,19 @@ import { Queue, QueueEvents } from 'bullmq';
 import type { ApiConfig } from '@bulwark/config';
 import type { Run } from '@bulwark/database';
 import {
+  EVALUATION_GPU_QUEUE,
   EVALUATION_QUEUE,
   EvaluationJob,
   PredictJobData,
   PredictJobResult,
   RunJobData,
+  TRAINING_GPU_QUEUE,
   TRAINING_QUEUE,
   TrainingJob,
   predictJobOptions,
   redisConnectionOptions,
   runJobOptions,
+  runQueueName,
 } from '@bulwark/queue';
 import { API_CONFIG } from '../common/api-config';
 
@@ -29,15 +32,21 @@ export class RunJobsProducer implements OnModuleDestroy {
   constructor(
     @InjectQueue(TRAINING_QUEUE) private readonly trainingQueue: Queue<TrainingJob['data'], unknown, TrainingJob['name']>,
     @InjectQueue(EVALUATION_QUEUE) private readonly evaluationQueue: Queue<EvaluationJob['data'], unknown, EvaluationJob['name']>,
+    @InjectQueue(TRAINING_GPU_QUEUE) private readonly trainingGpuQueue: Queue<TrainingJob['data'], unknown, TrainingJob['name']>,
+    @InjectQueue(EVALUATION_GPU_QUEUE) private readonly evaluationGpuQueue: Queue<EvaluationJob['data'], unknown, EvaluationJob['name']>,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
   ) {}
 
-  /** The run's job, named after its kind. Idempotent: the job id is the run id, so a second call for the same run adds nothing. */
-  async enqueue(run: Pick<Run, 'id' | 'kind'>): Promise<void> {
+  /**
+   * The run's job, named after its kind, on its kind's queue or, when its spec requires a GPU, on
+   * that queue's GPU counterpart. Idempotent: the job id is the run id, so a second call for the
+   * same run adds nothing.
+   */
+  async enqueue(run: Pick<Run, 'id' | 'kind' | 'spec'>): Promise<void> {
     const options = runJobOptions(run.id, { attempts: this.config.jobAttempts, backoffMs: this.config.jobBackoffMs });
     const data: RunJobData = { runId: run.id };
-    if (run.kind === 'evaluation') await this.evaluationQueue.add(run.kind, data, options);
-    else await this.trainingQueue.add(run.kind, data, options);
+    if (run.kind === 'evaluation') await this.evaluationQueueOf(run).add(run.kind, data, options);
+    else await this.trainingQueueOf(run).add(run.kind, data, options);
   }
 
   /**
@@ -63,8 +72,8 @@ export class RunJobsProducer implements OnModuleDestroy {
   }
 
   /** Removes a job that no worker holds yet; returns false if it is active (or already gone). */
-  async removeIfWaiting(run: Pick<Run, 'id' | 'kind'>): Promise<boolean> {
-    const queue: Queue = run.kind === 'evaluation' ? this.evaluationQueue : this.trainingQueue;
+  async removeIfWaiting(run: Pick<Run, 'id' | 'kind' | 'spec'>): Promise<boolean> {
+    const queue: Queue = run.kind === 'evaluation' ? this.evaluationQueueOf(run) : this.trainingQueueOf(run);
     const job = await queue.getJob(run.id);
     if (!job) return false;
     const state = await job.getState();
@@ -81,6 +90,14 @@ export class RunJobsProducer implements OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     const events = await this.events?.catch(() => undefined);
     await events?.close();
+  }
+
+  private trainingQueueOf(run: Pick<Run, 'kind' | 'spec'>) {
+    return runQueueName(run) === TRAINING_GPU_QUEUE ? this.trainingGpuQueue : this.trainingQueue;
+  }
+
+  private evaluationQueueOf(run: Pick<Run, 'kind' | 'spec'>) {
+    return runQueueName(run) === EVALUATION_GPU_QUEUE ? this.evaluationGpuQueue : this.evaluationQueue;
   }
 
   private queueEvents(): Promise<QueueEvents> {

@@ -39,8 +39,8 @@ function storedRun(): Run {
 }
 
 describe('toRunResponse', () => {
-  it('gives every column but the request hash, in the order clients have always seen them', () => {
-    const body = JSON.parse(JSON.stringify(toRunResponse(storedRun()))) as Record<string, unknown>;
+  it('gives every column but the request hash, in the order clients have always seen them, then why it waits', () => {
+    const body = JSON.parse(JSON.stringify(toRunResponse(storedRun(), null))) as Record<string, unknown>;
     expect(Object.keys(body)).toEqual([
       'id',
       'kind',
@@ -59,13 +59,18 @@ describe('toRunResponse', () => {
       'updatedAt',
       'startedAt',
       'finishedAt',
+      'waitingFor',
     ]);
-    expect(body).toMatchObject({ id: 'a1', spec, createdAt: '2025-01-02T03:04:05.678Z', cancelRequestedAt: null });
+    expect(body).toMatchObject({ id: 'a1', spec, createdAt: '2025-01-02T03:04:05.678Z', cancelRequestedAt: null, waitingFor: null });
   });
 
   it('maps a page item by item and keeps its counts', () => {
-    const page = toRunPageResponse({ items: [storedRun()], total: 7, limit: 1, offset: 3 });
-    expect(page).toMatchObject({ total: 7, limit: 1, offset: 3 });
+    const page = toRunPageResponse(
+      { items: [storedRun(), Object.assign(storedRun(), { id: 'a2' })], total: 7, limit: 2, offset: 3 },
+      new Map([['a2', 'no GPU']]),
+    );
+    expect(page).toMatchObject({ total: 7, limit: 2, offset: 3 });
     expect(page.items[0]).not.toHaveProperty('requestHash');
+    expect(page.items.map((item) => item.waitingFor)).toEqual([null, 'no GPU']);
   });
 });

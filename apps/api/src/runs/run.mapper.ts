@@ -1,8 +1,11 @@
 import type { Run } from '@bulwark/database';
 import type { RunPageResponse, RunResponse } from './run.response';
 
-/** Field by field, so a column added to the entity reaches clients only when added here. */
-export function toRunResponse(run: Run): RunResponse {
+/**
+ * Field by field, so a column added to the entity reaches clients only when added here.
+ * `waitingFor` is computed when the run is read (WorkerPresenceService), not stored.
+ */
+export function toRunResponse(run: Run, waitingFor: string | null): RunResponse {
   return {
     id: run.id,
     kind: run.kind,
@@ -21,9 +24,13 @@ export function toRunResponse(run: Run): RunResponse {
     updatedAt: run.updatedAt,
     startedAt: run.startedAt,
     finishedAt: run.finishedAt,
+    waitingFor,
   };
 }
 
-export function toRunPageResponse(page: { items: Run[]; total: number; limit: number; offset: number }): RunPageResponse {
-  return { items: page.items.map(toRunResponse), total: page.total, limit: page.limit, offset: page.offset };
+export function toRunPageResponse(
+  page: { items: Run[]; total: number; limit: number; offset: number },
+  waitReasons: ReadonlyMap<string, string>,
+): RunPageResponse {
+  return { items: page.items.map((run) => toRunResponse(run, waitReasons.get(run.id) ?? null)), total: page.total, limit: page.limit, offset: page.offset };
 }

@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { RUN_KINDS, RUN_STATUSES, RunKind, RunSpec, RunStatus } from '@bulwark/spec';
 
 export class RunBackendResponse {
@@ -10,6 +10,16 @@ export class RunBackendResponse {
 
   @ApiProperty()
   threads: number;
+
+  @ApiPropertyOptional({ description: 'Whether it computed on a GPU (absent on runs recorded before GPU workers existed)' })
+  gpu?: boolean;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    description: 'webgpu only: the adapter Dawn chose (vendor, architecture, device, description, route, software)',
+  })
+  adapter?: Record<string, unknown>;
 }
 
 /** A run as the API shows it: every column but the request hash behind idempotent replays. */
@@ -74,6 +84,14 @@ export class RunResponse {
 
   @ApiProperty({ type: Date, nullable: true })
   finishedAt: Date | null;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: 'no worker with a GPU is connected; the run waits in queue training-gpu until one is',
+    description: 'Why a queued run cannot start yet, where the API can tell (a run that requires a GPU while no GPU worker consumes its queue)',
+  })
+  waitingFor: string | null;
 }
 
 export class RunPageResponse {

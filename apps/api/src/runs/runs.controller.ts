@@ -11,6 +11,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
+import type { Run } from '@bulwark/database';
 import { createdOrReplayed, parseIdempotencyKey } from '../common/idempotency-key';
 import { CreateRunDto } from './dto/create-run.dto';
 import { ListRunsQueryDto } from './dto/list-runs-query.dto';
@@ -24,11 +25,15 @@ import { RunIdPipe } from './run-id.pipe';
 import { toRunPageResponse, toRunResponse } from './run.mapper';
 import { RunPageResponse, RunResponse } from './run.response';
 import { RunsService } from './runs.service';
+import { WorkerPresenceService } from './worker-presence.service';
 
 @ApiTags('runs')
 @Controller('runs')
 export class RunsController {
-  constructor(private readonly runs: RunsService) {}
+  constructor(
+    private readonly runs: RunsService,
+    private readonly presence: WorkerPresenceService,
+  ) {}
 
   @Post()
   @ApiOperation({ summary: 'Submit a training or adversarial-training run' })
@@ -39,7 +44,7 @@ export class RunsController {
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Res({ passthrough: true }) res: Response,
   ): Promise<RunResponse> {
-    return toRunResponse(createdOrReplayed(res, await this.runs.create(dto, parseIdempotencyKey(idempotencyKey))));
+    return this.respond(createdOrReplayed(res, await this.runs.create(dto, parseIdempotencyKey(idempotencyKey))));
   }
 
   @Post('resume')
@@ -57,21 +62,22 @@ export class RunsController {
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Res({ passthrough: true }) res: Response,
   ): Promise<RunResponse> {
-    return toRunResponse(createdOrReplayed(res, await this.runs.resume(dto, parseIdempotencyKey(idempotencyKey))));
+    return this.respond(createdOrReplayed(res, await this.runs.resume(dto, parseIdempotencyKey(idempotencyKey))));
   }
 
   @Get()
   @ApiOperation({ summary: 'List runs, newest first; filter by status and kind' })
   @ApiOkResponse({ type: RunPageResponse })
   async list(@Query() query: ListRunsQueryDto): Promise<RunPageResponse> {
-    return toRunPageResponse(await this.runs.list(query));
+    const page = await this.runs.list(query);
+    return toRunPageResponse(page, await this.presence.waitReasons(page.items));
   }
 
   @Get(':id')
   @ApiOkResponse({ type: RunResponse })
   @ApiNotFoundResponse()
   async get(@Param('id', RunIdPipe) id: string): Promise<RunResponse> {
-    return toRunResponse(await this.runs.get(id));
+    return this.respond(await this.runs.get(id));
   }
 
   @Get(':id/metrics')
@@ -114,6 +120,10 @@ export class RunsController {
   @ApiNotFoundResponse()
   @ApiConflictResponse({ description: 'The run has already ended' })
   async cancel(@Param('id', RunIdPipe) id: string): Promise<RunResponse> {
-    return toRunResponse(await this.runs.cancel(id));
+    return this.respond(await this.runs.cancel(id));
+  }
+
+  private async respond(run: Run): Promise<RunResponse> {
+    return toRunResponse(run, await this.presence.waitingFor(run));
   }
 }

@@ -1,15 +1,19 @@
 import { Module } from '@nestjs/common';
 import { BullModule } from '@nestjs/bullmq';
 import { DatabaseModule } from '@bulwark/database';
-import { EVALUATION_QUEUE, TRAINING_QUEUE } from '@bulwark/queue';
+import { EVALUATION_GPU_QUEUE, EVALUATION_QUEUE, TRAINING_GPU_QUEUE, TRAINING_QUEUE } from '@bulwark/queue';
 import { RunJobsProducer } from './run-jobs.producer';
+import { WorkerPresenceService } from './worker-presence.service';
 import { RunsController } from './runs.controller';
 import { RunsService } from './runs.service';
 
 @Module({
-  imports: [DatabaseModule, BullModule.registerQueue({ name: TRAINING_QUEUE }, { name: EVALUATION_QUEUE })],
+  imports: [
+    DatabaseModule,
+    BullModule.registerQueue({ name: TRAINING_QUEUE }, { name: EVALUATION_QUEUE }, { name: TRAINING_GPU_QUEUE }, { name: EVALUATION_GPU_QUEUE }),
+  ],
   controllers: [RunsController],
-  providers: [RunsService, RunJobsProducer],
-  exports: [BullModule, RunsService, RunJobsProducer],
+  providers: [RunsService, RunJobsProducer, WorkerPresenceService],
+  exports: [BullModule, RunsService, RunJobsProducer, WorkerPresenceService],
 })
 export class RunsModule {}

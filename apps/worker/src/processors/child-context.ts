@@ -3,8 +3,8 @@ import { Queue, type SandboxedJob } from 'bullmq';
 import { DataSource } from 'typeorm';
 import { WorkerConfig, loadWorkerConfig } from '@bulwark/config';
 import { EvaluationResultRepository, RunRepository, dataSourceOptions } from '@bulwark/database';
-import { EVALUATION_QUEUE, redisConnectionOptions } from '@bulwark/queue';
-import { BackendInfo, selectBackend } from '@bulwark/tfjs-runtime';
+import { redisConnectionOptions } from '@bulwark/queue';
+import { BackendInfo, describeBackend, selectBackend } from '@bulwark/tfjs-runtime';
 import { EvaluationInputs } from '../evaluation/evaluation-inputs';
 import type { JobContext } from '../job-context';
 
@@ -21,7 +21,8 @@ export interface ChildContext {
   /** Datasets and models the jobs of one evaluation share, kept between jobs. */
   evaluationInputs: EvaluationInputs;
   /** The evaluation queue, opened on first use: an evaluation job adds its shard jobs to it. */
-  evaluationQueue: () => Queue;
+  /** The queue a job's children go on: the one it came from, so a GPU evaluation's shards stay on GPU workers. */
+  queueNamed: (name: string) => Queue;
 }
 
 /**
@@ -49,9 +50,9 @@ async function createChildContext(): Promise<ChildContext> {
   const config = loadWorkerConfig();
   const backend = await selectBackend({ forced: config.forcedBackend, log });
   const dataSource = await new DataSource(dataSourceOptions(config.databaseUrl, 'bulwark-worker-job')).initialize();
-  log(`ready: backend ${backend.name} (tfjs ${backend.tfjsVersion}, ${backend.threads} thread(s))`);
+  log(`ready: backend ${describeBackend(backend)}`);
   const runs = new RunRepository(dataSource);
-  let queue: Queue | undefined;
+  const queues = new Map<string, Queue>();
   return {
     runs,
     evaluationResults: new EvaluationResultRepository(dataSource),
@@ -59,7 +60,11 @@ async function createChildContext(): Promise<ChildContext> {
     config,
     log,
     evaluationInputs: new EvaluationInputs(runs, config.datasetDirs),
-    evaluationQueue: () => (queue ??= new Queue(EVALUATION_QUEUE, { connection: redisConnectionOptions(config.redisUrl), prefix: config.queuePrefix })),
+    queueNamed: (name) => {
+      const queue = queues.get(name) ?? new Queue(name, { connection: redisConnectionOptions(config.redisUrl), prefix: config.queuePrefix });
+      queues.set(name, queue);
+      return queue;
+    },
   };
 }
 

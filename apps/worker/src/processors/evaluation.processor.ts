@@ -29,14 +29,14 @@ export default async function evaluationProcessor(sandboxed: SandboxedJob<Evalua
 
 /** Shard jobs as children of `parent`, with its retry policy; the parent parks with its own lock token. */
 async function shardDispatcher(parent: SandboxedJob, token: string | undefined): Promise<ShardDispatcher> {
-  const { evaluationQueue } = await childContext();
+  const { queueNamed } = await childContext();
   return {
     async waitFor(shards: EvaluationShardJobData[]) {
       if (!token) throw new Error(`internal: job ${parent.id} has no lock token to wait for its shards with`);
       const owner = { id: parent.id, queue: parent.queueQualifiedName };
       const backoff = parent.opts.backoff;
       const retry = { attempts: parent.opts.attempts ?? 1, backoffMs: typeof backoff === 'number' ? backoff : (backoff?.delay ?? 0) };
-      await evaluationQueue().addBulk(shards.map((data) => ({ name: 'evaluation-shard', data, opts: shardJobOptions(data, owner, retry) })));
+      await queueNamed(parent.queueName).addBulk(shards.map((data) => ({ name: 'evaluation-shard', data, opts: shardJobOptions(data, owner, retry) })));
       return parent.moveToWaitingChildren(token);
     },
     async failures() {

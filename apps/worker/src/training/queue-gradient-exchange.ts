@@ -1,7 +1,7 @@
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
-import { GRADIENT_QUEUE, GRADIENT_SHARD_JOB, GradientShardJobData, gradientShardJobOptions, redisConnectionOptions } from '@bulwark/queue';
+import { GRADIENT_GPU_QUEUE, GRADIENT_QUEUE, GRADIENT_SHARD_JOB, GradientShardJobData, gradientShardJobOptions, redisConnectionOptions } from '@bulwark/queue';
 import { decodeFloatArrays, encodeExamples, encodeFloatArrays, type GradientExchange, type ShardOutcome, type ShardedStep } from '@bulwark/training';
 import type { Dataset } from '@bulwark/data';
 
@@ -46,12 +46,14 @@ export interface QueueGradientExchange extends GradientExchange {
 export async function createQueueGradientExchange(options: {
   redisUrl: string;
   prefix: string;
+  /** The gradients queue, or its GPU counterpart for a run that requires a GPU. */
+  queueName: typeof GRADIENT_QUEUE | typeof GRADIENT_GPU_QUEUE;
   runId: string;
   dataset: Pick<Dataset, 'shape' | 'classNames'>;
 }): Promise<QueueGradientExchange> {
   const connection = redisConnectionOptions(options.redisUrl);
-  const queue = new Queue<GradientShardJobData, GradientShardJobResult>(GRADIENT_QUEUE, { connection, prefix: options.prefix });
-  const events = new QueueEvents(GRADIENT_QUEUE, { connection, prefix: options.prefix });
+  const queue = new Queue<GradientShardJobData, GradientShardJobResult>(options.queueName, { connection, prefix: options.prefix });
+  const events = new QueueEvents(options.queueName, { connection, prefix: options.prefix });
   const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
   await events.waitUntilReady();
   // Keys of this delivery only: a re-delivered trainer never reads an answer computed for its predecessor.
@@ -92,7 +94,7 @@ export async function createQueueGradientExchange(options: {
     const results: GradientShardJobResult[] = await Promise.all(
       queued.map((job, k) =>
         job.waitUntilFinished(events, SHARD_TIMEOUT_MS).catch((err: unknown) => {
-          throw new Error(`shard ${k} of step ${step} failed: ${(err as Error).message} (is a worker consuming the "${GRADIENT_QUEUE}" queue?)`);
+          throw new Error(`shard ${k} of step ${step} failed: ${(err as Error).message} (is a worker consuming the "${options.queueName}" queue?)`);
         }),
       ),
     );

@@ -1,6 +1,6 @@
 import type { LayersModel } from '@tensorflow/tfjs';
 import { UnrecoverableError } from 'bullmq';
-import { CHECKPOINT_FORMAT, RunJobData, TrainingJobName } from '@bulwark/queue';
+import { CHECKPOINT_FORMAT, GRADIENT_GPU_QUEUE, GRADIENT_QUEUE, RunJobData, TrainingJobName } from '@bulwark/queue';
 import { TrainingRunSpec, trainingRunSpecSchema } from '@bulwark/spec';
 import { createRng, Dataset, restoreRng } from '@bulwark/data';
 import { checkpointDigest, restoreCheckpoint, asLogitsModel, serializeCheckpoint } from '@bulwark/models';
@@ -96,8 +96,9 @@ async function trainRun(
       summary = await trainTeacherAtTemperature({ ...loop, model, temperature: spec.temperature });
     } else {
       if (spec.dataParallel) {
-        exchange = await createQueueGradientExchange({ redisUrl: ctx.queue.redisUrl, prefix: ctx.queue.prefix, runId: run.id, dataset: train });
-        ctx.log(`run ${run.id}: data-parallel, ${spec.dataParallel.shards} shards per step on the gradients queue`);
+        const queueName = spec.requiresGpu ? GRADIENT_GPU_QUEUE : GRADIENT_QUEUE;
+        exchange = await createQueueGradientExchange({ redisUrl: ctx.queue.redisUrl, prefix: ctx.queue.prefix, queueName, runId: run.id, dataset: train });
+        ctx.log(`run ${run.id}: data-parallel, ${spec.dataParallel.shards} shards per step on queue ${queueName}`);
       }
       const dataParallel = spec.dataParallel && exchange && { shards: spec.dataParallel.shards, exchange };
       summary = await trainClassifier({ ...loop, model, adversarial: adversarialTrainingOf(spec), overfittingGuard: guard, dataParallel });

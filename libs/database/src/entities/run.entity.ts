@@ -10,6 +10,10 @@ export interface RunBackend {
   name: string;
   tfjsVersion: string;
   threads: number;
+  /** Whether it computed on a GPU; absent on runs recorded before GPU workers existed. */
+  gpu?: boolean;
+  /** webgpu only: the adapter Dawn chose. */
+  adapter?: { vendor: string; architecture: string; device: string; description: string; route: string; software: boolean };
 }
 
 @Entity({ name: 'runs' })
