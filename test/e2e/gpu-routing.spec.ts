@@ -35,7 +35,7 @@ describe('GPU routing end to end (API + a worker without a GPU)', () => {
       expect.objectContaining({
         pid: cluster.worker.child.pid,
         backend: expect.objectContaining({ name: 'wasm', gpu: false }),
-        queues: ['training', 'evaluation'],
+        queues: ['training', 'evaluation', 'gradients'],
       }),
     ]);
     expect(cluster.worker.output()).toContain('not consuming "training-gpu"');
