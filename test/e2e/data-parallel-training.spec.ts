@@ -1,5 +1,6 @@
 import { startTestCluster, TestCluster } from '../support/cluster';
-import { ManagedProcess, assertBuilt, killProcessTree, waitFor } from '../support/processes';
+import { readFileSync } from 'node:fs';
+import { ManagedProcess, assertBuilt, descendants, killProcessTree, waitFor } from '../support/processes';
 
 jest.setTimeout(600_000);
 
@@ -101,20 +102,39 @@ describe('data-parallel training end to end (API + 1, 2 and 4 worker processes)'
     const redelivered = () => cluster.workers.some((w) => w.output().includes('stalled; it will be re-delivered'));
     const { sha256 } = await train(async (runId) => {
       await waitFor('the run to be a fifth done', async () => ((await getRun(runId)).progress as number) > 0.2, 120_000, 100);
-      // kill -9 a worker that only runs shards, with its job processes, while its last word is
-      // that it started one (a crashed machine, mid-step), and start a replacement.
       const trainer = cluster.workers.find((w) => w.output().includes(`job ${runId} (adversarial-training) started`));
-      const victim = await waitFor(
-        'a worker to be mid-shard',
-        () =>
-          Promise.resolve(cluster.workers.find((w) => w !== trainer && w.child.exitCode === null && /\(gradient-shard\) started[^\n]*\s*$/.test(w.output()))),
-        60_000,
-        20,
-      );
-      killProcessTree(victim.child.pid!);
-      await cluster.startWorker();
+      // kill -9 a worker that only runs shards, with its job processes, while one of them is
+      // computing (a crashed machine, mid-step), and start a replacement. A shard finished just
+      // before the kill is redone by nobody: then the run goes on, and the next kill is tried.
+      for (let attempt = 0; attempt < 5 && !redelivered() && (await getRun(runId)).status === 'running'; attempt += 1) {
+        const candidates = cluster.workers.filter((w) => w !== trainer && w.child.exitCode === null);
+        const victim = await waitFor('a worker to be computing a shard', () => busyWorker(candidates), 60_000, 0);
+        killProcessTree(victim.child.pid!);
+        await cluster.startWorker();
+        await waitFor('the killed shard to be re-delivered', () => Promise.resolve(redelivered()), 10_000).catch(() => undefined);
+      }
     });
     expect(sha256).toBe(reference);
     expect(redelivered()).toBe(true);
   });
 });
+
+/** CPU time (clock ticks) the processes below `pid` have used: a sandboxed job process uses some only while it computes. */
+function childTicks(pid: number): number {
+  return descendants(pid).reduce((sum, child) => {
+    try {
+      const stat = readFileSync(`/proc/${child}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return sum + Number(fields[11]) + Number(fields[12]);
+    } catch {
+      return sum;
+    }
+  }, 0);
+}
+
+/** One of `workers` whose job processes used CPU during the last 50 ms, if any. */
+async function busyWorker(workers: ManagedProcess[]): Promise<ManagedProcess | undefined> {
+  const before = workers.map((w) => childTicks(w.child.pid!));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  return workers.find((w, i) => childTicks(w.child.pid!) > before[i]);
+}

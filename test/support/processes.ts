@@ -84,7 +84,7 @@ export function killProcessTree(pid: number): number[] {
   return tree;
 }
 
-function descendants(pid: number): number[] {
+export function descendants(pid: number): number[] {
   const parents = new Map<number, number[]>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
