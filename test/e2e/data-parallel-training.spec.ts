@@ -1,5 +1,6 @@
+import { Queue } from 'bullmq';
+import { GRADIENT_QUEUE, redisConnectionOptions } from '../../libs/queue/src';
 import { startTestCluster, TestCluster } from '../support/cluster';
-import { readFileSync } from 'node:fs';
 import { ManagedProcess, assertBuilt, descendants, killProcessTree, waitFor } from '../support/processes';
 
 jest.setTimeout(600_000);
@@ -17,9 +18,10 @@ describe('data-parallel training end to end (API + 1, 2 and 4 worker processes)'
     dataset: 'mnist',
     model: 'mlp',
     attack: { name: 'fgsm', epsilon: 0.1 },
-    method: { name: 'pgd', steps: 2 },
+    // Shards of 125 examples with PGD-8: long enough (about half a second) to be killed mid-shard.
+    method: { name: 'pgd', steps: 8 },
     epochs: 1,
-    batchSize: 250,
+    batchSize: 500,
     seed: 3,
     dataParallel: { shards: 4 },
   };
@@ -76,11 +78,11 @@ describe('data-parallel training end to end (API + 1, 2 and 4 worker processes)'
     reference = sha256;
     const metrics = (await cluster.call('GET', `/runs/${runId}/metrics`)).body.items as { key: string; value: number }[];
     const metric = (key: string) => metrics.find((m) => m.key === key)?.value;
-    // 8,000 training digits in minibatches of 250: 32 steps of 4 shards, weights (1 MB) out and gradients back every time.
+    // 8,000 training digits in minibatches of 500: 16 steps of 4 shards, weights (1 MB) out and gradients back every time.
     expect(metric('dp_step_seconds')).toBeGreaterThan(0);
     expect(metric('dp_shard_compute_seconds')).toBeGreaterThan(0);
     expect(metric('dp_bytes_per_step')).toBeGreaterThan(4 * 2 * 1_000_000);
-    expect(metric('test_clean_accuracy')).toBeGreaterThan(0.5);
+    expect(metric('test_clean_accuracy')).toBeGreaterThan(0.3);
   });
 
   it('ends bit-identical with 2 and with 4 worker processes, which all compute shards', async () => {
@@ -99,42 +101,43 @@ describe('data-parallel training end to end (API + 1, 2 and 4 worker processes)'
   });
 
   it('ends bit-identical when a worker is killed mid-step: its shard is redone elsewhere', async () => {
-    const redelivered = () => cluster.workers.some((w) => w.output().includes('stalled; it will be re-delivered'));
-    const { sha256 } = await train(async (runId) => {
-      await waitFor('the run to be a fifth done', async () => ((await getRun(runId)).progress as number) > 0.2, 120_000, 100);
-      const trainer = cluster.workers.find((w) => w.output().includes(`job ${runId} (adversarial-training) started`));
-      // kill -9 a worker that only runs shards, with its job processes, while one of them is
-      // computing (a crashed machine, mid-step), and start a replacement. A shard finished just
-      // before the kill is redone by nobody: then the run goes on, and the next kill is tried.
-      for (let attempt = 0; attempt < 5 && !redelivered() && (await getRun(runId)).status === 'running'; attempt += 1) {
-        const candidates = cluster.workers.filter((w) => w !== trainer && w.child.exitCode === null);
-        const victim = await waitFor('a worker to be computing a shard', () => busyWorker(candidates), 60_000, 0);
-        killProcessTree(victim.child.pid!);
+    const queue = new Queue(GRADIENT_QUEUE, { connection: redisConnectionOptions(cluster.env.REDIS_URL), prefix: cluster.env.QUEUE_PREFIX });
+    let killedJob: string | undefined;
+    try {
+      const { sha256 } = await train(async (runId) => {
+        await waitFor('the run to be under way', async () => ((await getRun(runId)).progress as number) > 0.1, 120_000, 100);
+        const trainer = cluster.workers.find((w) => w.output().includes(`job ${runId} (adversarial-training) started`));
+        // kill -9 a worker that only runs shards, with its job processes, while it holds an active
+        // shard (a crashed machine, mid-step), then start a replacement. It is frozen first, so the
+        // shard cannot finish between the check and the kill.
+        killedJob = await waitFor(
+          'a shard worker to be killed mid-shard',
+          async () => {
+            for (const job of await queue.getActive()) {
+              const victim = cluster.workers.find((w) => w !== trainer && w.child.exitCode === null && job.processedBy?.endsWith(`:${w.child.pid!}`));
+              if (!victim) continue;
+              const tree = [victim.child.pid!, ...descendants(victim.child.pid!)];
+              tree.forEach((pid) => process.kill(pid, 'SIGSTOP'));
+              if ((await queue.getJobState(job.id!)) === 'active') {
+                killProcessTree(victim.child.pid!);
+                return job.id;
+              }
+              tree.forEach((pid) => process.kill(pid, 'SIGCONT'));
+            }
+            return undefined;
+          },
+          60_000,
+          10,
+        );
         await cluster.startWorker();
-        await waitFor('the killed shard to be re-delivered', () => Promise.resolve(redelivered()), 10_000).catch(() => undefined);
-      }
-    });
-    expect(sha256).toBe(reference);
-    expect(redelivered()).toBe(true);
+      });
+      expect(sha256).toBe(reference);
+      expect(killedJob).toBeDefined();
+      // Re-delivered once its lock expired, and computed by another worker.
+      expect(cluster.workers.some((w) => w.output().includes(`job ${killedJob!} stalled; it will be re-delivered`))).toBe(true);
+      expect(await queue.getJobState(killedJob!)).toBe('completed');
+    } finally {
+      await queue.close();
+    }
   });
 });
-
-/** CPU time (clock ticks) the processes below `pid` have used: a sandboxed job process uses some only while it computes. */
-function childTicks(pid: number): number {
-  return descendants(pid).reduce((sum, child) => {
-    try {
-      const stat = readFileSync(`/proc/${child}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return sum + Number(fields[11]) + Number(fields[12]);
-    } catch {
-      return sum;
-    }
-  }, 0);
-}
-
-/** One of `workers` whose job processes used CPU during the last 50 ms, if any. */
-async function busyWorker(workers: ManagedProcess[]): Promise<ManagedProcess | undefined> {
-  const before = workers.map((w) => childTicks(w.child.pid!));
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  return workers.find((w, i) => childTicks(w.child.pid!) > before[i]);
-}

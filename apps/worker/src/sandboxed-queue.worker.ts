@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Job, Worker } from 'bullmq';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { WorkerConfig } from '@bulwark/config';
 import { RunRepository } from '@bulwark/database';
@@ -59,6 +60,8 @@ abstract class SandboxedQueueWorker implements OnApplicationBootstrap, OnApplica
       useWorkerThreads: false,
       // A job whose worker died is re-delivered and resumes from its checkpoint; twice is allowed.
       maxStalledCount: 2,
+      // Recorded on every job it takes (processedBy): the same id the worker announces itself under.
+      name: `${hostname()}:${process.pid}`,
       lockDuration: this.config.lockDurationMs,
       stalledInterval: this.config.stalledIntervalMs,
     });
