@@ -141,13 +141,16 @@ export async function trainClassifier(options: TrainOptions): Promise<TrainSumma
         ? undefined
         : (batchIndex, batchesPerEpoch) => warmedEpsilon(settings.epsilon, settings.epsilonWarmup, batchIndex, batchesPerEpoch),
     guard: options.overfittingGuard,
-    createMethod: trainingMethodFor(options.adversarial),
+    createMethod: methodOf(settings),
   });
 }
 
 /** The method trainClassifier trains with: what a data-parallel shard worker rebuilds from the run's spec. */
 export function trainingMethodFor(adversarial: AdversarialTraining | FgsmSettings | undefined): CreateTrainingMethod {
-  const settings = adversarial === undefined ? undefined : resolveAdversarial(adversarial);
+  return methodOf(adversarial === undefined ? undefined : resolveAdversarial(adversarial));
+}
+
+function methodOf(settings: ResolvedAdversarialTraining | undefined): CreateTrainingMethod {
   return (context) => (settings === undefined ? cleanTraining(context) : adversarialTrainingMethod(context, settings));
 }
 
