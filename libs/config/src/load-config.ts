@@ -23,6 +23,9 @@ export interface ApiConfig extends CommonConfig {
   jobAttempts: number;
   jobBackoffMs: number;
   predictTimeoutMs: number;
+  /** Connecting to Postgres or Redis, or a Redis command, that takes longer counts as the store being down (a 503). */
+  storeTimeoutMs: number;
+  shutdownGraceMs: number;
 }
 
 export interface WorkerConfig extends CommonConfig {
@@ -106,6 +109,8 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
     jobAttempts: integer(env, 'JOB_ATTEMPTS', 1, 100),
     jobBackoffMs: integer(env, 'JOB_BACKOFF_MS', 0, 3_600_000),
     predictTimeoutMs: integer(env, 'PREDICT_TIMEOUT_MS', 100, 600_000),
+    storeTimeoutMs: integer(env, 'STORE_TIMEOUT_MS', 50, 60_000),
+    shutdownGraceMs: integer(env, 'API_SHUTDOWN_GRACE_MS', 100, 600_000),
   };
 }
 

@@ -14,7 +14,15 @@ export const ENTITIES = [Run, Metric, Checkpoint, RobustnessResult, AdversarialE
 /** In timestamp order. Listed by class, not by glob, so they resolve the same from src and dist. */
 export const MIGRATIONS = [InitialSchema1764086400000, Evaluations1764100000000, EvaluationViews1764200000000, EvaluationShards1764300000000];
 
-export function dataSourceOptions(databaseUrl: string, applicationName = 'bulwark'): DataSourceOptions {
+/** Bounds on waiting for Postgres, for a process that must answer while it is down (the API). */
+export interface PostgresTimeouts {
+  /** A new connection that takes longer fails (Postgres down or unreachable). */
+  connectTimeoutMs: number;
+  /** A query with no answer after this long fails on the client: a frozen server cannot hold a request forever. */
+  queryTimeoutMs: number;
+}
+
+export function dataSourceOptions(databaseUrl: string, applicationName = 'bulwark', timeouts?: PostgresTimeouts): DataSourceOptions {
   return {
     type: 'postgres',
     url: databaseUrl,
@@ -24,6 +32,9 @@ export function dataSourceOptions(databaseUrl: string, applicationName = 'bulwar
     synchronize: false,
     migrationsRun: false,
     applicationName,
-    extra: { max: 5 },
+    extra: {
+      max: 5,
+      ...(timeouts && { connectionTimeoutMillis: timeouts.connectTimeoutMs, query_timeout: timeouts.queryTimeoutMs }),
+    },
   };
 }
