@@ -1,5 +1,5 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
@@ -81,18 +81,17 @@ export interface PrivatePostgres {
   destroy(): Promise<void>;
 }
 
-const PG_BIN_DIRS = ['/usr/local/bin', '/usr/lib/postgresql/15/bin'];
+/** Where Postgres's server programs live: a source install, then Debian's packages (newest first). */
+function pgBinDirs(): string[] {
+  const debian = existsSync('/usr/lib/postgresql') ? readdirSync('/usr/lib/postgresql').sort((a, b) => Number(b) - Number(a)) : [];
+  return ['/usr/local/bin', ...debian.map((version) => `/usr/lib/postgresql/${version}/bin`)];
+}
 
 function pgBin(name: string): string {
-  for (const dir of PG_BIN_DIRS) {
-    try {
-      execFileSync(join(dir, name), ['--version'], { stdio: 'ignore' });
-      return join(dir, name);
-    } catch {
-      // not in this folder
-    }
-  }
-  throw new Error(`${name} (Postgres 15) was not found in ${PG_BIN_DIRS.join(' or ')}`);
+  const dirs = pgBinDirs();
+  const found = dirs.map((dir) => join(dir, name)).find((path) => existsSync(path));
+  if (!found) throw new Error(`${name} (Postgres 15) was not found in ${dirs.join(' or ')}`);
+  return found;
 }
 
 /**
