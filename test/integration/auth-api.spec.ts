@@ -2,6 +2,7 @@ import { INestApplication } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
+import Redis from 'ioredis';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { createApiApp } from '../../apps/api/src/bootstrap-api';
@@ -10,6 +11,7 @@ import { ApiKeyRepository, Run, RunRepository } from '../../libs/database/src';
 import { EVALUATION_QUEUE, TRAINING_QUEUE, redisConnectionOptions } from '../../libs/queue/src/index';
 import { TrainingRunSpec } from '../../libs/spec/src';
 import { createTestKey } from '../support/api-keys';
+import { freePort } from '../support/processes';
 import { testApiConfig } from '../support/test-config';
 
 /** This file's runs carry seeds in this range, so counts ignore what other files write to the same database. */
@@ -309,6 +311,13 @@ describe('per-key rate limits across two API instances sharing Redis', () => {
     await on(first).post('/evaluations').set(bearer(key)).send({ runId: randomUuid() }).expect(429);
     await on(first).post('/runs').set(bearer(otherKey)).send(submission).expect(201);
     await on(first).get('/runs/00000000-0000-4000-8000-00000000abcd').set(bearer(key)).expect(404);
+    // The counts live in Redis, under the deployment's prefix.
+    const redis = new Redis(config.redisUrl);
+    try {
+      expect((await redis.keys(`${config.queuePrefix}:rate-limit:*`)).length).toBeGreaterThan(0);
+    } finally {
+      redis.disconnect();
+    }
   });
 
   it('limits heavy reads on their own budget', async () => {
@@ -317,6 +326,31 @@ describe('per-key rate limits across two API instances sharing Redis', () => {
     const limited = await on(first).get('/runs').set(bearer(otherKey)).expect(429);
     expect(Number(limited.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     expect(limited.body.message).toMatch(/at most 2 heavy reads per 30 s per API key \(RATE_LIMIT_HEAVY_READS\)/);
+  });
+});
+
+describe('rate limits while Redis is unreachable', () => {
+  let app: INestApplication;
+
+  beforeAll(async () => {
+    // Nothing listens on this port: the limits' Redis is down from the start.
+    app = await startApp(testApiConfig('rate-down', { REDIS_URL: `redis://127.0.0.1:${await freePort()}`, RATE_LIMIT_HEAVY_READS: '1' }));
+  });
+  afterAll(() => app?.close());
+
+  it('fail open: a heavy read that needs only Postgres is answered at once, uncounted', async () => {
+    const dataSource = app.get(DataSource);
+    const key = await createTestKey(dataSource, { tenant: tenantName('rate-down') });
+    const { tenantId } = (await app.get(ApiKeyRepository).authenticate(key))!;
+    const run = await dataSource.getRepository(Run).save({ tenantId, kind: 'train', status: 'succeeded', spec: { ...trainingSpec, kind: 'train' } });
+    for (let i = 0; i < 3; i += 1) {
+      const started = Date.now();
+      await request(app.getHttpServer() as Server)
+        .get(`/runs/${run.id}/metrics`)
+        .set(bearer(key))
+        .expect(200);
+      expect(Date.now() - started).toBeLessThan(1000);
+    }
   });
 });
 
