@@ -60,6 +60,13 @@ describe('the API as an outsider meets it (process from dist/, default settings)
     expect(res.headers.get('access-control-allow-origin')).toBeNull();
   });
 
+  it('keeps the OpenAPI document open, declaring the bearer key', async () => {
+    const res = await local('/docs/openapi.json');
+    expect(res.status).toBe(200);
+    const document = (await res.json()) as { components: { securitySchemes: Record<string, { scheme: string }> } };
+    expect(Object.values(document.components.securitySchemes).map((s) => s.scheme)).toEqual(['bearer']);
+  });
+
   it('does not say what it runs on', async () => {
     expect((await local('/health')).headers.get('x-powered-by')).toBeNull();
   });
