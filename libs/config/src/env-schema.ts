@@ -59,7 +59,7 @@ export const ENV_SCHEMA: readonly EnvVarSpec[] = [
     apps: ['api'],
     required: false,
     default: '60000',
-    description: 'The window of the per-key rate limits; a key over a limit gets 429 with Retry-After until its window ends',
+    description: 'The window of the per-key rate limits; a key over a limit gets 429 (with Retry-After) for one window from its first refused request',
   },
   {
     name: 'RATE_LIMIT_SUBMITS',
