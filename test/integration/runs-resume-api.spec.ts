@@ -1,13 +1,13 @@
 import { INestApplication } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { createHash } from 'node:crypto';
-import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { createApiApp } from '../../apps/api/src/bootstrap-api';
 import { ApiConfig } from '../../libs/config/src';
 import { Checkpoint, Metric, Run } from '../../libs/database/src';
 import { TRAINING_QUEUE, redisConnectionOptions } from '../../libs/queue/src/index';
 import { testApiConfig } from '../support/test-config';
+import { HttpClient, keyedHttp } from '../support/api-keys';
 
 /** Seeds of this file's runs: other files write runs to the same database at the same time. */
 const FILE_SEED = 7400;
@@ -27,7 +27,7 @@ describe('POST /runs/resume (real Postgres and Redis, no worker)', () => {
   let config: ApiConfig;
   let queue: Queue;
   let dataSource: DataSource;
-  const http = () => request(app.getHttpServer());
+  let http: HttpClient;
   const runCount = async (): Promise<number> => {
     const [{ count }] = await dataSource.query(`SELECT count(*)::int AS count FROM runs WHERE (spec->>'seed')::numeric BETWEEN $1 AND $2`, [
       FILE_SEED,
@@ -40,6 +40,7 @@ describe('POST /runs/resume (real Postgres and Redis, no worker)', () => {
     config = testApiConfig('api-resume', { BODY_LIMIT_BYTES: '2048' });
     app = await createApiApp(config, ['error', 'warn']);
     await app.init();
+    http = await keyedHttp(app);
     dataSource = app.get(DataSource);
     queue = new Queue(TRAINING_QUEUE, { connection: redisConnectionOptions(config.redisUrl), prefix: config.queuePrefix });
   });
