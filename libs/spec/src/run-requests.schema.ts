@@ -81,13 +81,14 @@ export type ResumeRunRequest = z.infer<typeof resumeRunRequestSchema>;
 export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 
 /**
- * A whole number in a query string, where everything arrives as text: decimal digits only
- * (no '', '1e20', '0x10' or ' 5' that Number() would take), checked against the bounds after.
+ * A whole number in a query string, where everything arrives as text: up to 10 decimal digits,
+ * optionally negative (so that -1 is told it is below the minimum), never '', '1e20', '0x10' or
+ * ' 5' that Number() would take; checked against the bounds after.
  */
 const queryInteger = (min: number, max: number) =>
   z
     .string()
-    .regex(/^\d{1,10}$/, fieldMessage('must be a whole number (1-10 decimal digits)'))
+    .regex(/^-?\d{1,10}$/, fieldMessage('must be an integer number (up to 10 decimal digits)'))
     .transform(Number)
     .pipe(z.int().min(min).max(max));
 
