@@ -17,6 +17,8 @@ describe('nestsDeeperThan', () => {
     expect(nestsDeeperThan(bytes(JSON.stringify({ a: '[[[[[[' })), 1)).toBe(false);
     expect(nestsDeeperThan(bytes(JSON.stringify({ a: 'say \\"[[[[ " {{{{' })), 1)).toBe(false);
     expect(nestsDeeperThan(bytes(JSON.stringify({ a: 'é[ü{' })), 1)).toBe(false);
+    expect(nestsDeeperThan(bytes(JSON.stringify({ a: 'ends in a backslash \\', b: [[1]] })), 2)).toBe(true);
+    expect(nestsDeeperThan(bytes(JSON.stringify({ a: 'x'.repeat(1_000_000), b: [1] })), 2)).toBe(false);
   });
 });
 
