@@ -19,9 +19,9 @@ export async function createApiApp(config: ApiConfig, logger: LogLevel[] | false
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { bodyParser: false, logger });
   // Every body is UTF-8 JSON, or refused before a byte of it is read.
   app.use(requireJsonBodies);
-  // Registered first, so it reads predict bodies before the general parser (which then skips
-  // a body already read): a batch of images is far larger than any other request. Every parser
-  // refuses a Content-Length over its limit before reading, and deep nesting before parsing.
+  // Registered first, so it reads predict bodies before the general parser (which then leaves
+  // them be): a batch of images is far larger than any other request. Every parser refuses a
+  // Content-Length over its limit before reading, and deep nesting before parsing.
   app.use('/evaluations/:id/predict', boundedJson(Math.max(config.bodyLimitBytes, PREDICT_BODY_LIMIT_BYTES)));
   app.use('/models/import', boundedJson(Math.max(config.bodyLimitBytes, config.modelUploadLimitBytes)));
   // A carried-over run brings its checkpoint (a few MiB of weights and optimizer state).
