@@ -100,9 +100,11 @@ export const listRunsQuerySchema = z.strictObject({
     .regex(IDEMPOTENCY_KEY_PATTERN, fieldMessage('must be 1-255 printable ASCII characters'))
     .optional()
     .meta({ description: 'Only the run created with this Idempotency-Key: a client finds what an earlier request created without sending it again' }),
-  limit: queryInteger(1, 200).default(20),
+  limit: queryInteger(1, 200).default(20).meta({ description: 'Runs per page, 1-200 (default 20)' }),
   // Postgres takes OFFSET as a bigint; an int4 bound keeps it far inside that.
-  offset: queryInteger(0, MAX_INT4).default(0),
+  offset: queryInteger(0, MAX_INT4)
+    .default(0)
+    .meta({ description: `Runs to skip, 0-${MAX_INT4} (default 0)` }),
 });
 export type ListRunsQuery = z.infer<typeof listRunsQuerySchema>;
 
