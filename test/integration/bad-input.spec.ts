@@ -647,6 +647,33 @@ describe('bad input (real Postgres and Redis, no worker)', () => {
         },
         { name: 'cancel with a deep body', method: 'POST', path: `/runs/${trainedRunId}/cancel`, raw: `${'['.repeat(5000)}${']'.repeat(5000)}` },
       ];
+      // Names that would be paths, wherever a name reaches a layer, a file or a metric series.
+      for (const traversal of ['../../../etc/passwd', '/etc/passwd', '..', '.env', 'a/../../b']) {
+        probes.push(
+          {
+            name: `featureLayer ${traversal}`,
+            method: 'POST',
+            path: '/evaluations',
+            json: { runId: trainedRunId, epsilons: [0.1], suite: 'quick', detectors: [{ kind: 'mahalanobis', featureLayer: traversal }] },
+            field: 'detectors.0.featureLayer',
+          },
+          {
+            name: `weight path ${traversal}`,
+            method: 'POST',
+            path: '/models/import',
+            json: { ...fullImport, modelJson: { ...modelJson, weightsManifest: [{ ...modelJson.weightsManifest[0], paths: [traversal] }] } },
+            field: 'modelJson.weightsManifest[0].paths[0]',
+          },
+          {
+            name: `metric key ${traversal}`,
+            method: 'POST',
+            path: '/runs/resume',
+            json: { run: plainRun, checkpoint, metrics: [{ key: traversal, step: 1, value: 0 }] },
+            field: 'metrics.0.key',
+          },
+          { name: `metrics query key ${traversal}`, method: 'GET', path: `/runs/${trainedRunId}/metrics?key=${encodeURIComponent(traversal)}`, field: 'key' },
+        );
+      }
       // The largest bodies each route lets through, broken only at the end: the server parses all of them.
       // Serialised here, so that /health measures the server's work on them rather than this file's.
       const big = 'A'.repeat(Math.floor((config.modelUploadLimitBytes - 4096) / 4) * 4);

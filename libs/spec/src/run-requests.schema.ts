@@ -19,8 +19,8 @@ const resumeCheckpointSchema = z.strictObject({
 });
 
 /** A metric series' name, as workers write them and GET /runs/:id/metrics filters by them. */
-export const METRIC_KEY_PATTERN = /^[a-z0-9_.-]{1,64}$/;
-const metricKeySchema = z.string().regex(METRIC_KEY_PATTERN, fieldMessage('must be 1-64 characters of a-z, 0-9, _ . -'));
+export const METRIC_KEY_PATTERN = /^[a-z0-9_-][a-z0-9_.-]{0,63}$/;
+const metricKeySchema = z.string().regex(METRIC_KEY_PATTERN, fieldMessage('must be 1-64 characters of a-z, 0-9, _ . - (not starting with .)'));
 
 const resumeMetricSchema = z.strictObject({
   key: metricKeySchema,
