@@ -92,6 +92,12 @@ describe('POST /runs/resume (real Postgres and Redis, no worker)', () => {
     ['an invalid run', { run: { ...run, epochs: 0 }, checkpoint }, /^run\.epochs must not be less than 1/],
     ['no checkpoint', { run }, /^checkpoint should not be (null or )?undefined/],
     ['a foreign format', { run, checkpoint: { ...checkpoint, format: 'pytorch' } }, /^checkpoint\.format must be a bulwark checkpoint format/],
+    // Once a 500: the name did not fit the column.
+    [
+      'a format too long to store',
+      { run, checkpoint: { ...checkpoint, format: `bulwark-ckpt-v${'1'.repeat(30)}` } },
+      /^checkpoint\.format must be a bulwark checkpoint format/,
+    ],
     ['a metric that is not a number', { run, checkpoint, metrics: [{ key: 'train_loss', step: 1, value: 'x' }] }, /^metrics\.0\.value must be a number/],
     // Epoch 3 runs again and writes its own points: one sent for it is refused, not dropped unseen.
     [

@@ -14,7 +14,8 @@ const resumeCheckpointSchema = z.strictObject({
   sha256: z.hex().length(64).meta({ description: 'SHA-256 of the bytes (hex), as the checkpoint listing gives it: checked before anything is stored' }),
   format: z
     .string()
-    .regex(/^bulwark-ckpt-v\d+$/, fieldMessage('must be a bulwark checkpoint format (bulwark-ckpt-v1, …)'))
+    // The version is bounded so the name fits the checkpoints.format column (32 characters).
+    .regex(/^bulwark-ckpt-v\d{1,6}$/, fieldMessage('must be a bulwark checkpoint format (bulwark-ckpt-v1, …)'))
     .meta({ example: 'bulwark-ckpt-v1', description: 'The checkpoint format, as the listing gives it' }),
 });
 
