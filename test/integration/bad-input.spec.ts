@@ -674,6 +674,24 @@ describe('bad input (real Postgres and Redis, no worker)', () => {
           { name: `metrics query key ${traversal}`, method: 'GET', path: `/runs/${trainedRunId}/metrics?key=${encodeURIComponent(traversal)}`, field: 'key' },
         );
       }
+      // NUL, which Postgres text and jsonb cannot hold, and other control characters in the strings that are stored.
+      for (const control of ['\u0000', '\u001b[2J', '\u007f']) {
+        probes.push(
+          {
+            name: `import name with ${JSON.stringify(control)}`,
+            method: 'POST',
+            path: '/models/import',
+            json: { ...fullImport, name: `digits${control}` },
+            field: 'name',
+          },
+          {
+            name: `Idempotency-Key query with ${JSON.stringify(control)}`,
+            method: 'GET',
+            path: `/runs?idempotencyKey=${encodeURIComponent(`k${control}`)}`,
+            field: 'idempotencyKey',
+          },
+        );
+      }
       // The largest bodies each route lets through, broken only at the end: the server parses all of them.
       // Serialised here, so that /health measures the server's work on them rather than this file's.
       const big = 'A'.repeat(Math.floor((config.modelUploadLimitBytes - 4096) / 4) * 4);
