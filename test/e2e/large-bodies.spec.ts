@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { loadApiConfig } from '../../libs/config/src';
-import { MAX_INPUT_LENGTH, MAX_PREDICT_INPUTS } from '../../libs/spec/src';
+import { MAX_INPUT_LENGTH, MAX_PREDICT_INPUTS, MAX_RESUME_METRICS } from '../../libs/spec/src';
 import { uniqueQueuePrefix } from '../support/test-config';
 import { API_MAIN, ManagedProcess, assertBuilt, freePort, startProcess, waitFor } from '../support/processes';
 
@@ -60,6 +60,17 @@ describe('large bodies against a real API process (no worker)', () => {
           inputs: Array.from({ length: MAX_PREDICT_INPUTS }, (_, i) => Array.from({ length: MAX_INPUT_LENGTH }, () => (i === 63 ? 2 : 0.123456789))),
         }),
         status: 400,
+      },
+      {
+        // The most a resume may bring, accepted: stored in one transaction with its run.
+        name: `resume, ${MAX_RESUME_METRICS} metric points, accepted`,
+        path: '/runs/resume',
+        body: JSON.stringify({
+          run: { ...run, epochs: 20 },
+          checkpoint,
+          metrics: Array.from({ length: MAX_RESUME_METRICS }, (_, i) => ({ key: `k${i % 10_000}`, step: Math.floor(i / 10_000), value: i })),
+        }),
+        status: 201,
       },
       {
         name: 'resume, 100,000 metric points',
