@@ -6,6 +6,7 @@ import { createApiApp } from '../../apps/api/src/bootstrap-api';
 import { ApiConfig } from '../../libs/config/src';
 import { Checkpoint, Metric, Run } from '../../libs/database/src';
 import { TRAINING_QUEUE, redisConnectionOptions } from '../../libs/queue/src/index';
+import { MAX_RESUME_METRICS } from '../../libs/spec/src';
 import { testApiConfig } from '../support/test-config';
 import { HttpClient, keyedHttp } from '../support/api-keys';
 
@@ -18,7 +19,6 @@ const checkpoint = { epoch: 2, data: bytes.toString('base64'), sha256: createHas
 const metrics = [
   { key: 'train_loss', step: 1, value: 0.9 },
   { key: 'train_loss', step: 2, value: 0.5 },
-  { key: 'train_loss', step: 3, value: 0.4 },
   { key: 'test_clean_accuracy', step: 2, value: 0.8 },
 ];
 
@@ -62,7 +62,6 @@ describe('POST /runs/resume (real Postgres and Redis, no worker)', () => {
     );
     expect(stored.map((c) => [c.epoch, c.sha256, c.format, Buffer.compare(c.data, bytes)])).toEqual([[2, checkpoint.sha256, 'bulwark-ckpt-v1', 0]]);
     const points = await dataSource.getRepository(Metric).find({ where: { runId: res.body.id }, order: { key: 'ASC', step: 'ASC' } });
-    // Epoch 3 runs again and writes its own.
     expect(points.map((p) => [p.key, p.step, p.value])).toEqual([
       ['test_clean_accuracy', 2, 0.8],
       ['train_loss', 1, 0.9],
@@ -94,7 +93,30 @@ describe('POST /runs/resume (real Postgres and Redis, no worker)', () => {
     ['an invalid run', { run: { ...run, epochs: 0 }, checkpoint }, /^run\.epochs must not be less than 1/],
     ['no checkpoint', { run }, /^checkpoint should not be (null or )?undefined/],
     ['a foreign format', { run, checkpoint: { ...checkpoint, format: 'pytorch' } }, /^checkpoint\.format must be a bulwark checkpoint format/],
+    // Once a 500: the name did not fit the column.
+    [
+      'a format too long to store',
+      { run, checkpoint: { ...checkpoint, format: `bulwark-ckpt-v${'1'.repeat(30)}` } },
+      /^checkpoint\.format must be a bulwark checkpoint format/,
+    ],
     ['a metric that is not a number', { run, checkpoint, metrics: [{ key: 'train_loss', step: 1, value: 'x' }] }, /^metrics\.0\.value must be a number/],
+    // Epoch 3 runs again and writes its own points: one sent for it is refused, not dropped unseen.
+    [
+      'a metric after the checkpoint',
+      { run, checkpoint, metrics: [...metrics, { key: 'train_loss', step: 3, value: 0.4 }] },
+      /^metrics\.3\.step 3 is after checkpoint\.epoch 2/,
+    ],
+    ['a metric key outside the allow-list', { run, checkpoint, metrics: [{ key: '../x', step: 1, value: 1 }] }, /^metrics\.0\.key must be 1-64 characters/],
+    [
+      'a step out of range',
+      { run, checkpoint, metrics: [{ key: 'train_loss', step: 2 ** 31, value: 1 }] },
+      /^metrics\.0\.step must not be greater than 2147483647/,
+    ],
+    [
+      'more metric points than MAX_RESUME_METRICS',
+      { run, checkpoint, metrics: Array.from({ length: MAX_RESUME_METRICS + 1 }, (_, i) => ({ key: `k${i % 1000}`, step: i % 3, value: 0 })) },
+      new RegExp(`^metrics must contain no more than ${MAX_RESUME_METRICS} elements`),
+    ],
   ];
 
   it.each(bad)('refuses %s with a 400 naming the field and stores nothing', async (_case, body, message) => {

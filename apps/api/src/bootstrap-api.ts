@@ -2,13 +2,12 @@ import { INestApplication, LogLevel } from '@nestjs/common';
 import { HttpAdapterHost, NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { json } from 'express';
 import { cleanupOpenApiDoc } from 'nestjs-zod';
 import type { ApiConfig } from '@bulwark/config';
 import { MAX_PREDICT_INPUTS } from '@bulwark/spec';
 import { AppModule } from './app.module';
 import { BodyParserErrorFilter } from './common/body-parser-error.filter';
-import { jsonOnly } from './common/json-only.middleware';
+import { boundedJson, requireJsonBodies } from './common/bounded-json';
 import { ZodRequestPipe } from './common/zod-request.pipe';
 
 /** 64 CIFAR-10 images of 3,072 numbers, each written with up to 20 characters in JSON. */
@@ -29,14 +28,16 @@ export async function createApiApp(config: ApiConfig, logger: LogLevel[] | false
       maxAge: 600,
     });
   }
-  app.use(jsonOnly);
-  // Registered first, so it reads predict bodies before the general parser (which then skips
-  // a body already read): a batch of images is far larger than any other request.
-  app.use('/evaluations/:id/predict', json({ limit: Math.max(config.bodyLimitBytes, PREDICT_BODY_LIMIT_BYTES) }));
-  app.use('/models/import', json({ limit: Math.max(config.bodyLimitBytes, config.modelUploadLimitBytes) }));
+  // Every body is UTF-8 JSON, or refused before a byte of it is read.
+  app.use(requireJsonBodies);
+  // Registered first, so it reads predict bodies before the general parser (which then leaves
+  // them be): a batch of images is far larger than any other request. Every parser refuses a
+  // Content-Length over its limit before reading, and deep nesting before parsing.
+  app.use('/evaluations/:id/predict', boundedJson(Math.max(config.bodyLimitBytes, PREDICT_BODY_LIMIT_BYTES)));
+  app.use('/models/import', boundedJson(Math.max(config.bodyLimitBytes, config.modelUploadLimitBytes)));
   // A carried-over run brings its checkpoint (a few MiB of weights and optimizer state).
-  app.use('/runs/resume', json({ limit: Math.max(config.bodyLimitBytes, config.modelUploadLimitBytes) }));
-  app.useBodyParser('json', { limit: config.bodyLimitBytes });
+  app.use('/runs/resume', boundedJson(Math.max(config.bodyLimitBytes, config.modelUploadLimitBytes)));
+  app.use(boundedJson(config.bodyLimitBytes));
   app.useGlobalFilters(
     new BodyParserErrorFilter(app.get(HttpAdapterHost).httpAdapter, [
       { bytes: config.bodyLimitBytes, variable: 'BODY_LIMIT_BYTES' },

@@ -82,7 +82,7 @@ export class RunsService {
     if (parentField) {
       throw new BadRequestException([`run.${parentField}: a run built on another checkpoint cannot be resumed here: that checkpoint does not travel with it`]);
     }
-    const spec = this.resolveSpec(dto.run);
+    const spec = this.resolveSpec(dto.run, 'run.');
     const { epoch, format } = dto.checkpoint;
     if (epoch >= spec.epochs) {
       throw new BadRequestException([`checkpoint.epoch: ${epoch} leaves nothing to resume of a run of ${spec.epochs} epochs`]);
@@ -92,8 +92,8 @@ export class RunsService {
     if (digest !== dto.checkpoint.sha256.toLowerCase()) {
       throw new BadRequestException([`checkpoint.sha256 does not match the data (whose SHA-256 is ${digest}): the checkpoint was damaged or cut short`]);
     }
-    // Later epochs run again, and write their own points.
-    const metrics = (dto.metrics ?? []).filter((point) => point.step <= epoch).map(({ key, step, value }) => ({ key, step, value }));
+    // The schema has checked the points as a whole (each once, none after the checkpoint), so the insert cannot collide.
+    const metrics = (dto.metrics ?? []).map(({ key, step, value }) => ({ key, step, value }));
     return this.submit(tenantId, spec, { idempotencyKey, checkpoint: { epoch, data, sha256: digest, format }, metrics });
   }
 
@@ -231,10 +231,10 @@ export class RunsService {
     return this.get(tenantId, id);
   }
 
-  /** The stored spec of a POST /runs body, or a 400 naming every field at fault. */
-  private resolveSpec(request: CreateRunRequest): TrainingRunSpec {
+  /** The stored spec of a POST /runs body, or a 400 naming every field at fault (under `prefix` where the body nests it). */
+  private resolveSpec(request: CreateRunRequest, prefix = ''): TrainingRunSpec {
     const resolved = resolveRunSpec(request, { maxEpochs: this.config.maxEpochs, maxBatchSize: this.config.maxBatchSize });
-    if (!resolved.ok) throw new BadRequestException(resolved.errors);
+    if (!resolved.ok) throw new BadRequestException(resolved.errors.map((error) => `${prefix}${error}`));
     return resolved.spec;
   }
 
