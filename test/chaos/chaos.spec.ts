@@ -54,7 +54,7 @@ describe('chaos: worker kills and store outages mid-run', () => {
   let cluster: TestCluster;
   let reference: Outcome;
 
-  const call = (method: string, path: string, body?: unknown) => timedCall(cluster.base, method, path, body);
+  const call = (method: string, path: string, body?: unknown) => timedCall(cluster.base, method, path, body, cluster.auth);
   const currentWorker = () => cluster.workers[cluster.workers.length - 1];
   const submit = async (): Promise<string> => {
     const answer = await call('POST', '/runs', SPEC);
@@ -80,7 +80,9 @@ describe('chaos: worker kills and store outages mid-run', () => {
     const metrics = (await call('GET', `/runs/${id}/metrics`)).body.items as Metric[];
     const checkpoints = await checkpointsOf(id);
     const last = checkpoints[checkpoints.length - 1];
-    const bytes = last ? Buffer.from(await (await fetch(`${cluster.base}/runs/${id}/checkpoints/${last.id}`)).arrayBuffer()) : Buffer.alloc(0);
+    const bytes = last
+      ? Buffer.from(await (await fetch(`${cluster.base}/runs/${id}/checkpoints/${last.id}`, { headers: cluster.auth })).arrayBuffer())
+      : Buffer.alloc(0);
     return { status: run.status, error: run.error, metrics, checkpoints, finalSha256: createHash('sha256').update(bytes).digest('hex') };
   };
   /** Succeeded, each metric step and checkpoint once, and equal to the undisturbed run to the bit. */
@@ -119,6 +121,9 @@ describe('chaos: worker kills and store outages mid-run', () => {
       WORKER_LOCK_DURATION_MS: '4000',
       WORKER_STALLED_INTERVAL_MS: '1000',
       JOB_BACKOFF_MS: '1000',
+      // The suite polls and submits faster than a person would; the limits are not what it tests.
+      RATE_LIMIT_SUBMITS: '10000',
+      RATE_LIMIT_HEAVY_READS: '10000',
       // Stranded runs are found within seconds of an outage's end, not the default minute.
       RECONCILE_INTERVAL_MS: '3000',
       RECONCILE_GRACE_MS: '5000',

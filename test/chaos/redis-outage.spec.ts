@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
 import { Pool } from 'pg';
 import { TRAINING_QUEUE, redisConnectionOptions } from '../../libs/queue/src/index';
+import { createTestKeyAt } from '../support/api-keys';
 import { API_MAIN, ManagedProcess, assertBuilt, freePort, startProcess, waitFor } from '../support/processes';
 import { PrivatePostgres, PrivateRedis, startPrivatePostgres, startPrivateRedis } from '../support/private-services';
 import { TimedAnswer, timedCall } from '../support/timed-http';
@@ -24,7 +25,9 @@ describe('the API while its Redis is down', () => {
   let db: Pool;
   let queue: Queue;
   const prefix = 'chaos-redis-outage';
-  const call = (method: string, path: string, body?: unknown, headers?: Record<string, string>) => timedCall(base, method, path, body, headers);
+  let auth: Record<string, string>;
+  const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+    timedCall(base, method, path, body, { ...auth, ...headers });
 
   beforeAll(async () => {
     assertBuilt();
@@ -33,6 +36,7 @@ describe('the API while its Redis is down', () => {
     base = `http://127.0.0.1:${port}`;
     api = startProcess(API_MAIN, { DATABASE_URL: pg.url, REDIS_URL: redis.url, QUEUE_PREFIX: prefix, API_PORT: String(port), API_HOST: '127.0.0.1' });
     await waitFor('the API to be healthy', async () => (await fetch(`${base}/health`)).ok, 60_000);
+    auth = { Authorization: `Bearer ${await createTestKeyAt(pg.url)}` };
     db = new Pool({ connectionString: pg.url, max: 1 });
     // Its idle connection ends when the test stops Postgres; the next query opens another.
     db.on('error', () => undefined);

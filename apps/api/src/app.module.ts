@@ -5,6 +5,7 @@ import type { ConnectionOptions } from 'bullmq';
 import type { ApiConfig } from '@bulwark/config';
 import { dataSourceOptions } from '@bulwark/database';
 import { failFastRedisOptions } from '@bulwark/queue';
+import { AuthModule } from './auth/auth.module';
 import { API_CONFIG } from './common/api-config';
 import { HealthController } from './health/health.controller';
 import { EvaluationsModule } from './evaluations/evaluations.module';
@@ -42,6 +43,7 @@ export class AppModule {
         }),
         // BullMQ's type names its own client interface; these plain options are what it passes to ioredis.
         BullModule.forRoot({ connection: failFastRedisOptions(config.redisUrl, config.storeTimeoutMs) as ConnectionOptions, prefix: config.queuePrefix }),
+        AuthModule,
         RunsModule,
         EvaluationsModule,
         LineageModule,

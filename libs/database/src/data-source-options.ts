@@ -9,10 +9,19 @@ import { AdversarialExample } from './entities/adversarial-example.entity';
 import { RobustnessResult } from './entities/robustness-result.entity';
 import { EvaluationShard } from './entities/evaluation-shard.entity';
 import { EvaluationShards1764300000000 } from './migrations/1764300000000-evaluation-shards';
+import { TenantsAndApiKeys1764500000000 } from './migrations/1764500000000-tenants-and-api-keys';
+import { Tenant } from './entities/tenant.entity';
+import { ApiKey } from './entities/api-key.entity';
 
-export const ENTITIES = [Run, Metric, Checkpoint, RobustnessResult, AdversarialExample, EvaluationShard];
+export const ENTITIES = [Run, Metric, Checkpoint, RobustnessResult, AdversarialExample, EvaluationShard, Tenant, ApiKey];
 /** In timestamp order. Listed by class, not by glob, so they resolve the same from src and dist. */
-export const MIGRATIONS = [InitialSchema1764086400000, Evaluations1764100000000, EvaluationViews1764200000000, EvaluationShards1764300000000];
+export const MIGRATIONS = [
+  InitialSchema1764086400000,
+  Evaluations1764100000000,
+  EvaluationViews1764200000000,
+  EvaluationShards1764300000000,
+  TenantsAndApiKeys1764500000000,
+];
 
 /** Bounds on waiting for Postgres, for a process that must answer while it is down (the API). */
 export interface PostgresTimeouts {

@@ -1,6 +1,7 @@
 import { Controller, Get, Inject } from '@nestjs/common';
 import { InjectQueue } from '@nestjs/bullmq';
 import { ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { Public } from '../auth/caller.decorator';
 import { Queue } from 'bullmq';
 import { DataSource } from 'typeorm';
 import type { ApiConfig } from '@bulwark/config';
@@ -9,6 +10,7 @@ import { API_CONFIG } from '../common/api-config';
 import { StoreUnavailableError, withinStoreTimeout } from '../common/store-unavailable';
 
 @ApiTags('health')
+@Public()
 @Controller('health')
 export class HealthController {
   constructor(
