@@ -9,10 +9,11 @@ import { AdversarialExample } from './entities/adversarial-example.entity';
 import { RobustnessResult } from './entities/robustness-result.entity';
 import { EvaluationShard } from './entities/evaluation-shard.entity';
 import { EvaluationShards1764300000000 } from './migrations/1764300000000-evaluation-shards';
+import { CrashBudget1764400000000 } from './migrations/1764400000000-crash-budget';
 
 export const ENTITIES = [Run, Metric, Checkpoint, RobustnessResult, AdversarialExample, EvaluationShard];
 /** In timestamp order. Listed by class, not by glob, so they resolve the same from src and dist. */
-export const MIGRATIONS = [InitialSchema1764086400000, Evaluations1764100000000, EvaluationViews1764200000000, EvaluationShards1764300000000];
+export const MIGRATIONS = [InitialSchema1764086400000, Evaluations1764100000000, EvaluationViews1764200000000, EvaluationShards1764300000000, CrashBudget1764400000000];
 
 export function dataSourceOptions(databaseUrl: string, applicationName = 'bulwark'): DataSourceOptions {
   return {
