@@ -17,7 +17,7 @@ import {
   TRAINING_GPU_QUEUE,
   TRAINING_QUEUE,
   TrainingJob,
-  cappedBackoffMs,
+  retryDelayMs,
   consumedQueueNames,
   isRunJobName,
   redisConnectionOptions,
@@ -76,7 +76,9 @@ abstract class SandboxedQueueWorker implements OnApplicationBootstrap, OnApplica
     // A predict job's return value is its answers (up to 64); the log gets their gist.
     this.worker.on('completed', (job) => this.logger.log(`job ${String(job.id)} (${job.name}) completed: ${gist(job.returnvalue)}`));
     this.worker.on('active', (job) => this.logger.log(`job ${String(job.id)} (${job.name}) started, attempt ${job.attemptsMade + 1}`));
-    this.worker.on('stalled', (jobId) => this.logger.warn(`job ${jobId} stalled (its worker died or froze); it will be re-delivered and counted against its crash budget`));
+    this.worker.on('stalled', (jobId) =>
+      this.logger.warn(`job ${jobId} stalled (its worker died or froze); it will be re-delivered and counted against its crash budget`),
+    );
     this.worker.on('error', (err) => this.logger.error(`queue error: ${err.message}`));
     this.logger.log(`consuming "${this.queueName}" (prefix ${this.config.queuePrefix}, concurrency ${this.config.concurrency})`);
   }
@@ -96,11 +98,9 @@ abstract class SandboxedQueueWorker implements OnApplicationBootstrap, OnApplica
     this.logger.log('worker closed');
   }
 
-  /** The wait before a failed job's next attempt: its own backoff, capped at JOB_BACKOFF_MAX_MS (jobs of older releases carry 'exponential'). */
+  /** The wait before a failed job's next attempt: its own backoff, capped at JOB_BACKOFF_MAX_MS. */
   private backoffMs(attemptsMade: number, backoff: JobsOptions['backoff']): number {
-    if (typeof backoff === 'number') return backoff;
-    const base = backoff?.delay ?? 0;
-    return backoff?.type === 'fixed' ? base : cappedBackoffMs(attemptsMade, base, this.config.jobBackoffMaxMs);
+    return retryDelayMs(attemptsMade, backoff, this.config.jobBackoffMaxMs);
   }
 
   private async onFailed(job: Job<QueueJobData> | undefined, err: Error): Promise<void> {

@@ -132,6 +132,20 @@ export function cappedBackoffMs(attemptsMade: number, baseMs: number, maxMs: num
   return Math.min(maxMs, Math.round(baseMs * 2 ** Math.max(0, attemptsMade - 1)));
 }
 
+/**
+ * The wait before a failed job's next attempt, whatever its backoff option (a number, `fixed`,
+ * BullMQ's `exponential` of jobs enqueued by older releases, or capped-exponential). A Worker
+ * registers it as `settings.backoffStrategy`: without it, BullMQ cannot retry (nor fail) a job
+ * whose backoff is capped-exponential, and the job is left active until it stalls.
+ */
+export function retryDelayMs(attemptsMade: number, backoff: JobsOptions['backoff'], maxMs: number): number {
+  if (typeof backoff === 'number') return backoff;
+  const base = backoff?.delay ?? 0;
+  if (backoff?.type === 'fixed') return base;
+  if (backoff?.type === 'exponential') return Math.round(base * 2 ** Math.max(0, attemptsMade - 1));
+  return cappedBackoffMs(attemptsMade, base, maxMs);
+}
+
 /** The job id is the run id, so enqueueing the same run twice is a no-op in BullMQ. */
 export function runJobOptions(runId: string, retry: RetryPolicy): JobsOptions {
   return {
