@@ -198,7 +198,7 @@ async function main(): Promise<void> {
   const cluster = await startLocalCluster({ workers: 1, port: options.port });
   const results: Measured[] = [];
   try {
-    const api = apiClient(cluster.base);
+    const api = apiClient(cluster.base, cluster.key);
     const base = await api<RunView>('POST', '/runs', { kind: 'train', dataset: 'mnist', model: 'cnn-small', epochs: 1, batchSize: 128, seed: 1 });
     await finished(api, base.id);
     for (const workers of workerCounts) {

@@ -45,6 +45,7 @@ trap stop_cluster EXIT
 trap 'log "stopping"; exit 0' INT TERM
 start_cluster "$workers"
 log "API on http://$API_HOST:$API_PORT (OpenAPI at /docs), $workers worker(s); Ctrl-C stops them"
+log "every call but /health needs an API key: npm run -s keys -- create --tenant NAME --role admin (same DATABASE_URL)"
 # Any process that exits ends the cluster: a half-running one would hide the failure.
 wait -n
 log "a process of the cluster exited; stopping the others (logs in $cluster_logs)"

@@ -1,7 +1,7 @@
 /**
  * The demo's client side: submits a plainly trained and an FGSM-adversarially trained MLP with
  * the same data, seed and budget over the API, follows both to the end, and prints their clean
- * and FGSM test accuracy side by side. Usage: node dist/scripts/demo-client.js [apiBaseUrl]
+ * and FGSM test accuracy side by side. Usage: BULWARK_API_KEY=<key> node dist/scripts/demo-client.js [apiBaseUrl]
  */
 import { apiClient } from './lib/api-client';
 

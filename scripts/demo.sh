@@ -16,5 +16,11 @@ export API_HOST="${API_HOST:-127.0.0.1}"
 
 trap stop_cluster EXIT
 start_cluster
+# Every call needs an API key: the demo makes one for its own tenant, as an operator would.
+if [ -z "${BULWARK_API_KEY:-}" ]; then
+  BULWARK_API_KEY=$(create_api_key demo member)
+  export BULWARK_API_KEY
+  log "created an API key of tenant demo (npm run -s keys -- create --tenant demo --role member)"
+fi
 
 node dist/scripts/demo-client.js "http://$API_HOST:$API_PORT" || { log "demo failed; worker log:"; tail -n 40 "$cluster_logs/worker-1.log" >&2; exit 1; }

@@ -3,7 +3,7 @@
  * curves side by side (robust accuracy = per-example worst case over FGSM, PGD, APGD-CE,
  * APGD-T and Square). Usage:
  *
- *   node dist/scripts/evaluate-client.js <apiBaseUrl> <runId>[=label] ... [--epsilons 0,0.05,0.1,0.2,0.3] [--examples 1000] [--seed 0]
+ *   BULWARK_API_KEY=<key> node dist/scripts/evaluate-client.js <apiBaseUrl> <runId>[=label] ... [--epsilons 0,0.05,0.1,0.2,0.3] [--examples 1000] [--seed 0]
  */
 import { apiClient } from './lib/api-client';
 

@@ -94,6 +94,12 @@ start_cluster() {
   return 1
 }
 
+# Prints a new API key of tenant $1 (created if new) with role $2 (default member), made by the
+# admin command the README documents; the database of $DATABASE_URL must be migrated (start_cluster does).
+create_api_key() {
+  npm run --silent keys -- create --tenant "$1" --role "${2:-member}" | tail -n 1
+}
+
 stop_cluster() {
   for pid in "${cluster_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true

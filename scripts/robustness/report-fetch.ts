@@ -1,3 +1,4 @@
+import { apiAuthHeaders } from '../lib/api-client';
 import { fingerprintOf } from './plan-fingerprint';
 import type { CurvePoint, StoredEvaluation, StoredRun, StoredTraining } from './report-rows';
 import type { PlanEntries } from './report-schedule';
@@ -44,7 +45,7 @@ export async function fetchStored(
 
 /** A body of raw bytes from the API (a checkpoint file). */
 async function download(apiBase: string, path: string): Promise<Buffer> {
-  const res = await fetch(`${apiBase}${path}`);
+  const res = await fetch(`${apiBase}${path}`, { headers: apiAuthHeaders() });
   if (!res.ok) throw new Error(`GET ${path}: HTTP ${res.status}`);
   return Buffer.from(await res.arrayBuffer());
 }

@@ -24,7 +24,8 @@ Options:
                              times (default: report it as blocked)
   -h, --help                 this text
 
---only and --hold take comma-separated ids and may be repeated.`;
+--only and --hold take comma-separated ids and may be repeated. Every call sends the API key in
+$BULWARK_API_KEY (report.sh creates one of tenant "default" when it starts the cluster itself).`;
 
 /** What one invocation is asked to do. */
 export interface ReportOptions {

@@ -4,7 +4,8 @@
 # the ones that are missing.
 # On a fresh machine that is hours of CPU training (the runs resume if interrupted). With
 # BULWARK_API set it talks to that running cluster; otherwise it starts an API and a worker
-# (two jobs at a time per queue) against the local Postgres and Redis.
+# (two jobs at a time per queue) against the local Postgres and Redis. Its calls send BULWARK_API_KEY;
+# unset, a key of tenant "default" is created (the tenant that owns runs stored before tenants existed).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/lib/machine.sh
@@ -30,6 +31,11 @@ if [ -z "${BULWARK_API:-}" ]; then
   trap stop_cluster EXIT
   start_cluster
   BULWARK_API="http://$API_HOST:$API_PORT"
+  if [ -z "${BULWARK_API_KEY:-}" ]; then
+    BULWARK_API_KEY=$(create_api_key default member)
+    export BULWARK_API_KEY
+  fi
 fi
+[ -n "${BULWARK_API_KEY:-}" ] || { log "BULWARK_API is set: set BULWARK_API_KEY to an API key of that cluster too"; exit 2; }
 
 node dist/scripts/robustness/report.js --api "$BULWARK_API" "$@"

@@ -95,7 +95,9 @@ describe('imported models end to end (API + worker processes)', () => {
     // The upload was replaced, under the same checkpoint id, by the model as accepted: its logits.
     const [checkpoint] = (await call('GET', `/runs/${imported.id}/checkpoints`)).body.items;
     expect(checkpoint).toMatchObject({ id: imported.result.checkpoint.id, epoch: 0, format: LAYERS_MODEL_FORMAT, sha256: imported.result.checkpoint.sha256 });
-    const stored = decodeLayersModel(Buffer.from(await (await fetch(`${cluster.base}/runs/${imported.id}/checkpoints/${checkpoint.id}`)).arrayBuffer()));
+    const stored = decodeLayersModel(
+      Buffer.from(await (await fetch(`${cluster.base}/runs/${imported.id}/checkpoints/${checkpoint.id}`, { headers: cluster.auth })).arrayBuffer()),
+    );
     expect(JSON.stringify(stored.modelJson.modelTopology)).not.toContain('"softmax"');
 
     const fineTuning = await call('POST', '/runs', {

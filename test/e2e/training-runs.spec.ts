@@ -109,7 +109,7 @@ describe('training runs end to end (API + worker processes)', () => {
       const checkpoints = (await call('GET', `/runs/${run.id}/checkpoints`)).body.items;
       expect(checkpoints.map((c: { epoch: number }) => c.epoch)).toEqual([1, 2]);
       const last = checkpoints[1];
-      const bytes = Buffer.from(await (await fetch(`${base}/runs/${run.id}/checkpoints/${last.id}`)).arrayBuffer());
+      const bytes = Buffer.from(await (await fetch(`${base}/runs/${run.id}/checkpoints/${last.id}`, { headers: cluster.auth })).arrayBuffer());
       expect(bytes.length).toBe(last.sizeBytes);
       // Weights + Adam moments of a 270k-parameter MLP: well over 3 MB of float32.
       expect(bytes.length).toBeGreaterThan(3_000_000);
@@ -317,7 +317,7 @@ describe('training runs end to end (API + worker processes)', () => {
       // The first test's run, as a report store would carry it: spec, epoch-1 checkpoint, metrics.
       const original = await getRun(adversariallyTrained);
       const [first] = (await call('GET', `/runs/${original.id}/checkpoints`)).body.items.filter((c: { epoch: number }) => c.epoch === 1);
-      const data = Buffer.from(await (await fetch(`${base}/runs/${original.id}/checkpoints/${first.id}`)).arrayBuffer());
+      const data = Buffer.from(await (await fetch(`${base}/runs/${original.id}/checkpoints/${first.id}`, { headers: cluster.auth })).arrayBuffer());
       const metrics = (await call('GET', `/runs/${original.id}/metrics`)).body.items as Array<{ key: string; step: number; value: number }>;
       // The stored spec is a valid POST /runs body: every default it filled in is a field of its own.
       const resumed = await call('POST', '/runs/resume', {

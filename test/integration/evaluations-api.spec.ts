@@ -1,12 +1,12 @@
 import { INestApplication } from '@nestjs/common';
 import { Queue } from 'bullmq';
-import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { createApiApp } from '../../apps/api/src/bootstrap-api';
 import { Run, RunRepository } from '../../libs/database/src';
 import { EVALUATION_QUEUE, redisConnectionOptions } from '../../libs/queue/src/index';
 import { EvaluationRunSpec, TrainingRunSpec } from '../../libs/spec/src';
 import { testApiConfig } from '../support/test-config';
+import { HttpClient, keyedHttp } from '../support/api-keys';
 
 const trainingSpec: TrainingRunSpec = {
   kind: 'adversarial-training',
@@ -25,7 +25,7 @@ describe('evaluations API (real Postgres and Redis, no worker)', () => {
   let queue: Queue;
   let dataSource: DataSource;
   let trained: Run;
-  const http = () => request(app.getHttpServer());
+  let http: HttpClient;
   // Only this file's evaluations (all of `trained`): other files write to the same database concurrently.
   const evaluationCount = () => dataSource.getRepository(Run).countBy({ kind: 'evaluation', parentRunId: trained.id });
 
@@ -34,6 +34,7 @@ describe('evaluations API (real Postgres and Redis, no worker)', () => {
     const config = testApiConfig('evaluations', { PREDICT_TIMEOUT_MS: '1500' });
     app = await createApiApp(config, ['error', 'warn']);
     await app.init();
+    http = await keyedHttp(app);
     dataSource = app.get(DataSource);
     queue = new Queue(EVALUATION_QUEUE, { connection: redisConnectionOptions(config.redisUrl), prefix: config.queuePrefix });
     trained = await dataSource.getRepository(Run).save({ kind: 'adversarial-training', status: 'succeeded', spec: trainingSpec });

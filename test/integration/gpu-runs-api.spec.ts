@@ -1,7 +1,6 @@
 import { INestApplication } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import request from 'supertest';
 import { createApiApp } from '../../apps/api/src/bootstrap-api';
 import { ApiConfig } from '../../libs/config/src';
 import {
@@ -14,6 +13,7 @@ import {
   type WorkerPresence,
 } from '../../libs/queue/src/index';
 import { testApiConfig } from '../support/test-config';
+import { HttpClient, keyedHttp } from '../support/api-keys';
 
 /** Seeds of this file's runs, apart from the other integration files' (they share the database). */
 const FILE_SEED = 7500;
@@ -37,12 +37,13 @@ describe('runs that require a GPU (real Postgres and Redis, no worker process)',
   let config: ApiConfig;
   let redis: Redis;
   let queues: Queue[];
-  const http = () => request(app.getHttpServer());
+  let http: HttpClient;
 
   beforeAll(async () => {
     config = testApiConfig('gpu');
     app = await createApiApp(config, ['error', 'warn']);
     await app.init();
+    http = await keyedHttp(app);
     redis = new Redis(redisClientOptions(config.redisUrl));
     queues = [TRAINING_QUEUE, TRAINING_GPU_QUEUE].map(
       (name) => new Queue(name, { connection: redisConnectionOptions(config.redisUrl), prefix: config.queuePrefix }),

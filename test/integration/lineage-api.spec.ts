@@ -1,10 +1,10 @@
 import { INestApplication } from '@nestjs/common';
-import request from 'supertest';
 import { DataSource, Repository } from 'typeorm';
 import { createApiApp } from '../../apps/api/src/bootstrap-api';
 import { EvaluationResultRepository, Run, RunRepository } from '../../libs/database/src';
 import { TrainingRunSpec } from '../../libs/spec/src';
 import { testApiConfig } from '../support/test-config';
+import { HttpClient, keyedHttp } from '../support/api-keys';
 
 const base: TrainingRunSpec = {
   kind: 'train',
@@ -23,11 +23,12 @@ describe('GET /runs/:id/lineage (real Postgres)', () => {
   let runs: Repository<Run>;
   let repository: RunRepository;
   let results: EvaluationResultRepository;
-  const http = () => request(app.getHttpServer());
+  let http: HttpClient;
 
   beforeAll(async () => {
     app = await createApiApp(testApiConfig('lineage'), ['error', 'warn']);
     await app.init();
+    http = await keyedHttp(app);
     const dataSource = app.get(DataSource);
     runs = dataSource.getRepository(Run);
     repository = app.get(RunRepository);

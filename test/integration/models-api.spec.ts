@@ -16,6 +16,7 @@ import {
 } from '../../libs/queue/src/index';
 import { ImportRunSpec, TrainingRunSpec } from '../../libs/spec/src';
 import { testApiConfig } from '../support/test-config';
+import { HttpClient, keyedHttp } from '../support/api-keys';
 
 /** model.json of a softmax classifier on 28×28×1 digits, as tensorflowjs_converter writes it (the API never loads it). */
 const modelJson = {
@@ -67,7 +68,7 @@ describe('models API: importing a TensorFlow.js model (real Postgres and Redis, 
   let trainingQueue: Queue;
   let evaluationQueue: Queue;
   let dataSource: DataSource;
-  const http = () => request(app.getHttpServer());
+  let http: HttpClient;
   /**
    * Rows this file's requests could have stored: its imports (all named by `upload`) and any run
    * derived from them. Other test files write to the same database at the same time, so a
@@ -89,6 +90,7 @@ describe('models API: importing a TensorFlow.js model (real Postgres and Redis, 
     config = testApiConfig('models');
     app = await createApiApp(config, ['error', 'warn']);
     await app.init();
+    http = await keyedHttp(app);
     dataSource = app.get(DataSource);
     trainingQueue = new Queue(TRAINING_QUEUE, { connection: redisConnectionOptions(config.redisUrl), prefix: config.queuePrefix });
     evaluationQueue = new Queue(EVALUATION_QUEUE, { connection: redisConnectionOptions(config.redisUrl), prefix: config.queuePrefix });

@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import { Checkpoint, Metric, Run, RunRepository, dataSourceOptions } from '../../libs/database/src';
+import { Checkpoint, DEFAULT_TENANT_ID, Metric, Run, RunRepository, dataSourceOptions } from '../../libs/database/src';
 import { TrainingRunSpec } from '../../libs/spec/src';
 
 const spec: TrainingRunSpec = {
@@ -14,7 +14,7 @@ const spec: TrainingRunSpec = {
   testFraction: 0.2,
 };
 const backend = { name: 'cpu', tfjsVersion: '4.22.0', threads: 1 };
-const newRunOptions = { spec, idempotencyKey: null, requestHash: 'h'.repeat(64), parentRunId: null, parentCheckpointId: null };
+const newRunOptions = { tenantId: DEFAULT_TENANT_ID, spec, idempotencyKey: null, requestHash: 'h'.repeat(64), parentRunId: null, parentCheckpointId: null };
 
 describe('RunRepository (real Postgres)', () => {
   let dataSource: DataSource;

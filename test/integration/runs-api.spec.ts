@@ -1,12 +1,12 @@
 import { INestApplication } from '@nestjs/common';
 import { Queue } from 'bullmq';
-import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { createApiApp } from '../../apps/api/src/bootstrap-api';
 import { ApiConfig } from '../../libs/config/src';
 import { Run, RunRepository } from '../../libs/database/src';
 import { TRAINING_QUEUE, redisConnectionOptions } from '../../libs/queue/src/index';
 import { testApiConfig } from '../support/test-config';
+import { HttpClient, keyedHttp } from '../support/api-keys';
 
 /**
  * The seeds of this file's runs: other integration files write runs to the same database at
@@ -30,7 +30,7 @@ describe('runs API (real Postgres and Redis, no worker)', () => {
   let config: ApiConfig;
   let queue: Queue;
   let dataSource: DataSource;
-  const http = () => request(app.getHttpServer());
+  let http: HttpClient;
   const runCount = async (): Promise<number> => {
     const [{ count }] = await dataSource.query(
       `SELECT count(*)::int AS count FROM runs WHERE (spec->>'seed')::numeric >= $1 AND (spec->>'seed')::numeric < $2`,
@@ -43,6 +43,7 @@ describe('runs API (real Postgres and Redis, no worker)', () => {
     config = testApiConfig('api', { BODY_LIMIT_BYTES: '2048' });
     app = await createApiApp(config, ['error', 'warn']);
     await app.init();
+    http = await keyedHttp(app);
     dataSource = app.get(DataSource);
     queue = new Queue(TRAINING_QUEUE, { connection: redisConnectionOptions(config.redisUrl), prefix: config.queuePrefix });
   });

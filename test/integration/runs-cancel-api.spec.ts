@@ -1,11 +1,11 @@
 import { INestApplication } from '@nestjs/common';
 import { Queue, UnrecoverableError, Worker } from 'bullmq';
-import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { createApiApp } from '../../apps/api/src/bootstrap-api';
 import { ApiConfig } from '../../libs/config/src';
 import { RunRepository } from '../../libs/database/src';
 import { TRAINING_QUEUE, redisConnectionOptions } from '../../libs/queue/src/index';
+import { HttpClient, keyedHttp } from '../support/api-keys';
 import { waitFor } from '../support/processes';
 import { testApiConfig } from '../support/test-config';
 
@@ -22,12 +22,13 @@ describe('POST /runs/:id/cancel of a running run (real Postgres and Redis, no wo
   let config: ApiConfig;
   let queue: Queue;
   let runs: RunRepository;
-  const http = () => request(app.getHttpServer());
+  let http: HttpClient;
 
   beforeAll(async () => {
     config = testApiConfig('cancel');
     app = await createApiApp(config, ['error', 'warn']);
     await app.init();
+    http = await keyedHttp(app);
     runs = new RunRepository(app.get(DataSource));
     queue = new Queue(TRAINING_QUEUE, { connection: redisConnectionOptions(config.redisUrl), prefix: config.queuePrefix });
   });

@@ -1,13 +1,14 @@
 import { INestApplication } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { createHash } from 'node:crypto';
-import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { createApiApp } from '../../apps/api/src/bootstrap-api';
 import { ApiConfig } from '../../libs/config/src';
 import { Checkpoint, Metric, Run } from '../../libs/database/src';
 import { TRAINING_QUEUE, redisConnectionOptions } from '../../libs/queue/src/index';
+import { MAX_RESUME_METRICS } from '../../libs/spec/src';
 import { testApiConfig } from '../support/test-config';
+import { HttpClient, keyedHttp } from '../support/api-keys';
 
 /** Seeds of this file's runs: other files write runs to the same database at the same time. */
 const FILE_SEED = 7400;
@@ -18,7 +19,6 @@ const checkpoint = { epoch: 2, data: bytes.toString('base64'), sha256: createHas
 const metrics = [
   { key: 'train_loss', step: 1, value: 0.9 },
   { key: 'train_loss', step: 2, value: 0.5 },
-  { key: 'train_loss', step: 3, value: 0.4 },
   { key: 'test_clean_accuracy', step: 2, value: 0.8 },
 ];
 
@@ -27,7 +27,7 @@ describe('POST /runs/resume (real Postgres and Redis, no worker)', () => {
   let config: ApiConfig;
   let queue: Queue;
   let dataSource: DataSource;
-  const http = () => request(app.getHttpServer());
+  let http: HttpClient;
   const runCount = async (): Promise<number> => {
     const [{ count }] = await dataSource.query(`SELECT count(*)::int AS count FROM runs WHERE (spec->>'seed')::numeric BETWEEN $1 AND $2`, [
       FILE_SEED,
@@ -40,6 +40,7 @@ describe('POST /runs/resume (real Postgres and Redis, no worker)', () => {
     config = testApiConfig('api-resume', { BODY_LIMIT_BYTES: '2048' });
     app = await createApiApp(config, ['error', 'warn']);
     await app.init();
+    http = await keyedHttp(app);
     dataSource = app.get(DataSource);
     queue = new Queue(TRAINING_QUEUE, { connection: redisConnectionOptions(config.redisUrl), prefix: config.queuePrefix });
   });
@@ -61,7 +62,6 @@ describe('POST /runs/resume (real Postgres and Redis, no worker)', () => {
     );
     expect(stored.map((c) => [c.epoch, c.sha256, c.format, Buffer.compare(c.data, bytes)])).toEqual([[2, checkpoint.sha256, 'bulwark-ckpt-v1', 0]]);
     const points = await dataSource.getRepository(Metric).find({ where: { runId: res.body.id }, order: { key: 'ASC', step: 'ASC' } });
-    // Epoch 3 runs again and writes its own.
     expect(points.map((p) => [p.key, p.step, p.value])).toEqual([
       ['test_clean_accuracy', 2, 0.8],
       ['train_loss', 1, 0.9],
@@ -93,7 +93,30 @@ describe('POST /runs/resume (real Postgres and Redis, no worker)', () => {
     ['an invalid run', { run: { ...run, epochs: 0 }, checkpoint }, /^run\.epochs must not be less than 1/],
     ['no checkpoint', { run }, /^checkpoint should not be (null or )?undefined/],
     ['a foreign format', { run, checkpoint: { ...checkpoint, format: 'pytorch' } }, /^checkpoint\.format must be a bulwark checkpoint format/],
+    // Once a 500: the name did not fit the column.
+    [
+      'a format too long to store',
+      { run, checkpoint: { ...checkpoint, format: `bulwark-ckpt-v${'1'.repeat(30)}` } },
+      /^checkpoint\.format must be a bulwark checkpoint format/,
+    ],
     ['a metric that is not a number', { run, checkpoint, metrics: [{ key: 'train_loss', step: 1, value: 'x' }] }, /^metrics\.0\.value must be a number/],
+    // Epoch 3 runs again and writes its own points: one sent for it is refused, not dropped unseen.
+    [
+      'a metric after the checkpoint',
+      { run, checkpoint, metrics: [...metrics, { key: 'train_loss', step: 3, value: 0.4 }] },
+      /^metrics\.3\.step 3 is after checkpoint\.epoch 2/,
+    ],
+    ['a metric key outside the allow-list', { run, checkpoint, metrics: [{ key: '../x', step: 1, value: 1 }] }, /^metrics\.0\.key must be 1-64 characters/],
+    [
+      'a step out of range',
+      { run, checkpoint, metrics: [{ key: 'train_loss', step: 2 ** 31, value: 1 }] },
+      /^metrics\.0\.step must not be greater than 2147483647/,
+    ],
+    [
+      'more metric points than MAX_RESUME_METRICS',
+      { run, checkpoint, metrics: Array.from({ length: MAX_RESUME_METRICS + 1 }, (_, i) => ({ key: `k${i % 1000}`, step: i % 3, value: 0 })) },
+      new RegExp(`^metrics must contain no more than ${MAX_RESUME_METRICS} elements`),
+    ],
   ];
 
   it.each(bad)('refuses %s with a 400 naming the field and stores nothing', async (_case, body, message) => {

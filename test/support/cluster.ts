@@ -1,5 +1,6 @@
+import { createTestKeyAt } from './api-keys';
 import { API_MAIN, ManagedProcess, WORKER_MAIN, freePort, startProcess, waitFor } from './processes';
-import { uniqueQueuePrefix } from './test-config';
+import { TEST_RATE_LIMITS, uniqueQueuePrefix } from './test-config';
 
 export interface TestCluster {
   api: ManagedProcess;
@@ -10,7 +11,9 @@ export interface TestCluster {
   base: string;
   /** The environment both processes run with (after the caller's additions). */
   env: Record<string, string>;
-  /** One HTTP call; the body is whatever the API returned (the tests' assertions are its type check). */
+  /** `Authorization: Bearer <key>` of a member key of the default tenant, which `call` sends; for a plain fetch. */
+  auth: { Authorization: string };
+  /** One HTTP call, authenticated; the body is whatever the API returned (the tests' assertions are its type check). */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped JSON, as supertest's `body` is
   call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
   /** Starts one more worker process with the cluster's environment; resolves once it is ready. */
@@ -39,6 +42,7 @@ export async function startTestCluster(queuePrefix: string, extraEnv: Record<str
     BULWARK_BACKEND: 'wasm',
     JOB_ATTEMPTS: '3',
     JOB_BACKOFF_MS: '1000',
+    ...TEST_RATE_LIMITS,
     // Clusters of other test files share this database under other queue prefixes: a reconciler
     // would take their runs, whose jobs it cannot see, for stranded. A file that tests the
     // reconciler gives its cluster a database of its own (scratch-database.ts) and a short grace.
@@ -58,16 +62,18 @@ export async function startTestCluster(queuePrefix: string, extraEnv: Record<str
     await Promise.all([api.stop(), ...workers.map((w) => w.stop())]);
     throw error;
   }
+  const auth = { Authorization: `Bearer ${await createTestKeyAt(env.DATABASE_URL)}` };
   return {
     api,
     worker: workers[0],
     workers,
     base,
     env,
+    auth,
     async call(method, path, body) {
       const res = await fetch(`${base}${path}`, {
         method,
-        headers: body ? { 'content-type': 'application/json' } : undefined,
+        headers: body ? { ...auth, 'content-type': 'application/json' } : auth,
         body: body ? JSON.stringify(body) : undefined,
       });
       return { status: res.status, body: await res.json() };

@@ -8,6 +8,9 @@ export function uniqueQueuePrefix(tag: string): string {
   return `${base}-${tag}-${randomBytes(2).toString('hex')}`;
 }
 
+/** Rate limits far above what any test sends, except in the tests of the limits themselves. */
+export const TEST_RATE_LIMITS = { RATE_LIMIT_SUBMITS: '100000', RATE_LIMIT_HEAVY_READS: '100000' };
+
 export function testApiConfig(tag: string, overrides: Record<string, string> = {}): ApiConfig {
-  return loadApiConfig({ ...process.env, QUEUE_PREFIX: uniqueQueuePrefix(tag), MAX_EPOCHS: '20', MAX_BATCH_SIZE: '512', ...overrides });
+  return loadApiConfig({ ...process.env, QUEUE_PREFIX: uniqueQueuePrefix(tag), MAX_EPOCHS: '20', MAX_BATCH_SIZE: '512', ...TEST_RATE_LIMITS, ...overrides });
 }

@@ -4,6 +4,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import type { ApiConfig } from '@bulwark/config';
 import { dataSourceOptions } from '@bulwark/database';
 import { redisConnectionOptions } from '@bulwark/queue';
+import { AuthModule } from './auth/auth.module';
 import { API_CONFIG } from './common/api-config';
 import { HealthController } from './health/health.controller';
 import { EvaluationsModule } from './evaluations/evaluations.module';
@@ -29,6 +30,7 @@ export class AppModule {
         configModule,
         TypeOrmModule.forRoot({ ...dataSourceOptions(config.databaseUrl, 'bulwark-api'), retryAttempts: 0 }),
         BullModule.forRoot({ connection: redisConnectionOptions(config.redisUrl), prefix: config.queuePrefix }),
+        AuthModule,
         RunsModule,
         EvaluationsModule,
         LineageModule,

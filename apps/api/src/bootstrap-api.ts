@@ -2,12 +2,12 @@ import { INestApplication, LogLevel } from '@nestjs/common';
 import { HttpAdapterHost, NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { json } from 'express';
 import { cleanupOpenApiDoc } from 'nestjs-zod';
 import type { ApiConfig } from '@bulwark/config';
 import { MAX_PREDICT_INPUTS } from '@bulwark/spec';
 import { AppModule } from './app.module';
 import { BodyParserErrorFilter } from './common/body-parser-error.filter';
+import { boundedJson, requireJsonBodies } from './common/bounded-json';
 import { ZodRequestPipe } from './common/zod-request.pipe';
 
 /** 64 CIFAR-10 images of 3,072 numbers, each written with up to 20 characters in JSON. */
@@ -17,13 +17,27 @@ const PREDICT_BODY_LIMIT_BYTES = MAX_PREDICT_INPUTS * 32 * 32 * 3 * 20 + 64 * 10
 export async function createApiApp(config: ApiConfig, logger: LogLevel[] | false = ['error', 'warn', 'log']): Promise<INestApplication> {
   // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- Nest types its options as a class but reads a plain object.
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { bodyParser: false, logger });
-  // Registered first, so it reads predict bodies before the general parser (which then skips
-  // a body already read): a batch of images is far larger than any other request.
-  app.use('/evaluations/:id/predict', json({ limit: Math.max(config.bodyLimitBytes, PREDICT_BODY_LIMIT_BYTES) }));
-  app.use('/models/import', json({ limit: Math.max(config.bodyLimitBytes, config.modelUploadLimitBytes) }));
+  app.disable('x-powered-by');
+  // Off unless CORS_ORIGINS names origins: a browser then refuses every cross-origin call. Keys
+  // travel in a header, never a cookie, so no credentials mode is needed.
+  if (config.corsOrigins.length) {
+    app.enableCors({
+      origin: config.corsOrigins,
+      allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key'],
+      exposedHeaders: ['Retry-After', 'Idempotent-Replayed', 'Digest', 'Content-Disposition'],
+      maxAge: 600,
+    });
+  }
+  // Every body is UTF-8 JSON, or refused before a byte of it is read.
+  app.use(requireJsonBodies);
+  // Registered first, so it reads predict bodies before the general parser (which then leaves
+  // them be): a batch of images is far larger than any other request. Every parser refuses a
+  // Content-Length over its limit before reading, and deep nesting before parsing.
+  app.use('/evaluations/:id/predict', boundedJson(Math.max(config.bodyLimitBytes, PREDICT_BODY_LIMIT_BYTES)));
+  app.use('/models/import', boundedJson(Math.max(config.bodyLimitBytes, config.modelUploadLimitBytes)));
   // A carried-over run brings its checkpoint (a few MiB of weights and optimizer state).
-  app.use('/runs/resume', json({ limit: Math.max(config.bodyLimitBytes, config.modelUploadLimitBytes) }));
-  app.useBodyParser('json', { limit: config.bodyLimitBytes });
+  app.use('/runs/resume', boundedJson(Math.max(config.bodyLimitBytes, config.modelUploadLimitBytes)));
+  app.use(boundedJson(config.bodyLimitBytes));
   app.useGlobalFilters(
     new BodyParserErrorFilter(app.get(HttpAdapterHost).httpAdapter, [
       { bytes: config.bodyLimitBytes, variable: 'BODY_LIMIT_BYTES' },
@@ -39,6 +53,7 @@ export async function createApiApp(config: ApiConfig, logger: LogLevel[] | false
       .setTitle('Bulwark')
       .setDescription('Adversarial training and robustness evaluation jobs')
       .setVersion(process.env.npm_package_version ?? '0.1.0')
+      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An API key (`npm run -s keys -- create --tenant NAME --role member`)' })
       .build(),
   );
   // Request schemas come from @bulwark/spec through nestjs-zod, which finishes them here.

@@ -23,7 +23,13 @@ export const ENV_SCHEMA: readonly EnvVarSpec[] = [
     default: 'bulwark',
     description: 'Redis key prefix for every BullMQ queue (tests use their own)',
   },
-  { name: 'API_HOST', apps: ['api'], required: false, default: '0.0.0.0', description: 'Interface the HTTP server binds' },
+  {
+    name: 'API_HOST',
+    apps: ['api'],
+    required: false,
+    default: '127.0.0.1',
+    description: 'Interface the HTTP server binds: loopback unless set (docker-compose.yml sets 0.0.0.0 inside the container)',
+  },
   { name: 'API_PORT', apps: ['api'], required: false, default: '3000', description: 'HTTP port' },
   {
     name: 'BODY_LIMIT_BYTES',
@@ -40,6 +46,34 @@ export const ENV_SCHEMA: readonly EnvVarSpec[] = [
     description:
       'Largest body of POST /models/import (model.json plus the weights in base64, 4/3 of their size) ' +
       'and of POST /runs/resume (a checkpoint in base64); larger uploads get 413',
+  },
+  {
+    name: 'CORS_ORIGINS',
+    apps: ['api'],
+    required: false,
+    description:
+      'Origins (scheme://host[:port], comma-separated) whose web pages may call the API from a browser; unset, CORS is off and browsers refuse cross-origin calls',
+  },
+  {
+    name: 'RATE_LIMIT_WINDOW_MS',
+    apps: ['api'],
+    required: false,
+    default: '60000',
+    description: 'The window of the per-key rate limits; a key over a limit gets 429 (with Retry-After) for one window from its first refused request',
+  },
+  {
+    name: 'RATE_LIMIT_SUBMITS',
+    apps: ['api'],
+    required: false,
+    default: '60',
+    description: 'Submits per API key per window: POST /runs, /runs/resume, /evaluations, /evaluations/:id/predict, /models/import',
+  },
+  {
+    name: 'RATE_LIMIT_HEAVY_READS',
+    apps: ['api'],
+    required: false,
+    default: '600',
+    description: 'Heavy reads per API key per window: run and evaluation lists, metrics, lineage, evaluations with their galleries, checkpoint downloads',
   },
   { name: 'MAX_EPOCHS', apps: ['api'], required: false, default: '100', description: 'Largest `epochs` a run may ask for' },
   { name: 'MAX_BATCH_SIZE', apps: ['api'], required: false, default: '1024', description: 'Largest `batchSize` a run may ask for' },

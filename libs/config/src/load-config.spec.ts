@@ -16,9 +16,26 @@ describe('loadApiConfig', () => {
     [{ MAX_EPOCHS: '1.5' }, /MAX_EPOCHS must be an integer/],
     [{ QUEUE_PREFIX: 'a:b' }, /QUEUE_PREFIX/],
     [{ PREDICT_TIMEOUT_MS: '50' }, /PREDICT_TIMEOUT_MS must be an integer in \[100, 600000\]/],
+    [{ CORS_ORIGINS: '*' }, /CORS_ORIGINS must list origins/],
+    [{ CORS_ORIGINS: 'https://app.example.com/path' }, /CORS_ORIGINS must list origins/],
+    [{ RATE_LIMIT_SUBMITS: '0' }, /RATE_LIMIT_SUBMITS must be an integer/],
   ])('rejects %p naming the variable', (override, message) => {
     expect(() => loadApiConfig({ ...base, ...override })).toThrow(ConfigError);
     expect(() => loadApiConfig({ ...base, ...override })).toThrow(message);
+  });
+});
+
+describe('loadApiConfig: exposure', () => {
+  it('binds loopback, with CORS off, unless told otherwise', () => {
+    expect(loadApiConfig(base)).toMatchObject({ host: '127.0.0.1', corsOrigins: [] });
+    expect(loadApiConfig({ ...base, API_HOST: '0.0.0.0', CORS_ORIGINS: 'https://a.example, http://localhost:5173' })).toMatchObject({
+      host: '0.0.0.0',
+      corsOrigins: ['https://a.example', 'http://localhost:5173'],
+    });
+  });
+
+  it('takes the per-key rate limits', () => {
+    expect(loadApiConfig(base).rateLimits).toEqual({ windowMs: 60_000, submits: 60, heavyReads: 600 });
   });
 });
 

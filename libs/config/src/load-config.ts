@@ -23,6 +23,10 @@ export interface ApiConfig extends CommonConfig {
   jobAttempts: number;
   jobBackoffMs: number;
   predictTimeoutMs: number;
+  /** Origins allowed to call from a browser; empty: CORS off. */
+  corsOrigins: string[];
+  /** Per-API-key limits within one window, held in Redis so they hold across API replicas. */
+  rateLimits: { windowMs: number; submits: number; heavyReads: number };
 }
 
 export interface WorkerConfig extends CommonConfig {
@@ -114,7 +118,35 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
     jobAttempts: integer(env, 'JOB_ATTEMPTS', 1, 100),
     jobBackoffMs: integer(env, 'JOB_BACKOFF_MS', 0, 3_600_000),
     predictTimeoutMs: integer(env, 'PREDICT_TIMEOUT_MS', 100, 600_000),
+    corsOrigins: corsOrigins(env),
+    rateLimits: {
+      windowMs: integer(env, 'RATE_LIMIT_WINDOW_MS', 1000, 86_400_000),
+      submits: integer(env, 'RATE_LIMIT_SUBMITS', 1, 1_000_000),
+      heavyReads: integer(env, 'RATE_LIMIT_HEAVY_READS', 1, 1_000_000),
+    },
   };
+}
+
+/** Exact origins only: a wildcard would let any page act with a key a user pasted into it. */
+function corsOrigins(env: Env): string[] {
+  const value = raw(env, 'CORS_ORIGINS');
+  if (value === undefined) return [];
+  return value
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter((origin) => origin !== '')
+    .map((origin) => {
+      let parsed: URL | undefined;
+      try {
+        parsed = new URL(origin);
+      } catch {
+        parsed = undefined;
+      }
+      if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || parsed.origin !== origin) {
+        throw new ConfigError(`CORS_ORIGINS must list origins like https://app.example.com, comma-separated, without paths or '*' (got "${origin}")`);
+      }
+      return origin;
+    });
 }
 
 export function loadWorkerConfig(env: Env = process.env): WorkerConfig {

@@ -10,10 +10,20 @@ import { RobustnessResult } from './entities/robustness-result.entity';
 import { EvaluationShard } from './entities/evaluation-shard.entity';
 import { EvaluationShards1764300000000 } from './migrations/1764300000000-evaluation-shards';
 import { CrashBudget1764400000000 } from './migrations/1764400000000-crash-budget';
+import { TenantsAndApiKeys1764500000000 } from './migrations/1764500000000-tenants-and-api-keys';
+import { Tenant } from './entities/tenant.entity';
+import { ApiKey } from './entities/api-key.entity';
 
-export const ENTITIES = [Run, Metric, Checkpoint, RobustnessResult, AdversarialExample, EvaluationShard];
+export const ENTITIES = [Run, Metric, Checkpoint, RobustnessResult, AdversarialExample, EvaluationShard, Tenant, ApiKey];
 /** In timestamp order. Listed by class, not by glob, so they resolve the same from src and dist. */
-export const MIGRATIONS = [InitialSchema1764086400000, Evaluations1764100000000, EvaluationViews1764200000000, EvaluationShards1764300000000, CrashBudget1764400000000];
+export const MIGRATIONS = [
+  InitialSchema1764086400000,
+  Evaluations1764100000000,
+  EvaluationViews1764200000000,
+  EvaluationShards1764300000000,
+  CrashBudget1764400000000,
+  TenantsAndApiKeys1764500000000,
+];
 
 export function dataSourceOptions(databaseUrl: string, applicationName = 'bulwark'): DataSourceOptions {
   return {

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { ApiKeyRepository } from './api-key.repository';
 import { EvaluationResultRepository } from './evaluation-result.repository';
 import { RunRepository } from './run.repository';
 
@@ -12,7 +13,8 @@ import { RunRepository } from './run.repository';
   providers: [
     { provide: RunRepository, useFactory: (dataSource: DataSource) => new RunRepository(dataSource), inject: [DataSource] },
     { provide: EvaluationResultRepository, useFactory: (dataSource: DataSource) => new EvaluationResultRepository(dataSource), inject: [DataSource] },
+    { provide: ApiKeyRepository, useFactory: (dataSource: DataSource) => new ApiKeyRepository(dataSource), inject: [DataSource] },
   ],
-  exports: [RunRepository, EvaluationResultRepository],
+  exports: [RunRepository, EvaluationResultRepository, ApiKeyRepository],
 })
 export class DatabaseModule {}

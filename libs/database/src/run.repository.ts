@@ -21,6 +21,8 @@ export interface MetricPoint {
 
 /** A run as submitted: stored queued, with what it carries from the start. */
 export interface NewRun {
+  /** The tenant of the key that submitted it. */
+  tenantId: string;
   spec: RunSpec;
   idempotencyKey: string | null;
   /** sha256 of the request that created it, to tell a replay from a reused key. */
@@ -42,12 +44,14 @@ export interface CrashCount {
 }
 
 export interface RunFilter {
+  tenantId: string;
   status?: RunStatus;
   kind?: RunKind;
   idempotencyKey?: string;
 }
 
 export interface EvaluationRunQuery {
+  tenantId: string;
   /** Only evaluations of these runs (their parent); all evaluations when absent. */
   sourceRunIds?: string[];
   order: 'newest-first' | 'oldest-first';
@@ -71,14 +75,21 @@ export class RunRepository {
     return this.dataSource.getRepository(Run).findOneBy({ id: runId, ...(kind && { kind }) });
   }
 
-  findByIdempotencyKey(idempotencyKey: string): Promise<Run | null> {
-    return this.dataSource.getRepository(Run).findOneBy({ idempotencyKey });
+  /** The API's lookup: a run of another tenant is as absent as one that never existed. */
+  findOwned(tenantId: string, runId: string, kind?: RunKind): Promise<Run | null> {
+    return this.dataSource.getRepository(Run).findOneBy({ id: runId, tenantId, ...(kind && { kind }) });
+  }
+
+  /** Idempotency keys are per tenant: two tenants choosing the same key never see each other's run. */
+  findByIdempotencyKey(tenantId: string, idempotencyKey: string): Promise<Run | null> {
+    return this.dataSource.getRepository(Run).findOneBy({ tenantId, idempotencyKey });
   }
 
   /** Newest first; ties in creation time are broken by id so pages never overlap. */
   async list(filter: RunFilter, page: { limit: number; offset: number }): Promise<{ items: Run[]; total: number }> {
     const [items, total] = await this.dataSource.getRepository(Run).findAndCount({
       where: {
+        tenantId: filter.tenantId,
         ...(filter.status && { status: filter.status }),
         ...(filter.kind && { kind: filter.kind }),
         ...(filter.idempotencyKey && { idempotencyKey: filter.idempotencyKey }),
@@ -90,17 +101,17 @@ export class RunRepository {
     return { items, total };
   }
 
-  findEvaluations({ sourceRunIds, order, limit }: EvaluationRunQuery): Promise<Run[]> {
+  findEvaluations({ tenantId, sourceRunIds, order, limit }: EvaluationRunQuery): Promise<Run[]> {
     return this.dataSource.getRepository(Run).find({
-      where: { kind: 'evaluation', ...(sourceRunIds && { parentRunId: In(sourceRunIds) }) },
+      where: { tenantId, kind: 'evaluation', ...(sourceRunIds && { parentRunId: In(sourceRunIds) }) },
       order: { createdAt: order === 'newest-first' ? 'DESC' : 'ASC' },
       ...(limit !== undefined && { take: limit }),
     });
   }
 
   /** Runs derived from this one's checkpoints (fine-tuned, distilled), oldest first; evaluations are not. */
-  findDerived(runId: string): Promise<Run[]> {
-    return this.dataSource.getRepository(Run).find({ where: { parentRunId: runId, kind: Not('evaluation') }, order: { createdAt: 'ASC' } });
+  findDerived(tenantId: string, runId: string): Promise<Run[]> {
+    return this.dataSource.getRepository(Run).find({ where: { tenantId, parentRunId: runId, kind: Not('evaluation') }, order: { createdAt: 'ASC' } });
   }
 
   /**
@@ -108,10 +119,12 @@ export class RunRepository {
    * request with the same Idempotency-Key stored its run first, returns that run, not created.
    */
   async createQueued(run: NewRun): Promise<{ run: Run; created: boolean }> {
-    const { spec, idempotencyKey, requestHash, parentRunId, parentCheckpointId, checkpoint, metrics = [] } = run;
+    const { tenantId, spec, idempotencyKey, requestHash, parentRunId, parentCheckpointId, checkpoint, metrics = [] } = run;
     try {
       const saved = await this.dataSource.transaction(async (em) => {
-        const stored = await em.save(em.create(Run, { kind: spec.kind, status: 'queued', spec, idempotencyKey, requestHash, parentRunId, parentCheckpointId }));
+        const stored = await em.save(
+          em.create(Run, { tenantId, kind: spec.kind, status: 'queued', spec, idempotencyKey, requestHash, parentRunId, parentCheckpointId }),
+        );
         if (checkpoint) {
           const { epoch, data, sha256, format } = checkpoint;
           await em.insert(Checkpoint, { runId: stored.id, epoch, data, sha256, sizeBytes: data.length, format });
@@ -128,7 +141,7 @@ export class RunRepository {
     } catch (err) {
       // Two requests with the same key raced past the caller's lookup: the loser gets the winner's run.
       if (idempotencyKey && err instanceof QueryFailedError && (err.driverError as { code?: string }).code === UNIQUE_VIOLATION) {
-        return { run: await this.dataSource.getRepository(Run).findOneByOrFail({ idempotencyKey }), created: false };
+        return { run: await this.dataSource.getRepository(Run).findOneByOrFail({ tenantId, idempotencyKey }), created: false };
       }
       throw err;
     }

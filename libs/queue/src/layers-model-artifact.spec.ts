@@ -79,6 +79,16 @@ describe('stored Layers model', () => {
       ['no weightsManifest', { ...modelJson, weightsManifest: undefined }, 'modelJson.weightsManifest is required'],
       ['a group without paths', { ...modelJson, weightsManifest: [{ weights: [] }] }, 'modelJson.weightsManifest[0] must be { paths: string[]'],
       [
+        'a weight path that leaves its directory',
+        { ...modelJson, weightsManifest: [{ paths: ['../../etc/passwd'], weights: [] }] },
+        'modelJson.weightsManifest[0].paths[0] must be a file name',
+      ],
+      [
+        'a hidden weight file',
+        { ...modelJson, weightsManifest: [{ paths: ['.env'], weights: [] }] },
+        'modelJson.weightsManifest[0].paths[0] must be a file name',
+      ],
+      [
         'a weight without a shape',
         { ...modelJson, weightsManifest: [{ paths: [], weights: [{ name: 'w', dtype: 'float32' }] }] },
         'modelJson.weightsManifest[0].weights[0] (w) needs a shape of non-negative integers',

@@ -49,6 +49,9 @@ export interface DecodedLayersModel {
   weights: Buffer;
 }
 
+/** A weight file's name as the converter and tfjs write them (group1-shard1of1.bin, weights.bin): no directories. */
+const WEIGHT_FILE_NAME = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$/;
+
 /**
  * What is wrong with a would-be model.json, each problem naming its field under `field`; empty
  * when it is a Layers model.json whose weight bytes can be counted.
@@ -76,6 +79,11 @@ export function layersModelJsonProblems(value: unknown, field: string): string[]
       problems.push(`${at} must be { paths: string[], weights: [{ name, shape, dtype }] }`);
       return;
     }
+    // The weights come inline, so these names are never opened here; they are still held to what
+    // a weight file is called, so that an exported or re-read model.json never names another path.
+    group.paths.forEach((path: string, p) => {
+      if (!WEIGHT_FILE_NAME.test(path)) problems.push(`${at}.paths[${p}] must be a file name (1-128 of A-Z a-z 0-9 _ . -, not starting with .)`);
+    });
     group.weights.forEach((weight: unknown, w) => {
       const problem = weightProblem(weight);
       if (problem) problems.push(`${at}.weights[${w}] ${problem}`);

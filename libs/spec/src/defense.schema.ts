@@ -124,7 +124,12 @@ export const DEFAULT_MAHALANOBIS_SHRINKAGE = 0.01;
 export const DEFAULT_VALIDATION_EXAMPLES = 1000;
 
 const fpr = z.number().positive().max(0.5);
-const featureLayer = z.string().regex(/^[A-Za-z0-9_./-]{1,128}$/, fieldMessage('must be a layer name (letters, digits, _ . / -)'));
+/**
+ * Layer names are matched against the model's layers, never used as paths, but are held to what
+ * Keras and TensorFlow.js name layers anyway: no '/', and no leading '.', so nothing like
+ * `../../etc/passwd` is stored to fail on a worker hours later.
+ */
+const featureLayer = z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, fieldMessage('must be a layer name (1-128 letters, digits, _ . -; no leading .)'));
 const shrinkage = z.number().min(0).max(1);
 
 /**

@@ -11,6 +11,7 @@ import {
   detectorRequestSchema,
   detectorSpecSchema,
 } from './defense.schema';
+import { MAX_INPUT_LENGTH, MAX_INT4 } from './request-limits';
 import { datasetNameSchema, runModelNameSchema } from './vocabulary';
 
 /** An evaluation run: the body of POST /evaluations, and the resolved spec stored with the run. */
@@ -106,7 +107,7 @@ const uniqueMessage = { error: (issue: z.core.$ZodRawIssue) => `All ${fieldPath(
 /** Body of POST /evaluations: which model, which threat model, which attacks, on how many examples. */
 export const createEvaluationRequestSchema = z.strictObject({
   runId: uuidSchema.meta({ description: 'The training run whose checkpoint is evaluated' }),
-  checkpointEpoch: z.int().min(0).optional().meta({ description: 'Epoch of the checkpoint (default: the newest)' }),
+  checkpointEpoch: z.int().min(0).max(MAX_INT4).optional().meta({ description: 'Epoch of the checkpoint (default: the newest)' }),
   norm: normSchema.optional().meta({ default: DEFAULT_NORM }),
   epsilons: z
     .array(epsilon)
@@ -117,7 +118,13 @@ export const createEvaluationRequestSchema = z.strictObject({
   suite: evaluationSuiteSchema
     .optional()
     .meta({ default: DEFAULT_SUITE, description: 'standard: FGSM, PGD, APGD-CE, APGD-T, Square; quick: FGSM, PGD; custom: the attacks listed' }),
-  attacks: z.array(evaluationAttackSchema).min(1).refine(unique, uniqueMessage).optional().meta({ description: 'Only with suite "custom"' }),
+  attacks: z
+    .array(evaluationAttackSchema)
+    .min(1)
+    .max(EVALUATION_ATTACKS.length)
+    .refine(unique, uniqueMessage)
+    .optional()
+    .meta({ description: 'Only with suite "custom"' }),
   params: evaluationAttackParamsRequestSchema.optional(),
   examples: examples
     .optional()
@@ -222,7 +229,7 @@ const pixel = z
 /** Body of POST /evaluations/:id/predict. */
 export const predictRequestSchema = z.strictObject({
   inputs: z
-    .array(z.array(pixel, fieldMessage('must be an array of numbers (a flattened image)')))
+    .array(z.array(pixel, fieldMessage('must be an array of numbers (a flattened image)')).max(MAX_INPUT_LENGTH))
     .min(1)
     .max(MAX_PREDICT_INPUTS)
     .meta({

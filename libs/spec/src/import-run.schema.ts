@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { attackSpecSchema, base64Schema, seedSchema, testFractionSchema } from './common-fields.schema';
+import { fieldMessage } from './issue-messages';
 import { datasetNameSchema, IMPORTED_MODEL } from './vocabulary';
 
 /**
@@ -8,7 +9,11 @@ import { datasetNameSchema, IMPORTED_MODEL } from './vocabulary';
  * its clean and FGSM accuracy on the test split. Its checkpoint is then the accepted model.
  */
 
-const name = z.string().max(200);
+/** A label, shown in lineage and never used as a path: any text but control characters. */
+const name = z
+  .string()
+  .max(200)
+  .regex(/^\P{Cc}*$/u, fieldMessage('must not hold control characters'));
 
 /** Body of POST /models/import: a Layers model as its files hold it. Only the shape of model.json is checked by the API; loading it is the worker's job. */
 export const importModelRequestSchema = z.strictObject({

@@ -1,4 +1,5 @@
 export * from './vocabulary';
+export * from './request-limits';
 export * from './issue-messages';
 export * from './common-fields.schema';
 export * from './training-run.schema';

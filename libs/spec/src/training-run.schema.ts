@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { attackSpecSchema, requiresGpuRequestSchema, seedSchema, testFractionSchema, uuidSchema } from './common-fields.schema';
+import { MAX_INT4 } from './request-limits';
 import { datasetNameSchema, IMPORTED_MODEL, runModelNameSchema, trainingRunKindSchema } from './vocabulary';
 
 /**
@@ -46,7 +47,7 @@ export type OptimizerSpec = z.infer<typeof optimizerSpecSchema>;
 export const DEFAULT_SGD_MOMENTUM = 0.9;
 
 const SCHEDULE_KINDS = ['constant', 'piecewise', 'cyclic'] as const;
-const milestones = z.array(z.int().min(1)).max(10);
+const milestones = z.array(z.int().min(1).max(MAX_INT4)).max(10);
 const factor = positiveUpToOne;
 const minLearningRate = unitInterval;
 const peakAt = unitInterval;
@@ -98,8 +99,9 @@ export const dataParallelSchema = z.strictObject({
 });
 export type DataParallelSpec = z.infer<typeof dataParallelSchema>;
 
-const epochs = z.int().min(1);
-const batchSize = z.int().min(1);
+// MAX_EPOCHS and MAX_BATCH_SIZE bound both where the run is resolved; these keep any number Postgres could not hold out of the request.
+const epochs = z.int().min(1).max(MAX_INT4);
+const batchSize = z.int().min(1).max(MAX_INT4);
 const learningRate = positiveUpToOne;
 const temperature = z.number().min(1).max(100);
 

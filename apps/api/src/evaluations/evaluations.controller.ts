@@ -1,6 +1,8 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiCreatedResponse, ApiHeader, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiHeader, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { Caller, CurrentCaller } from '../auth/caller.decorator';
+import { RateLimit } from '../auth/rate-limit';
 import { createdOrReplayed, parseIdempotencyKey } from '../common/idempotency-key';
 import { RunIdPipe } from '../runs/run-id.pipe';
 import { toRunResponse } from '../runs/run.mapper';
@@ -14,6 +16,7 @@ import { EvaluationListResponse, EvaluationResponse } from './evaluation.respons
 import { EvaluationsService } from './evaluations.service';
 
 @ApiTags('evaluations')
+@ApiBearerAuth()
 @Controller('evaluations')
 export class EvaluationsController {
   constructor(
@@ -22,6 +25,7 @@ export class EvaluationsController {
   ) {}
 
   @Post()
+  @RateLimit('submits')
   @ApiOperation({
     summary:
       'Evaluate a checkpoint: clean and robust accuracy per attack and for the worst case, at every ε; ' +
@@ -30,32 +34,36 @@ export class EvaluationsController {
   @ApiHeader({ name: 'Idempotency-Key', required: false })
   @ApiCreatedResponse({ type: RunResponse, description: 'The evaluation run, status queued (or the existing run for a replayed Idempotency-Key)' })
   async create(
+    @CurrentCaller() caller: Caller,
     @Body() dto: CreateEvaluationDto,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Res({ passthrough: true }) res: Response,
   ): Promise<RunResponse> {
-    const run = createdOrReplayed(res, await this.evaluations.create(dto, parseIdempotencyKey(idempotencyKey)));
+    const run = createdOrReplayed(res, await this.evaluations.create(caller.tenantId, dto, parseIdempotencyKey(idempotencyKey)));
     return toRunResponse(run, await this.presence.waitingFor(run));
   }
 
   @Get()
+  @RateLimit('heavy-reads')
   @ApiOperation({ summary: 'Evaluations, newest first, each with its curve; filter by the evaluated run to compare them' })
   @ApiOkResponse({ type: EvaluationListResponse })
-  async list(@Query() query: ListEvaluationsQueryDto): Promise<EvaluationListResponse> {
-    const { evaluations, rows, shards } = await this.evaluations.list(query.runId);
+  async list(@CurrentCaller() caller: Caller, @Query() query: ListEvaluationsQueryDto): Promise<EvaluationListResponse> {
+    const { evaluations, rows, shards } = await this.evaluations.list(caller.tenantId, query.runId);
     return toEvaluationListResponse(evaluations, rows, shards, await this.presence.waitReasons(evaluations));
   }
 
   @Get(':id')
+  @RateLimit('heavy-reads')
   @ApiOperation({ summary: 'An evaluation: its run, robustness curve, validity flags, adversarial examples and, with detectors, its detection section' })
   @ApiOkResponse({ type: EvaluationResponse })
   @ApiNotFoundResponse({ description: 'no evaluation with this id' })
-  async get(@Param('id', RunIdPipe) id: string): Promise<EvaluationResponse> {
-    const record = await this.evaluations.get(id);
+  async get(@CurrentCaller() caller: Caller, @Param('id', RunIdPipe) id: string): Promise<EvaluationResponse> {
+    const record = await this.evaluations.get(caller.tenantId, id);
     return toEvaluationResponse(record, await this.presence.waitingFor(record.run));
   }
 
   @Post(':id/predict')
+  @RateLimit('submits')
   @HttpCode(200)
   @ApiOperation({
     summary: 'Classify inputs with the evaluated stack (defense → model → detector): per input a class, or "rejected as adversarial"',
@@ -75,7 +83,7 @@ export class EvaluationsController {
   @ApiResponse({ status: 404, description: 'no evaluation with this id' })
   @ApiResponse({ status: 409, description: 'the evaluation has no detectors, or has not succeeded' })
   @ApiResponse({ status: 504, description: 'no worker answered within PREDICT_TIMEOUT_MS' })
-  predict(@Param('id', RunIdPipe) id: string, @Body() dto: PredictDto) {
-    return this.evaluations.predict(id, dto);
+  predict(@CurrentCaller() caller: Caller, @Param('id', RunIdPipe) id: string, @Body() dto: PredictDto) {
+    return this.evaluations.predict(caller.tenantId, id, dto);
   }
 }

@@ -30,8 +30,8 @@ export class EvaluationsService {
     private readonly results: EvaluationResultRepository,
   ) {}
 
-  async create(dto: CreateEvaluationRequest, idempotencyKey?: string): Promise<CreateRunResult> {
-    const source = await this.runRepository.find(dto.runId);
+  async create(tenantId: string, dto: CreateEvaluationRequest, idempotencyKey?: string): Promise<CreateRunResult> {
+    const source = await this.runRepository.findOwned(tenantId, dto.runId);
     if (!source) throw new BadRequestException([`runId: run ${dto.runId} does not exist`]);
     if (!(MODEL_RUN_KINDS as readonly string[]).includes(source.kind)) {
       throw new BadRequestException([`runId: run ${dto.runId} is a ${source.kind} run, not a trained model`]);
@@ -47,18 +47,18 @@ export class EvaluationsService {
     this.runs.assertHoldsModel('runId', checkpoint, source);
     const resolved = resolveEvaluationSpec(dto, { spec: source.spec as ModelRunSpec, checkpoint });
     if (!resolved.ok) throw new BadRequestException(resolved.errors);
-    return this.runs.submit(resolved.spec, { idempotencyKey, parentRunId: source.id, parentCheckpointId: checkpoint.id });
+    return this.runs.submit(tenantId, resolved.spec, { idempotencyKey, parentRunId: source.id, parentCheckpointId: checkpoint.id });
   }
 
   /** The newest 200 evaluations (of one run, if given), with the rows of their curves and their shard counts. */
-  async list(runId?: string): Promise<{ evaluations: Run[]; rows: RobustnessResult[]; shards: Map<string, ShardCounts> }> {
-    const evaluations = await this.runRepository.findEvaluations({ ...(runId && { sourceRunIds: [runId] }), order: 'newest-first', limit: 200 });
+  async list(tenantId: string, runId?: string): Promise<{ evaluations: Run[]; rows: RobustnessResult[]; shards: Map<string, ShardCounts> }> {
+    const evaluations = await this.runRepository.findEvaluations({ tenantId, ...(runId && { sourceRunIds: [runId] }), order: 'newest-first', limit: 200 });
     const ids = evaluations.map((e) => e.id);
     return { evaluations, rows: await this.results.resultsOf(ids), shards: await this.results.shardCounts(ids) };
   }
 
-  async get(id: string): Promise<EvaluationRecord> {
-    const run = await this.runs.get(id, 'evaluation');
+  async get(tenantId: string, id: string): Promise<EvaluationRecord> {
+    const run = await this.runs.get(tenantId, id, 'evaluation');
     const shards = (await this.results.shardCounts([id])).get(id) ?? null;
     return { run, results: await this.results.results(id), gallery: await this.results.gallery(id), shards };
   }
@@ -67,8 +67,8 @@ export class EvaluationsService {
    * Classifies inputs with an evaluated stack (defense → model → one detector). The API runs
    * no TensorFlow: a worker rebuilds the stack from the evaluation's spec and answers the job.
    */
-  async predict(id: string, dto: PredictRequest): Promise<PredictResponse> {
-    const run = await this.runs.get(id, 'evaluation');
+  async predict(tenantId: string, id: string, dto: PredictRequest): Promise<PredictResponse> {
+    const run = await this.runs.get(tenantId, id, 'evaluation');
     const spec = run.spec as EvaluationRunSpec;
     const [h, w, c] = DATASET_INPUT_SHAPES[spec.dataset];
     const wrong = dto.inputs.findIndex((input) => input.length !== h * w * c);

@@ -1,11 +1,13 @@
 import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
 import { InjectQueue } from '@nestjs/bullmq';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Public } from '../auth/caller.decorator';
 import { Queue } from 'bullmq';
 import { DataSource } from 'typeorm';
 import { TRAINING_QUEUE } from '@bulwark/queue';
 
 @ApiTags('health')
+@Public()
 @Controller('health')
 export class HealthController {
   constructor(

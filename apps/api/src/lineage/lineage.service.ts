@@ -16,20 +16,21 @@ export class LineageService {
     private readonly results: EvaluationResultRepository,
   ) {}
 
-  async lineage(id: string): Promise<LineageRecord> {
-    const start = await this.runs.find(id);
+  /** Within the tenant only: a parent of another tenant (which cannot be recorded since tenants exist) ends the chain. */
+  async lineage(tenantId: string, id: string): Promise<LineageRecord> {
+    const start = await this.runs.findOwned(tenantId, id);
     if (!start) throw new NotFoundException(`run ${id} not found`);
     if (start.kind === 'evaluation')
       throw new NotFoundException(`run ${id} is an evaluation; ask for the lineage of its source run ${String(start.parentRunId)}`);
     const chain: Run[] = [start];
     while (chain[0].parentRunId && chain.length < MAX_DEPTH) {
-      const parent = await this.runs.find(chain[0].parentRunId);
+      const parent = await this.runs.findOwned(tenantId, chain[0].parentRunId);
       if (!parent || chain.some((r) => r.id === parent.id)) break;
       chain.unshift(parent);
     }
-    const evaluations = await this.runs.findEvaluations({ sourceRunIds: chain.map((r) => r.id), order: 'oldest-first' });
+    const evaluations = await this.runs.findEvaluations({ tenantId, sourceRunIds: chain.map((r) => r.id), order: 'oldest-first' });
     const results = await this.results.resultsOf(evaluations.map((e) => e.id));
-    const children = await this.runs.findDerived(id);
+    const children = await this.runs.findDerived(tenantId, id);
     return { runId: id, chain, evaluations, results, children };
   }
 }

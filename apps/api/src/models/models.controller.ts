@@ -1,6 +1,8 @@
 import { Body, Controller, Headers, Post, Res } from '@nestjs/common';
-import { ApiCreatedResponse, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { Caller, CurrentCaller } from '../auth/caller.decorator';
+import { RateLimit } from '../auth/rate-limit';
 import { createdOrReplayed, parseIdempotencyKey } from '../common/idempotency-key';
 import { toRunResponse } from '../runs/run.mapper';
 import { RunResponse } from '../runs/run.response';
@@ -8,11 +10,13 @@ import { ImportModelDto } from './dto/import-model.dto';
 import { ModelsService } from './models.service';
 
 @ApiTags('models')
+@ApiBearerAuth()
 @Controller('models')
 export class ModelsController {
   constructor(private readonly models: ModelsService) {}
 
   @Post('import')
+  @RateLimit('submits')
   @ApiOperation({
     summary: 'Import a TensorFlow.js Layers model',
     description:
@@ -23,11 +27,12 @@ export class ModelsController {
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Retrying with the same key returns the same run' })
   @ApiCreatedResponse({ type: RunResponse, description: 'The import run, status queued (or the existing run for a replayed Idempotency-Key)' })
   async import(
+    @CurrentCaller() caller: Caller,
     @Body() dto: ImportModelDto,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Res({ passthrough: true }) res: Response,
   ): Promise<RunResponse> {
     // An import never requires a GPU: nothing to wait for that the API could name.
-    return toRunResponse(createdOrReplayed(res, await this.models.import(dto, parseIdempotencyKey(idempotencyKey))), null);
+    return toRunResponse(createdOrReplayed(res, await this.models.import(caller.tenantId, dto, parseIdempotencyKey(idempotencyKey))), null);
   }
 }

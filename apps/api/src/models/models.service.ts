@@ -13,7 +13,7 @@ export class ModelsService {
    * be checked without loading the model (a Layers model.json, weights of the declared size) is
    * checked here; whether it loads and fits the dataset is the import run's outcome.
    */
-  async import(dto: ImportModelRequest, idempotencyKey?: string): Promise<CreateRunResult> {
+  async import(tenantId: string, dto: ImportModelRequest, idempotencyKey?: string): Promise<CreateRunResult> {
     const problems = layersModelJsonProblems(dto.modelJson, 'modelJson');
     if (problems.length) throw new BadRequestException(problems);
     const modelJson = dto.modelJson as LayersModelJson;
@@ -36,6 +36,6 @@ export class ModelsService {
       testFraction: dto.testFraction ?? DEFAULT_TEST_FRACTION,
       upload: { sha256, sizeBytes: data.length, weightBytes: weights.length },
     };
-    return this.runs.submit(spec, { idempotencyKey, checkpoint: { epoch: 0, data, sha256, format: LAYERS_UPLOAD_FORMAT } });
+    return this.runs.submit(tenantId, spec, { idempotencyKey, checkpoint: { epoch: 0, data, sha256, format: LAYERS_UPLOAD_FORMAT } });
   }
 }

@@ -52,10 +52,10 @@ export class RunsService {
     private readonly producer: RunJobsProducer,
   ) {}
 
-  async create(dto: CreateRunRequest, idempotencyKey?: string): Promise<CreateRunResult> {
+  async create(tenantId: string, dto: CreateRunRequest, idempotencyKey?: string): Promise<CreateRunResult> {
     const resolved = this.resolveSpec(dto);
-    const teacher = dto.teacherCheckpoint ? await this.teacherCheckpoint(dto.teacherCheckpoint, resolved) : null;
-    const initial = dto.fromCheckpoint ? await this.initialCheckpoint(dto.fromCheckpoint, resolved) : null;
+    const teacher = dto.teacherCheckpoint ? await this.teacherCheckpoint(tenantId, dto.teacherCheckpoint, resolved) : null;
+    const initial = dto.fromCheckpoint ? await this.initialCheckpoint(tenantId, dto.fromCheckpoint, resolved) : null;
     const spec: TrainingRunSpec = {
       ...resolved,
       ...(initial && { initialCheckpointId: initial.checkpoint.id }),
@@ -63,7 +63,7 @@ export class RunsService {
       ...(teacher && { teacherCheckpointId: teacher.id }),
     };
     const parent = initial?.checkpoint ?? teacher;
-    return this.submit(spec, {
+    return this.submit(tenantId, spec, {
       idempotencyKey,
       parentRunId: parent?.runId ?? null,
       parentCheckpointId: parent?.id ?? null,
@@ -77,12 +77,12 @@ export class RunsService {
    * so the run ends as it would have where it started. Its spec is resolved as POST /runs
    * resolves it, so the same Idempotency-Key and body find it again.
    */
-  async resume(dto: ResumeRunRequest, idempotencyKey?: string): Promise<CreateRunResult> {
+  async resume(tenantId: string, dto: ResumeRunRequest, idempotencyKey?: string): Promise<CreateRunResult> {
     const parentField = dto.run.fromCheckpoint ? 'fromCheckpoint' : dto.run.teacherCheckpoint ? 'teacherCheckpoint' : undefined;
     if (parentField) {
       throw new BadRequestException([`run.${parentField}: a run built on another checkpoint cannot be resumed here: that checkpoint does not travel with it`]);
     }
-    const spec = this.resolveSpec(dto.run);
+    const spec = this.resolveSpec(dto.run, 'run.');
     const { epoch, format } = dto.checkpoint;
     if (epoch >= spec.epochs) {
       throw new BadRequestException([`checkpoint.epoch: ${epoch} leaves nothing to resume of a run of ${spec.epochs} epochs`]);
@@ -92,14 +92,14 @@ export class RunsService {
     if (digest !== dto.checkpoint.sha256.toLowerCase()) {
       throw new BadRequestException([`checkpoint.sha256 does not match the data (whose SHA-256 is ${digest}): the checkpoint was damaged or cut short`]);
     }
-    // Later epochs run again, and write their own points.
-    const metrics = (dto.metrics ?? []).filter((point) => point.step <= epoch).map(({ key, step, value }) => ({ key, step, value }));
-    return this.submit(spec, { idempotencyKey, checkpoint: { epoch, data, sha256: digest, format }, metrics });
+    // The schema has checked the points as a whole (each once, none after the checkpoint), so the insert cannot collide.
+    const metrics = (dto.metrics ?? []).map(({ key, step, value }) => ({ key, step, value }));
+    return this.submit(tenantId, spec, { idempotencyKey, checkpoint: { epoch, data, sha256: digest, format }, metrics });
   }
 
   /** A distillation teacher: a checkpoint of a model trained on the same data (any architecture). */
-  private async teacherCheckpoint(checkpointId: string, spec: TrainingRunSpec): Promise<Checkpoint> {
-    const { checkpoint, source } = await this.modelCheckpoint('teacherCheckpoint', checkpointId);
+  private async teacherCheckpoint(tenantId: string, checkpointId: string, spec: TrainingRunSpec): Promise<Checkpoint> {
+    const { checkpoint, source } = await this.modelCheckpoint(tenantId, 'teacherCheckpoint', checkpointId);
     const teacher = source.spec as ModelRunSpec;
     if (teacher.dataset !== spec.dataset) {
       throw new BadRequestException([`teacherCheckpoint: checkpoint ${checkpointId} was trained on ${teacher.dataset}, not ${spec.dataset}`]);
@@ -111,8 +111,12 @@ export class RunsService {
    * A fine-tuning run starts from a checkpoint of the same architecture on the same data. An
    * imported architecture is the one of the import the checkpoint descends from.
    */
-  private async initialCheckpoint(checkpointId: string, spec: TrainingRunSpec): Promise<{ checkpoint: Checkpoint; importedModel?: ImportedModelRef }> {
-    const { checkpoint, source } = await this.modelCheckpoint('fromCheckpoint', checkpointId);
+  private async initialCheckpoint(
+    tenantId: string,
+    checkpointId: string,
+    spec: TrainingRunSpec,
+  ): Promise<{ checkpoint: Checkpoint; importedModel?: ImportedModelRef }> {
+    const { checkpoint, source } = await this.modelCheckpoint(tenantId, 'fromCheckpoint', checkpointId);
     const sourceSpec = source.spec as ModelRunSpec;
     if (sourceSpec.model !== spec.model || sourceSpec.dataset !== spec.dataset) {
       throw new BadRequestException([
@@ -125,13 +129,14 @@ export class RunsService {
     return { checkpoint, ...(importedModel && { importedModel }) };
   }
 
-  /** A checkpoint a new run takes its model from (to fine-tune, distil or evaluate), with its run. */
-  private async modelCheckpoint(field: string, checkpointId: string): Promise<{ checkpoint: Checkpoint; source: Run }> {
+  /**
+   * A checkpoint a new run takes its model from (to fine-tune, distil or evaluate), with its run.
+   * Another tenant's checkpoint does not exist for this one: lineage never crosses tenants.
+   */
+  private async modelCheckpoint(tenantId: string, field: string, checkpointId: string): Promise<{ checkpoint: Checkpoint; source: Run }> {
     const checkpoint = await this.runs.checkpoint(checkpointId);
-    if (!checkpoint) throw new BadRequestException([`${field}: checkpoint ${checkpointId} does not exist`]);
-    const source = await this.runs.find(checkpoint.runId);
-    // Cannot happen: a checkpoint's rows cascade with its run's.
-    if (!source) throw new Error(`checkpoint ${checkpointId} outlived its run ${checkpoint.runId}`);
+    const source = checkpoint && (await this.runs.findOwned(tenantId, checkpoint.runId));
+    if (!checkpoint || !source) throw new BadRequestException([`${field}: checkpoint ${checkpointId} does not exist`]);
     this.assertHoldsModel(field, checkpoint, source);
     return { checkpoint, source };
   }
@@ -150,15 +155,16 @@ export class RunsService {
    * Stores a run (status queued) and enqueues its job: the one path every kind of run takes.
    * A replayed Idempotency-Key returns the stored run; the same key with another spec is a 409.
    */
-  async submit(spec: RunSpec, options: SubmitOptions = {}): Promise<CreateRunResult> {
+  async submit(tenantId: string, spec: RunSpec, options: SubmitOptions = {}): Promise<CreateRunResult> {
     const { idempotencyKey, parentRunId = null, parentCheckpointId = null, checkpoint, metrics } = options;
     const requestHash = sha256(JSON.stringify(spec));
     if (idempotencyKey) {
-      const existing = await this.runs.findByIdempotencyKey(idempotencyKey);
+      const existing = await this.runs.findByIdempotencyKey(tenantId, idempotencyKey);
       if (existing) return { run: this.checkReplay(existing, requestHash), replayed: true };
     }
 
     const { run, created } = await this.runs.createQueued({
+      tenantId,
       spec,
       idempotencyKey: idempotencyKey ?? null,
       requestHash,
@@ -180,29 +186,31 @@ export class RunsService {
     return { run, replayed: false };
   }
 
-  async list(query: ListRunsQuery): Promise<Page<Run>> {
+  async list(tenantId: string, query: ListRunsQuery): Promise<Page<Run>> {
     const { status, kind, idempotencyKey, limit, offset } = query;
-    const { items, total } = await this.runs.list({ status, kind, idempotencyKey }, { limit, offset });
+    const { items, total } = await this.runs.list({ tenantId, status, kind, idempotencyKey }, { limit, offset });
     return { items, total, limit, offset };
   }
 
-  async get(id: string, kind?: Run['kind']): Promise<Run> {
-    const run = await this.runs.find(id, kind);
+  /** A run of the tenant; another tenant's is a 404 like an id that never existed, so ids reveal nothing. */
+  async get(tenantId: string, id: string, kind?: Run['kind']): Promise<Run> {
+    const run = await this.runs.findOwned(tenantId, id, kind);
     if (!run) throw new NotFoundException(`${kind === 'evaluation' ? 'evaluation' : 'run'} ${id} not found`);
     return run;
   }
 
-  async metricsOf(id: string, key?: string): Promise<Metric[]> {
-    await this.get(id);
+  async metricsOf(tenantId: string, id: string, key?: string): Promise<Metric[]> {
+    await this.get(tenantId, id);
     return this.runs.metrics(id, key);
   }
 
-  async checkpointsOf(id: string): Promise<Checkpoint[]> {
-    await this.get(id);
+  async checkpointsOf(tenantId: string, id: string): Promise<Checkpoint[]> {
+    await this.get(tenantId, id);
     return this.runs.checkpoints(id);
   }
 
-  async checkpointData(id: string, checkpointId: string): Promise<CheckpointWithData> {
+  async checkpointData(tenantId: string, id: string, checkpointId: string): Promise<CheckpointWithData> {
+    await this.get(tenantId, id);
     const checkpoint = await this.runs.checkpointData(checkpointId);
     if (!checkpoint || checkpoint.runId !== id) throw new NotFoundException(`checkpoint ${checkpointId} of run ${id} not found`);
     return checkpoint;
@@ -214,22 +222,22 @@ export class RunsService {
    * running run whose job no worker holds (lost, failed, waiting for a retry) ends at once:
    * nothing would ever read its flag.
    */
-  async cancel(id: string): Promise<Run> {
-    const run = await this.get(id);
+  async cancel(tenantId: string, id: string): Promise<Run> {
+    const run = await this.get(tenantId, id);
     if (!(await this.runs.requestCancel(id))) {
       // Read again: the run may have ended since it was read above, and an ended run never changes.
-      throw new ConflictException(`run ${id} has already ended (${(await this.get(id)).status})`);
+      throw new ConflictException(`run ${id} has already ended (${(await this.get(tenantId, id)).status})`);
     }
     // A worker handed the job would find its run cancelled and skip it; removing a waiting job spares the delivery.
     const removed = await this.producer.removeIfWaiting(run);
     if (run.status === 'running' && (removed || !(await this.producer.isHeld(run)))) await this.runs.markCancelled(id);
-    return this.get(id);
+    return this.get(tenantId, id);
   }
 
-  /** The stored spec of a POST /runs body, or a 400 naming every field at fault. */
-  private resolveSpec(request: CreateRunRequest): TrainingRunSpec {
+  /** The stored spec of a POST /runs body, or a 400 naming every field at fault (under `prefix` where the body nests it). */
+  private resolveSpec(request: CreateRunRequest, prefix = ''): TrainingRunSpec {
     const resolved = resolveRunSpec(request, { maxEpochs: this.config.maxEpochs, maxBatchSize: this.config.maxBatchSize });
-    if (!resolved.ok) throw new BadRequestException(resolved.errors);
+    if (!resolved.ok) throw new BadRequestException(resolved.errors.map((error) => `${prefix}${error}`));
     return resolved.spec;
   }
 

@@ -1,4 +1,4 @@
-import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, Unique, UpdateDateColumn } from 'typeorm';
 import type { RunKind, RunSpec, RunStatus } from '@bulwark/spec';
 
 export type { RunStatus } from '@bulwark/spec';
@@ -18,9 +18,15 @@ export interface RunBackend {
 
 @Entity({ name: 'runs' })
 @Index('runs_status_created_idx', ['status', 'createdAt'])
+@Index('runs_tenant_created_idx', ['tenantId', 'createdAt'])
+@Unique('runs_tenant_idempotency_key_uq', ['tenantId', 'idempotencyKey'])
 export class Run {
   @PrimaryGeneratedColumn('uuid')
   id: string;
+
+  /** The tenant that owns the run (and its metrics, checkpoints and evaluations); the API never shows it to another. */
+  @Column({ name: 'tenant_id', type: 'uuid' })
+  tenantId: string;
 
   @Column({ type: 'varchar', length: 32 })
   kind: RunKind;
@@ -42,7 +48,8 @@ export class Run {
   @Column({ type: 'jsonb', nullable: true })
   result: Record<string, unknown> | null;
 
-  @Column({ name: 'idempotency_key', type: 'varchar', length: 255, nullable: true, unique: true })
+  /** Unique per tenant. */
+  @Column({ name: 'idempotency_key', type: 'varchar', length: 255, nullable: true })
   idempotencyKey: string | null;
 
   /** sha256 of the request body that created the run, to refuse a reused key with another body. */
