@@ -77,7 +77,7 @@ abstract class SandboxedQueueWorker implements OnApplicationBootstrap, OnApplica
     this.worker.on('completed', (job) => this.logger.log(`job ${String(job.id)} (${job.name}) completed: ${gist(job.returnvalue)}`));
     this.worker.on('active', (job) => this.logger.log(`job ${String(job.id)} (${job.name}) started, attempt ${job.attemptsMade + 1}`));
     this.worker.on('stalled', (jobId) =>
-      this.logger.warn(`job ${jobId} stalled (its worker died or froze); it will be re-delivered and counted against its crash budget`),
+      this.logger.warn(`job ${jobId} stalled; it will be re-delivered (its worker died or froze), within its run's crash budget`),
     );
     this.worker.on('error', (err) => this.logger.error(`queue error: ${err.message}`));
     this.logger.log(`consuming "${this.queueName}" (prefix ${this.config.queuePrefix}, concurrency ${this.config.concurrency})`);
