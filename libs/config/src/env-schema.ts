@@ -83,7 +83,8 @@ export const ENV_SCHEMA: readonly EnvVarSpec[] = [
     required: false,
     default: '10',
     description:
-      "BullMQ attempts per job: failed attempts are retried with exponential backoff capped at JOB_BACKOFF_MAX_MS, so the default rides out about 6 minutes of a store's outage (a worker's crash is not an attempt: see CRASH_BUDGET)",
+      'BullMQ attempts per job: failed attempts are retried with exponential backoff capped at JOB_BACKOFF_MAX_MS, ' +
+      "so the default rides out about 6 minutes of a store's outage (a worker's crash is not an attempt: see CRASH_BUDGET)",
   },
   { name: 'JOB_BACKOFF_MS', apps: ['api', 'worker'], required: false, default: '5000', description: 'Base delay of the exponential retry backoff' },
   {
@@ -165,7 +166,8 @@ export const ENV_SCHEMA: readonly EnvVarSpec[] = [
     required: false,
     default: '3',
     description:
-      "Crashes (its worker killed or frozen past its lock) a run survives without progress; the next one fails it. A crash after the run wrote a newer checkpoint than at the last crash starts the count again",
+      'Crashes (its worker killed or frozen past its lock) a run survives without progress; the next one fails it. ' +
+      'A crash after the run wrote a newer checkpoint than at the last crash starts the count again',
   },
   {
     name: 'RECONCILE_INTERVAL_MS',
@@ -173,7 +175,8 @@ export const ENV_SCHEMA: readonly EnvVarSpec[] = [
     required: false,
     default: '60000',
     description:
-      'How often a worker checks every queued or running run against its job (also once at start): a run whose job is gone or failed is enqueued again, resumed, cancelled or failed with a reason',
+      'How often a worker checks every queued or running run against its job (also once at start): ' +
+      'a run whose job is gone or failed is enqueued again, resumed, cancelled or failed with a reason',
   },
   {
     name: 'RECONCILE_GRACE_MS',

@@ -340,7 +340,7 @@ export class RunRepository {
 
   /** One guarded UPDATE that counts a crash against the run's newest checkpoint (see recordStalls); $1 is the run's id. */
   private async countCrash(guard: string, params: unknown[], change: { crashes: string; set: string }): Promise<CrashCount | null> {
-    const [rows] = (await this.dataSource.query(
+    const [rows] = await this.dataSource.query<[{ crashes: number; epoch: number }[], number]>(
       `UPDATE runs SET
          crashes = CASE WHEN newest.epoch > coalesce(crash_checkpoint_epoch, -1) THEN 0 ELSE crashes + ${change.crashes} END,
          crash_checkpoint_epoch = newest.epoch,
@@ -350,8 +350,9 @@ export class RunRepository {
        WHERE id = $1 AND status IN ('queued', 'running') AND ${guard}
        RETURNING crashes, newest.epoch AS epoch`,
       params,
-    )) as [{ crashes: number; epoch: number }[], number];
-    const row = rows[0];
+    );
+    // Postgres returns no row when the guard refused the change (counted already, ended, cancelled).
+    const row = rows.at(0);
     return row ? { crashes: row.crashes, checkpointEpoch: row.epoch < 0 ? null : row.epoch } : null;
   }
 

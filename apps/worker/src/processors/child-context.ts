@@ -95,6 +95,7 @@ export async function jobContextFor(job: SandboxedJob): Promise<JobContext> {
 export async function refuseCrashLoop(job: SandboxedJob, what: string): Promise<void> {
   const { config } = await childContext();
   if (job.stalledCounter > config.crashBudget) {
-    throw new UnrecoverableError(`${what} crashed its worker ${job.stalledCounter} times, more than the crash budget allows (CRASH_BUDGET=${config.crashBudget})`);
+    const budget = `CRASH_BUDGET=${config.crashBudget}`;
+    throw new UnrecoverableError(`${what} crashed its worker ${job.stalledCounter} times, more than the crash budget allows (${budget})`);
   }
 }
