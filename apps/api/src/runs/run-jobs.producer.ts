@@ -87,6 +87,13 @@ export class RunJobsProducer implements OnModuleDestroy {
     }
   }
 
+  /** Whether a worker holds the run's job (active, or an evaluation parked while its shards run): only such a job will see a cancel flag. */
+  async isHeld(run: Pick<Run, 'id' | 'kind' | 'spec'>): Promise<boolean> {
+    const queue: Queue = run.kind === 'evaluation' ? this.evaluationQueueOf(run) : this.trainingQueueOf(run);
+    const state = await queue.getJobState(run.id);
+    return state === 'active' || state === 'waiting-children';
+  }
+
   async onModuleDestroy(): Promise<void> {
     const events = await this.events?.catch(() => undefined);
     await events?.close();
