@@ -146,12 +146,67 @@ describe('RunRepository (real Postgres)', () => {
   it('records a retryable failure as queued-with-reason, then a final one as failed', async () => {
     const run = await newRun();
     await repository.markRunning(run.id, backend, 1);
-    await repository.markRetrying(run.id, 'attempt 1 of 3 failed: boom');
-    expect(await repository.find(run.id)).toMatchObject({ status: 'queued', error: 'attempt 1 of 3 failed: boom' });
+    const nextAttemptAt = new Date(Date.now() + 60_000);
+    await repository.markRetrying(run.id, 'attempt 1 of 3 failed: boom', nextAttemptAt);
+    expect(await repository.find(run.id)).toMatchObject({ status: 'queued', error: 'attempt 1 of 3 failed: boom', nextAttemptAt });
+    // The retry starts: the run is running again, its attempts counted, the wait over.
+    expect(await repository.markRunning(run.id, backend, 2)).toMatchObject({ status: 'running', attempts: 2, nextAttemptAt: null, error: null });
+    await repository.markRetrying(run.id, 'attempt 2 of 3 failed: boom', nextAttemptAt);
     expect(await repository.markFailed(run.id, 'boom')).toBe(true);
     const failed = await repository.find(run.id);
     expect(failed).toMatchObject({ status: 'failed', error: 'boom' });
     expect(failed!.finishedAt).toBeInstanceOf(Date);
+  });
+
+  it('counts crashes without progress: a newer checkpoint since the last crash starts the count again', async () => {
+    const run = await newRun();
+    await repository.saveCheckpoint(run.id, 1, Buffer.from([1]), 'a'.repeat(64), 'test');
+    // The first start fixes where progress is measured from: the checkpoint of epoch 1.
+    expect(await repository.markRunning(run.id, backend, 1)).toMatchObject({ crashCheckpointEpoch: 1, crashes: 0 });
+    expect(await repository.recordStalls(run.id, 1)).toEqual({ crashes: 1, checkpointEpoch: 1 });
+    // Counted once: a second delivery with the same stalled counter adds nothing.
+    expect(await repository.recordStalls(run.id, 1)).toBeNull();
+    // Two stalls before any delivery could count them: both count.
+    expect(await repository.recordStalls(run.id, 3)).toEqual({ crashes: 3, checkpointEpoch: 1 });
+    expect(await repository.markRunning(run.id, backend, 4)).toMatchObject({ attempts: 4, stallsCounted: 3 });
+    await repository.saveCheckpoint(run.id, 2, Buffer.from([2]), 'b'.repeat(64), 'test');
+    expect(await repository.recordStalls(run.id, 4)).toEqual({ crashes: 0, checkpointEpoch: 2 });
+    expect(await repository.recordStalls(run.id, 5)).toEqual({ crashes: 1, checkpointEpoch: 2 });
+  });
+
+  it('re-queues a stranded running run as one more crash, its new job counted from zero; never an ended or cancelled one', async () => {
+    const run = await newRun();
+    await repository.markRunning(run.id, backend, 1);
+    await repository.recordStalls(run.id, 2);
+    // The job's third delivery (after two stalls) started, and was lost too.
+    expect(await repository.markRunning(run.id, backend, 3)).toMatchObject({ attempts: 3 });
+    expect(await repository.requeueStranded(run.id, 'its job was lost')).toEqual({ crashes: 3, checkpointEpoch: null });
+    const requeued = await repository.find(run.id);
+    expect(requeued).toMatchObject({ status: 'queued', error: 'its job was lost', stallsCounted: 0, crashes: 3 });
+    expect(requeued!.nextAttemptAt).toBeInstanceOf(Date);
+    // The new job's first delivery counts as one more attempt, though BullMQ says 1.
+    expect(await repository.markRunning(run.id, backend, 1)).toMatchObject({ status: 'running', attempts: 4, nextAttemptAt: null });
+
+    expect(await repository.requestCancel(run.id)).toBe(true);
+    expect(await repository.requeueStranded(run.id, 'lost')).toBeNull();
+    expect(await repository.markCancelled(run.id)).toBe(true);
+    expect(await repository.requeueStranded(run.id, 'lost')).toBeNull();
+  });
+
+  it('lists the queued and running runs unchanged for longer than a grace, oldest change first', async () => {
+    const old = await newRun();
+    const running = await newRun();
+    await repository.markRunning(running.id, backend, 1);
+    const ended = await newRun();
+    await repository.markFailed(ended.id, 'boom');
+    await dataSource.query(`UPDATE runs SET updated_at = now() - interval '1 hour' WHERE id = ANY($1)`, [[old.id, running.id, ended.id]]);
+    await dataSource.query(`UPDATE runs SET updated_at = now() - interval '2 hours' WHERE id = $1`, [running.id]);
+    const fresh = await newRun();
+    const found = (await repository.findUnfinished(60_000, 1000)).map((r) => r.id);
+    expect(found.indexOf(running.id)).toBeLessThan(found.indexOf(old.id));
+    expect(found).toContain(old.id);
+    expect(found).not.toContain(ended.id);
+    expect(found).not.toContain(fresh.id);
   });
 
   it('refuses rows the schema forbids', async () => {

@@ -43,6 +43,10 @@ export async function startTestCluster(queuePrefix: string, extraEnv: Record<str
     JOB_ATTEMPTS: '3',
     JOB_BACKOFF_MS: '1000',
     ...TEST_RATE_LIMITS,
+    // Clusters of other test files share this database under other queue prefixes: a reconciler
+    // would take their runs, whose jobs it cannot see, for stranded. A file that tests the
+    // reconciler gives its cluster a database of its own (scratch-database.ts) and a short grace.
+    RECONCILE_GRACE_MS: '86400000',
     ...extraEnv,
   };
   const base = `http://127.0.0.1:${port}`;

@@ -10,8 +10,12 @@ export interface JobContext {
   runs: RunRepository;
   evaluationResults: EvaluationResultRepository;
   backend: BackendInfo;
-  /** 1-based attempt number of this delivery. */
+  /** 1-based number of this delivery of the job: its failed attempts and its stalls (crashes) before it, plus one. */
   attempt: number;
+  /** BullMQ's stalled counter of the job: how often a worker lost it (died, or froze past its lock). */
+  stalls: number;
+  /** Crashes without progress a run survives (CRASH_BUDGET). */
+  crashBudget: number;
   cancelPollMs: number;
   /** Where this worker's queues live: a data-parallel trainer sends its shards there. */
   queue: { redisUrl: string; prefix: string };

@@ -1,5 +1,5 @@
 import { UnrecoverableError } from 'bullmq';
-import { Run, type RunRepository } from '@bulwark/database';
+import { Run, type CrashCount, type RunRepository } from '@bulwark/database';
 import type { RunSpec } from '@bulwark/spec';
 import type { BackendInfo } from '@bulwark/tfjs-runtime';
 import type { JobContext } from './job-context';
@@ -10,8 +10,14 @@ const backend: BackendInfo = { name: 'cpu', tfjsVersion: '4.22.0', threads: 1, g
 /** The run row as the repository keeps it, and every transition asked of it. */
 class FakeRuns {
   calls: string[] = [];
+  /** What recordStalls answers: the run's crash count after counting, as Postgres would compute it. */
+  crashCount: CrashCount | null = { crashes: 1, checkpointEpoch: null };
   constructor(public run: Partial<Run> | null) {}
 
+  recordStalls(runId: string, stalledCounter: number) {
+    this.calls.push(`recordStalls ${runId} ${stalledCounter}`);
+    return Promise.resolve(this.crashCount);
+  }
   find() {
     return Promise.resolve(this.run as Run | null);
   }
@@ -48,6 +54,8 @@ function context(runs: FakeRuns, reported: number[] = []): JobContext {
     evaluationResults: undefined as never,
     backend,
     attempt: 1,
+    stalls: 0,
+    crashBudget: 3,
     cancelPollMs: 60_000,
     queue: { redisUrl: 'redis://127.0.0.1:6379', prefix: 'unused' },
     datasetDirs: {} as JobContext['datasetDirs'],
@@ -59,7 +67,7 @@ function context(runs: FakeRuns, reported: number[] = []): JobContext {
   };
 }
 
-const queued = { id: 'r1', kind: 'train', status: 'queued', spec: { kind: 'train' } as RunSpec, cancelRequestedAt: null } as const;
+const queued = { id: 'r1', kind: 'train', status: 'queued', spec: { kind: 'train' } as RunSpec, cancelRequestedAt: null, stallsCounted: 0 } as const;
 const check = (spec: RunSpec) => spec.kind;
 
 describe('runJob: the lifecycle every run job shares', () => {
@@ -143,5 +151,35 @@ describe('runJob: the lifecycle every run job shares', () => {
     });
     expect(reported).toEqual([0.1]);
     expect(runs.calls).toEqual(['markRunning r1', 'setProgress r1 0.1', 'isCancelRequested r1']);
+  });
+
+  it('counts a stalled job as a crash before starting it again, within the crash budget', async () => {
+    const runs = new FakeRuns({ ...queued, status: 'running', stallsCounted: 1 });
+    runs.crashCount = { crashes: 3, checkpointEpoch: 4 };
+    await runJob({ ...context(runs), stalls: 2 }, { runId: 'r1', check }, (_kind, { succeeded }) => succeeded({}));
+    expect(runs.calls).toEqual(['recordStalls r1 2', 'markRunning r1', 'markSucceeded r1 undefined']);
+  });
+
+  it('fails for good, naming CRASH_BUDGET, a run that crashed more often than its budget without progress', async () => {
+    const runs = new FakeRuns({ ...queued, status: 'running' });
+    runs.crashCount = { crashes: 4, checkpointEpoch: 2 };
+    const body = jest.fn();
+    const failure = runJob({ ...context(runs), stalls: 4 }, { runId: 'r1', check }, body);
+    await expect(failure).rejects.toBeInstanceOf(UnrecoverableError);
+    await expect(failure).rejects.toThrow(
+      'its worker crashed 4 times in a row without a checkpoint newer than epoch 2, more than its crash budget allows (CRASH_BUDGET=3)',
+    );
+    expect(runs.calls).toEqual(['recordStalls r1 4']);
+    expect(body).not.toHaveBeenCalled();
+  });
+
+  it('counts nothing for a delivery whose stalls were counted already, or for a run that was cancelled', async () => {
+    const counted = new FakeRuns({ ...queued, status: 'running', stallsCounted: 2 });
+    await runJob({ ...context(counted), stalls: 2 }, { runId: 'r1', check }, (_kind, { succeeded }) => succeeded({}));
+    expect(counted.calls).toEqual(['markRunning r1', 'markSucceeded r1 undefined']);
+
+    const cancelled = new FakeRuns({ ...queued, status: 'running', cancelRequestedAt: new Date() });
+    await runJob({ ...context(cancelled), stalls: 5 }, { runId: 'r1', check }, jest.fn());
+    expect(cancelled.calls).toEqual(['markRunning r1', 'markCancelled r1']);
   });
 });

@@ -1,5 +1,5 @@
 import { UnrecoverableError } from 'bullmq';
-import type { CheckpointBytes, Run } from '@bulwark/database';
+import type { CheckpointBytes, CrashCount, Run } from '@bulwark/database';
 import { requiresGpu } from '@bulwark/queue';
 import type { RunSpec } from '@bulwark/spec';
 import type { JobContext } from './job-context';
@@ -41,6 +41,9 @@ export interface RunJobOptions<S> {
  * The part every run's job shares: load the run, check its spec, mark it running (recording
  * the backend and attempt) and hand it to `body` with cancel polling and progress. A run
  * cancelled or ended before its job started is skipped; a cancelled one is ended cancelled.
+ * A delivery after a crash (the job stalled) counts it against the run's crash budget first:
+ * BullMQ's own stalled limit is out of the way (see SandboxedQueueWorker), so this is where a
+ * run that crashes again and again without writing a newer checkpoint fails, and only such a run.
  * Whatever `body` throws propagates, so BullMQ records the attempt and retries it, and the
  * parent process marks the run retrying or failed (it also sees a child that crashed).
  */
@@ -55,6 +58,12 @@ export async function runJob<S, R>(
   if (requiresGpu(run.spec) && !ctx.backend.gpu) {
     // Only GPU workers consume GPU queues; this child's backend differs from the one its parent probed.
     throw new Error(`run ${runId} requires a GPU, but this job process runs on ${ctx.backend.name}, which does not compute on one`);
+  }
+
+  if (ctx.stalls > run.stallsCounted && !run.cancelRequestedAt) {
+    const count = await ctx.runs.recordStalls(run.id, ctx.stalls);
+    if (count && count.crashes > ctx.crashBudget) throw new UnrecoverableError(crashBudgetSpent(count, ctx.crashBudget));
+    if (count) ctx.log(`run ${run.id}: re-delivered after a crash; ${count.crashes} crash(es) without progress of ${ctx.crashBudget} allowed`);
   }
 
   const started = await ctx.runs.markRunning(run.id, ctx.backend, ctx.attempt);
@@ -83,4 +92,10 @@ export async function runJob<S, R>(
       return { status: 'cancelled' as const, ...(outcome as T) };
     },
   });
+}
+
+/** Why a run failed on its crash budget: readable by whoever reads the run, naming the setting. */
+export function crashBudgetSpent({ crashes, checkpointEpoch }: CrashCount, budget: number): string {
+  const since = checkpointEpoch === null ? 'without writing a checkpoint' : `without a checkpoint newer than epoch ${checkpointEpoch}`;
+  return `its worker crashed ${crashes} times in a row ${since}, more than its crash budget allows (CRASH_BUDGET=${budget})`;
 }

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { Job, Worker } from 'bullmq';
+import { Job, JobsOptions, Worker } from 'bullmq';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { WorkerConfig } from '@bulwark/config';
@@ -17,6 +17,7 @@ import {
   TRAINING_GPU_QUEUE,
   TRAINING_QUEUE,
   TrainingJob,
+  retryDelayMs,
   consumedQueueNames,
   isRunJobName,
   redisConnectionOptions,
@@ -25,6 +26,9 @@ import type { BackendInfo } from '@bulwark/tfjs-runtime';
 import { WORKER_BACKEND, WORKER_CONFIG } from './worker-config';
 
 type QueueJobData = TrainingJob['data'] | EvaluationJob['data'] | GradientShardJobData;
+
+/** BullMQ's stalled limit, out of the way: Lua reads it as a double, exact up to 2^53. */
+const UNLIMITED_STALLS = Number.MAX_SAFE_INTEGER;
 
 /**
  * Owns the BullMQ worker of one queue. The processor itself runs sandboxed in a child process
@@ -58,18 +62,23 @@ abstract class SandboxedQueueWorker implements OnApplicationBootstrap, OnApplica
       prefix: this.config.queuePrefix,
       concurrency: this.config.concurrency,
       useWorkerThreads: false,
-      // A job whose worker died is re-delivered and resumes from its checkpoint; twice is allowed.
-      maxStalledCount: 2,
+      // A job whose worker died is re-delivered and resumes from its checkpoint. BullMQ's own limit
+      // would fail a run on its third crash however far it had got; the run's crash budget, which
+      // counts only crashes without progress, is enforced when the job starts (runJob) instead.
+      maxStalledCount: UNLIMITED_STALLS,
       // Recorded on every job it takes (processedBy): the same id the worker announces itself under.
       name: `${hostname()}:${process.pid}`,
       lockDuration: this.config.lockDurationMs,
       stalledInterval: this.config.stalledIntervalMs,
+      settings: { backoffStrategy: (attemptsMade, _type, _err, job) => this.backoffMs(attemptsMade, job?.opts.backoff) },
     });
     this.worker.on('failed', (job, err) => void this.onFailed(job, err));
     // A predict job's return value is its answers (up to 64); the log gets their gist.
     this.worker.on('completed', (job) => this.logger.log(`job ${String(job.id)} (${job.name}) completed: ${gist(job.returnvalue)}`));
     this.worker.on('active', (job) => this.logger.log(`job ${String(job.id)} (${job.name}) started, attempt ${job.attemptsMade + 1}`));
-    this.worker.on('stalled', (jobId) => this.logger.warn(`job ${jobId} stalled; it will be re-delivered`));
+    this.worker.on('stalled', (jobId) =>
+      this.logger.warn(`job ${jobId} stalled; it will be re-delivered (its worker died or froze), within its run's crash budget`),
+    );
     this.worker.on('error', (err) => this.logger.error(`queue error: ${err.message}`));
     this.logger.log(`consuming "${this.queueName}" (prefix ${this.config.queuePrefix}, concurrency ${this.config.concurrency})`);
   }
@@ -87,6 +96,11 @@ abstract class SandboxedQueueWorker implements OnApplicationBootstrap, OnApplica
     // one's promise, so a graceful close followed by a forced one would wait for the job forever.
     await this.worker.close(!finished);
     this.logger.log('worker closed');
+  }
+
+  /** The wait before a failed job's next attempt: its own backoff, capped at JOB_BACKOFF_MAX_MS. */
+  private backoffMs(attemptsMade: number, backoff: JobsOptions['backoff']): number {
+    return retryDelayMs(attemptsMade, backoff, this.config.jobBackoffMaxMs);
   }
 
   private async onFailed(job: Job<QueueJobData> | undefined, err: Error): Promise<void> {
@@ -109,8 +123,9 @@ abstract class SandboxedQueueWorker implements OnApplicationBootstrap, OnApplica
         await this.runs.markFailed(job.data.runId, message);
         this.logger.error(`run ${job.data.runId} failed: ${message}`);
       } else {
-        await this.runs.markRetrying(job.data.runId, `attempt ${job.attemptsMade} of ${attempts} failed: ${message}`);
-        this.logger.warn(`run ${job.data.runId} attempt ${job.attemptsMade}/${attempts} failed, will retry: ${message}`);
+        const waitMs = this.backoffMs(job.attemptsMade, job.opts.backoff);
+        await this.runs.markRetrying(job.data.runId, `attempt ${job.attemptsMade} of ${attempts} failed: ${message}`, new Date(Date.now() + waitMs));
+        this.logger.warn(`run ${job.data.runId} attempt ${job.attemptsMade}/${attempts} failed, will retry in ${Math.round(waitMs / 1000)} s: ${message}`);
       }
     } catch (dbErr) {
       this.logger.error(`could not record the failure of run ${job.data.runId}: ${(dbErr as Error).message}`);

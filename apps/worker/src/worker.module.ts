@@ -13,6 +13,7 @@ import {
 } from './sandboxed-queue.worker';
 import { WORKER_BACKEND, WORKER_CONFIG } from './worker-config';
 import { WorkerPresenceAnnouncer } from './worker-presence.announcer';
+import { RunReconciler } from './reconciliation/run.reconciler';
 
 @Module({})
 export class WorkerModule {
@@ -30,6 +31,7 @@ export class WorkerModule {
         GradientQueueWorker,
         GradientGpuQueueWorker,
         WorkerPresenceAnnouncer,
+        RunReconciler,
       ],
     };
   }

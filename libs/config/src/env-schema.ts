@@ -77,8 +77,23 @@ export const ENV_SCHEMA: readonly EnvVarSpec[] = [
   },
   { name: 'MAX_EPOCHS', apps: ['api'], required: false, default: '100', description: 'Largest `epochs` a run may ask for' },
   { name: 'MAX_BATCH_SIZE', apps: ['api'], required: false, default: '1024', description: 'Largest `batchSize` a run may ask for' },
-  { name: 'JOB_ATTEMPTS', apps: ['api'], required: false, default: '3', description: 'BullMQ attempts per job (retries with exponential backoff)' },
-  { name: 'JOB_BACKOFF_MS', apps: ['api'], required: false, default: '5000', description: 'Base delay of the exponential retry backoff' },
+  {
+    name: 'JOB_ATTEMPTS',
+    apps: ['api', 'worker'],
+    required: false,
+    default: '10',
+    description:
+      'BullMQ attempts per job: failed attempts are retried with exponential backoff capped at JOB_BACKOFF_MAX_MS, ' +
+      "so the default rides out about 6 minutes of a store's outage (a worker's crash is not an attempt: see CRASH_BUDGET)",
+  },
+  { name: 'JOB_BACKOFF_MS', apps: ['api', 'worker'], required: false, default: '5000', description: 'Base delay of the exponential retry backoff' },
+  {
+    name: 'JOB_BACKOFF_MAX_MS',
+    apps: ['worker'],
+    required: false,
+    default: '60000',
+    description: 'Longest delay between two attempts of a job: the exponential backoff stops growing there',
+  },
   {
     name: 'PREDICT_TIMEOUT_MS',
     apps: ['api'],
@@ -160,6 +175,31 @@ export const ENV_SCHEMA: readonly EnvVarSpec[] = [
     apps: ['worker'],
     required: false,
     description: 'CIFAR-10 binary batches (data_batch_1.bin … test_batch.bin); cifar10 runs fail with a clear error while unset',
+  },
+  {
+    name: 'CRASH_BUDGET',
+    apps: ['worker'],
+    required: false,
+    default: '3',
+    description:
+      'Crashes (its worker killed or frozen past its lock) a run survives without progress; the next one fails it. ' +
+      'A crash after the run wrote a newer checkpoint than at the last crash starts the count again',
+  },
+  {
+    name: 'RECONCILE_INTERVAL_MS',
+    apps: ['worker'],
+    required: false,
+    default: '60000',
+    description:
+      'How often a worker checks every queued or running run against its job (also once at start): ' +
+      'a run whose job is gone or failed is enqueued again, resumed, cancelled or failed with a reason',
+  },
+  {
+    name: 'RECONCILE_GRACE_MS',
+    apps: ['worker'],
+    required: false,
+    default: '30000',
+    description: 'Runs changed more recently than this are left to the API and workers that may still be handling them (between insert and enqueue)',
   },
   { name: 'CANCEL_POLL_MS', apps: ['worker'], required: false, default: '500', description: 'How often a running job checks whether its run was cancelled' },
 ];

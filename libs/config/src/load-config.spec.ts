@@ -5,7 +5,7 @@ const base = { DATABASE_URL: 'postgres://u@localhost:5432/db', REDIS_URL: 'redis
 describe('loadApiConfig', () => {
   it('applies defaults from the schema', () => {
     const c = loadApiConfig(base);
-    expect(c).toMatchObject({ port: 3000, maxEpochs: 100, queuePrefix: 'bulwark', jobAttempts: 3, predictTimeoutMs: 30000 });
+    expect(c).toMatchObject({ port: 3000, maxEpochs: 100, queuePrefix: 'bulwark', jobAttempts: 10, predictTimeoutMs: 30000 });
   });
 
   it.each([
@@ -60,5 +60,19 @@ describe('loadWorkerConfig', () => {
       stalledIntervalMs: 1000,
     });
     expect(() => loadWorkerConfig({ ...base, WORKER_LOCK_DURATION_MS: '10' })).toThrow(/WORKER_LOCK_DURATION_MS/);
+  });
+
+  it('takes the crash budget, the capped backoff and the reconciler settings, with their defaults', () => {
+    expect(loadWorkerConfig(base)).toMatchObject({
+      jobAttempts: 10,
+      jobBackoffMs: 5000,
+      jobBackoffMaxMs: 60_000,
+      crashBudget: 3,
+      reconcileIntervalMs: 60_000,
+      reconcileGraceMs: 30_000,
+    });
+    expect(loadWorkerConfig({ ...base, CRASH_BUDGET: '0', RECONCILE_INTERVAL_MS: '2000' })).toMatchObject({ crashBudget: 0, reconcileIntervalMs: 2000 });
+    expect(() => loadWorkerConfig({ ...base, CRASH_BUDGET: '-1' })).toThrow(/CRASH_BUDGET must be an integer in \[0, 1000\]/);
+    expect(() => loadWorkerConfig({ ...base, RECONCILE_INTERVAL_MS: '10' })).toThrow(/RECONCILE_INTERVAL_MS/);
   });
 });

@@ -43,6 +43,14 @@ export interface WorkerConfig extends CommonConfig {
   stalledIntervalMs: number;
   forcedBackend?: BackendName;
   cancelPollMs: number;
+  /** The retry policy of the jobs this worker enqueues (the reconciler's) and the cap of every job's backoff. */
+  jobAttempts: number;
+  jobBackoffMs: number;
+  jobBackoffMaxMs: number;
+  /** Crashes without progress a run survives. */
+  crashBudget: number;
+  reconcileIntervalMs: number;
+  reconcileGraceMs: number;
   /** Where the worker reads datasets that are files on disk. */
   datasetDirs: { fashionMnist: string; cifar10?: string };
 }
@@ -160,6 +168,12 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     stalledIntervalMs: integer(env, 'WORKER_STALLED_INTERVAL_MS', 500, 600_000),
     forcedBackend: backend as BackendName | undefined,
     cancelPollMs: integer(env, 'CANCEL_POLL_MS', 50, 60_000),
+    jobAttempts: integer(env, 'JOB_ATTEMPTS', 1, 100),
+    jobBackoffMs: integer(env, 'JOB_BACKOFF_MS', 0, 3_600_000),
+    jobBackoffMaxMs: integer(env, 'JOB_BACKOFF_MAX_MS', 0, 86_400_000),
+    crashBudget: integer(env, 'CRASH_BUDGET', 0, 1000),
+    reconcileIntervalMs: integer(env, 'RECONCILE_INTERVAL_MS', 500, 86_400_000),
+    reconcileGraceMs: integer(env, 'RECONCILE_GRACE_MS', 0, 86_400_000),
     datasetDirs: { fashionMnist: present(env, 'FASHION_MNIST_DIR'), cifar10: raw(env, 'CIFAR10_DIR') },
   };
 }

@@ -9,6 +9,7 @@ import { AdversarialExample } from './entities/adversarial-example.entity';
 import { RobustnessResult } from './entities/robustness-result.entity';
 import { EvaluationShard } from './entities/evaluation-shard.entity';
 import { EvaluationShards1764300000000 } from './migrations/1764300000000-evaluation-shards';
+import { CrashBudget1764400000000 } from './migrations/1764400000000-crash-budget';
 import { TenantsAndApiKeys1764500000000 } from './migrations/1764500000000-tenants-and-api-keys';
 import { Tenant } from './entities/tenant.entity';
 import { ApiKey } from './entities/api-key.entity';
@@ -20,6 +21,7 @@ export const MIGRATIONS = [
   Evaluations1764100000000,
   EvaluationViews1764200000000,
   EvaluationShards1764300000000,
+  CrashBudget1764400000000,
   TenantsAndApiKeys1764500000000,
 ];
 

@@ -36,6 +36,13 @@ export interface NewRun {
   metrics?: MetricPoint[];
 }
 
+/** A run's crashes without progress after one was counted, and the newest checkpoint they are counted against. */
+export interface CrashCount {
+  crashes: number;
+  /** Null when the run has no checkpoint. */
+  checkpointEpoch: number | null;
+}
+
 export interface RunFilter {
   tenantId: string;
   status?: RunStatus;
@@ -140,15 +147,68 @@ export class RunRepository {
     }
   }
 
-  /** Returns the run if it may start (queued, or running after a crash); null if it was cancelled or has ended. */
+  /**
+   * Returns the run if it may start (queued, or running after a crash); null if it was cancelled
+   * or has ended. `attempt` is the delivery's number as BullMQ counts it (failed attempts and
+   * stalls of the job, plus this one); a run re-queued from the queued state counts one more, so
+   * `attempts` stays true across a job the reconciler had to enqueue again. The newest checkpoint
+   * epoch at the first start is where the crash budget's idea of progress begins.
+   */
   async markRunning(runId: string, backend: RunBackend, attempt: number): Promise<Run | null> {
     const result = await this.dataSource
       .createQueryBuilder()
       .update(Run)
-      .set({ status: 'running', backend, attempts: attempt, error: null, startedAt: () => 'coalesce(started_at, now())' })
-      .where("id = :runId AND status IN ('queued', 'running') AND cancel_requested_at IS NULL", { runId })
+      .set({
+        status: 'running',
+        backend,
+        attempts: () => "GREATEST(attempts + CASE WHEN status = 'queued' THEN 1 ELSE 0 END, :attempt)",
+        error: null,
+        nextAttemptAt: null,
+        crashCheckpointEpoch: () => 'coalesce(crash_checkpoint_epoch, (SELECT coalesce(max(epoch), -1) FROM checkpoints WHERE run_id = :runId))',
+        startedAt: () => 'coalesce(started_at, now())',
+      })
+      .where("id = :runId AND status IN ('queued', 'running') AND cancel_requested_at IS NULL", { runId, attempt })
       .execute();
     return result.affected ? this.find(runId) : null;
+  }
+
+  /**
+   * Counts the crashes behind a re-delivered job: BullMQ's stalled counter of the job has gone
+   * past what was counted (its worker died, or froze past its lock). A run that wrote a newer
+   * checkpoint since the last crash starts its count again at zero. Null when there is nothing
+   * new to count (another delivery counted it) or the run has ended.
+   */
+  async recordStalls(runId: string, stalledCounter: number): Promise<CrashCount | null> {
+    return this.countCrash('stalls_counted < $2', [runId, stalledCounter], {
+      crashes: '$2 - stalls_counted',
+      set: 'stalls_counted = $2',
+    });
+  }
+
+  /**
+   * The reconciler hands a stranded run (running, its job lost or failed on an outage) back to
+   * the queue: one crash counted as recordStalls counts it, and the run waits queued for its new
+   * job, whose stalled counter starts again at zero. Null when the run has ended meanwhile.
+   */
+  async requeueStranded(runId: string, reason: string): Promise<CrashCount | null> {
+    return this.countCrash("cancel_requested_at IS NULL AND status = 'running'", [runId, reason.slice(0, 4000)], {
+      crashes: '1',
+      set: "stalls_counted = 0, status = 'queued', error = $2, next_attempt_at = now()",
+    });
+  }
+
+  /**
+   * Runs that are queued or running and unchanged for `graceMs`, oldest change first: what the
+   * reconciler checks against their jobs. Younger ones may be between insert and enqueue.
+   */
+  findUnfinished(graceMs: number, limit: number): Promise<Run[]> {
+    return this.dataSource
+      .getRepository(Run)
+      .createQueryBuilder('r')
+      .where("r.status IN ('queued', 'running') AND r.updated_at < now() - make_interval(secs => :seconds)", { seconds: graceMs / 1000 })
+      .orderBy('r.updated_at', 'ASC')
+      .limit(limit)
+      .getMany();
   }
 
   async setProgress(runId: string, progress: number): Promise<void> {
@@ -180,9 +240,11 @@ export class RunRepository {
     return this.finish(this.dataSource.manager, runId, { status: 'failed', error: error.slice(0, 4000) });
   }
 
-  /** A failed attempt that BullMQ will retry: the run waits again, keeping the reason. */
-  async markRetrying(runId: string, error: string): Promise<void> {
-    await this.dataSource.getRepository(Run).update({ id: runId, status: In(['queued', 'running']) }, { status: 'queued', error: error.slice(0, 4000) });
+  /** A failed attempt that BullMQ will retry at `nextAttemptAt`: the run waits again, keeping the reason. */
+  async markRetrying(runId: string, error: string, nextAttemptAt: Date): Promise<void> {
+    await this.dataSource
+      .getRepository(Run)
+      .update({ id: runId, status: In(['queued', 'running']) }, { status: 'queued', error: error.slice(0, 4000), nextAttemptAt });
   }
 
   /**
@@ -284,6 +346,24 @@ export class RunRepository {
       .values({ runId, epoch, data, sha256, sizeBytes: data.length, format })
       .orUpdate(['data', 'sha256', 'size_bytes', 'format', 'created_at'], ['run_id', 'epoch'])
       .execute();
+  }
+
+  /** One guarded UPDATE that counts a crash against the run's newest checkpoint (see recordStalls); $1 is the run's id. */
+  private async countCrash(guard: string, params: unknown[], change: { crashes: string; set: string }): Promise<CrashCount | null> {
+    const [rows] = await this.dataSource.query<[{ crashes: number; epoch: number }[], number]>(
+      `UPDATE runs SET
+         crashes = CASE WHEN newest.epoch > coalesce(crash_checkpoint_epoch, -1) THEN 0 ELSE crashes + ${change.crashes} END,
+         crash_checkpoint_epoch = newest.epoch,
+         ${change.set},
+         updated_at = now()
+       FROM (SELECT coalesce(max(epoch), -1) AS epoch FROM checkpoints WHERE run_id = $1) newest
+       WHERE id = $1 AND status IN ('queued', 'running') AND ${guard}
+       RETURNING crashes, newest.epoch AS epoch`,
+      params,
+    );
+    // Postgres returns no row when the guard refused the change (counted already, ended, cancelled).
+    const row = rows.at(0);
+    return row ? { crashes: row.crashes, checkpointEpoch: row.epoch < 0 ? null : row.epoch } : null;
   }
 
   private async finish(manager: EntityManager, runId: string, values: Partial<Run>): Promise<boolean> {

@@ -120,12 +120,38 @@ export interface RetryPolicy {
   backoffMs: number;
 }
 
+/**
+ * The backoff type of run and shard jobs: exponential from the job's `delay`, capped by the
+ * worker that retries it (JOB_BACKOFF_MAX_MS), so enough attempts ride out a store's outage of
+ * minutes without the last wait growing to hours. Every worker registers it (cappedBackoffMs).
+ */
+export const CAPPED_EXPONENTIAL_BACKOFF = 'capped-exponential';
+
+/** The wait before the attempt after `attemptsMade` failed ones: BullMQ's exponential, at most `maxMs`. */
+export function cappedBackoffMs(attemptsMade: number, baseMs: number, maxMs: number): number {
+  return Math.min(maxMs, Math.round(baseMs * 2 ** Math.max(0, attemptsMade - 1)));
+}
+
+/**
+ * The wait before a failed job's next attempt, whatever its backoff option (a number, `fixed`,
+ * BullMQ's `exponential` of jobs enqueued by older releases, or capped-exponential). A Worker
+ * registers it as `settings.backoffStrategy`: without it, BullMQ cannot retry (nor fail) a job
+ * whose backoff is capped-exponential, and the job is left active until it stalls.
+ */
+export function retryDelayMs(attemptsMade: number, backoff: JobsOptions['backoff'], maxMs: number): number {
+  if (typeof backoff === 'number') return backoff;
+  const base = backoff?.delay ?? 0;
+  if (backoff?.type === 'fixed') return base;
+  if (backoff?.type === 'exponential') return Math.round(base * 2 ** Math.max(0, attemptsMade - 1));
+  return cappedBackoffMs(attemptsMade, base, maxMs);
+}
+
 /** The job id is the run id, so enqueueing the same run twice is a no-op in BullMQ. */
 export function runJobOptions(runId: string, retry: RetryPolicy): JobsOptions {
   return {
     jobId: runId,
     attempts: retry.attempts,
-    backoff: { type: 'exponential', delay: retry.backoffMs },
+    backoff: { type: CAPPED_EXPONENTIAL_BACKOFF, delay: retry.backoffMs },
     // Postgres keeps the history; Redis only needs recent jobs for inspection.
     removeOnComplete: { age: 24 * 3600, count: 1000 },
     removeOnFail: { age: 7 * 24 * 3600 },

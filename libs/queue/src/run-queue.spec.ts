@@ -1,5 +1,5 @@
 import type { EvaluationRunSpec, ImportRunSpec, TrainingRunSpec } from '@bulwark/spec';
-import { consumedQueueNames, runQueueName } from './queues';
+import { cappedBackoffMs, consumedQueueNames, retryDelayMs, runQueueName } from './queues';
 import { gpuQueueWait, type WorkerPresence } from './worker-presence';
 
 const training = { kind: 'train' } as TrainingRunSpec;
@@ -39,5 +39,28 @@ describe('gpuQueueWait', () => {
 
   it('says nothing about the plain queues', () => {
     expect(gpuQueueWait('training', [])).toBeUndefined();
+  });
+});
+
+describe('cappedBackoffMs', () => {
+  it('doubles from the base delay as BullMQ’s exponential does, and stops growing at the cap', () => {
+    expect([1, 2, 3, 4, 5, 6, 9].map((attemptsMade) => cappedBackoffMs(attemptsMade, 5000, 60_000))).toEqual([
+      5000, 10_000, 20_000, 40_000, 60_000, 60_000, 60_000,
+    ]);
+  });
+
+  it('lets nine retries at the defaults (5 s base, 60 s cap) wait out more than six minutes between them', () => {
+    const waits = Array.from({ length: 9 }, (_, i) => cappedBackoffMs(i + 1, 5000, 60_000));
+    expect(waits.reduce((a, b) => a + b, 0)).toBe(375_000);
+  });
+});
+
+describe('retryDelayMs', () => {
+  it('caps the capped-exponential backoff of run jobs and leaves the built-in ones as BullMQ computes them', () => {
+    expect(retryDelayMs(6, { type: 'capped-exponential', delay: 5000 }, 60_000)).toBe(60_000);
+    expect(retryDelayMs(6, { type: 'exponential', delay: 5000 }, 60_000)).toBe(160_000);
+    expect(retryDelayMs(6, { type: 'fixed', delay: 100 }, 60_000)).toBe(100);
+    expect(retryDelayMs(6, 250, 60_000)).toBe(250);
+    expect(retryDelayMs(1, undefined, 60_000)).toBe(0);
   });
 });

@@ -93,6 +93,13 @@ export class RunJobsProducer implements OnModuleDestroy, BeforeApplicationShutdo
     }
   }
 
+  /** Whether a worker holds the run's job (active, or an evaluation parked while its shards run): only such a job will see a cancel flag. */
+  async isHeld(run: Pick<Run, 'id' | 'kind' | 'spec'>): Promise<boolean> {
+    const queue: Queue = run.kind === 'evaluation' ? this.evaluationQueueOf(run) : this.trainingQueueOf(run);
+    const state = await this.redis(() => queue.getJobState(run.id));
+    return state === 'active' || state === 'waiting-children';
+  }
+
   async onModuleDestroy(): Promise<void> {
     // Bounded: with Redis down, a QueueEvents still connecting never settles, and closing one waits on its blocking read.
     const events = await withinStoreTimeout('redis', this.events ?? Promise.resolve(undefined), this.config.storeTimeoutMs).catch(() => undefined);

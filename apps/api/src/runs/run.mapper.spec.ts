@@ -35,6 +35,10 @@ function storedRun(): Run {
     updatedAt: at,
     startedAt: at,
     finishedAt: at,
+    crashes: 0,
+    crashCheckpointEpoch: 1,
+    stallsCounted: 0,
+    nextAttemptAt: null,
   });
 }
 
@@ -60,8 +64,23 @@ describe('toRunResponse', () => {
       'startedAt',
       'finishedAt',
       'waitingFor',
+      'retry',
+      'crashes',
     ]);
-    expect(body).toMatchObject({ id: 'a1', spec, createdAt: '2025-01-02T03:04:05.678Z', cancelRequestedAt: null, waitingFor: null });
+    expect(body).toMatchObject({ id: 'a1', spec, createdAt: '2025-01-02T03:04:05.678Z', cancelRequestedAt: null, waitingFor: null, retry: null, crashes: 0 });
+  });
+
+  it('says when a run waits for a retry: which attempt comes next, why the last one failed, and when', () => {
+    const nextAttemptAt = new Date('2025-01-02T03:05:00.000Z');
+    const error = 'attempt 2 of 10 failed: connect ECONNREFUSED';
+    const waiting = Object.assign(storedRun(), { status: 'queued', attempts: 2, error, nextAttemptAt, crashes: 1 });
+    expect(toRunResponse(waiting, null)).toMatchObject({
+      status: 'queued',
+      retry: { attempt: 3, reason: error, nextAttemptAt },
+      crashes: 1,
+    });
+    // Once the attempt starts (or the run ends) there is no retry to wait for.
+    expect(toRunResponse(Object.assign(waiting, { status: 'running' }), null).retry).toBeNull();
   });
 
   it('maps a page item by item and keeps its counts', () => {

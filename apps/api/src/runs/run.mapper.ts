@@ -3,7 +3,8 @@ import type { RunPageResponse, RunResponse } from './run.response';
 
 /**
  * Field by field, so a column added to the entity reaches clients only when added here.
- * `waitingFor` is computed when the run is read (WorkerPresenceService), not stored.
+ * `waitingFor` is computed when the run is read (WorkerPresenceService), not stored; `retry`
+ * is shown only while a queued run waits for its next attempt.
  */
 export function toRunResponse(run: Run, waitingFor: string | null): RunResponse {
   return {
@@ -25,6 +26,8 @@ export function toRunResponse(run: Run, waitingFor: string | null): RunResponse 
     startedAt: run.startedAt,
     finishedAt: run.finishedAt,
     waitingFor,
+    retry: run.status === 'queued' && run.nextAttemptAt ? { attempt: run.attempts + 1, reason: run.error ?? '', nextAttemptAt: run.nextAttemptAt } : null,
+    crashes: run.crashes,
   };
 }
 

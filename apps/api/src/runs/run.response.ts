@@ -22,6 +22,18 @@ export class RunBackendResponse {
   adapter?: Record<string, unknown>;
 }
 
+/** A run waiting for its next attempt after a failed one (an outage, a crash the reconciler found). */
+export class RunRetryResponse {
+  @ApiProperty({ description: 'The attempt that comes next (attempts so far plus one)' })
+  attempt: number;
+
+  @ApiProperty({ example: 'attempt 2 of 10 failed: Postgres is unreachable', description: 'Why the last attempt ended' })
+  reason: string;
+
+  @ApiProperty({ description: 'When the next attempt is due (a worker must be free to take it)' })
+  nextAttemptAt: Date;
+}
+
 /** A run as the API shows it: every column but the request hash behind idempotent replays. */
 export class RunResponse {
   @ApiProperty({ format: 'uuid' })
@@ -92,6 +104,16 @@ export class RunResponse {
     description: 'Why a queued run cannot start yet, where the API can tell (a run that requires a GPU while no GPU worker consumes its queue)',
   })
   waitingFor: string | null;
+
+  @ApiProperty({
+    type: RunRetryResponse,
+    nullable: true,
+    description: 'While a queued run waits to retry after a failed or lost attempt: which attempt, why, and when; null otherwise',
+  })
+  retry: RunRetryResponse | null;
+
+  @ApiProperty({ description: 'Crashes of its worker since the run last wrote a new checkpoint; past CRASH_BUDGET the run fails' })
+  crashes: number;
 }
 
 export class RunPageResponse {

@@ -234,7 +234,9 @@ export class RunsService {
 
   /**
    * A queued run is removed from the queue and never starts. A running run gets a cancel flag
-   * that its worker checks at every batch boundary; the run ends `cancelled` shortly after.
+   * that its worker checks at every batch boundary; the run ends `cancelled` shortly after. A
+   * running run whose job no worker holds (lost, failed, waiting for a retry) ends at once:
+   * nothing would ever read its flag.
    */
   async cancel(tenantId: string, id: string): Promise<Run> {
     const run = await this.get(tenantId, id);
@@ -243,12 +245,14 @@ export class RunsService {
       throw new ConflictException(`run ${id} has already ended (${(await this.get(tenantId, id)).status})`);
     }
     // A worker handed the job would find its run cancelled and skip it; removing a waiting job
-    // spares the delivery. So the cancel stands with Redis down: Postgres, which it needs, has it.
+    // spares the delivery. With Redis down the cancel still stands (Postgres holds it): a worker
+    // ends the run at its next batch, or the reconciler does once no job holds it.
     try {
-      await this.producer.removeIfWaiting(run);
+      const removed = await this.producer.removeIfWaiting(run);
+      if (run.status === 'running' && (removed || !(await this.producer.isHeld(run)))) await this.runs.markCancelled(id);
     } catch (err) {
       if (!(err instanceof StoreUnavailableError)) throw err;
-      this.logger.warn(`run ${id}: cancelled without removing its job: ${err.detail}`);
+      this.logger.warn(`run ${id}: cancel recorded without reaching its job: ${err.detail}`);
     }
     return this.get(tenantId, id);
   }

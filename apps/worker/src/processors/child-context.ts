@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Queue, type SandboxedJob } from 'bullmq';
+import { Queue, UnrecoverableError, type SandboxedJob } from 'bullmq';
 import { DataSource } from 'typeorm';
 import { WorkerConfig, loadWorkerConfig } from '@bulwark/config';
 import { EvaluationResultRepository, RunRepository, dataSourceOptions } from '@bulwark/database';
@@ -78,8 +78,24 @@ export async function jobContextFor(job: SandboxedJob): Promise<JobContext> {
     cancelPollMs: config.cancelPollMs,
     queue: { redisUrl: config.redisUrl, prefix: config.queuePrefix },
     datasetDirs: config.datasetDirs,
-    attempt: job.attemptsMade + 1,
+    attempt: job.attemptsMade + job.stalledCounter + 1,
+    stalls: job.stalledCounter,
+    crashBudget: config.crashBudget,
     reportProgress: (fraction) => job.updateProgress(Math.round(fraction * 1000) / 10),
     log,
   };
+}
+
+/**
+ * A shard job (of an evaluation, or of a data-parallel step) has no checkpoints to make progress
+ * with: BullMQ's stalled limit is lifted for the run jobs on its queue, so a shard that kills its
+ * process every time fails here once it has stalled more often than CRASH_BUDGET, and its run
+ * learns of it as of any failed shard.
+ */
+export async function refuseCrashLoop(job: SandboxedJob, what: string): Promise<void> {
+  const { config } = await childContext();
+  if (job.stalledCounter > config.crashBudget) {
+    const budget = `CRASH_BUDGET=${config.crashBudget}`;
+    throw new UnrecoverableError(`${what} crashed its worker ${job.stalledCounter} times, more than the crash budget allows (${budget})`);
+  }
 }

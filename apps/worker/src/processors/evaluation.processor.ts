@@ -3,7 +3,7 @@ import { EvaluationJob, EvaluationShardJobData, assertNever, evaluationJob, isEv
 import { ShardDispatcher, runEvaluationJob } from '../evaluation/run-evaluation-job';
 import { runEvaluationShardJob } from '../evaluation/run-evaluation-shard-job';
 import { runPredictJob } from '../evaluation/run-predict-job';
-import { childContext, jobContextFor } from './child-context';
+import { childContext, jobContextFor, refuseCrashLoop } from './child-context';
 
 /** Sandboxed processor of the `evaluation` queue (BullMQ runs this module in a child process). */
 export default async function evaluationProcessor(sandboxed: SandboxedJob<EvaluationJob['data']>, token?: string) {
@@ -19,6 +19,7 @@ export default async function evaluationProcessor(sandboxed: SandboxedJob<Evalua
       return outcome;
     }
     case 'evaluation-shard':
+      await refuseCrashLoop(sandboxed, `shard ${job.data.index} of view ${job.data.view}`);
       return runEvaluationShardJob(job.data, await jobContextFor(sandboxed), (await childContext()).evaluationInputs);
     case 'predict':
       return runPredictJob(job.data, await jobContextFor(sandboxed));

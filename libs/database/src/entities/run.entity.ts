@@ -69,6 +69,22 @@ export class Run {
   @Column({ type: 'text', nullable: true })
   error: string | null;
 
+  /** Crashes (a job lost with its worker) since the run last wrote a new checkpoint; CRASH_BUDGET bounds them. */
+  @Column({ type: 'integer', default: 0 })
+  crashes: number;
+
+  /** The newest checkpoint epoch when the run first started or last crashed (-1: none): a newer one is progress. */
+  @Column({ name: 'crash_checkpoint_epoch', type: 'integer', nullable: true })
+  crashCheckpointEpoch: number | null;
+
+  /** BullMQ's stalled counter of the run's current job, as far as crashes have been counted from it. */
+  @Column({ name: 'stalls_counted', type: 'integer', default: 0 })
+  stallsCounted: number;
+
+  /** While a failed attempt waits for its retry: when the next attempt is due. */
+  @Column({ name: 'next_attempt_at', type: 'timestamptz', nullable: true })
+  nextAttemptAt: Date | null;
+
   @Column({ name: 'cancel_requested_at', type: 'timestamptz', nullable: true })
   cancelRequestedAt: Date | null;
 
