@@ -59,7 +59,7 @@ export default defineConfig(
     },
   },
   {
-    files: ['test/integration/**/*.spec.ts', 'test/e2e/**/*.spec.ts'],
+    files: ['test/integration/**/*.spec.ts', 'test/e2e/**/*.spec.ts', 'test/chaos/**/*.spec.ts'],
     rules: {
       // HTTP response bodies are untyped JSON (supertest's `body: any`); the assertions on them are their type check.
       '@typescript-eslint/restrict-template-expressions': ['error', { ...templateExpressions, allowAny: true }],

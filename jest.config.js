@@ -4,6 +4,8 @@
 //                (trainClassifier epochs, model.fit, the trained-model fixtures)
 //   integration  test/integration against the real Postgres and Redis
 //   e2e          test/e2e through HTTP and real API and worker processes from dist/
+//   chaos        test/chaos: API and worker processes from dist/ against a Redis and a Postgres
+//                of each test's own (test/support/private-services.ts), which it kills and stops
 const { pathsToModuleNameMapper } = require('ts-jest');
 const { compilerOptions } = require('./tsconfig.json');
 
@@ -50,5 +52,7 @@ module.exports = {
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
     },
+    // No global setup: these tests never use the machine's Postgres and Redis.
+    { ...shared, displayName: 'chaos', roots: ['<rootDir>/test/chaos'], testMatch: ['**/*.spec.ts'] },
   ],
 };

@@ -7,6 +7,7 @@ import type { ApiConfig } from '@bulwark/config';
 import { MAX_PREDICT_INPUTS } from '@bulwark/spec';
 import { AppModule } from './app.module';
 import { BodyParserErrorFilter } from './common/body-parser-error.filter';
+import { StoreUnavailableFilter, redisPortOf } from './common/store-unavailable';
 import { boundedJson, requireJsonBodies } from './common/bounded-json';
 import { ZodRequestPipe } from './common/zod-request.pipe';
 
@@ -38,12 +39,12 @@ export async function createApiApp(config: ApiConfig, logger: LogLevel[] | false
   // A carried-over run brings its checkpoint (a few MiB of weights and optimizer state).
   app.use('/runs/resume', boundedJson(Math.max(config.bodyLimitBytes, config.modelUploadLimitBytes)));
   app.use(boundedJson(config.bodyLimitBytes));
-  app.useGlobalFilters(
-    new BodyParserErrorFilter(app.get(HttpAdapterHost).httpAdapter, [
-      { bytes: config.bodyLimitBytes, variable: 'BODY_LIMIT_BYTES' },
-      { bytes: config.modelUploadLimitBytes, variable: 'MODEL_UPLOAD_LIMIT_BYTES' },
-    ]),
-  );
+  const bodyParserErrors = new BodyParserErrorFilter(app.get(HttpAdapterHost).httpAdapter, [
+    { bytes: config.bodyLimitBytes, variable: 'BODY_LIMIT_BYTES' },
+    { bytes: config.modelUploadLimitBytes, variable: 'MODEL_UPLOAD_LIMIT_BYTES' },
+  ]);
+  // One chain, not two global filters: Nest hands an error to the first filter that catches it, and both catch everything.
+  app.useGlobalFilters(new StoreUnavailableFilter(bodyParserErrors, redisPortOf(config.redisUrl)));
   // Bodies are never coerced ("2" for epochs is a client bug); only query strings are, by their schemas.
   app.useGlobalPipes(new ZodRequestPipe());
 

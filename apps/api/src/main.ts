@@ -7,7 +7,7 @@ async function main(): Promise<void> {
   const config = loadApiConfig();
   await assertServicesReachable(config);
   const app = await createApiApp(config);
-  closeOnSignals(app, 'bulwark-api');
+  closeOnSignals(app, 'bulwark-api', ['SIGTERM', 'SIGINT'], config.shutdownGraceMs);
   await app.listen(config.port, config.host);
   Logger.log(`listening on http://${config.host}:${config.port} (OpenAPI at /docs)`, 'bulwark-api');
 }

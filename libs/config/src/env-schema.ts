@@ -102,6 +102,22 @@ export const ENV_SCHEMA: readonly EnvVarSpec[] = [
     description: 'How long POST /evaluations/:id/predict waits for a worker to answer before a 504',
   },
   {
+    name: 'STORE_TIMEOUT_MS',
+    apps: ['api'],
+    required: false,
+    default: '800',
+    description:
+      'How long the API waits to connect to Postgres or Redis, or for a Redis command, before it answers 503 ' +
+      '("postgres is unavailable" / "redis is unavailable") instead of holding the request',
+  },
+  {
+    name: 'API_SHUTDOWN_GRACE_MS',
+    apps: ['api'],
+    required: false,
+    default: '10000',
+    description: 'On SIGTERM, how long the API may take to close its connections before it exits anyway (a store that is down cannot hold it)',
+  },
+  {
     name: 'WORKER_CONCURRENCY',
     apps: ['worker'],
     required: false,

@@ -23,6 +23,9 @@ export interface ApiConfig extends CommonConfig {
   jobAttempts: number;
   jobBackoffMs: number;
   predictTimeoutMs: number;
+  /** Connecting to Postgres or Redis, or a Redis command, that takes longer counts as the store being down (a 503). */
+  storeTimeoutMs: number;
+  shutdownGraceMs: number;
   /** Origins allowed to call from a browser; empty: CORS off. */
   corsOrigins: string[];
   /** Per-API-key limits within one window, held in Redis so they hold across API replicas. */
@@ -118,6 +121,8 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
     jobAttempts: integer(env, 'JOB_ATTEMPTS', 1, 100),
     jobBackoffMs: integer(env, 'JOB_BACKOFF_MS', 0, 3_600_000),
     predictTimeoutMs: integer(env, 'PREDICT_TIMEOUT_MS', 100, 600_000),
+    storeTimeoutMs: integer(env, 'STORE_TIMEOUT_MS', 50, 60_000),
+    shutdownGraceMs: integer(env, 'API_SHUTDOWN_GRACE_MS', 100, 600_000),
     corsOrigins: corsOrigins(env),
     rateLimits: {
       windowMs: integer(env, 'RATE_LIMIT_WINDOW_MS', 1000, 86_400_000),

@@ -25,7 +25,15 @@ export const MIGRATIONS = [
   TenantsAndApiKeys1764500000000,
 ];
 
-export function dataSourceOptions(databaseUrl: string, applicationName = 'bulwark'): DataSourceOptions {
+/** Bounds on waiting for Postgres, for a process that must answer while it is down (the API). */
+export interface PostgresTimeouts {
+  /** A new connection that takes longer fails (Postgres down or unreachable). */
+  connectTimeoutMs: number;
+  /** A query with no answer after this long fails on the client: a frozen server cannot hold a request forever. */
+  queryTimeoutMs: number;
+}
+
+export function dataSourceOptions(databaseUrl: string, applicationName = 'bulwark', timeouts?: PostgresTimeouts): DataSourceOptions {
   return {
     type: 'postgres',
     url: databaseUrl,
@@ -35,6 +43,9 @@ export function dataSourceOptions(databaseUrl: string, applicationName = 'bulwar
     synchronize: false,
     migrationsRun: false,
     applicationName,
-    extra: { max: 5 },
+    extra: {
+      max: 5,
+      ...(timeouts && { connectionTimeoutMillis: timeouts.connectTimeoutMs, query_timeout: timeouts.queryTimeoutMs }),
+    },
   };
 }

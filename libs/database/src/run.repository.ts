@@ -266,6 +266,16 @@ export class RunRepository {
     return (result.affected ?? 0) > 0;
   }
 
+  /**
+   * Deletes a run no worker has taken up (queued, never attempted), with the checkpoint and
+   * metrics stored with it: the API withdraws a run whose job it could not enqueue. False when a
+   * worker has it already (its job was enqueued after all), which then stays.
+   */
+  async deleteUnstarted(runId: string): Promise<boolean> {
+    const result = await this.dataSource.getRepository(Run).delete({ id: runId, status: 'queued', attempts: 0 });
+    return (result.affected ?? 0) > 0;
+  }
+
   async isCancelRequested(runId: string): Promise<boolean> {
     const row = await this.dataSource.getRepository(Run).findOne({ where: { id: runId }, select: { id: true, cancelRequestedAt: true, status: true } });
     return !row || row.cancelRequestedAt !== null || row.status === 'cancelled';

@@ -21,3 +21,21 @@ export function redisClientOptions(redisUrl: string): RedisOptions {
     maxRetriesPerRequest: null,
   };
 }
+
+/**
+ * Options for connections that serve requests (the API's queues and presence reads): while Redis
+ * is down or frozen a command fails within `timeoutMs` instead of waiting in ioredis's offline
+ * queue for a reconnect, so a request can be answered 503 at once. Not for workers' blocking
+ * connections (BullMQ requires those to wait) nor for QueueEvents' blocking reads.
+ */
+export function failFastRedisOptions(redisUrl: string, timeoutMs: number): RedisOptions {
+  return {
+    ...redisClientOptions(redisUrl),
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    connectTimeout: timeoutMs,
+    commandTimeout: timeoutMs,
+    // Keep trying to come back, but never more than a few seconds apart, so an outage's end is seen soon.
+    retryStrategy: (times: number) => Math.min(100 * 2 ** times, 2000),
+  };
+}

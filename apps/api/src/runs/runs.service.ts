@@ -1,4 +1,4 @@
-import { BadRequestException, ConflictException, Inject, Injectable, Logger, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
+import { BadRequestException, ConflictException, Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import type { ApiConfig } from '@bulwark/config';
 import { Checkpoint, CheckpointBytes, CheckpointWithData, Metric, MetricPoint, Run, RunRepository } from '@bulwark/database';
@@ -16,6 +16,7 @@ import {
   resolveRunSpec,
 } from '@bulwark/spec';
 import { API_CONFIG } from '../common/api-config';
+import { StoreUnavailableError } from '../common/store-unavailable';
 import { RunJobsProducer } from './run-jobs.producer';
 
 export interface CreateRunResult {
@@ -178,12 +179,27 @@ export class RunsService {
     try {
       await this.producer.enqueue(run);
     } catch (err) {
-      const reason = `could not enqueue the job: Redis is unreachable (${(err as Error).message})`;
-      this.logger.error(`run ${run.id}: ${reason}`);
-      await this.runs.markFailed(run.id, reason);
-      throw new ServiceUnavailableException(reason);
+      await this.withdraw(run, err);
+      throw err;
     }
     return { run, replayed: false };
+  }
+
+  /**
+   * A run whose job could not be enqueued is deleted (with the checkpoint and metrics stored with
+   * it), so the 503 leaves nothing behind: no row without a job, and a retry with the same
+   * Idempotency-Key creates the run afresh instead of finding one that never ran. Should the
+   * delete fail too (Postgres went down as well), the row stays queued and the worker's
+   * reconciler enqueues it once Redis is back.
+   */
+  private async withdraw(run: Run, cause: unknown): Promise<void> {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    try {
+      const deleted = await this.runs.deleteUnstarted(run.id);
+      this.logger.warn(`run ${run.id}: could not enqueue its job (${why}); ${deleted ? 'withdrawn' : 'already taken up, kept'}`);
+    } catch (err) {
+      this.logger.error(`run ${run.id}: could not enqueue its job (${why}) nor withdraw it (${(err as Error).message}); left queued for the reconciler`);
+    }
   }
 
   async list(tenantId: string, query: ListRunsQuery): Promise<Page<Run>> {
@@ -228,9 +244,16 @@ export class RunsService {
       // Read again: the run may have ended since it was read above, and an ended run never changes.
       throw new ConflictException(`run ${id} has already ended (${(await this.get(tenantId, id)).status})`);
     }
-    // A worker handed the job would find its run cancelled and skip it; removing a waiting job spares the delivery.
-    const removed = await this.producer.removeIfWaiting(run);
-    if (run.status === 'running' && (removed || !(await this.producer.isHeld(run)))) await this.runs.markCancelled(id);
+    // A worker handed the job would find its run cancelled and skip it; removing a waiting job
+    // spares the delivery. With Redis down the cancel still stands (Postgres holds it): a worker
+    // ends the run at its next batch, or the reconciler does once no job holds it.
+    try {
+      const removed = await this.producer.removeIfWaiting(run);
+      if (run.status === 'running' && (removed || !(await this.producer.isHeld(run)))) await this.runs.markCancelled(id);
+    } catch (err) {
+      if (!(err instanceof StoreUnavailableError)) throw err;
+      this.logger.warn(`run ${id}: cancel recorded without reaching its job: ${err.detail}`);
+    }
     return this.get(tenantId, id);
   }
 
