@@ -2,7 +2,7 @@ import { DataSource, EntityManager, In, Not, QueryFailedError, SelectQueryBuilde
 import type { RunKind, RunSpec } from '@bulwark/spec';
 import { Checkpoint } from './entities/checkpoint.entity';
 import { Metric } from './entities/metric.entity';
-import { Run, RunBackend, RunStatus, TERMINAL_STATUSES } from './entities/run.entity';
+import { IDEMPOTENCY_KEY_CONSTRAINT, Run, RunBackend, RunStatus, TERMINAL_STATUSES } from './entities/run.entity';
 
 export type CheckpointWithData = Checkpoint & { data: Buffer };
 
@@ -140,7 +140,9 @@ export class RunRepository {
       return { run: saved, created: true };
     } catch (err) {
       // Two requests with the same key raced past the caller's lookup: the loser gets the winner's run.
-      if (idempotencyKey && err instanceof QueryFailedError && (err.driverError as { code?: string }).code === UNIQUE_VIOLATION) {
+      const driverError = err instanceof QueryFailedError ? (err.driverError as { code?: string; constraint?: string }) : undefined;
+      // Only the key's own constraint: any other unique violation is a bug to report, not a replay.
+      if (idempotencyKey && driverError?.code === UNIQUE_VIOLATION && driverError.constraint === IDEMPOTENCY_KEY_CONSTRAINT) {
         return { run: await this.dataSource.getRepository(Run).findOneByOrFail({ tenantId, idempotencyKey }), created: false };
       }
       throw err;

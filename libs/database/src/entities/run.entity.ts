@@ -16,10 +16,13 @@ export interface RunBackend {
   adapter?: { vendor: string; architecture: string; device: string; description: string; route: string; software: boolean };
 }
 
+/** The unique constraint on (tenant, Idempotency-Key): a violation of it is a replay race, not a bug. */
+export const IDEMPOTENCY_KEY_CONSTRAINT = 'runs_tenant_idempotency_key_uq';
+
 @Entity({ name: 'runs' })
 @Index('runs_status_created_idx', ['status', 'createdAt'])
 @Index('runs_tenant_created_idx', ['tenantId', 'createdAt'])
-@Unique('runs_tenant_idempotency_key_uq', ['tenantId', 'idempotencyKey'])
+@Unique(IDEMPOTENCY_KEY_CONSTRAINT, ['tenantId', 'idempotencyKey'])
 export class Run {
   @PrimaryGeneratedColumn('uuid')
   id: string;
