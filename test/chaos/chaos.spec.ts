@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { stripVTControlCharacters } from 'node:util';
 import { startTestCluster, TestCluster } from '../support/cluster';
-import { assertBuilt, killProcessTree, waitFor } from '../support/processes';
+import { assertBuilt, killProcessGroup, waitFor } from '../support/processes';
 import { PrivatePostgres, PrivateRedis, startPrivatePostgres, startPrivateRedis } from '../support/private-services';
 import { TimedAnswer, timedCall } from '../support/timed-http';
 
@@ -42,7 +42,7 @@ const figures = { runs: 0, kills: 0, postgresOutageMs: 0, redisOutageMs: 0, outa
 
 /**
  * The issue's chaos suite: an API and a worker from dist/ against a Redis (append-only file on)
- * and a Postgres of the suite's own, while the test SIGKILLs the worker's process tree, stops
+ * and a Postgres of the suite's own, while the test SIGKILLs the worker's process group, stops
  * Postgres and kill -9s Redis mid-run. Every run must end (succeeded here: each outage is one
  * the system is meant to ride out), with every metric step and checkpoint exactly once and a
  * final checkpoint bit-identical to an undisturbed run's; during an outage the API answers
@@ -114,20 +114,24 @@ describe('chaos: worker kills and store outages mid-run', () => {
     assertBuilt();
     [pg, redis] = await Promise.all([startPrivatePostgres(), startPrivateRedis({ appendonly: true })]);
     process.env.QUEUE_PREFIX ??= 'bulwark-chaos';
-    cluster = await startTestCluster('chaos', {
-      DATABASE_URL: pg.url,
-      REDIS_URL: redis.url,
-      // A killed worker's job is handed on within seconds, not BullMQ's 30 s.
-      WORKER_LOCK_DURATION_MS: '4000',
-      WORKER_STALLED_INTERVAL_MS: '1000',
-      JOB_BACKOFF_MS: '1000',
-      // The suite polls and submits faster than a person would; the limits are not what it tests.
-      RATE_LIMIT_SUBMITS: '10000',
-      RATE_LIMIT_HEAVY_READS: '10000',
-      // Stranded runs are found within seconds of an outage's end, not the default minute.
-      RECONCILE_INTERVAL_MS: '3000',
-      RECONCILE_GRACE_MS: '5000',
-    });
+    cluster = await startTestCluster(
+      'chaos',
+      {
+        DATABASE_URL: pg.url,
+        REDIS_URL: redis.url,
+        // A killed worker's job is handed on within seconds, not BullMQ's 30 s.
+        WORKER_LOCK_DURATION_MS: '4000',
+        WORKER_STALLED_INTERVAL_MS: '1000',
+        JOB_BACKOFF_MS: '1000',
+        // The suite polls and submits faster than a person would; the limits are not what it tests.
+        RATE_LIMIT_SUBMITS: '10000',
+        RATE_LIMIT_HEAVY_READS: '10000',
+        // Stranded runs are found within seconds of an outage's end, not the default minute.
+        RECONCILE_INTERVAL_MS: '3000',
+        RECONCILE_GRACE_MS: '5000',
+      },
+      { workerProcessGroups: true },
+    );
     reference = await outcomeOf(await submit(), 240_000);
     expect(reference.status).toBe('succeeded');
     // What the runs are compared on: the model's results, not only the machine's measurements.
@@ -138,7 +142,7 @@ describe('chaos: worker kills and store outages mid-run', () => {
     await cluster?.stop();
     await Promise.all([pg?.destroy(), redis?.destroy()]);
     console.log(
-      `chaos figures: ${figures.runs} runs (1 undisturbed); ${figures.kills} SIGKILLs of the worker's process tree across ${KILLED_RUNS} runs; ` +
+      `chaos figures: ${figures.runs} runs (1 undisturbed); ${figures.kills} SIGKILLs of the worker's process group across ${KILLED_RUNS} runs; ` +
         `postgres stopped ${figures.postgresOutageMs / 1000} s and redis kill -9ed for ${figures.redisOutageMs / 1000} s mid-run; ` +
         `${figures.metricPoints} metric points and ${figures.checkpoints} checkpoints checked exactly once and bit-identical; ` +
         `${figures.outageAnswers} API answers during outages, slowest ${figures.slowestOutageAnswerMs} ms`,
@@ -168,7 +172,7 @@ describe('chaos: worker kills and store outages mid-run', () => {
       // Each kill lands after a checkpoint the previous one did not see: the run makes progress between crashes.
       for (let kill = 1; kill <= KILLS_PER_RUN; kill++) {
         await waitFor(`run ${id} to write checkpoint ${kill}`, async () => (await checkpointsOf(id)).length >= kill, 240_000, 100);
-        killProcessTree(currentWorker().child.pid!);
+        killProcessGroup(currentWorker().child.pid!);
         // Mid-run: epochs were left to train when the worker died.
         expect((await checkpointsOf(id)).length).toBeLessThan(SPEC.epochs);
         await currentWorker().exited;

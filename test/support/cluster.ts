@@ -24,6 +24,8 @@ export interface TestCluster {
 export interface TestClusterOptions {
   /** Worker processes to start (default 1). */
   workers?: number;
+  /** Start each worker as the leader of its own process group (for killProcessGroup). */
+  workerProcessGroups?: boolean;
 }
 
 /**
@@ -51,7 +53,8 @@ export async function startTestCluster(queuePrefix: string, extraEnv: Record<str
   };
   const base = `http://127.0.0.1:${port}`;
   const api = startProcess(API_MAIN, env);
-  const workers = Array.from({ length: options.workers ?? 1 }, () => startProcess(WORKER_MAIN, env));
+  const workerOptions = { processGroup: options.workerProcessGroups ?? false };
+  const workers = Array.from({ length: options.workers ?? 1 }, () => startProcess(WORKER_MAIN, env, workerOptions));
   try {
     await Promise.race([
       Promise.all([waitFor('the API to be healthy', async () => (await fetch(`${base}/health`)).ok, 60_000), ...workers.map(workerReady)]),
@@ -79,7 +82,7 @@ export async function startTestCluster(queuePrefix: string, extraEnv: Record<str
       return { status: res.status, body: await res.json() };
     },
     async startWorker() {
-      const worker = startProcess(WORKER_MAIN, env);
+      const worker = startProcess(WORKER_MAIN, env, workerOptions);
       workers.push(worker);
       await Promise.race([workerReady(worker), died(worker, `worker ${workers.length}`)]);
       return worker;

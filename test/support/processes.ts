@@ -21,8 +21,17 @@ export function assertBuilt(): void {
   }
 }
 
-export function startProcess(script: string, env: Record<string, string | undefined>): ManagedProcess {
-  const child = spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export interface StartProcessOptions {
+  /** Lead a process group of its own, so that killProcessGroup reaches it and every process it starts. */
+  processGroup?: boolean;
+}
+
+export function startProcess(script: string, env: Record<string, string | undefined>, options: StartProcessOptions = {}): ManagedProcess {
+  const child = spawn(process.execPath, [script], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.processGroup ?? false,
+  });
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
@@ -106,4 +115,12 @@ export function descendants(pid: number): number[] {
   };
   visit(pid);
   return found;
+}
+
+/**
+ * SIGKILLs a whole process group (a worker started with `processGroup` and its sandboxed job
+ * processes), as `kill -9 -PGID` does: one signal, delivered by the kernel to every member at once.
+ */
+export function killProcessGroup(pid: number): void {
+  process.kill(-pid, 'SIGKILL');
 }
