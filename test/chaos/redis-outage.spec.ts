@@ -103,6 +103,26 @@ describe('the API while its Redis is down', () => {
     for (const id of queued) expect(await queue.getJob(id)).toBeDefined();
   });
 
+  it('answers within a second while Redis is frozen: connected, but answering nothing', async () => {
+    const queued = await call('POST', '/runs', { ...SPEC, seed: 4 });
+    expect(queued.status).toBe(201);
+    redis.freeze();
+    try {
+      expectFast503(await call('GET', '/health'), 'redis');
+      expectFast503(await call('POST', '/runs', { ...SPEC, seed: 5 }), 'redis');
+      for (const path of [`/runs/${queued.body.id}`, '/runs']) {
+        const read = await call('GET', path);
+        expect([path, read.status, read.ms < FAST_MS]).toEqual([path, 200, true]);
+      }
+      const cancelled = await call('POST', `/runs/${queued.body.id}/cancel`);
+      expect([cancelled.status, cancelled.body.status, cancelled.ms < FAST_MS]).toEqual([202, 'cancelled', true]);
+    } finally {
+      redis.thaw();
+    }
+    await waitFor('the API to see Redis again', async () => (await call('GET', '/health')).status === 200, 30_000);
+    expect((await db.query("SELECT count(*)::int AS n FROM runs WHERE (spec->>'seed')::int = 5")).rows).toEqual([{ n: 0 }]);
+  });
+
   it('answers 503 naming Postgres while Postgres is down, and reads again once it is back', async () => {
     await pg.stop();
     try {

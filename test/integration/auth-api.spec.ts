@@ -352,6 +352,21 @@ describe('rate limits while Redis is unreachable', () => {
       expect(Date.now() - started).toBeLessThan(1000);
     }
   });
+
+  it('answers a submit 503 naming Redis at once, storing nothing: it could not be queued anyway', async () => {
+    const dataSource = app.get(DataSource);
+    const key = await createTestKey(dataSource, { tenant: tenantName('rate-down') });
+    const { tenantId } = (await app.get(ApiKeyRepository).authenticate(key))!;
+    const started = Date.now();
+    const res = await request(app.getHttpServer() as Server)
+      .post('/runs')
+      .set(bearer(key))
+      .send(submission)
+      .expect(503);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(res.body.message).toBe('redis is unavailable');
+    expect(await dataSource.getRepository(Run).countBy({ tenantId })).toBe(0);
+  });
 });
 
 describe('CORS for configured origins', () => {

@@ -20,6 +20,10 @@ export interface PrivateRedis {
   kill(): Promise<void>;
   /** Starts it again on the same port and folder (with AOF, with the data it had). */
   start(): Promise<void>;
+  /** SIGSTOP: connections stay open and commands get no answer, as behind a network partition. */
+  freeze(): void;
+  /** SIGCONT after freeze(). */
+  thaw(): void;
   /** Stops it and removes its folder. */
   destroy(): Promise<void>;
 }
@@ -51,7 +55,10 @@ export async function startPrivateRedis(options: { appendonly?: boolean } = {}):
     port,
     kill,
     start,
+    freeze: () => server?.kill('SIGSTOP'),
+    thaw: () => server?.kill('SIGCONT'),
     async destroy() {
+      server?.kill('SIGCONT');
       await kill();
       rmSync(dir, { recursive: true, force: true });
     },

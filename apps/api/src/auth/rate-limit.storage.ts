@@ -5,18 +5,21 @@ import Redis from 'ioredis';
 import type { ApiConfig } from '@bulwark/config';
 import { redisClientOptions } from '@bulwark/queue';
 import { API_CONFIG } from '../common/api-config';
+import { StoreUnavailableError } from '../common/store-unavailable';
+import type { RateLimitClass } from './rate-limit';
 
 type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
 
 /** A command that Redis does not answer in this long is given up: a rate limit must never be why a request hangs. */
 const COMMAND_TIMEOUT_MS = 500;
+const SUBMITS: RateLimitClass = 'submits';
 
 /**
- * Hit counts in Redis, so every API replica counts against the same limits. Fails open: while
- * Redis is unreachable a request is let through uncounted rather than refused or held, because
- * what the limits protect (the queue, the workers) is unreachable too (submits answer 503 on
- * their own) and reads that need only Postgres should keep working. Commands fail at once
- * while disconnected (no offline queue) and after COMMAND_TIMEOUT_MS at worst.
+ * Hit counts in Redis, so every API replica counts against the same limits. Heavy reads fail
+ * open: while Redis is unreachable they are let through uncounted rather than refused or held,
+ * because they need only Postgres and should keep working. Submits, which cannot be queued
+ * without Redis, are answered 503 at once. Commands fail at once while disconnected (no offline
+ * queue) and after COMMAND_TIMEOUT_MS at worst.
  */
 @Injectable()
 export class RateLimitStorage implements ThrottlerStorage, OnModuleDestroy {
@@ -44,6 +47,9 @@ export class RateLimitStorage implements ThrottlerStorage, OnModuleDestroy {
     try {
       return await this.store.increment(key, ttl, limit, blockDuration, throttlerName);
     } catch (err) {
+      // A submit needs Redis for its job anyway: refusing it now keeps a frozen Redis from costing
+      // it this wait and the enqueue's too, which together would pass the one-second bound.
+      if (throttlerName === SUBMITS) throw new StoreUnavailableError('redis', `rate limit: ${(err as Error).message}`);
       if (Date.now() - this.lastWarning > 10_000) {
         this.lastWarning = Date.now();
         this.logger.warn(`rate limits are not enforced while Redis does not answer (${(err as Error).message})`);
