@@ -11,6 +11,7 @@ import { HealthController } from './health/health.controller';
 import { EvaluationsModule } from './evaluations/evaluations.module';
 import { LineageModule } from './lineage/lineage.module';
 import { ModelsModule } from './models/models.module';
+import { QueuesModule } from './queues/queues.module';
 import { RunsModule } from './runs/runs.module';
 
 /**
@@ -48,6 +49,7 @@ export class AppModule {
         EvaluationsModule,
         LineageModule,
         ModelsModule,
+        QueuesModule,
       ],
       controllers: [HealthController],
     };

@@ -10,6 +10,7 @@ import { BodyParserErrorFilter } from './common/body-parser-error.filter';
 import { StoreUnavailableFilter, redisPortOf } from './common/store-unavailable';
 import { boundedJson, requireJsonBodies } from './common/bounded-json';
 import { ZodRequestPipe } from './common/zod-request.pipe';
+import { mountDashboard } from './dashboard/dashboard-static';
 
 /** 64 CIFAR-10 images of 3,072 numbers, each written with up to 20 characters in JSON. */
 const PREDICT_BODY_LIMIT_BYTES = MAX_PREDICT_INPUTS * 32 * 32 * 3 * 20 + 64 * 1024;
@@ -29,6 +30,8 @@ export async function createApiApp(config: ApiConfig, logger: LogLevel[] | false
       maxAge: 600,
     });
   }
+  // The dashboard's static files: public, read-only, under their own Content-Security-Policy.
+  mountDashboard(app);
   // Every body is UTF-8 JSON, or refused before a byte of it is read.
   app.use(requireJsonBodies);
   // Registered first, so it reads predict bodies before the general parser (which then leaves
