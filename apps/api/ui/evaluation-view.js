@@ -120,7 +120,8 @@ function flagList(flags) {
         'div',
         { class: `flag ${f.raised ? 'raised' : 'clear'}`, dataset: { flag: f.flag, raised: String(f.raised) } },
         h('strong', {}, `${f.raised ? '⚠ raised' : '✓ clear'}: ${f.flag}`, f.epsilon !== undefined ? ` (ε = ${f.epsilon})` : ''),
-        h('div', {}, FLAG_EXPLANATIONS[f.flag] ?? ''),
+        // A clear flag still says what it guards against, so a reader knows what was ruled out.
+        h('div', {}, f.raised ? '' : 'Not seen here; raised, it would mean: ', FLAG_EXPLANATIONS[f.flag] ?? ''),
         f.detail ? h('div', { class: 'muted' }, f.detail) : null,
       ),
     ),
