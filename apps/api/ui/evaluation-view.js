@@ -209,7 +209,7 @@ export async function evaluationView(root, id, { live }) {
 
   let busy = false;
   const unsubscribe = live.subscribe(async (changed) => {
-    if (busy || ENDED.includes(evaluation.run.status) || (changed !== null && changed !== id)) return;
+    if (busy || ENDED.includes(evaluation.run.status) || (changed !== null && !changed.has(id))) return;
     busy = true;
     try {
       evaluation = await api('GET', `/evaluations/${id}`);

@@ -1,4 +1,5 @@
 import { api, ApiError } from './api.js';
+import { DATASETS_PATH, apiPaths } from './capabilities.js';
 import { h } from './dom.js';
 
 /**
@@ -93,6 +94,15 @@ function form(root, { title, id, fields, endpoint, params, after, intro }) {
       );
     }),
   );
+  // Uploaded datasets join the built-in names where the API takes uploads (their ref goes in "dataset").
+  const datasets = grid.querySelector(`datalist[id="${id}-dataset-list"]`);
+  if (datasets) {
+    void apiPaths().then(async (paths) => {
+      if (!paths.has(DATASETS_PATH)) return;
+      const { items } = await api('GET', DATASETS_PATH).catch(() => ({ items: [] }));
+      datasets.append(...items.map((d) => h('option', { value: d.ref, label: `${d.name} (${d.shape.join('×')}, ${d.classNames.length} classes)` })));
+    });
+  }
   const submit = h('button', { type: 'submit', id: `${id}-submit` }, 'Submit');
   root.append(
     h(

@@ -2,15 +2,18 @@ import { readEvents } from './api.js';
 
 const POLL_MS = 2000;
 const RETRY_STREAM_MS = 10_000;
+const COALESCE_MS = 300;
 
 /**
  * Keeps the open view live: through GET /events (the tenant's runs, as Server-Sent Events) where
  * the API serves it, else by asking the view to refresh every 2 s. A view subscribes with a
- * function of the run id that changed (null: anything may have changed, refresh everything).
+ * function of the set of run ids that changed (null: anything may have changed, refresh everything).
  */
 export class Live {
   constructor(stateElement) {
     this.listeners = new Set();
+    /** Run ids changed since the last flush; null: everything; undefined: nothing yet. */
+    this.pending = undefined;
     this.stateElement = stateElement;
     this.lastEventId = undefined;
     this.mode = 'off';
@@ -36,8 +39,19 @@ export class Live {
     this.setMode('off');
   }
 
+  /**
+   * Progress events come many a second: changes are gathered for COALESCE_MS and handed over as
+   * one set of run ids (null when anything may have changed), so a view refreshes once per batch.
+   */
   notify(runId) {
-    for (const listener of this.listeners) listener(runId);
+    if (runId === null) this.pending = null;
+    else if (this.pending !== null) (this.pending ??= new Set()).add(runId);
+    this.flushTimer ??= setTimeout(() => {
+      const changed = this.pending;
+      this.pending = undefined;
+      this.flushTimer = undefined;
+      for (const listener of this.listeners) listener(changed);
+    }, COALESCE_MS);
   }
 
   setMode(mode) {

@@ -1,4 +1,5 @@
 import { api, download } from './api.js';
+import { MODEL_ARCHIVE_PATH, MODEL_EXPORT_PATH, apiPaths } from './capabilities.js';
 import { lineChart } from './charts.js';
 import { bytes, errorBox, flatten, h, pct, progressBar, runHref, short, statusBadge, when } from './dom.js';
 
@@ -86,7 +87,7 @@ export async function runView(root, id, { live, navigate }) {
   }
 
   async function loadCheckpoints() {
-    const { items } = await api('GET', `/runs/${id}/checkpoints`);
+    const [{ items }, paths] = await Promise.all([api('GET', `/runs/${id}/checkpoints`), apiPaths()]);
     checkpoints.replaceChildren(
       items.length === 0
         ? h('p', { class: 'muted' }, 'None yet: one is written after each epoch.')
@@ -108,13 +109,18 @@ export async function runView(root, id, { live, navigate }) {
                   h(
                     'td',
                     {},
-                    h(
-                      'button',
-                      { type: 'button', class: 'secondary', onclick: () => download(`/runs/${id}/checkpoints/${c.id}`, `run-${id}-epoch-${c.epoch}.bwckpt`) },
-                      `Download (${c.format})`,
-                    ),
+                    downloadButton(`/runs/${id}/checkpoints/${c.id}`, `run-${id}-epoch-${c.epoch}.bwckpt`, `Download (${c.format})`),
+                    ' ',
+                    paths.has(MODEL_ARCHIVE_PATH)
+                      ? downloadButton(
+                          `/runs/${id}/checkpoints/${c.id}/model.tar.gz`,
+                          `run-${id}-epoch-${c.epoch}-tfjs.tar.gz`,
+                          'TensorFlow.js model (.tar.gz)',
+                        )
+                      : null,
                     ' ',
                     h('a', { href: `#/submit/evaluation?runId=${id}&checkpointEpoch=${c.epoch}` }, 'Evaluate'),
+                    paths.has(MODEL_EXPORT_PATH) ? loadSnippet(`${location.origin}/runs/${id}/checkpoints/${c.id}/model.json`) : null,
                   ),
                 ),
               ),
@@ -168,16 +174,19 @@ export async function runView(root, id, { live, navigate }) {
 
   let busy = false;
   const unsubscribe = live.subscribe(async (changed) => {
-    if (busy || (changed !== null && changed !== id && ENDED.includes(current.status))) return;
+    if (busy) return;
     busy = true;
     try {
       const wasEnded = ENDED.includes(current.status);
-      current = await api('GET', `/runs/${id}`);
-      drawHeadline(current);
-      // An ended run's metrics and checkpoints no longer change; its evaluations still may.
-      if (!wasEnded) await Promise.all([loadMetrics(), loadCheckpoints()]);
+      if (!wasEnded || changed === null || changed.has(id)) {
+        current = await api('GET', `/runs/${id}`);
+        drawHeadline(current);
+        // An ended run's metrics and checkpoints no longer change.
+        if (!wasEnded) await Promise.all([loadMetrics(), loadCheckpoints()]);
+        if (ENDED.includes(current.status) && !wasEnded) await loadLineage();
+      }
+      // Its evaluations are other runs, whose events name them, not this one.
       await loadEvaluations();
-      if (ENDED.includes(current.status) && !wasEnded) await loadLineage();
     } catch {
       // The next change retries; the page keeps what it showed.
     } finally {
@@ -189,6 +198,33 @@ export async function runView(root, id, { live, navigate }) {
     lossChart.destroy();
     accuracyChart.destroy();
   };
+}
+
+/** A file only the key may fetch: downloaded through fetch, its failure shown beside the button. */
+function downloadButton(path, name, label) {
+  const button = h(
+    'button',
+    {
+      type: 'button',
+      class: 'secondary',
+      onclick: () =>
+        download(path, name).catch((err) => {
+          button.after(errorBox(err));
+        }),
+    },
+    label,
+  );
+  return button;
+}
+
+/** How to load the checkpoint straight from the API into an app: the URL and the header it needs. */
+function loadSnippet(url) {
+  return h(
+    'details',
+    { class: 'load-snippet' },
+    h('summary', {}, 'Load in TensorFlow.js'),
+    h('pre', { class: 'mono' }, `const model = await tf.loadLayersModel('${url}', {\n  requestInit: { headers: { Authorization: 'Bearer ' + apiKey } },\n});`),
+  );
 }
 
 export function specTable(spec) {
