@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -161,6 +162,11 @@ describe('dashboard in Chromium (API + worker processes)', () => {
       100,
     );
     expect([...statuses]).toContain('succeeded');
+    // Through the event stream where the API serves GET /events, else by polling.
+    const events = await fetch(`${cluster.base}/events`, { headers: { ...cluster.auth, accept: 'text/event-stream' } });
+    const streamed = events.ok && (events.headers.get('content-type') ?? '').startsWith('text/event-stream');
+    await events.body?.cancel();
+    expect(await page.getAttribute('#live-state', 'data-mode')).toBe(streamed ? 'stream' : 'polling');
     expect(seen.has('100')).toBe(true);
     // At least one step between start and end was drawn as it happened.
     expect([...seen].some((p) => Number(p) > 0 && Number(p) < 100)).toBe(true);
@@ -177,6 +183,26 @@ describe('dashboard in Chromium (API + worker processes)', () => {
     for (const field of ['epochs', 'batchSize', 'seed', 'learningRate', 'attack.epsilon', 'optimizer.name']) expect(spec).toContain(field);
     expect(await page.$$eval('#lineage [data-lineage-run]', (nodes) => nodes.map((n) => n.getAttribute('data-lineage-run')))).toEqual([runId]);
     await page.screenshot({ path: join(SCREENSHOTS, 'run.png'), fullPage: false });
+
+    // Downloads go through fetch with the key (a plain link could not send it): the bytes are the checkpoint's.
+    const first = (await cluster.call('GET', `/runs/${runId}/checkpoints`)).body.items[0];
+    const row = `#checkpoints tr[data-checkpoint-id="${first.id}"]`;
+    const [checkpointFile] = await Promise.all([page.waitForEvent('download'), page.click(`${row} button:has-text("Download (")`)]);
+    expect(checkpointFile.suggestedFilename()).toBe(`run-${runId}-epoch-${first.epoch}.bwckpt`);
+    expect(
+      createHash('sha256')
+        .update(readFileSync(await checkpointFile.path()))
+        .digest('hex'),
+    ).toBe(first.sha256);
+    // The TensorFlow.js export, where this API serves it (its route is listed in the OpenAPI document).
+    const openApi = (await (await fetch(`${cluster.base}/docs/openapi.json`)).json()) as { paths: Record<string, unknown> };
+    const exported = '/runs/{id}/checkpoints/{checkpointId}/model.tar.gz' in openApi.paths;
+    expect(await page.$$eval(`${row} button:has-text("TensorFlow.js model")`, (buttons) => buttons.length)).toBe(exported ? 1 : 0);
+    if (exported) {
+      const [archive] = await Promise.all([page.waitForEvent('download'), page.click(`${row} button:has-text("TensorFlow.js model")`)]);
+      expect([...readFileSync(await archive.path()).subarray(0, 2)]).toEqual([0x1f, 0x8b]);
+      expect(await page.textContent(`${row} .load-snippet pre`)).toContain(`/runs/${runId}/checkpoints/${first.id}/model.json`);
+    }
   });
 
   it('evaluates the run from its page and shows the curve, the worst case with n, the flags and the gallery', async () => {
