@@ -62,7 +62,8 @@ export function parseNpy(bytes: Uint8Array, source: string): NpyArray {
     throw new Error(`${source}: fortran_order is True: save the array in C order (np.save(path, np.ascontiguousarray(a)))`);
   }
   const order = descr[0];
-  const element = ELEMENTS[descr.slice(1)];
+  const kind = descr.slice(1);
+  const element = Object.hasOwn(ELEMENTS, kind) ? ELEMENTS[kind] : undefined;
   if (!['<', '|', '='].includes(order) || element === undefined) {
     const why = order === '>' ? 'big-endian data is not supported' : 'expected an unsigned, signed or float dtype';
     throw new Error(`${source}: dtype ${descr}: ${why} (save with a.astype('<f4') or a.astype('u1'))`);
