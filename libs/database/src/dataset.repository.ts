@@ -134,9 +134,13 @@ export class DatasetRepository {
    */
   async delete(tenantId: string, id: string, ref: string): Promise<DeleteDatasetResult> {
     const deleted: { id: string }[] = await this.dataSource.query(
-      `DELETE FROM datasets WHERE id = $1 AND tenant_id = $2
-         AND NOT EXISTS (SELECT 1 FROM runs WHERE ${UNFINISHED} AND spec->>'dataset' = $3)
-       RETURNING id`,
+      // Through a CTE: TypeORM answers a bare DELETE … RETURNING as [rows, count], a SELECT as rows.
+      `WITH gone AS (
+         DELETE FROM datasets WHERE id = $1 AND tenant_id = $2
+           AND NOT EXISTS (SELECT 1 FROM runs WHERE ${UNFINISHED} AND spec->>'dataset' = $3)
+         RETURNING id
+       )
+       SELECT id FROM gone`,
       [id, tenantId, ref],
     );
     if (deleted.length) return { deleted: true };
