@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { fieldMessage } from './issue-messages';
 
 /**
  * The names every app and lib shares, declared once: run kinds (which are also the BullMQ job
@@ -59,9 +60,10 @@ export const UPLOADED_DATASET_PREFIX = 'upload:';
 export type UploadedDatasetRef = `upload:${string}`;
 export const uploadedDatasetRefSchema = z.templateLiteral([UPLOADED_DATASET_PREFIX, z.uuid()]);
 /** What a spec's `dataset` holds: a built-in dataset's name, or `upload:<id>`. */
-export const datasetRefSchema = z.union([datasetNameSchema, uploadedDatasetRefSchema], {
-  error: `must be one of ${DATASET_NAMES.join(', ')}, or upload:<id> of a dataset uploaded with POST /datasets`,
-});
+export const datasetRefSchema = z.union(
+  [datasetNameSchema, uploadedDatasetRefSchema],
+  fieldMessage(`must be one of ${DATASET_NAMES.join(', ')}, or upload:<id> of a dataset uploaded with POST /datasets`),
+);
 export type DatasetRef = DatasetName | UploadedDatasetRef;
 
 /** The id of an uploaded dataset's reference, or null for a built-in name. */
