@@ -9,7 +9,8 @@ import { DatasetRepository } from '../../libs/database/src';
 import { encodeIdx, encodeNpy } from '../../libs/data/src';
 import { TRAINING_QUEUE, redisConnectionOptions } from '../../libs/queue/src/index';
 import { testApiConfig } from '../support/test-config';
-import { HttpClient, keyedHttp } from '../support/api-keys';
+import { HttpClient, createTestKey, keyedHttp } from '../support/api-keys';
+import type { AddressInfo, Server } from 'node:net';
 
 const LIMIT = 256 * 1024;
 const TENANT = 'datasets-owner';
@@ -146,6 +147,34 @@ describe('datasets API (real Postgres and Redis, no worker)', () => {
     expect(await stored()).toBe(before);
     // Every other route still takes JSON only.
     await http().post('/runs').attach('train-images', good.images, 'x').expect(415);
+  });
+
+  it('refuses a chunked upload (no Content-Length) as soon as it streams past the limit, and stores nothing', async () => {
+    const server = app.getHttpServer() as Server;
+    if (!server.listening) await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const key = await createTestKey(dataSource, { tenant: TENANT });
+    const before = await stored();
+    const boundary = 'bulwark-test-boundary';
+    const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="train-images"; filename="x.npy"\r\n\r\n`);
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        // Four times the limit, with no Content-Length: only counting what streams in can refuse it.
+        controller.enqueue(sent === 0 ? head : new Uint8Array(16 * 1024));
+        sent += 1;
+        if (sent > (4 * LIMIT) / (16 * 1024)) controller.close();
+      },
+    });
+    const res = await fetch(`http://127.0.0.1:${port}/datasets`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${key}`, 'Content-Type': `multipart/form-data; boundary=${boundary}` },
+      body,
+      duplex: 'half',
+    });
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as { message: string[] }).message).toEqual([expect.stringContaining('DATASET_UPLOAD_LIMIT_BYTES')]);
+    expect(await stored()).toBe(before);
   });
 
   it('trains by id only for its own tenant, refuses a model the image size does not fit, and deletes only when unused', async () => {

@@ -22,6 +22,9 @@ declare module 'busboy' {
   }
   interface FileStream extends Readable {
     truncated: boolean;
+    on(event: 'limit' | 'end' | 'close', listener: () => void): this;
+    on(event: 'data', listener: (chunk: Buffer) => void): this;
+    on(event: 'error', listener: (error: Error) => void): this;
   }
   interface Busboy extends Writable {
     on(event: 'file', listener: (name: string, stream: FileStream, info: FileInfo) => void): this;

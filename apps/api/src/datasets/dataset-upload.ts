@@ -93,6 +93,9 @@ export function readDatasetUpload(req: Request, limitBytes: number): Promise<Dat
         return;
       }
       const chunks: Buffer[] = [];
+      // busboy stops a part at fileSize and says so here (it would otherwise hand on a truncated file).
+      stream.on('limit', () => fail(new PayloadTooLargeException(limitBytes)));
+      stream.on('error', (error: Error) => fail(new BadRequestException([`${part}: the part does not end (${error.message})`])));
       stream.on('data', (chunk: Buffer) => {
         received += chunk.length;
         if (received > limitBytes) {
