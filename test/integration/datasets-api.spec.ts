@@ -2,13 +2,14 @@ import { INestApplication } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { DataSource } from 'typeorm';
+import { DataSource, type QueryRunner } from 'typeorm';
 import { createApiApp } from '../../apps/api/src/bootstrap-api';
 import { ApiConfig } from '../../libs/config/src';
-import { DatasetRepository } from '../../libs/database/src';
+import { DatasetRepository, isDeletedDatasetError } from '../../libs/database/src';
 import { encodeIdx, encodeNpy } from '../../libs/data/src';
 import { TRAINING_QUEUE, redisConnectionOptions } from '../../libs/queue/src/index';
 import { testApiConfig } from '../support/test-config';
+import { waitFor } from '../support/processes';
 import { HttpClient, createTestKey, keyedHttp } from '../support/api-keys';
 import type { AddressInfo, Server } from 'node:net';
 
@@ -205,5 +206,69 @@ describe('datasets API (real Postgres and Redis, no worker)', () => {
     await http().delete(`/datasets/${dataset.id}`).expect(204);
     await http().get(`/datasets/${dataset.id}`).expect(404);
     await http().post('/runs').send(run(dataset.ref)).expect(400);
+  });
+
+  describe('a run stored while its dataset is being deleted', () => {
+    const insertRun = (runner: QueryRunner, ref: string) =>
+      runner.query(`INSERT INTO runs (kind, spec) VALUES ('train', $1) RETURNING id`, [JSON.stringify({ ...run(ref), seed: 4242 })]) as Promise<
+        { id: string }[]
+      >;
+    const newDataset = async (): Promise<{ id: string; ref: string }> => {
+      const { images, labels } = idxDataset(20, 8);
+      return (await upload({ 'train-images': images, 'train-labels': labels }, { name: 'raced' }).expect(201)).body;
+    };
+
+    it('makes a delete that comes while the run is being stored wait for it, and refuse', async () => {
+      const dataset = await newDataset();
+      const runner = dataSource.createQueryRunner();
+      await runner.connect();
+      try {
+        // A submit between its check and its commit: the run is inserted, not yet committed.
+        await runner.startTransaction();
+        const [{ id: runId }] = await insertRun(runner, dataset.ref);
+        const deleting = http()
+          .delete(`/datasets/${dataset.id}`)
+          .then((res) => res);
+        await waitFor(
+          'the delete to wait for the run being stored',
+          async () => {
+            const [{ count }] = await dataSource.query<{ count: number }[]>(
+              `SELECT count(*)::int AS count FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1`,
+              ['%FROM datasets WHERE id = $1 AND tenant_id = $2 FOR UPDATE%'],
+            );
+            return count > 0;
+          },
+          10_000,
+          20,
+        );
+        await runner.commitTransaction();
+        const res = await deleting;
+        expect(res.status).toBe(409);
+        expect(res.body.message).toContain(runId);
+      } finally {
+        await runner.release();
+      }
+      await http().get(`/datasets/${dataset.id}`).expect(200);
+    });
+
+    it('fails the insert of a run that comes while the dataset is being deleted, with an error the API words as a 400', async () => {
+      const dataset = await newDataset();
+      const deleter = dataSource.createQueryRunner();
+      const submitter = dataSource.createQueryRunner();
+      await Promise.all([deleter.connect(), submitter.connect()]);
+      try {
+        await deleter.startTransaction();
+        await deleter.query(`SELECT id FROM datasets WHERE id = $1 FOR UPDATE`, [dataset.id]);
+        await deleter.query(`DELETE FROM datasets WHERE id = $1`, [dataset.id]);
+        const inserting = insertRun(submitter, dataset.ref).then(
+          () => null,
+          (error: unknown) => error,
+        );
+        await deleter.commitTransaction();
+        expect(isDeletedDatasetError(await inserting)).toBe(true);
+      } finally {
+        await Promise.all([deleter.release(), submitter.release()]);
+      }
+    });
   });
 });

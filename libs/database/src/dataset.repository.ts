@@ -1,4 +1,4 @@
-import { DataSource } from 'typeorm';
+import { DataSource, QueryFailedError } from 'typeorm';
 
 /** How an uploaded dataset's test examples were chosen (as `TestSplit` of @bulwark/data says it). */
 export type StoredTestSplit = { kind: 'official' } | { kind: 'seeded'; testFraction: number; seed: number };
@@ -52,6 +52,9 @@ interface DatasetRow {
 }
 
 const RECORD_COLUMNS = 'id, tenant_id, name, format, height, width, channels, class_names, train_count, test_count, test_split, size_bytes, sha256, created_at';
+const FOREIGN_KEY_VIOLATION = '23503';
+/** Postgres's name for the key the migration declares on runs.dataset_id. */
+const RUNS_DATASET_CONSTRAINT = 'runs_dataset_id_fkey';
 /** Runs that still need their dataset: the ones a delete must wait for. */
 const UNFINISHED = `status IN ('queued', 'running')`;
 
@@ -128,29 +131,27 @@ export class DatasetRepository {
   }
 
   /**
-   * Deletes the dataset unless a queued or running run names it (`ref`, as specs hold it),
-   * in one statement, so a run that finishes meanwhile never blocks it and the check and the
-   * delete see the same runs.
+   * Deletes the dataset unless a queued or running run (training, import or evaluation) uses it.
+   * The row lock waits for any run being stored on it (its foreign key holds a share lock until
+   * it commits), so the check that follows sees that run; a run stored after the lock waits for
+   * the delete and then fails its key (see `isDeletedDatasetError`).
    */
-  async delete(tenantId: string, id: string, ref: string): Promise<DeleteDatasetResult> {
-    const deleted: { id: string }[] = await this.dataSource.query(
-      // Through a CTE: TypeORM answers a bare DELETE … RETURNING as [rows, count], a SELECT as rows.
-      `WITH gone AS (
-         DELETE FROM datasets WHERE id = $1 AND tenant_id = $2
-           AND NOT EXISTS (SELECT 1 FROM runs WHERE ${UNFINISHED} AND spec->>'dataset' = $3)
-         RETURNING id
-       )
-       SELECT id FROM gone`,
-      [id, tenantId, ref],
-    );
-    if (deleted.length) return { deleted: true };
-    if (!(await this.findOwned(tenantId, id))) return { deleted: false, reason: 'not-found' };
-    const users: { id: string }[] = await this.dataSource.query(
-      `SELECT id FROM runs WHERE ${UNFINISHED} AND spec->>'dataset' = $1 ORDER BY created_at LIMIT 20`,
-      [ref],
-    );
-    return { deleted: false, reason: 'in-use', runIds: users.map((run) => run.id) };
+  async delete(tenantId: string, id: string): Promise<DeleteDatasetResult> {
+    return this.dataSource.transaction(async (em): Promise<DeleteDatasetResult> => {
+      const found: { id: string }[] = await em.query(`SELECT id FROM datasets WHERE id = $1 AND tenant_id = $2 FOR UPDATE`, [id, tenantId]);
+      if (!found.length) return { deleted: false, reason: 'not-found' };
+      const users: { id: string }[] = await em.query(`SELECT id FROM runs WHERE dataset_id = $1 AND ${UNFINISHED} ORDER BY created_at LIMIT 20`, [id]);
+      if (users.length) return { deleted: false, reason: 'in-use', runIds: users.map((run) => run.id) };
+      await em.query(`DELETE FROM datasets WHERE id = $1`, [id]);
+      return { deleted: true };
+    });
   }
+}
+
+/** A run insert that failed because its uploaded dataset was deleted between the submit's check and the insert. */
+export function isDeletedDatasetError(error: unknown): boolean {
+  const driverError = error instanceof QueryFailedError ? (error.driverError as { code?: string; constraint?: string }) : undefined;
+  return driverError?.code === FOREIGN_KEY_VIOLATION && driverError.constraint === RUNS_DATASET_CONSTRAINT;
 }
 
 function toRecord(row: DatasetRow): DatasetRecord {

@@ -2,7 +2,7 @@ import { BadRequestException, ConflictException, Inject, Injectable, NotFoundExc
 import { createHash } from 'node:crypto';
 import type { ApiConfig } from '@bulwark/config';
 import { assembleUploadedDataset, DatasetUploadError } from '@bulwark/data';
-import { DatasetRecord, DatasetRepository } from '@bulwark/database';
+import { DatasetRecord, DatasetRepository, isDeletedDatasetError } from '@bulwark/database';
 import {
   DATASET_INPUT_SHAPES,
   DEFAULT_UPLOAD_TEST_FRACTION,
@@ -12,7 +12,6 @@ import {
   modelInputProblem,
   parseWithMessages,
   uploadedDatasetId,
-  uploadedDatasetRef,
   type DatasetRef,
 } from '@bulwark/spec';
 import { API_CONFIG } from '../common/api-config';
@@ -81,7 +80,7 @@ export class DatasetsService {
 
   /** Refused while a queued or running run (training, import or evaluation) names it: that run would fail for want of its data. */
   async delete(tenantId: string, id: string): Promise<void> {
-    const result = await this.datasets.delete(tenantId, id, uploadedDatasetRef(id));
+    const result = await this.datasets.delete(tenantId, id);
     if (result.deleted) return;
     if (result.reason === 'not-found') throw new NotFoundException(`dataset ${id} does not exist`);
     throw new ConflictException(`dataset ${id} is used by unfinished runs (${result.runIds.join(', ')}): cancel them or let them finish, then delete it`);
@@ -105,5 +104,10 @@ export class DatasetsService {
     if (spec.model === IMPORTED_MODEL) return;
     const problem = modelInputProblem(spec.model, shape);
     if (problem) throw new BadRequestException([`model: ${problem} (dataset ${spec.dataset}); choose a model that accepts them`]);
+  }
+
+  /** The 400 for a run whose dataset was deleted after the submit checked it (the insert failed its key), or null for any other error. */
+  deletedMeanwhile(error: unknown, spec: RunSpec): BadRequestException | null {
+    return isDeletedDatasetError(error) ? new BadRequestException([`dataset: dataset ${spec.dataset} was deleted`]) : null;
   }
 }

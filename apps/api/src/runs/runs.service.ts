@@ -167,16 +167,20 @@ export class RunsService {
     }
     await this.datasets.assertUsableBy(tenantId, spec);
 
-    const { run, created } = await this.runs.createQueued({
-      tenantId,
-      spec,
-      idempotencyKey: idempotencyKey ?? null,
-      requestHash,
-      parentRunId,
-      parentCheckpointId,
-      checkpoint,
-      metrics,
-    });
+    const { run, created } = await this.runs
+      .createQueued({
+        tenantId,
+        spec,
+        idempotencyKey: idempotencyKey ?? null,
+        requestHash,
+        parentRunId,
+        parentCheckpointId,
+        checkpoint,
+        metrics,
+      })
+      .catch((err: unknown) => {
+        throw this.datasets.deletedMeanwhile(err, spec) ?? err;
+      });
     if (!created) return { run: this.checkReplay(run, requestHash), replayed: true };
 
     try {

@@ -35,12 +35,26 @@ export class Datasets1764800000000 implements MigrationInterface {
       await q.query(`ALTER TABLE datasets ALTER COLUMN ${column} SET STORAGE EXTERNAL`);
     }
     await q.query(`CREATE INDEX datasets_tenant_created_idx ON datasets (tenant_id, created_at)`);
-    // Deleting a dataset asks which unfinished runs name it.
-    await q.query(`CREATE INDEX runs_unfinished_dataset_idx ON runs ((spec->>'dataset')) WHERE status IN ('queued', 'running')`);
+
+    // A run on an uploaded dataset references it, filled in from its spec by a trigger, so no
+    // writer of runs has to know. The key does not keep a dataset alive (a finished run loses
+    // the reference when its dataset is deleted): it makes a run stored while the dataset is
+    // being deleted either wait for that delete and fail, or commit first and be seen by it.
+    await q.query(`ALTER TABLE runs ADD COLUMN dataset_id uuid REFERENCES datasets(id) ON DELETE SET NULL`);
+    await q.query(`
+      CREATE FUNCTION runs_set_dataset_id() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        NEW.dataset_id := CASE WHEN NEW.spec->>'dataset' LIKE 'upload:%' THEN substr(NEW.spec->>'dataset', 8)::uuid END;
+        RETURN NEW;
+      END $$`);
+    await q.query(`CREATE TRIGGER runs_set_dataset_id BEFORE INSERT ON runs FOR EACH ROW EXECUTE FUNCTION runs_set_dataset_id()`);
+    await q.query(`CREATE INDEX runs_dataset_idx ON runs (dataset_id) WHERE dataset_id IS NOT NULL`);
   }
 
   async down(q: QueryRunner): Promise<void> {
-    await q.query(`DROP INDEX runs_unfinished_dataset_idx`);
+    await q.query(`DROP TRIGGER runs_set_dataset_id ON runs`);
+    await q.query(`DROP FUNCTION runs_set_dataset_id()`);
+    await q.query(`ALTER TABLE runs DROP COLUMN dataset_id`);
     await q.query(`DROP TABLE datasets`);
   }
 }
