@@ -83,7 +83,8 @@ export function parseNpy(bytes: Uint8Array, source: string): NpyArray {
     );
   }
   if (element.size === 1 && descr.endsWith('u1')) return { descr, shape, data: bytes.subarray(dataStart) };
-  const data = new Float64Array(count);
+  // float32 holds every 1- and 2-byte integer and every float32 exactly, at half float64's memory (an upload can be hundreds of MB).
+  const data = ['u1', 'i1', 'b1', 'u2', 'i2', 'f4'].includes(kind) ? new Float32Array(count) : new Float64Array(count);
   for (let i = 0; i < count; i++) data[i] = element.read(view, dataStart + i * element.size);
   return { descr, shape, data };
 }
