@@ -8,6 +8,7 @@ import { failFastRedisOptions } from '@bulwark/queue';
 import { AuthModule } from './auth/auth.module';
 import { API_CONFIG } from './common/api-config';
 import { HealthController } from './health/health.controller';
+import { DatasetsModule } from './datasets/datasets.module';
 import { EvaluationsModule } from './evaluations/evaluations.module';
 import { LineageModule } from './lineage/lineage.module';
 import { ModelsModule } from './models/models.module';
@@ -49,6 +50,7 @@ export class AppModule {
         EvaluationsModule,
         LineageModule,
         ModelsModule,
+        DatasetsModule,
         QueuesModule,
       ],
       controllers: [HealthController],

@@ -1,6 +1,7 @@
 import { INestApplication, LogLevel } from '@nestjs/common';
 import { HttpAdapterHost, NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
+import type { RequestHandler } from 'express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { cleanupOpenApiDoc } from 'nestjs-zod';
 import type { ApiConfig } from '@bulwark/config';
@@ -9,6 +10,7 @@ import { AppModule } from './app.module';
 import { BodyParserErrorFilter } from './common/body-parser-error.filter';
 import { StoreUnavailableFilter, redisPortOf } from './common/store-unavailable';
 import { boundedJson, requireJsonBodies } from './common/bounded-json';
+import { isDatasetUpload } from './datasets/dataset-upload';
 import { ZodRequestPipe } from './common/zod-request.pipe';
 import { mountDashboard } from './dashboard/dashboard-static';
 
@@ -32,8 +34,9 @@ export async function createApiApp(config: ApiConfig, logger: LogLevel[] | false
   }
   // The dashboard's static files: public, read-only, under their own Content-Security-Policy.
   mountDashboard(app);
-  // Every body is UTF-8 JSON, or refused before a byte of it is read.
-  app.use(requireJsonBodies);
+  // Every body is UTF-8 JSON, or refused before a byte of it is read; but for a dataset upload
+  // (multipart, streamed), which its route reads and bounds itself (DATASET_UPLOAD_LIMIT_BYTES).
+  app.use(unlessDatasetUpload(requireJsonBodies));
   // Registered first, so it reads predict bodies before the general parser (which then leaves
   // them be): a batch of images is far larger than any other request. Every parser refuses a
   // Content-Length over its limit before reading, and deep nesting before parsing.
@@ -41,10 +44,11 @@ export async function createApiApp(config: ApiConfig, logger: LogLevel[] | false
   app.use('/models/import', boundedJson(Math.max(config.bodyLimitBytes, config.modelUploadLimitBytes)));
   // A carried-over run brings its checkpoint (a few MiB of weights and optimizer state).
   app.use('/runs/resume', boundedJson(Math.max(config.bodyLimitBytes, config.modelUploadLimitBytes)));
-  app.use(boundedJson(config.bodyLimitBytes));
+  app.use(unlessDatasetUpload(boundedJson(config.bodyLimitBytes)));
   const bodyParserErrors = new BodyParserErrorFilter(app.get(HttpAdapterHost).httpAdapter, [
     { bytes: config.bodyLimitBytes, variable: 'BODY_LIMIT_BYTES' },
     { bytes: config.modelUploadLimitBytes, variable: 'MODEL_UPLOAD_LIMIT_BYTES' },
+    { bytes: config.datasetUploadLimitBytes, variable: 'DATASET_UPLOAD_LIMIT_BYTES' },
   ]);
   // One chain, not two global filters: Nest hands an error to the first filter that catches it, and both catch everything.
   app.useGlobalFilters(new StoreUnavailableFilter(bodyParserErrors, redisPortOf(config.redisUrl)));
@@ -63,4 +67,11 @@ export async function createApiApp(config: ApiConfig, logger: LogLevel[] | false
   // Request schemas come from @bulwark/spec through nestjs-zod, which finishes them here.
   SwaggerModule.setup('docs', app, cleanupOpenApiDoc(document), { jsonDocumentUrl: 'docs/openapi.json' });
   return app;
+}
+
+function unlessDatasetUpload(handler: RequestHandler): RequestHandler {
+  return (req, res, next) => {
+    if (isDatasetUpload(req)) next();
+    else void handler(req, res, next);
+  };
 }

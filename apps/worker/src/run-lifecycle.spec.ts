@@ -59,6 +59,7 @@ function context(runs: FakeRuns, reported: number[] = []): JobContext {
     cancelPollMs: 60_000,
     queue: { redisUrl: 'redis://127.0.0.1:6379', prefix: 'unused' },
     datasetDirs: {} as JobContext['datasetDirs'],
+    uploadedDatasets: { load: () => Promise.resolve(null) },
     reportProgress: (fraction) => {
       reported.push(fraction);
       return Promise.resolve();

@@ -48,6 +48,15 @@ export const ENV_SCHEMA: readonly EnvVarSpec[] = [
       'and of POST /runs/resume (a checkpoint in base64); larger uploads get 413',
   },
   {
+    name: 'DATASET_UPLOAD_LIMIT_BYTES',
+    apps: ['api'],
+    required: false,
+    default: '268435456',
+    description:
+      'Largest body of POST /datasets (a multipart upload of IDX or .npy files), and largest any one part may decompress to; ' +
+      'larger uploads get 413 and nothing is stored',
+  },
+  {
     name: 'CORS_ORIGINS',
     apps: ['api'],
     required: false,

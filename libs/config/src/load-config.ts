@@ -18,6 +18,8 @@ export interface ApiConfig extends CommonConfig {
   bodyLimitBytes: number;
   /** POST /models/import only: an upload is far larger than any other request. */
   modelUploadLimitBytes: number;
+  /** POST /datasets only: the whole multipart body, and each part once decompressed. */
+  datasetUploadLimitBytes: number;
   maxEpochs: number;
   maxBatchSize: number;
   jobAttempts: number;
@@ -116,6 +118,7 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
     port: integer(env, 'API_PORT', 0, 65535),
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 256, 10 * 1024 * 1024),
     modelUploadLimitBytes: integer(env, 'MODEL_UPLOAD_LIMIT_BYTES', 1024, 512 * 1024 * 1024),
+    datasetUploadLimitBytes: integer(env, 'DATASET_UPLOAD_LIMIT_BYTES', 1024, 1024 * 1024 * 1024),
     maxEpochs: integer(env, 'MAX_EPOCHS', 1, 10_000),
     maxBatchSize: integer(env, 'MAX_BATCH_SIZE', 1, 65_536),
     jobAttempts: integer(env, 'JOB_ATTEMPTS', 1, 100),

@@ -28,3 +28,13 @@ export {
 export { isDatasetName, loadDataset, type LoadDatasetOptions, type LoadedDataset, type TestSplit } from './load-dataset';
 export { loadMnistDigits } from './mnist-digits.dataset';
 export { createRng, restoreRng, type Rng } from './rng';
+export { encodeNpy, isNpy, parseNpy, type NpyArray } from './npy';
+export {
+  assembleUploadedDataset,
+  DATASET_PART_NAMES,
+  DatasetUploadError,
+  type AssembledUpload,
+  type AssembleUploadOptions,
+  type DatasetPartName,
+  type UploadLimits,
+} from './uploaded-dataset';

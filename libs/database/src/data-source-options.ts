@@ -13,6 +13,7 @@ import { CrashBudget1764400000000 } from './migrations/1764400000000-crash-budge
 import { TenantsAndApiKeys1764500000000 } from './migrations/1764500000000-tenants-and-api-keys';
 import { Tenant } from './entities/tenant.entity';
 import { ApiKey } from './entities/api-key.entity';
+import { Datasets1764800000000 } from './migrations/1764800000000-datasets';
 
 export const ENTITIES = [Run, Metric, Checkpoint, RobustnessResult, AdversarialExample, EvaluationShard, Tenant, ApiKey];
 /** In timestamp order. Listed by class, not by glob, so they resolve the same from src and dist. */
@@ -23,6 +24,7 @@ export const MIGRATIONS = [
   EvaluationShards1764300000000,
   CrashBudget1764400000000,
   TenantsAndApiKeys1764500000000,
+  Datasets1764800000000,
 ];
 
 /** Bounds on waiting for Postgres, for a process that must answer while it is down (the API). */

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { ApiKeyRepository } from './api-key.repository';
+import { DatasetRepository } from './dataset.repository';
 import { EvaluationResultRepository } from './evaluation-result.repository';
 import { RunRepository } from './run.repository';
 
@@ -14,7 +15,8 @@ import { RunRepository } from './run.repository';
     { provide: RunRepository, useFactory: (dataSource: DataSource) => new RunRepository(dataSource), inject: [DataSource] },
     { provide: EvaluationResultRepository, useFactory: (dataSource: DataSource) => new EvaluationResultRepository(dataSource), inject: [DataSource] },
     { provide: ApiKeyRepository, useFactory: (dataSource: DataSource) => new ApiKeyRepository(dataSource), inject: [DataSource] },
+    { provide: DatasetRepository, useFactory: (dataSource: DataSource) => new DatasetRepository(dataSource), inject: [DataSource] },
   ],
-  exports: [RunRepository, EvaluationResultRepository, ApiKeyRepository],
+  exports: [RunRepository, EvaluationResultRepository, ApiKeyRepository, DatasetRepository],
 })
 export class DatabaseModule {}

@@ -11,4 +11,5 @@ export * from './run-migrations';
 export * from './run.repository';
 export * from './evaluation-result.repository';
 export * from './api-key.repository';
+export * from './dataset.repository';
 export * from './database.module';

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LogitsModel } from '@bulwark/attacks';
 import { createRng } from '@bulwark/data';
-import { MODEL_NAMES, type ModelName } from '@bulwark/spec';
+import { MIN_INPUT_SIZE, MODEL_NAMES, type ModelName } from '@bulwark/spec';
 
 export interface ModelSpec {
   name: ModelName;
@@ -12,19 +12,8 @@ export interface ModelSpec {
   seed: number;
 }
 
-/**
- * Smallest height and width each network accepts: below it a valid convolution or a pooling
- * step would leave nothing. resnet-small's bound is a choice, not a necessity: its last
- * stage should still see at least 2×2.
- */
-export const MIN_INPUT_SIZE: Readonly<Record<ModelName, number>> = {
-  mlp: 1,
-  'cnn-small': 10,
-  'cnn-wong': 1,
-  'cnn-madry': 4,
-  lenet5: 12,
-  'resnet-small': 8,
-};
+/** Re-exported from the spec, where the API checks it at submit time. */
+export { MIN_INPUT_SIZE };
 
 export function isModelName(value: string): value is ModelName {
   return (MODEL_NAMES as readonly string[]).includes(value);

@@ -12,7 +12,7 @@ import {
   detectorSpecSchema,
 } from './defense.schema';
 import { MAX_INPUT_LENGTH, MAX_INT4 } from './request-limits';
-import { datasetNameSchema, runModelNameSchema } from './vocabulary';
+import { datasetRefSchema, runModelNameSchema } from './vocabulary';
 
 /** An evaluation run: the body of POST /evaluations, and the resolved spec stored with the run. */
 
@@ -167,7 +167,7 @@ export const evaluationRunSpecSchema = z
     checkpointId: uuidSchema,
     checkpointEpoch: z.int().min(0),
     /** Copied from the source run, so the evaluation rebuilds the same model and the same test split. */
-    dataset: datasetNameSchema,
+    dataset: datasetRefSchema,
     /** 'imported': the worker rebuilds the source run's imported topology. */
     model: runModelNameSchema,
     datasetSeed: seedSchema,

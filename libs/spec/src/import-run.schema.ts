@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { attackSpecSchema, base64Schema, seedSchema, testFractionSchema } from './common-fields.schema';
 import { fieldMessage } from './issue-messages';
-import { datasetNameSchema, IMPORTED_MODEL } from './vocabulary';
+import { datasetRefSchema, IMPORTED_MODEL } from './vocabulary';
 
 /**
  * An imported TensorFlow.js Layers model (POST /models/import): the worker loads the upload
@@ -17,7 +17,7 @@ const name = z
 
 /** Body of POST /models/import: a Layers model as its files hold it. Only the shape of model.json is checked by the API; loading it is the worker's job. */
 export const importModelRequestSchema = z.strictObject({
-  dataset: datasetNameSchema.meta({ example: 'mnist', description: "What the model classifies: its input shape and class count must be the dataset's" }),
+  dataset: datasetRefSchema.meta({ example: 'mnist', description: "What the model classifies: its input shape and class count must be the dataset's" }),
   modelJson: z
     .record(z.string(), z.unknown())
     .meta({ description: 'model.json as tensorflowjs_converter or model.save() writes it: modelTopology and weightsManifest' }),
@@ -32,7 +32,7 @@ const byteCount = z.int().min(0);
 
 export const importRunSpecSchema = z.strictObject({
   kind: z.literal('import'),
-  dataset: datasetNameSchema,
+  dataset: datasetRefSchema,
   model: z.literal(IMPORTED_MODEL),
   /** The client's label for the model. */
   name: name.optional(),

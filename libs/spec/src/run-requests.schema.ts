@@ -109,6 +109,14 @@ export const listRunsQuerySchema = z.strictObject({
 });
 export type ListRunsQuery = z.infer<typeof listRunsQuerySchema>;
 
+/** Query of GET /datasets: a page of the tenant's uploaded datasets, newest first. */
+export const listDatasetsQuerySchema = z.strictObject({
+  limit: queryInteger(1, 200).default(20).meta({ description: 'Datasets per page, 1-200 (default 20)' }),
+  offset: queryInteger(0, MAX_INT4)
+    .default(0)
+    .meta({ description: `Datasets to skip, 0-${MAX_INT4} (default 0)` }),
+});
+
 export const metricsQuerySchema = z.strictObject({
   key: metricKeySchema.optional().meta({ description: 'Only this series, e.g. train_loss, test_clean_accuracy, test_fgsm_accuracy' }),
 });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { attackSpecSchema, requiresGpuRequestSchema, seedSchema, testFractionSchema, uuidSchema } from './common-fields.schema';
 import { MAX_INT4 } from './request-limits';
-import { datasetNameSchema, IMPORTED_MODEL, runModelNameSchema, trainingRunKindSchema } from './vocabulary';
+import { datasetRefSchema, IMPORTED_MODEL, runModelNameSchema, trainingRunKindSchema } from './vocabulary';
 
 /**
  * A training run (train, adversarial-training, distillation): the body of POST /runs, and the
@@ -111,7 +111,7 @@ const temperature = z.number().min(1).max(100);
  */
 export const createRunRequestSchema = z.strictObject({
   kind: trainingRunKindSchema.meta({ example: 'adversarial-training', description: 'distillation needs teacherCheckpoint and temperature' }),
-  dataset: datasetNameSchema.meta({ example: 'mnist' }),
+  dataset: datasetRefSchema.meta({ example: 'mnist' }),
   model: runModelNameSchema.meta({ example: 'mlp', description: '"imported": the architecture of an imported model, with fromCheckpoint a checkpoint of it' }),
   attack: attackSpecSchema.optional().meta({
     description:
@@ -157,7 +157,7 @@ export type ImportedModelRef = z.infer<typeof importedModelRefSchema>;
 export const trainingRunSpecSchema = z
   .strictObject({
     kind: trainingRunKindSchema,
-    dataset: datasetNameSchema,
+    dataset: datasetRefSchema,
     model: runModelNameSchema,
     /** Present exactly when model is 'imported': the import whose topology the run trains. */
     importedModel: importedModelRefSchema.optional(),

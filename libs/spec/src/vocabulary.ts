@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { fieldMessage } from './issue-messages';
 
 /**
  * The names every app and lib shares, declared once: run kinds (which are also the BullMQ job
@@ -50,6 +51,30 @@ export const DATASET_NAMES = ['mnist', 'fashion-mnist', 'cifar10'] as const;
 export const datasetNameSchema = z.enum(DATASET_NAMES);
 export type DatasetName = z.infer<typeof datasetNameSchema>;
 
+/**
+ * A dataset a user uploaded (POST /datasets), named in a spec's `dataset` field as
+ * `upload:<its id>`. One string field for both kinds keeps one schema: stored specs, SQL views
+ * and reports read `dataset` as text either way, and the prefix cannot collide with a name.
+ */
+export const UPLOADED_DATASET_PREFIX = 'upload:';
+export type UploadedDatasetRef = `upload:${string}`;
+export const uploadedDatasetRefSchema = z.templateLiteral([UPLOADED_DATASET_PREFIX, z.uuid()]);
+/** What a spec's `dataset` holds: a built-in dataset's name, or `upload:<id>`. */
+export const datasetRefSchema = z.union(
+  [datasetNameSchema, uploadedDatasetRefSchema],
+  fieldMessage(`must be one of ${DATASET_NAMES.join(', ')}, or upload:<id> of a dataset uploaded with POST /datasets`),
+);
+export type DatasetRef = DatasetName | UploadedDatasetRef;
+
+/** The id of an uploaded dataset's reference, or null for a built-in name. */
+export function uploadedDatasetId(ref: DatasetRef): string | null {
+  return ref.startsWith(UPLOADED_DATASET_PREFIX) ? ref.slice(UPLOADED_DATASET_PREFIX.length) : null;
+}
+
+export function uploadedDatasetRef(id: string): UploadedDatasetRef {
+  return `${UPLOADED_DATASET_PREFIX}${id}`;
+}
+
 /** [H, W, C] of one example: what a flattened input of the dataset holds (the loaders produce exactly this). */
 export const DATASET_INPUT_SHAPES: Readonly<Record<DatasetName, readonly [number, number, number]>> = {
   mnist: [28, 28, 1],
@@ -60,6 +85,28 @@ export const DATASET_INPUT_SHAPES: Readonly<Record<DatasetName, readonly [number
 export const MODEL_NAMES = ['mlp', 'cnn-small', 'cnn-wong', 'cnn-madry', 'lenet5', 'resnet-small'] as const;
 export const modelNameSchema = z.enum(MODEL_NAMES);
 export type ModelName = z.infer<typeof modelNameSchema>;
+
+/**
+ * Smallest height and width each zoo network accepts: below it a valid convolution or a pooling
+ * step would leave nothing. resnet-small's bound is a choice, not a necessity: its last stage
+ * should still see at least 2×2. Here, not in the zoo, so the API refuses a dataset a model
+ * cannot take at submit time without loading TensorFlow.js.
+ */
+export const MIN_INPUT_SIZE: Readonly<Record<ModelName, number>> = {
+  mlp: 1,
+  'cnn-small': 10,
+  'cnn-wong': 1,
+  'cnn-madry': 4,
+  lenet5: 12,
+  'resnet-small': 8,
+};
+
+/** Why a zoo model cannot take inputs of this [H, W, C], or null when it can (every zoo model takes any channel count). */
+export function modelInputProblem(model: ModelName, [height, width, channels]: readonly [number, number, number]): string | null {
+  const min = MIN_INPUT_SIZE[model];
+  if (height < min || width < min) return `model ${model} needs inputs of at least ${min}×${min}×C, got ${height}×${width}×${channels}`;
+  return null;
+}
 
 /** The architecture of an imported model (POST /models/import), not a zoo name: its topology is stored with the import. */
 export const IMPORTED_MODEL = 'imported';

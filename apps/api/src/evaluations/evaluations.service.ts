@@ -2,16 +2,9 @@ import { BadRequestException, ConflictException, GatewayTimeoutException, Inject
 import type { ApiConfig } from '@bulwark/config';
 import { EvaluationResultRepository, RobustnessResult, Run, RunRepository, ShardCounts } from '@bulwark/database';
 import type { PredictJobResult } from '@bulwark/queue';
-import {
-  CreateEvaluationRequest,
-  DATASET_INPUT_SHAPES,
-  EvaluationRunSpec,
-  MODEL_RUN_KINDS,
-  ModelRunSpec,
-  PredictRequest,
-  resolveEvaluationSpec,
-} from '@bulwark/spec';
+import { CreateEvaluationRequest, EvaluationRunSpec, MODEL_RUN_KINDS, ModelRunSpec, PredictRequest, resolveEvaluationSpec } from '@bulwark/spec';
 import { API_CONFIG } from '../common/api-config';
+import { DatasetsService } from '../datasets/datasets.service';
 import { RunJobsProducer } from '../runs/run-jobs.producer';
 import { CreateRunResult, RunsService } from '../runs/runs.service';
 import type { EvaluationRecord } from './evaluation.mapper';
@@ -28,6 +21,7 @@ export class EvaluationsService {
     @Inject(API_CONFIG) private readonly config: ApiConfig,
     private readonly runRepository: RunRepository,
     private readonly results: EvaluationResultRepository,
+    private readonly datasets: DatasetsService,
   ) {}
 
   async create(tenantId: string, dto: CreateEvaluationRequest, idempotencyKey?: string): Promise<CreateRunResult> {
@@ -70,7 +64,7 @@ export class EvaluationsService {
   async predict(tenantId: string, id: string, dto: PredictRequest): Promise<PredictResponse> {
     const run = await this.runs.get(tenantId, id, 'evaluation');
     const spec = run.spec as EvaluationRunSpec;
-    const [h, w, c] = DATASET_INPUT_SHAPES[spec.dataset];
+    const [h, w, c] = await this.datasets.inputShape(tenantId, spec.dataset);
     const wrong = dto.inputs.findIndex((input) => input.length !== h * w * c);
     if (wrong >= 0) {
       throw new BadRequestException([

@@ -17,6 +17,7 @@ import {
 } from '@bulwark/spec';
 import { API_CONFIG } from '../common/api-config';
 import { StoreUnavailableError } from '../common/store-unavailable';
+import { DatasetsService } from '../datasets/datasets.service';
 import { RunJobsProducer } from './run-jobs.producer';
 
 export interface CreateRunResult {
@@ -51,6 +52,7 @@ export class RunsService {
     private readonly runs: RunRepository,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
     private readonly producer: RunJobsProducer,
+    private readonly datasets: DatasetsService,
   ) {}
 
   async create(tenantId: string, dto: CreateRunRequest, idempotencyKey?: string): Promise<CreateRunResult> {
@@ -163,17 +165,22 @@ export class RunsService {
       const existing = await this.runs.findByIdempotencyKey(tenantId, idempotencyKey);
       if (existing) return { run: this.checkReplay(existing, requestHash), replayed: true };
     }
+    await this.datasets.assertUsableBy(tenantId, spec);
 
-    const { run, created } = await this.runs.createQueued({
-      tenantId,
-      spec,
-      idempotencyKey: idempotencyKey ?? null,
-      requestHash,
-      parentRunId,
-      parentCheckpointId,
-      checkpoint,
-      metrics,
-    });
+    const { run, created } = await this.runs
+      .createQueued({
+        tenantId,
+        spec,
+        idempotencyKey: idempotencyKey ?? null,
+        requestHash,
+        parentRunId,
+        parentCheckpointId,
+        checkpoint,
+        metrics,
+      })
+      .catch((err: unknown) => {
+        throw this.datasets.deletedMeanwhile(err, spec) ?? err;
+      });
     if (!created) return { run: this.checkReplay(run, requestHash), replayed: true };
 
     try {

@@ -1,10 +1,9 @@
 import type * as tf from '@tensorflow/tfjs';
 import { UnrecoverableError } from 'bullmq';
-import type { WorkerConfig } from '@bulwark/config';
 import type { Checkpoint, RunRepository } from '@bulwark/database';
 import { type Dataset, type LoadedDataset, seededSubset } from '@bulwark/data';
 import type { EvaluationRunSpec } from '@bulwark/spec';
-import { loadRunDataset } from '../job-context';
+import { type DatasetSources, loadRunDataset } from '../job-context';
 import { type ModelStore, loadCheckpointModel } from '../models/run-model';
 
 /** What an evaluation's jobs measure: the dataset (train for detectors, test split), its seeded subset, and the checkpoint's model. */
@@ -26,13 +25,13 @@ export class EvaluationInputs {
 
   constructor(
     private readonly store: ModelStore & Pick<RunRepository, 'checkpoint'>,
-    private readonly datasetDirs: WorkerConfig['datasetDirs'],
+    private readonly datasets: DatasetSources,
   ) {}
 
-  dataset(spec: Pick<EvaluationRunSpec, 'dataset' | 'testFraction' | 'datasetSeed' | 'examples' | 'seed'>): EvaluationData {
+  async dataset(spec: Pick<EvaluationRunSpec, 'dataset' | 'testFraction' | 'datasetSeed' | 'examples' | 'seed'>): Promise<EvaluationData> {
     const key = JSON.stringify([spec.dataset, spec.testFraction, spec.datasetSeed, spec.examples, spec.seed]);
     if (this.data?.key !== key) {
-      const loaded = loadRunDataset(spec.dataset, { testFraction: spec.testFraction, seed: spec.datasetSeed }, this.datasetDirs);
+      const loaded = await loadRunDataset(spec.dataset, { testFraction: spec.testFraction, seed: spec.datasetSeed }, this.datasets);
       this.data = { key, value: { loaded, examples: seededSubset(loaded.test, { count: spec.examples, seed: spec.seed }) } };
     }
     return this.data.value;

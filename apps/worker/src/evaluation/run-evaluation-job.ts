@@ -59,7 +59,7 @@ async function evaluateRun(
 ): Promise<EvaluationJobOutcome> {
   const checkpoint = await ctx.runs.checkpoint(spec.checkpointId);
   if (!checkpoint) throw new UnrecoverableError(`checkpoint ${spec.checkpointId} no longer exists`);
-  const { loaded, examples } = inputs.dataset(spec);
+  const { loaded, examples } = await inputs.dataset(spec);
   // Detectors need feature layers the model may lack: checked before any shard is computed.
   const model = withDetectors ? (await inputs.checkpointModel(spec.checkpointId, loaded.test)).model : undefined;
   if (withDetectors && model) assertFeatureLayers(withDetectors.detectors, model);

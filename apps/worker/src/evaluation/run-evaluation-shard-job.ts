@@ -32,7 +32,7 @@ export async function runEvaluationShardJob(data: EvaluationShardJobData, ctx: J
   if (await ctx.evaluationResults.isShardStored(run.id, data.view, data.index)) return { status: 'skipped', reason: 'shard already stored' };
 
   const { spec } = checkEvaluation(run.spec);
-  const { loaded, examples } = inputs.dataset(spec);
+  const { loaded, examples } = await inputs.dataset(spec);
   const plan = planShards({ n: examples.size, shardSize: spec.shardSize, defense: spec.defense && defenseDescription(spec.defense) });
   const shard = plan.find((s) => s.view === data.view && s.index === data.index);
   if (!shard) throw new UnrecoverableError(`run ${run.id} has no shard ${data.index} of view ${data.view} (it has ${plan.length} shard(s))`);

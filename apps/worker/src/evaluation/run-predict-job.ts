@@ -29,7 +29,11 @@ export async function runPredictJob(data: PredictJobData, ctx: JobContext): Prom
   const { serving, reused } = await servingStack(`${run.id}/${detectorSpec.kind}`, async () => {
     const checkpoint = await ctx.runs.checkpointData(spec.checkpointId);
     if (!checkpoint) throw new UnrecoverableError(`checkpoint ${spec.checkpointId} no longer exists`);
-    const { train } = loadRunDataset(spec.dataset, { testFraction: spec.testFraction, seed: spec.datasetSeed }, ctx.datasetDirs);
+    const { train } = await loadRunDataset(
+      spec.dataset,
+      { testFraction: spec.testFraction, seed: spec.datasetSeed },
+      { dirs: ctx.datasetDirs, uploads: ctx.uploadedDatasets },
+    );
     // Built exactly as the evaluation built it (zoo or imported topology): the prediction is the evaluated model's.
     const model = await loadCheckpointModel(ctx.runs, checkpoint, train);
     try {

@@ -25,7 +25,11 @@ async function importRun(ctx: JobContext, spec: ImportRunSpec, { run, succeeded 
   if (!upload || upload.format !== LAYERS_UPLOAD_FORMAT) {
     throw new UnrecoverableError(`import run ${run.id} has no uploaded model to import (its checkpoint at epoch 0)`);
   }
-  const { test, testSplit } = loadRunDataset(spec.dataset, { testFraction: spec.testFraction, seed: spec.seed }, ctx.datasetDirs);
+  const { test, testSplit } = await loadRunDataset(
+    spec.dataset,
+    { testFraction: spec.testFraction, seed: spec.seed },
+    { dirs: ctx.datasetDirs, uploads: ctx.uploadedDatasets },
+  );
   const { model, info } = await importStoredModel(upload, test, 'the upload');
   try {
     const measured = await evaluateFgsm({ model: asLogitsModel(model), dataset: test, epsilon: spec.attack.epsilon });

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { Queue, UnrecoverableError, type SandboxedJob } from 'bullmq';
 import { DataSource } from 'typeorm';
 import { WorkerConfig, loadWorkerConfig } from '@bulwark/config';
-import { EvaluationResultRepository, RunRepository, dataSourceOptions } from '@bulwark/database';
+import { DatasetRepository, EvaluationResultRepository, RunRepository, dataSourceOptions } from '@bulwark/database';
 import { redisConnectionOptions } from '@bulwark/queue';
 import { BackendInfo, describeBackend, selectBackend } from '@bulwark/tfjs-runtime';
 import { EvaluationInputs } from '../evaluation/evaluation-inputs';
@@ -15,6 +15,7 @@ import type { JobContext } from '../job-context';
 export interface ChildContext {
   runs: RunRepository;
   evaluationResults: EvaluationResultRepository;
+  uploadedDatasets: DatasetRepository;
   backend: BackendInfo;
   config: WorkerConfig;
   log: (line: string) => void;
@@ -52,14 +53,16 @@ async function createChildContext(): Promise<ChildContext> {
   const dataSource = await new DataSource(dataSourceOptions(config.databaseUrl, 'bulwark-worker-job')).initialize();
   log(`ready: backend ${describeBackend(backend)}`);
   const runs = new RunRepository(dataSource);
+  const uploadedDatasets = new DatasetRepository(dataSource);
   const queues = new Map<string, Queue>();
   return {
     runs,
     evaluationResults: new EvaluationResultRepository(dataSource),
+    uploadedDatasets,
     backend,
     config,
     log,
-    evaluationInputs: new EvaluationInputs(runs, config.datasetDirs),
+    evaluationInputs: new EvaluationInputs(runs, { dirs: config.datasetDirs, uploads: uploadedDatasets }),
     queueNamed: (name) => {
       const queue = queues.get(name) ?? new Queue(name, { connection: redisConnectionOptions(config.redisUrl), prefix: config.queuePrefix });
       queues.set(name, queue);
@@ -70,7 +73,7 @@ async function createChildContext(): Promise<ChildContext> {
 
 /** The context a job runner gets for one delivery of `job`. */
 export async function jobContextFor(job: SandboxedJob): Promise<JobContext> {
-  const { runs, evaluationResults, backend, config, log } = await childContext();
+  const { runs, evaluationResults, uploadedDatasets, backend, config, log } = await childContext();
   return {
     runs,
     evaluationResults,
@@ -78,6 +81,7 @@ export async function jobContextFor(job: SandboxedJob): Promise<JobContext> {
     cancelPollMs: config.cancelPollMs,
     queue: { redisUrl: config.redisUrl, prefix: config.queuePrefix },
     datasetDirs: config.datasetDirs,
+    uploadedDatasets,
     attempt: job.attemptsMade + job.stalledCounter + 1,
     stalls: job.stalledCounter,
     crashBudget: config.crashBudget,

@@ -29,7 +29,11 @@ async function trainRun(
   spec: TrainingRunSpec,
   { run, shouldStop, progress, succeeded, cancelled }: RunLifecycle,
 ): Promise<TrainingJobOutcome> {
-  const loaded = loadRunDataset(spec.dataset, { testFraction: spec.testFraction, seed: spec.seed }, ctx.datasetDirs);
+  const loaded = await loadRunDataset(
+    spec.dataset,
+    { testFraction: spec.testFraction, seed: spec.seed },
+    { dirs: ctx.datasetDirs, uploads: ctx.uploadedDatasets },
+  );
   const test = loaded.test;
   // The guard's held-out examples come out of the training set (never the test split), seeded.
   const carved = spec.overfittingGuard ? carveHeldOut(loaded.train, { count: spec.overfittingGuard.heldOut, seed: spec.seed }) : undefined;
