@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { encodeIdx } from '../../libs/data/src';
 import { createTestKeyAt } from '../support/api-keys';
 import { startTestCluster, TestCluster } from '../support/cluster';
 import { assertBuilt, waitFor } from '../support/processes';
@@ -269,6 +271,39 @@ describe('dashboard in Chromium (API + worker processes)', () => {
     await admin.waitForSelector('#queue-counts tr[data-queue="training"]');
     expect(await admin.$$eval('#workers tbody tr', (rows) => rows.length)).toBe(1);
     await admin.close();
+  });
+
+  it('uploads a dataset from the page, offers it in the run form, and deletes it', async () => {
+    // 40 grey 12×12 images in 3 classes, gzipped IDX as MNIST ships.
+    const images = gzipSync(encodeIdx({ dims: [40, 12, 12], data: Uint8Array.from({ length: 40 * 144 }, (_, i) => Math.floor(i / 144) * 6) }));
+    const labels = gzipSync(encodeIdx({ dims: [40], data: Uint8Array.from({ length: 40 }, (_, i) => i % 3) }));
+    const file = (name: string, buffer: Buffer) => ({ name, mimeType: 'application/octet-stream', buffer });
+    await page.click('#datasets-link');
+    await page.waitForSelector('#dataset-form');
+    await page.fill('#dataset-form-name', 'shapes-ui');
+    await page.setInputFiles('#dataset-form-train-labels', file('train-labels-idx1-ubyte.gz', labels));
+    await page.click('#dataset-form-submit');
+    await page.waitForSelector('[data-error-for="train-images"]:has-text("train-images: missing")');
+
+    await page.setInputFiles('#dataset-form-train-images', file('train-images-idx3-ubyte.gz', images));
+    await page.setInputFiles('#dataset-form-train-labels', file('train-labels-idx1-ubyte.gz', labels));
+    await page.fill('#dataset-form-testFraction', '0.25');
+    await page.fill('#dataset-form-seed', '5');
+    await page.click('#dataset-form-submit');
+    await page.waitForSelector('#datasets tr[data-dataset-id]');
+    const row = await page.$eval('#datasets tr[data-dataset-id]', (tr) => ({ id: tr.getAttribute('data-dataset-id')!, text: tr.textContent }));
+    expect(row.text).toContain(`upload:${row.id}`);
+    expect(row.text).toContain('12×12×1');
+    expect(row.text).toContain('30 / 10');
+
+    await page.click('a[href="#/submit/run"]');
+    await page.waitForSelector(`#run-form-dataset-list option[value="upload:${row.id}"]`, { state: 'attached' });
+
+    await page.click('#datasets-link');
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.click(`#datasets tr[data-dataset-id="${row.id}"] button:has-text("Delete")`);
+    await page.waitForSelector('#datasets:has-text("None uploaded yet.")');
+    expect((await cluster.call('GET', `/datasets/${row.id}`)).status).toBe(404);
   });
 
   it("never shows another tenant's run", async () => {

@@ -36,6 +36,15 @@ export async function api(method, path, body) {
   return parsed;
 }
 
+/** A multipart upload (a dataset's files): the browser writes the boundary, the key goes as for JSON. */
+export async function apiForm(path, form) {
+  const res = await fetch(path, { method: 'POST', headers: headers(), body: form });
+  const text = await res.text();
+  const parsed = text ? safeJson(text) : null;
+  if (!res.ok) throw new ApiError(res.status, parsed);
+  return parsed;
+}
+
 function safeJson(text) {
   try {
     return JSON.parse(text);

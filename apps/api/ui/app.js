@@ -5,6 +5,8 @@ import { runView } from './run-view.js';
 import { evaluationView } from './evaluation-view.js';
 import { compareView } from './compare-view.js';
 import { runFormView, evaluationFormView } from './forms.js';
+import { DATASETS_PATH, apiPaths } from './capabilities.js';
+import { datasetsView } from './datasets-view.js';
 
 const view = document.getElementById('view');
 const live = new Live(document.getElementById('live-state'));
@@ -40,6 +42,7 @@ async function route() {
     evaluations: () => evaluationView(root, parts[1], ctx),
     compare: () => compareView(root, (params.get('ids') ?? '').split(',').filter(Boolean), ctx),
     queues: () => queuesView(root, ctx),
+    datasets: () => datasetsView(root),
     submit: () => (parts[1] === 'evaluation' ? evaluationFormView(root, params, ctx) : runFormView(root, params, ctx)),
   };
   const render = views[parts[0]] ?? views.runs;
@@ -312,5 +315,9 @@ function queuesView(root, { live }) {
   return live.subscribe(() => void load());
 }
 
+// Datasets appear in the menu only where the API takes uploads.
+void apiPaths().then((paths) => {
+  document.getElementById('datasets-link').hidden = !paths.has(DATASETS_PATH);
+});
 window.addEventListener('hashchange', route);
 route();

@@ -62,9 +62,9 @@ function deepMerge(into, from) {
 }
 
 /** The field a message is about: the longest path it starts with ("each value in epsilons …" too). */
-function fieldOf(message, paths) {
+export function fieldOf(message, paths) {
   const subject = message.replace(/^each value in /, '').replace(/^nested property /, '');
-  return paths.filter((p) => subject === p || subject.startsWith(`${p} `) || subject.startsWith(`${p}.`)).sort((a, b) => b.length - a.length)[0];
+  return paths.filter((p) => subject === p || [' ', '.', ':'].some((next) => subject.startsWith(`${p}${next}`))).sort((a, b) => b.length - a.length)[0];
 }
 
 function form(root, { title, id, fields, endpoint, params, after, intro }) {
