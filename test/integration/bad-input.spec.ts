@@ -384,7 +384,8 @@ describe('bad input (real Postgres and Redis, no worker)', () => {
       `SELECT (SELECT count(*)::int FROM runs) AS runs, (SELECT count(*)::int FROM checkpoints) AS checkpoints,
               (SELECT count(*)::int FROM metrics) AS metrics, (SELECT count(*)::int FROM robustness_results) AS robustness_results,
               (SELECT count(*)::int FROM adversarial_examples) AS adversarial_examples, (SELECT count(*)::int FROM evaluation_shards) AS evaluation_shards,
-              (SELECT count(*)::int FROM api_keys) AS api_keys, (SELECT count(*)::int FROM tenants) AS tenants`,
+              (SELECT count(*)::int FROM api_keys) AS api_keys, (SELECT count(*)::int FROM tenants) AS tenants,
+              (SELECT count(*)::int FROM datasets) AS datasets`,
     );
     const counts = await Promise.all(queues.map((q) => q.getJobCounts()));
     return { ...row, jobs: counts.flatMap((c) => Object.values(c)).reduce((a, b) => a + b, 0) };
@@ -683,6 +684,67 @@ describe('bad input (real Postgres and Redis, no worker)', () => {
         ...BAD_IDS.map((id): Probe => ({ name: `DELETE /admin/keys/${id}`, method: 'DELETE', path: `/admin/keys/${id}`, headers: asAdmin })),
         { name: 'DELETE /admin/keys/unknown', method: 'DELETE', path: `/admin/keys/${UNKNOWN_ID}`, headers: asAdmin },
       );
+      // Dataset uploads: multipart, the one route that takes no JSON; each body broken in one way.
+      const multipart = (parts: Array<{ name: string; file?: string; body: string }>, close = true) =>
+        parts
+          .map((part) => `--b0\r\nContent-Disposition: form-data; name="${part.name}"${part.file ? `; filename="${part.file}"` : ''}\r\n\r\n${part.body}\r\n`)
+          .join('') + (close ? '--b0--\r\n' : '');
+      const asMultipart = { 'Content-Type': 'multipart/form-data; boundary=b0' };
+      const named = { name: 'name', body: 'digits' };
+      const idxHeader = '\u0000\u0000\u0008\u0003\u0000\u0000\u0000\u0002\u0000\u0000\u0000\u001c\u0000\u0000\u0000\u001c';
+      probes.push(
+        ...(
+          [
+            ['no parts at all', multipart([named]), 'train-images'],
+            ['labels without images', multipart([named, { name: 'train-labels', file: 'l', body: 'xx' }]), 'train-images'],
+            [
+              'images that are no IDX or npy',
+              multipart([named, { name: 'train-images', file: 'i', body: 'hello' }, { name: 'train-labels', file: 'l', body: 'xx' }]),
+              'train-images',
+            ],
+            [
+              'an IDX cut short',
+              multipart([named, { name: 'train-images', file: 'i', body: idxHeader }, { name: 'train-labels', file: 'l', body: 'xx' }]),
+              'train-images',
+            ],
+            ['an unknown part', multipart([{ name: 'weights', file: 'w', body: 'x' }]), 'weights'],
+            ['an unknown field', multipart([{ name: 'owner', body: 'me' }]), 'owner'],
+            ['a name of 10,000 characters', multipart([{ name: 'name', body: 'n'.repeat(10_000) }]), 'name'],
+            ['a testFraction of 2', multipart([{ name: 'testFraction', body: '2' }]), 'testFraction'],
+            ['a seed that is no number', multipart([{ name: 'seed', body: 'x' }]), 'seed'],
+            ['classNames that are no list', multipart([{ name: 'classNames', body: '{"a":1}' }]), 'classNames'],
+            ['no closing boundary', multipart([{ name: 'name', body: 'x' }], false), undefined],
+          ] as Array<[string, string, string | undefined]>
+        ).map(([name, raw, field]): Probe => ({ name: `POST /datasets with ${name}`, method: 'POST', path: '/datasets', raw, headers: asMultipart, field })),
+        {
+          name: 'POST /datasets multipart without a boundary',
+          method: 'POST',
+          path: '/datasets',
+          raw: '--b0--',
+          headers: { 'Content-Type': 'multipart/form-data' },
+        },
+        { name: 'POST /datasets as JSON', method: 'POST', path: '/datasets', json: { name: 'digits' } },
+        { name: 'POST /datasets text/plain', method: 'POST', path: '/datasets', raw: 'x', headers: { 'Content-Type': 'text/plain' } },
+        { name: 'POST /datasets declaring 1 GiB', method: 'POST', path: '/datasets', declaredLength: 1 << 30, headers: asMultipart },
+        ...BAD_IDS.flatMap((id): Probe[] => [
+          { name: `GET /datasets/${id}`, method: 'GET', path: `/datasets/${id}` },
+          { name: `DELETE /datasets/${id}`, method: 'DELETE', path: `/datasets/${id}` },
+        ]),
+        ...['limit=0', 'limit=many', 'offset=-1', 'offset=1e20', 'unknown=1'].map((query): Probe => ({
+          name: `GET /datasets?${query}`,
+          method: 'GET',
+          path: `/datasets?${query}`,
+          field: query.split('=')[0],
+        })),
+        {
+          name: 'a run on an uploaded dataset that does not exist',
+          method: 'POST',
+          path: '/runs',
+          json: { ...plainRun, dataset: `upload:${UNKNOWN_ID}` },
+          field: 'dataset',
+        },
+        { name: 'a run on an upload ref that is no id', method: 'POST', path: '/runs', json: { ...plainRun, dataset: 'upload:../x' }, field: 'dataset' },
+      );
       for (const authorization of [
         'Bearer',
         'Bearer ',
@@ -804,7 +866,7 @@ describe('bad input (real Postgres and Redis, no worker)', () => {
         .map(([status, count]) => `${status}: ${count}`)
         .join(', ');
       process.stdout.write(
-        `bad-input corpus: ${probes.length} requests over 18 routes (${statuses}); ${failures.length} failures; ` +
+        `bad-input corpus: ${probes.length} requests over 21 routes (${statuses}); ${failures.length} failures; ` +
           `/health polled ${polls.length} times, slowest ${slowest.ms.toFixed(0)} ms (during "${slowest.during}")\n`,
       );
       expect(failures).toEqual([]);
