@@ -7,6 +7,8 @@ const PALETTE = ['#2458d6', '#d92d20', '#079455', '#dc6803', '#7a5af8', '#0e9384
  * replaces them in place (no flicker, no new canvas) when live data arrives.
  */
 export function lineChart({ title, xLabel, yLabel, series, percent = false, testId }) {
+  // Epochs are whole numbers; ε is not.
+  const wholeX = xLabel === 'epoch';
   const canvas = h('canvas', { dataset: { chart: testId ?? title } });
   const box = h('div', { class: 'chart-box' }, canvas);
   const toDatasets = (all) =>
@@ -31,7 +33,7 @@ export function lineChart({ title, xLabel, yLabel, series, percent = false, test
       parsing: false,
       plugins: { title: { display: true, text: title }, legend: { position: 'bottom' } },
       scales: {
-        x: { type: 'linear', title: { display: true, text: xLabel } },
+        x: { type: 'linear', title: { display: true, text: xLabel }, ...(wholeX ? { ticks: { stepSize: 1, precision: 0 } } : {}) },
         y: {
           title: { display: true, text: yLabel },
           ...(percent ? { min: 0, max: 1, ticks: { callback: (v) => `${Math.round(v * 100)}%` } } : {}),
