@@ -1,0 +1,134 @@
+import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import * as tf from '@tensorflow/tfjs';
+import { CheckpointWithData, RunRepository } from '@bulwark/database';
+import { CHECKPOINT_FORMAT, LAYERS_MODEL_FORMAT, decodeLayersModel } from '@bulwark/queue';
+import { DATASET_INPUT_SHAPES, IMPORTED_MODEL, MODEL_RUN_KINDS, ModelRunSpec } from '@bulwark/spec';
+import { WEIGHTS_FILE, checkpointAsLayersModelFiles, createModel, fromLayersModelFiles, readCheckpointHeader } from '@bulwark/models';
+import { tarGz } from './model-archive';
+import { RunsService } from './runs.service';
+
+/** A checkpoint's model as a TensorFlow.js Layers model: model.json, its one weight file, and the checkpoint they came from. */
+export interface ExportedModel {
+  modelJson: tf.io.ModelJSON;
+  weights: Buffer;
+  checkpointId: string;
+  epoch: number;
+  /** Of the stored checkpoint: the same bytes always give the same files, so it is their ETag. */
+  sha256: string;
+}
+
+/** Conversions kept: a browser fetches model.json then weights.bin, and several tabs may load the same model. */
+const CACHE_ENTRIES = 8;
+
+/**
+ * Turns a stored checkpoint into the files `tf.loadLayersModel` reads. Converting is light (build
+ * the architecture, set its weights, serialize them: no kernel runs), so it happens here, on
+ * tfjs's plain CPU backend, rather than as a job. The worker's checkpoints hold weights only, so
+ * the architecture is rebuilt as the worker builds it: the zoo model for the run's dataset, or
+ * the topology of the import the run descends from. An accepted import is stored as a Layers
+ * model already and is served as it is.
+ */
+@Injectable()
+export class ModelExportService {
+  private readonly cache = new Map<string, Promise<ExportedModel>>();
+  private backendReady: Promise<boolean> | undefined;
+
+  constructor(
+    private readonly runs: RunsService,
+    private readonly repository: RunRepository,
+  ) {}
+
+  /** The tenant's checkpoint as a Layers model; 404 for another tenant's, 409 for one holding no model yet. */
+  async export(tenantId: string, runId: string, checkpointId: string): Promise<ExportedModel> {
+    const run = await this.runs.get(tenantId, runId);
+    if (!(MODEL_RUN_KINDS as readonly string[]).includes(run.spec.kind)) {
+      throw new NotFoundException(`run ${runId} is an evaluation: its checkpoints hold no model`);
+    }
+    const checkpoint = await this.runs.checkpointData(tenantId, runId, checkpointId);
+    const key = checkpoint.sha256;
+    const cached = this.cache.get(key);
+    if (cached) return { ...(await cached), checkpointId, epoch: checkpoint.epoch };
+    const conversion = this.convert(run.spec as ModelRunSpec, checkpoint);
+    this.cache.set(key, conversion);
+    // A failed conversion is not kept: the next request tries again (and reports its own error).
+    conversion.catch(() => this.cache.delete(key));
+    while (this.cache.size > CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value as string);
+    return conversion;
+  }
+
+  /** model.json and weights.bin in one .tar.gz, in a directory named after the run and epoch. */
+  archive(model: ExportedModel, directory: string): Buffer {
+    return tarGz([
+      { name: `${directory}/model.json`, data: Buffer.from(JSON.stringify(model.modelJson), 'utf8') },
+      { name: `${directory}/${WEIGHTS_FILE}`, data: model.weights },
+    ]);
+  }
+
+  private async convert(spec: ModelRunSpec, checkpoint: CheckpointWithData): Promise<ExportedModel> {
+    const meta = { checkpointId: checkpoint.id, epoch: checkpoint.epoch, sha256: checkpoint.sha256 };
+    switch (checkpoint.format) {
+      case LAYERS_MODEL_FORMAT: {
+        const { modelJson, weights } = decodeLayersModel(checkpoint.data);
+        return { ...meta, modelJson: asOneWeightFile(modelJson as unknown as tf.io.ModelJSON), weights };
+      }
+      case CHECKPOINT_FORMAT: {
+        await this.cpuBackend();
+        const model = await this.architecture(spec, checkpoint);
+        try {
+          const files = await checkpointAsLayersModelFiles({
+            checkpoint: checkpoint.data,
+            model,
+            // Nothing naming the run: the conversion is shared by every checkpoint with these bytes.
+            metadata: { model: spec.model, dataset: spec.dataset },
+          });
+          return { ...meta, modelJson: files.modelJson, weights: Buffer.from(files.weights.buffer, files.weights.byteOffset, files.weights.byteLength) };
+        } catch (err) {
+          throw new ConflictException(`checkpoint ${checkpoint.id} cannot be exported: ${(err as Error).message}`);
+        } finally {
+          model.dispose();
+        }
+      }
+      default:
+        throw new ConflictException(
+          `checkpoint ${checkpoint.id} (format ${checkpoint.format}) holds no model yet: it is an upload its import run has not accepted`,
+        );
+    }
+  }
+
+  /** The model the run's checkpoints were written from, with fresh weights. */
+  private async architecture(spec: ModelRunSpec, checkpoint: CheckpointWithData): Promise<tf.LayersModel> {
+    if (spec.model === IMPORTED_MODEL) {
+      // An import's own checkpoint is a Layers model (served as it is); a run trained from one names it.
+      const ref = spec.kind === 'import' ? undefined : spec.importedModel;
+      const source = ref && (await this.repository.checkpointData(ref.checkpointId));
+      if (!source || source.format !== LAYERS_MODEL_FORMAT) {
+        throw new ConflictException(`checkpoint ${checkpoint.id} cannot be exported: the imported model its run was built from is no longer stored`);
+      }
+      const { modelJson, weights } = decodeLayersModel(source.data);
+      return tf.loadLayersModel(tf.io.fromMemory(await fromLayersModelFiles({ modelJson: modelJson as unknown as tf.io.ModelJSON, weights })));
+    }
+    // Every zoo model ends in a dense layer, whose kernel [fan-in, classes] is the checkpoint's last
+    // rank-2 model tensor (batch-norm statistics, rank 1, come after it): its width is the class
+    // count. Restoring checks every shape against the rebuilt model, so a wrong guess cannot pass.
+    const kernels = readCheckpointHeader(checkpoint.data).tensors.filter((entry) => entry.role === 'model' && entry.shape.length === 2);
+    const numClasses = kernels[kernels.length - 1]?.shape[1] ?? 0;
+    return createModel({ name: spec.model, inputShape: [...DATASET_INPUT_SHAPES[spec.dataset]], numClasses, seed: 0 });
+  }
+
+  /**
+   * The plain CPU backend: nothing here computes, and the API must not claim a GPU or load native
+   * code on behalf of an export.
+   */
+  private cpuBackend(): Promise<boolean> {
+    this.backendReady ??= tf.setBackend('cpu');
+    return this.backendReady;
+  }
+}
+
+/**
+ * tfjs's http loader fetches each manifest path relative to model.json's URL: the weights, already
+ * concatenated in manifest order, are served as one file at one URL beside it.
+ */
+function asOneWeightFile(modelJson: tf.io.ModelJSON): tf.io.ModelJSON {
+  return { ...modelJson, weightsManifest: [{ paths: [WEIGHTS_FILE], weights: modelJson.weightsManifest.flatMap((group) => group.weights) }] };
+}
