@@ -1,10 +1,9 @@
 import { Controller, Get, Param, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiConflictResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { WEIGHTS_FILE } from '@bulwark/models';
 import { Caller, CurrentCaller } from '../auth/caller.decorator';
 import { RateLimit } from '../auth/rate-limit';
-import { ExportedModel, ModelExportService } from './model-export.service';
+import { EXPORTED_WEIGHTS_FILE, ExportedModel, ModelExportService } from './model-export.service';
 import { RunIdPipe } from './run-id.pipe';
 
 /**
@@ -39,7 +38,7 @@ export class ModelExportController {
     send(res, model, 'application/json', Buffer.from(JSON.stringify(model.modelJson), 'utf8'));
   }
 
-  @Get(`:id/checkpoints/:checkpointId/${WEIGHTS_FILE}`)
+  @Get(`:id/checkpoints/:checkpointId/${EXPORTED_WEIGHTS_FILE}`)
   @RateLimit('heavy-reads')
   @ApiOperation({ summary: "The weight file that a checkpoint's model.json names" })
   @ApiProduces('application/octet-stream')

@@ -1,15 +1,15 @@
 import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
-import * as tf from '@tensorflow/tfjs';
+import type * as Tf from '@tensorflow/tfjs';
 import { CheckpointWithData, RunRepository } from '@bulwark/database';
 import { CHECKPOINT_FORMAT, LAYERS_MODEL_FORMAT, decodeLayersModel } from '@bulwark/queue';
 import { DATASET_INPUT_SHAPES, IMPORTED_MODEL, MODEL_RUN_KINDS, ModelRunSpec } from '@bulwark/spec';
-import { WEIGHTS_FILE, checkpointAsLayersModelFiles, createModel, fromLayersModelFiles, readCheckpointHeader } from '@bulwark/models';
+import type * as Models from '@bulwark/models';
 import { tarGz } from './model-archive';
 import { RunsService } from './runs.service';
 
 /** A checkpoint's model as a TensorFlow.js Layers model: model.json, its one weight file, and the checkpoint they came from. */
 export interface ExportedModel {
-  modelJson: tf.io.ModelJSON;
+  modelJson: Tf.io.ModelJSON;
   weights: Buffer;
   checkpointId: string;
   epoch: number;
@@ -17,13 +17,20 @@ export interface ExportedModel {
   sha256: string;
 }
 
+/**
+ * The weight file model.json names, served beside it (the name tfjs's own file writer uses).
+ * Declared here, not taken from @bulwark/models, so the API loads tfjs only when it converts.
+ */
+export const EXPORTED_WEIGHTS_FILE = 'weights.bin';
+
 /** Conversions kept: a browser fetches model.json then weights.bin, and several tabs may load the same model. */
 const CACHE_ENTRIES = 8;
 
 /**
  * Turns a stored checkpoint into the files `tf.loadLayersModel` reads. Converting is light (build
  * the architecture, set its weights, serialize them: no kernel runs), so it happens here, on
- * tfjs's plain CPU backend, rather than as a job. The worker's checkpoints hold weights only, so
+ * tfjs's plain CPU backend, rather than as a job; tfjs and the model zoo (some 50 MB) are loaded
+ * on the first export, so an API that never exports never holds them. The worker's checkpoints hold weights only, so
  * the architecture is rebuilt as the worker builds it: the zoo model for the run's dataset, or
  * the topology of the import the run descends from. An accepted import is stored as a Layers
  * model already and is served as it is.
@@ -31,7 +38,7 @@ const CACHE_ENTRIES = 8;
 @Injectable()
 export class ModelExportService {
   private readonly cache = new Map<string, Promise<ExportedModel>>();
-  private backendReady: Promise<boolean> | undefined;
+  private converter: Promise<{ tf: typeof Tf; models: typeof Models }> | undefined;
 
   constructor(
     private readonly runs: RunsService,
@@ -60,7 +67,7 @@ export class ModelExportService {
   archive(model: ExportedModel, directory: string): Buffer {
     return tarGz([
       { name: `${directory}/model.json`, data: Buffer.from(JSON.stringify(model.modelJson), 'utf8') },
-      { name: `${directory}/${WEIGHTS_FILE}`, data: model.weights },
+      { name: `${directory}/${EXPORTED_WEIGHTS_FILE}`, data: model.weights },
     ]);
   }
 
@@ -69,19 +76,20 @@ export class ModelExportService {
     switch (checkpoint.format) {
       case LAYERS_MODEL_FORMAT: {
         const { modelJson, weights } = decodeLayersModel(checkpoint.data);
-        return { ...meta, modelJson: asOneWeightFile(modelJson as unknown as tf.io.ModelJSON), weights };
+        return { ...meta, modelJson: asOneWeightFile(modelJson as unknown as Tf.io.ModelJSON), weights };
       }
       case CHECKPOINT_FORMAT: {
-        await this.cpuBackend();
-        const model = await this.architecture(spec, checkpoint);
+        const { tf, models } = await this.loadConverter();
+        const model = await this.architecture(tf, models, spec, checkpoint);
         try {
-          const files = await checkpointAsLayersModelFiles({
+          const files = await models.checkpointAsLayersModelFiles({
             checkpoint: checkpoint.data,
             model,
             // Nothing naming the run: the conversion is shared by every checkpoint with these bytes.
             metadata: { model: spec.model, dataset: spec.dataset },
           });
-          return { ...meta, modelJson: files.modelJson, weights: Buffer.from(files.weights.buffer, files.weights.byteOffset, files.weights.byteLength) };
+          const weights = Buffer.from(files.weights.buffer, files.weights.byteOffset, files.weights.byteLength);
+          return { ...meta, modelJson: asOneWeightFile(files.modelJson), weights };
         } catch (err) {
           throw new ConflictException(`checkpoint ${checkpoint.id} cannot be exported: ${(err as Error).message}`);
         } finally {
@@ -96,7 +104,7 @@ export class ModelExportService {
   }
 
   /** The model the run's checkpoints were written from, with fresh weights. */
-  private async architecture(spec: ModelRunSpec, checkpoint: CheckpointWithData): Promise<tf.LayersModel> {
+  private async architecture(tf: typeof Tf, models: typeof Models, spec: ModelRunSpec, checkpoint: CheckpointWithData): Promise<Tf.LayersModel> {
     if (spec.model === IMPORTED_MODEL) {
       // An import's own checkpoint is a Layers model (served as it is); a run trained from one names it.
       const ref = spec.kind === 'import' ? undefined : spec.importedModel;
@@ -105,23 +113,28 @@ export class ModelExportService {
         throw new ConflictException(`checkpoint ${checkpoint.id} cannot be exported: the imported model its run was built from is no longer stored`);
       }
       const { modelJson, weights } = decodeLayersModel(source.data);
-      return tf.loadLayersModel(tf.io.fromMemory(await fromLayersModelFiles({ modelJson: modelJson as unknown as tf.io.ModelJSON, weights })));
+      const artifacts = await models.fromLayersModelFiles({ modelJson: modelJson as unknown as Tf.io.ModelJSON, weights });
+      return tf.loadLayersModel(tf.io.fromMemory(artifacts));
     }
     // Every zoo model ends in a dense layer, whose kernel [fan-in, classes] is the checkpoint's last
     // rank-2 model tensor (batch-norm statistics, rank 1, come after it): its width is the class
     // count. Restoring checks every shape against the rebuilt model, so a wrong guess cannot pass.
-    const kernels = readCheckpointHeader(checkpoint.data).tensors.filter((entry) => entry.role === 'model' && entry.shape.length === 2);
+    const kernels = models.readCheckpointHeader(checkpoint.data).tensors.filter((entry) => entry.role === 'model' && entry.shape.length === 2);
     const numClasses = kernels[kernels.length - 1]?.shape[1] ?? 0;
-    return createModel({ name: spec.model, inputShape: [...DATASET_INPUT_SHAPES[spec.dataset]], numClasses, seed: 0 });
+    return models.createModel({ name: spec.model, inputShape: [...DATASET_INPUT_SHAPES[spec.dataset]], numClasses, seed: 0 });
   }
 
   /**
-   * The plain CPU backend: nothing here computes, and the API must not claim a GPU or load native
-   * code on behalf of an export.
+   * tfjs on its plain CPU backend, and the model lib: nothing here computes, and the API must not
+   * claim a GPU or load native code on behalf of an export.
    */
-  private cpuBackend(): Promise<boolean> {
-    this.backendReady ??= tf.setBackend('cpu');
-    return this.backendReady;
+  private loadConverter(): Promise<{ tf: typeof Tf; models: typeof Models }> {
+    this.converter ??= (async () => {
+      const [tf, models] = await Promise.all([import('@tensorflow/tfjs'), import('@bulwark/models')]);
+      await tf.setBackend('cpu');
+      return { tf, models };
+    })();
+    return this.converter;
   }
 }
 
@@ -129,6 +142,6 @@ export class ModelExportService {
  * tfjs's http loader fetches each manifest path relative to model.json's URL: the weights, already
  * concatenated in manifest order, are served as one file at one URL beside it.
  */
-function asOneWeightFile(modelJson: tf.io.ModelJSON): tf.io.ModelJSON {
-  return { ...modelJson, weightsManifest: [{ paths: [WEIGHTS_FILE], weights: modelJson.weightsManifest.flatMap((group) => group.weights) }] };
+function asOneWeightFile(modelJson: Tf.io.ModelJSON): Tf.io.ModelJSON {
+  return { ...modelJson, weightsManifest: [{ paths: [EXPORTED_WEIGHTS_FILE], weights: modelJson.weightsManifest.flatMap((group) => group.weights) }] };
 }
