@@ -59,10 +59,8 @@ export async function followRun({ connection, runId, write, tty, pollMs = 1000 }
       if (id !== undefined) lastEventId = id;
       const event = parseEvent(data);
       if (event === undefined) continue;
-      if (event.type === 'status' && event.status !== undefined && TERMINAL.has(event.status)) {
-        await stream.body?.cancel();
-        return bar.end(await getRun(connection, runId));
-      }
+      // Leaving the loop returns the generator, which cancels the stream it reads.
+      if (event.type === 'status' && event.status !== undefined && TERMINAL.has(event.status)) return bar.end(await getRun(connection, runId));
       bar.event(event);
     }
     // The stream ended (an API restart, a proxy's timeout): reconnect after the last event seen.
