@@ -149,7 +149,7 @@ describe('model export API: checkpoints as TensorFlow.js models loaded by URL (r
     expect(res.body).toMatchObject({
       format: 'layers-model',
       weightsManifest: [{ paths: ['weights.bin'] }],
-      userDefinedMetadata: { bulwark: { epoch: 2, checkpointSha256: stored.sha256, model: 'cnn-small', dataset: 'mnist' } },
+      userDefinedMetadata: { bulwark: { runId, checkpointId, epoch: 2, checkpointSha256: stored.sha256, model: 'cnn-small', dataset: 'mnist' } },
     });
     const weights = await http().get(`/runs/${runId}/checkpoints/${checkpointId}/weights.bin`).buffer(true).expect(200);
     const declared = (res.body as tf.io.ModelJSON).weightsManifest[0].weights.reduce((sum, w) => sum + 4 * w.shape.reduce((a, b) => a * b, 1), 0);

@@ -13,7 +13,7 @@ export interface ExportedModel {
   weights: Buffer;
   checkpointId: string;
   epoch: number;
-  /** Of the stored checkpoint: the same bytes always give the same files, so it is their ETag. */
+  /** Of the stored checkpoint: the same bytes at the same URL always give the same files, so it is their ETag. */
   sha256: string;
 }
 
@@ -52,9 +52,10 @@ export class ModelExportService {
       throw new NotFoundException(`run ${runId} is an evaluation: its checkpoints hold no model`);
     }
     const checkpoint = await this.runs.checkpointData(tenantId, runId, checkpointId);
-    const key = checkpoint.sha256;
+    // The sha256 as well: an epoch rewritten by a re-delivered job keeps its id, not its bytes.
+    const key = `${checkpoint.id}:${checkpoint.sha256}`;
     const cached = this.cache.get(key);
-    if (cached) return { ...(await cached), checkpointId, epoch: checkpoint.epoch };
+    if (cached) return cached;
     const conversion = this.convert(run.spec as ModelRunSpec, checkpoint);
     this.cache.set(key, conversion);
     // A failed conversion is not kept: the next request tries again (and reports its own error).
@@ -85,8 +86,7 @@ export class ModelExportService {
           const files = await models.checkpointAsLayersModelFiles({
             checkpoint: checkpoint.data,
             model,
-            // Nothing naming the run: the conversion is shared by every checkpoint with these bytes.
-            metadata: { model: spec.model, dataset: spec.dataset },
+            metadata: { runId: checkpoint.runId, checkpointId: checkpoint.id, model: spec.model, dataset: spec.dataset },
           });
           const weights = Buffer.from(files.weights.buffer, files.weights.byteOffset, files.weights.byteLength);
           return { ...meta, modelJson: asOneWeightFile(files.modelJson), weights };
