@@ -594,6 +594,9 @@ describe('bad input (real Postgres and Redis, no worker)', () => {
           (id: string) => `/runs/${id}/checkpoints/${UNKNOWN_ID}`,
           (id: string) => `/runs/${UNKNOWN_ID}/checkpoints/${id}`,
           (id: string) => `/runs/${id}/lineage`,
+          (id: string) => `/runs/${id}/checkpoints/${UNKNOWN_ID}/model.json`,
+          (id: string) => `/runs/${UNKNOWN_ID}/checkpoints/${id}/weights.bin`,
+          (id: string) => `/runs/${id}/checkpoints/${id}/model.tar.gz`,
           (id: string) => `/evaluations/${id}`,
         ].flatMap((route) => BAD_IDS.map((id): Probe => ({ name: `GET ${route(id)}`, method: 'GET', path: route(id) }))),
         ...BAD_IDS.map((id): Probe => ({ name: `cancel ${id}`, method: 'POST', path: `/runs/${id}/cancel` })),
@@ -866,7 +869,7 @@ describe('bad input (real Postgres and Redis, no worker)', () => {
         .map(([status, count]) => `${status}: ${count}`)
         .join(', ');
       process.stdout.write(
-        `bad-input corpus: ${probes.length} requests over 21 routes (${statuses}); ${failures.length} failures; ` +
+        `bad-input corpus: ${probes.length} requests over 24 routes (${statuses}); ${failures.length} failures; ` +
           `/health polled ${polls.length} times, slowest ${slowest.ms.toFixed(0)} ms (during "${slowest.during}")\n`,
       );
       expect(failures).toEqual([]);

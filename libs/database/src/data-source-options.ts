@@ -11,6 +11,7 @@ import { EvaluationShard } from './entities/evaluation-shard.entity';
 import { EvaluationShards1764300000000 } from './migrations/1764300000000-evaluation-shards';
 import { CrashBudget1764400000000 } from './migrations/1764400000000-crash-budget';
 import { TenantsAndApiKeys1764500000000 } from './migrations/1764500000000-tenants-and-api-keys';
+import { DashboardSqlViews1764900000000 } from './migrations/1764900000000-dashboard-sql-views';
 import { Tenant } from './entities/tenant.entity';
 import { ApiKey } from './entities/api-key.entity';
 import { Datasets1764800000000 } from './migrations/1764800000000-datasets';
@@ -25,6 +26,7 @@ export const MIGRATIONS = [
   CrashBudget1764400000000,
   TenantsAndApiKeys1764500000000,
   Datasets1764800000000,
+  DashboardSqlViews1764900000000,
 ];
 
 /** Bounds on waiting for Postgres, for a process that must answer while it is down (the API). */

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { join, resolve } from 'node:path';
 import { checkpointDigest, readCheckpointHeader, restoreModelWeights } from './checkpoint';
+import { saveLayersModel, type LayersModelFiles } from './layers-model-files';
 import { directoryWriter, MODEL_JSON_FILE, WEIGHTS_FILE } from './model-directory';
 import { createModel, type ModelSpec } from './model-zoo';
 
@@ -45,6 +46,38 @@ export async function exportLayersModel({ model, directory }: ExportLayersModelO
     weightsPath: join(root, WEIGHTS_FILE),
     weightBytes: result.modelArtifactsInfo.weightDataBytes ?? 0,
   };
+}
+
+export interface CheckpointModelFilesOptions {
+  /** Bytes from `serializeCheckpoint`. */
+  checkpoint: Uint8Array;
+  /**
+   * The architecture the checkpoint was written from, freshly built (a zoo model or an imported
+   * topology); its weights are replaced by the checkpoint's. The caller keeps and disposes it.
+   */
+  model: tf.LayersModel;
+  /** Recorded in model.json's userDefinedMetadata.bulwark (e.g. the run, the spec), besides the epoch and sha256. */
+  metadata?: Record<string, unknown>;
+}
+
+export interface CheckpointModelFiles extends LayersModelFiles {
+  epoch: number;
+  checkpointSha256: string;
+}
+
+/**
+ * A checkpoint's model as Layers model files in memory (model.json whose weightsManifest names
+ * WEIGHTS_FILE, and its bytes): what a server hands `tf.loadLayersModel` over HTTP without
+ * writing a directory. Optimizer state is left out.
+ */
+export async function checkpointAsLayersModelFiles({ checkpoint, model, metadata = {} }: CheckpointModelFilesOptions): Promise<CheckpointModelFiles> {
+  const header = restoreModelWeights(checkpoint, model);
+  const checkpointSha256 = checkpointDigest(checkpoint);
+  model.setUserDefinedMetadata({
+    bulwark: { ...metadata, epoch: header.epoch, checkpointSha256, checkpointTfjsVersion: header.tfjsVersion },
+  });
+  const files = await saveLayersModel(model);
+  return { ...files, epoch: header.epoch, checkpointSha256 };
 }
 
 /**

@@ -24,8 +24,11 @@ export {
   type LogitsExposure,
 } from './import-layers-model';
 export {
+  checkpointAsLayersModelFiles,
   exportCheckpointAsLayersModel,
   exportLayersModel,
+  type CheckpointModelFiles,
+  type CheckpointModelFilesOptions,
   type ExportCheckpointOptions,
   type ExportedCheckpoint,
   type ExportedLayersModel,
