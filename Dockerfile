@@ -75,6 +75,8 @@ WORKDIR /app
 COPY package.json ./
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The dashboard's page and modules, served as they are (plain ES modules, not compiled) at /ui.
+COPY --from=build /app/apps/api/ui ./apps/api/ui
 # Files stay root-owned: the app only reads them.
 USER node
 EXPOSE 3000

@@ -9,6 +9,8 @@ ensure_system_packages() {
   command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
   command -v pg_isready >/dev/null 2>&1 || missing+=(postgresql-client)
   command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
+  # The dashboard's browser test (test/e2e/dashboard.spec.ts) drives Debian's Chromium with playwright-core.
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
   # Fashion-MNIST's IDX files, which the dataset tests read (libs/data DEFAULT_FASHION_MNIST_DIR).
   [ -d /usr/share/datasets/fashion-mnist ] || missing+=(dataset-fashion-mnist)
   # Mesa's llvmpipe through EGL, which the webgpu parity spec runs Dawn's OpenGL ES route on: Dawn

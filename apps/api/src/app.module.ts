@@ -12,6 +12,7 @@ import { DatasetsModule } from './datasets/datasets.module';
 import { EvaluationsModule } from './evaluations/evaluations.module';
 import { LineageModule } from './lineage/lineage.module';
 import { ModelsModule } from './models/models.module';
+import { QueuesModule } from './queues/queues.module';
 import { RunsModule } from './runs/runs.module';
 
 /**
@@ -50,6 +51,7 @@ export class AppModule {
         LineageModule,
         ModelsModule,
         DatasetsModule,
+        QueuesModule,
       ],
       controllers: [HealthController],
     };

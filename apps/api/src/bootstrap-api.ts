@@ -12,6 +12,7 @@ import { StoreUnavailableFilter, redisPortOf } from './common/store-unavailable'
 import { boundedJson, requireJsonBodies } from './common/bounded-json';
 import { isDatasetUpload } from './datasets/dataset-upload';
 import { ZodRequestPipe } from './common/zod-request.pipe';
+import { mountDashboard } from './dashboard/dashboard-static';
 
 /** 64 CIFAR-10 images of 3,072 numbers, each written with up to 20 characters in JSON. */
 const PREDICT_BODY_LIMIT_BYTES = MAX_PREDICT_INPUTS * 32 * 32 * 3 * 20 + 64 * 1024;
@@ -31,6 +32,8 @@ export async function createApiApp(config: ApiConfig, logger: LogLevel[] | false
       maxAge: 600,
     });
   }
+  // The dashboard's static files: public, read-only, under their own Content-Security-Policy.
+  mountDashboard(app);
   // Every body is UTF-8 JSON, or refused before a byte of it is read; but for a dataset upload
   // (multipart, streamed), which its route reads and bounds itself (DATASET_UPLOAD_LIMIT_BYTES).
   app.use(unlessDatasetUpload(requireJsonBodies));

@@ -1,0 +1,324 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { gzipSync } from 'node:zlib';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { encodeIdx } from '../../libs/data/src';
+import { createTestKeyAt } from '../support/api-keys';
+import { startTestCluster, TestCluster } from '../support/cluster';
+import { assertBuilt, waitFor } from '../support/processes';
+
+jest.setTimeout(300_000);
+
+/** Debian's chromium (scripts/lib/machine.sh installs it where missing). */
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+/** DASHBOARD_SCREENSHOTS=docs/screenshots refreshes the README's pictures; otherwise they go to a temporary folder. */
+/**
+ * Long enough (batches of 16) that the page's 2-second refresh lands mid-run at least once on a
+ * fast machine; about 10 s on a loaded 2-core one.
+ */
+const EPOCHS = 6;
+const SCREENSHOTS = process.env.DASHBOARD_SCREENSHOTS ?? join(tmpdir(), 'bulwark-dashboard-screenshots');
+
+/** [label, number of points] per series of a Chart.js chart on the page (page code goes as text: the tests compile without the DOM's types). */
+async function chartSeries(page: Page, chart: string): Promise<[string, number][]> {
+  return page.evaluate<[string, number][]>(
+    `Chart.getChart(document.querySelector('canvas[data-chart="${chart}"]')).data.datasets.map((d) => [d.label, d.data.length])`,
+  );
+}
+
+/**
+ * The dashboard at /ui in a real browser against a real API and worker: sign in with a key,
+ * submit a run through the form (its validation messages first), watch its progress move without
+ * a reload, evaluate it and read the curve and the gallery, and never see another tenant's run.
+ */
+describe('dashboard in Chromium (API + worker processes)', () => {
+  let cluster: TestCluster;
+  let browser: Browser;
+  let page: Page;
+  let memberKey: string;
+  let otherTenantRun: string;
+  /** Console errors other than failed loads (a 401 on a wrong key, a 403 the page expects): CSP violations, exceptions. */
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    assertBuilt();
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (scripts/lib/machine.sh does)`);
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    cluster = await startTestCluster('e2e-dashboard');
+    memberKey = cluster.auth.Authorization.replace('Bearer ', '');
+    // Another tenant's run, cancelled at once so the worker never spends time on it: it exists, and must show nowhere.
+    const otherKey = await createTestKeyAt(cluster.env.DATABASE_URL, { tenant: `other-${Date.now().toString(36)}` });
+    const other = { Authorization: `Bearer ${otherKey}`, 'content-type': 'application/json' };
+    const submitted = await fetch(`${cluster.base}/runs`, {
+      method: 'POST',
+      headers: other,
+      body: JSON.stringify({ kind: 'train', dataset: 'mnist', model: 'mlp', epochs: 1, batchSize: 64, seed: 9 }),
+    });
+    expect(submitted.status).toBe(201);
+    otherTenantRun = ((await submitted.json()) as { id: string }).id;
+    expect((await fetch(`${cluster.base}/runs/${otherTenantRun}/cancel`, { method: 'POST', headers: other })).status).toBe(202);
+
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.on('console', (message) => {
+      if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) pageErrors.push(message.text());
+    });
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await cluster?.stop();
+  });
+
+  afterEach(async () => {
+    // A locator that times out fails a test without a failed assertion: the page's own errors are printed whenever there are any.
+    if (pageErrors.length || expect.getState().assertionCalls !== expect.getState().numPassingAsserts) {
+      const shown = await page.innerText('body').catch((err: unknown) => String(err));
+      console.log(
+        `--- page errors ---\n${pageErrors.join('\n')}\n--- page ---\n${shown.slice(0, 3000)}\n` +
+          `--- api ---\n${cluster.api.output().slice(-4000)}\n--- worker ---\n${cluster.worker.output().slice(-6000)}`,
+      );
+    }
+  });
+
+  it('serves the page publicly under a strict Content-Security-Policy, with Chart.js from the API', async () => {
+    const html = await fetch(`${cluster.base}/ui/`);
+    expect(html.status).toBe(200);
+    expect(html.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(html.headers.get('content-security-policy')).toContain("default-src 'none'");
+    expect(await html.text()).toContain('<script src="vendor/chart.umd.js" defer></script>');
+    const chart = await fetch(`${cluster.base}/ui/vendor/chart.umd.js`);
+    expect(chart.status).toBe(200);
+    expect(chart.headers.get('content-type')).toMatch(/javascript/);
+    expect(await chart.text()).toContain('Chart');
+    // The page holds no data: the API behind it still wants a key.
+    expect((await fetch(`${cluster.base}/runs`)).status).toBe(401);
+  });
+
+  it('signs in with a key, refusing a wrong one, and keeps it in sessionStorage only', async () => {
+    await page.goto(`${cluster.base}/ui/`);
+    await page.fill('#api-key', 'not-a-key');
+    await page.click('#sign-in');
+    await page.waitForSelector('#sign-in-error:has-text("unknown or revoked API key")');
+    await page.fill('#api-key', memberKey);
+    await page.click('#sign-in');
+    await page.waitForSelector('#runs-table');
+    expect(await page.evaluate("sessionStorage.getItem('bulwark.apiKey')")).toBe(memberKey);
+    expect(await page.evaluate('document.cookie')).toBe('');
+    expect(page.url()).not.toContain(memberKey);
+  });
+
+  let runId: string;
+  let evaluationId: string;
+
+  it("submits a run through the form, showing the API's validation messages next to their fields first", async () => {
+    await page.click('a[href="#/submit/run"]');
+    await page.fill('#run-form-epochs', '0');
+    await page.fill('#run-form-batchSize', 'lots');
+    await page.click('#run-form-submit');
+    await page.waitForSelector('[data-error-for="epochs"]:has-text("epochs must not be less than 1")');
+    expect(await page.textContent('[data-error-for="batchSize"]')).toMatch(/^batchSize /);
+    expect(await page.textContent('[data-error-for="model"]')).toBe('');
+
+    await page.fill('#run-form-epochs', String(EPOCHS));
+    await page.fill('#run-form-batchSize', '16');
+    await page.fill('#run-form-seed', '5');
+    await page.click('#run-form-submit');
+    await page.waitForURL(/#\/runs\/[0-9a-f-]{36}$/);
+    runId = page.url().split('/').pop()!;
+    expect((await cluster.call('GET', `/runs/${runId}`)).body.spec).toMatchObject({ kind: 'train', epochs: EPOCHS, batchSize: 16, seed: 5, model: 'mlp' });
+  });
+
+  it("shows the run's progress moving in the runs table without a reload", async () => {
+    await page.click('a[href="#/runs"]');
+    await page.waitForSelector(`#runs-table tr[data-run-id="${runId}"]`);
+    // A reload or a navigation would lose this.
+    await page.evaluate('window.dashboardTestMarker = true');
+    const seen = new Set<string>();
+    const statuses = new Set<string>();
+    await waitFor(
+      'the run to succeed in the table',
+      async () => {
+        const row = await page.$eval(`#runs-table tr[data-run-id="${runId}"]`, (tr) => ({
+          progress: tr.querySelector('.progress')!.getAttribute('data-progress')!,
+          status: tr.querySelector('.status')!.getAttribute('data-status')!,
+        }));
+        seen.add(row.progress);
+        statuses.add(row.status);
+        return row.status === 'succeeded' || row.status === 'failed';
+      },
+      240_000,
+      100,
+    );
+    expect([...statuses]).toContain('succeeded');
+    // Through the event stream where the API serves GET /events, else by polling.
+    const events = await fetch(`${cluster.base}/events`, { headers: { ...cluster.auth, accept: 'text/event-stream' } });
+    const streamed = events.ok && (events.headers.get('content-type') ?? '').startsWith('text/event-stream');
+    await events.body?.cancel();
+    expect(await page.getAttribute('#live-state', 'data-mode')).toBe(streamed ? 'stream' : 'polling');
+    expect(seen.has('100')).toBe(true);
+    // At least one step between start and end was drawn as it happened.
+    expect([...seen].some((p) => Number(p) > 0 && Number(p) < 100)).toBe(true);
+    expect(await page.evaluate('window.dashboardTestMarker')).toBe(true);
+  });
+
+  it('shows the run: charts per epoch, every hyperparameter, checkpoints and lineage', async () => {
+    await page.click(`#runs-table tr[data-run-id="${runId}"] a`);
+    await page.waitForSelector('#checkpoints tr[data-checkpoint-id]');
+    expect(await page.$$eval('#checkpoints tr[data-checkpoint-id]', (rows) => rows.length)).toBe(EPOCHS);
+    const points = await chartSeries(page, 'accuracy');
+    expect(points).toEqual(expect.arrayContaining([['test_clean_accuracy', EPOCHS]]));
+    const spec = await page.textContent('#spec');
+    for (const field of ['epochs', 'batchSize', 'seed', 'learningRate', 'attack.epsilon', 'optimizer.name']) expect(spec).toContain(field);
+    expect(await page.$$eval('#lineage [data-lineage-run]', (nodes) => nodes.map((n) => n.getAttribute('data-lineage-run')))).toEqual([runId]);
+    await page.screenshot({ path: join(SCREENSHOTS, 'run.png'), fullPage: false });
+
+    // Downloads go through fetch with the key (a plain link could not send it): the bytes are the checkpoint's.
+    const first = (await cluster.call('GET', `/runs/${runId}/checkpoints`)).body.items[0];
+    const row = `#checkpoints tr[data-checkpoint-id="${first.id}"]`;
+    const [checkpointFile] = await Promise.all([page.waitForEvent('download'), page.click(`${row} button:has-text("Download (")`)]);
+    expect(checkpointFile.suggestedFilename()).toBe(`run-${runId}-epoch-${first.epoch}.bwckpt`);
+    expect(
+      createHash('sha256')
+        .update(readFileSync(await checkpointFile.path()))
+        .digest('hex'),
+    ).toBe(first.sha256);
+    // The TensorFlow.js export, where this API serves it (its route is listed in the OpenAPI document).
+    const openApi = (await (await fetch(`${cluster.base}/docs/openapi.json`)).json()) as { paths: Record<string, unknown> };
+    const exported = '/runs/{id}/checkpoints/{checkpointId}/model.tar.gz' in openApi.paths;
+    expect(await page.$$eval(`${row} button:has-text("TensorFlow.js model")`, (buttons) => buttons.length)).toBe(exported ? 1 : 0);
+    if (exported) {
+      const [archive] = await Promise.all([page.waitForEvent('download'), page.click(`${row} button:has-text("TensorFlow.js model")`)]);
+      expect([...readFileSync(await archive.path()).subarray(0, 2)]).toEqual([0x1f, 0x8b]);
+      expect(await page.textContent(`${row} .load-snippet pre`)).toContain(`/runs/${runId}/checkpoints/${first.id}/model.json`);
+    }
+  });
+
+  it('evaluates the run from its page and shows the curve, the worst case with n, the flags and the gallery', async () => {
+    await page.click('a:has-text("Evaluate this model")');
+    await page.waitForSelector('#evaluation-form');
+    expect(await page.inputValue('#evaluation-form-runId')).toBe(runId);
+    await page.fill('#evaluation-form-epsilons', '0, 0.1, 0.2');
+    await page.fill('#evaluation-form-examples', '60');
+    await page.click('#evaluation-form-submit');
+    await page.waitForURL(/#\/evaluations\/[0-9a-f-]{36}$/);
+    evaluationId = page.url().split('/').pop()!;
+    await page.waitForSelector('#evaluation-headline [data-status="succeeded"]', { timeout: 180_000 });
+    await page.waitForSelector('#gallery');
+
+    const rows = await page.$$eval('#curve-table tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+    expect(rows.map((r) => r[0])).toEqual(['0', '0.1', '0.2']);
+    expect(rows.every((r) => r[1] === '60')).toBe(true);
+    const stored = (await cluster.call('GET', `/evaluations/${evaluationId}`)).body;
+    expect(rows[2][rows[2].length - 1]).toBe(`${(stored.curve[2].robustAccuracy.suite * 100).toFixed(1)}%`);
+    const curve = (await chartSeries(page, 'curve')).map(([label]) => label);
+    expect(curve).toEqual(['clean', 'fgsm', 'pgd', 'worst case (suite)']);
+
+    const flags = await page.$$eval('#flags [data-flag]', (nodes) => nodes.map((n) => n.textContent));
+    expect(flags.length).toBe((stored.flags as unknown[]).length);
+    expect(flags.every((text) => text !== null && text.length > 80)).toBe(true);
+
+    const examples = await page.$$eval('#gallery .example', (cards) =>
+      cards.map((card) => ({
+        images: [...card.querySelectorAll('canvas')].map((c) => `${c.dataset.image}:${c.width}x${c.height}`),
+        text: card.textContent,
+      })),
+    );
+    expect(examples).toHaveLength(stored.examples.length);
+    expect(examples.length).toBeGreaterThan(0);
+    expect(examples[0].images).toEqual(['clean:28x28', 'adversarial:28x28', 'perturbation:28x28']);
+    expect(examples[0].text).toContain(`clean → ${stored.examples[0].cleanPrediction}`);
+    expect(examples[0].text).toContain(`adversarial → ${stored.examples[0].adversarialPrediction}`);
+    // The adversarial image is the stored one, pixel for pixel.
+    const drawn = await page.evaluate(`(() => {
+      const c = document.querySelector('#gallery .example canvas[data-image="adversarial"]');
+      const rgba = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      return Array.from({ length: c.width * c.height }, (_, i) => rgba[i * 4]);
+    })()`);
+    expect(drawn).toEqual([...Buffer.from(stored.examples[0].adversarial, 'base64')]);
+    await page.screenshot({ path: join(SCREENSHOTS, 'evaluation.png'), fullPage: true });
+  });
+
+  it('compares the run with its evaluation, and shows the queues as a member may see them', async () => {
+    await page.click('a[href="#/runs"]');
+    await page.check(`#runs-table tr[data-run-id="${runId}"] input[type=checkbox]`);
+    await page.check(`#runs-table tr[data-run-id="${evaluationId}"] input[type=checkbox]`);
+    await page.click('#compare');
+    await page.waitForSelector('#compare-specs');
+    expect(await page.$$eval('#compare-specs thead th', (ths) => ths.length)).toBe(3);
+
+    await page.click('a[href="#/queues"]');
+    await page.waitForSelector('#queues-admin-only');
+    const admin = await browser.newPage();
+    await admin.goto(`${cluster.base}/ui/`);
+    await admin.fill('#api-key', await createTestKeyAt(cluster.env.DATABASE_URL, { role: 'admin' }));
+    await admin.click('#sign-in');
+    await admin.waitForSelector('#runs-table');
+    await admin.click('a[href="#/queues"]');
+    await admin.waitForSelector('#queue-counts tr[data-queue="training"]');
+    expect(await admin.$$eval('#workers tbody tr', (rows) => rows.length)).toBe(1);
+    await admin.close();
+  });
+
+  it('uploads a dataset from the page, offers it in the run form, and deletes it', async () => {
+    // 40 grey 12×12 images in 3 classes, gzipped IDX as MNIST ships.
+    const images = gzipSync(encodeIdx({ dims: [40, 12, 12], data: Uint8Array.from({ length: 40 * 144 }, (_, i) => Math.floor(i / 144) * 6) }));
+    const labels = gzipSync(encodeIdx({ dims: [40], data: Uint8Array.from({ length: 40 }, (_, i) => i % 3) }));
+    const file = (name: string, buffer: Buffer) => ({ name, mimeType: 'application/octet-stream', buffer });
+    await page.click('#datasets-link');
+    await page.waitForSelector('#dataset-form');
+    await page.fill('#dataset-form-name', 'shapes-ui');
+    await page.setInputFiles('#dataset-form-train-labels', file('train-labels-idx1-ubyte.gz', labels));
+    await page.click('#dataset-form-submit');
+    await page.waitForSelector('[data-error-for="train-images"]:has-text("train-images: missing")');
+
+    await page.setInputFiles('#dataset-form-train-images', file('train-images-idx3-ubyte.gz', images));
+    await page.setInputFiles('#dataset-form-train-labels', file('train-labels-idx1-ubyte.gz', labels));
+    await page.fill('#dataset-form-testFraction', '0.25');
+    await page.fill('#dataset-form-seed', '5');
+    await page.click('#dataset-form-submit');
+    await page.waitForSelector('#datasets tr[data-dataset-id]');
+    const row = await page.$eval('#datasets tr[data-dataset-id]', (tr) => ({ id: tr.getAttribute('data-dataset-id')!, text: tr.textContent }));
+    expect(row.text).toContain(`upload:${row.id}`);
+    expect(row.text).toContain('12×12×1');
+    expect(row.text).toContain('30 / 10');
+
+    await page.click('a[href="#/submit/run"]');
+    await page.waitForSelector(`#run-form-dataset-list option[value="upload:${row.id}"]`, { state: 'attached' });
+
+    await page.click('#datasets-link');
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.click(`#datasets tr[data-dataset-id="${row.id}"] button:has-text("Delete")`);
+    await page.waitForSelector('#datasets:has-text("None uploaded yet.")');
+    expect((await cluster.call('GET', `/datasets/${row.id}`)).status).toBe(404);
+  });
+
+  it("never shows another tenant's run", async () => {
+    await page.click('a[href="#/runs"]');
+    await page.waitForSelector(`#runs-table tr[data-run-id="${runId}"]`);
+    await page.selectOption('#filter-status', 'cancelled');
+    await page.waitForSelector('#runs-table td:has-text("No runs match.")');
+    await page.selectOption('#filter-status', '');
+    await page.waitForSelector(`#runs-table tr[data-run-id="${runId}"]`);
+    expect(await page.content()).not.toContain(otherTenantRun);
+    await page.goto(`${cluster.base}/ui/#/runs/${otherTenantRun}`);
+    await page.waitForSelector('[data-not-found]');
+    expect(await page.content()).not.toContain('mnist · mlp');
+    await page.goto(`${cluster.base}/ui/#/compare?ids=${runId},${otherTenantRun}`);
+    await page.waitForSelector('[data-not-found]');
+    expect(pageErrors).toEqual([]);
+  });
+});
