@@ -11,3 +11,4 @@ export * from './run-requests.schema';
 export * from './run-spec';
 export * from './resolve-run-spec';
 export * from './resolve-evaluation-spec';
+export * from './run-events';
