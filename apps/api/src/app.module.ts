@@ -9,6 +9,7 @@ import { AuthModule } from './auth/auth.module';
 import { API_CONFIG } from './common/api-config';
 import { HealthController } from './health/health.controller';
 import { EvaluationsModule } from './evaluations/evaluations.module';
+import { EventsModule } from './events/events.module';
 import { LineageModule } from './lineage/lineage.module';
 import { ModelsModule } from './models/models.module';
 import { RunsModule } from './runs/runs.module';
@@ -48,6 +49,7 @@ export class AppModule {
         EvaluationsModule,
         LineageModule,
         ModelsModule,
+        EventsModule,
       ],
       controllers: [HealthController],
     };

@@ -1,4 +1,5 @@
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
+import { failFastRedisOptions } from './redis-connection';
 import { RUN_EVENT_TYPES, RUN_KINDS, type RunEvent, type RunEventSink } from '@bulwark/spec';
 
 /**
@@ -81,4 +82,15 @@ export class RedisRunEventPublisher implements RunEventSink {
       this.failing = true;
     }
   }
+}
+
+/** A worker's publish that gets no answer within this long is dropped: a run never waits on its live view. */
+export const WORKER_PUBLISH_TIMEOUT_MS = 2000;
+
+/** A publisher on its own fail-fast connection (the worker's processes; the API builds its own with STORE_TIMEOUT_MS), and how to close it. */
+export function connectRunEventPublisher(redisUrl: string, prefix: string, log: (line: string) => void): { sink: RunEventSink; close: () => void } {
+  const client = new Redis({ ...failFastRedisOptions(redisUrl, WORKER_PUBLISH_TIMEOUT_MS), connectionName: 'bulwark-run-events' });
+  // Failures surface (once per outage) through publish; the client's own error events would only repeat them.
+  client.on('error', () => undefined);
+  return { sink: new RedisRunEventPublisher(client, prefix, log), close: () => client.disconnect() };
 }
