@@ -24,6 +24,8 @@ const parsed = (messages: SseMessage[]): StreamedEvent[] => messages.map((m) => 
 const endedWith = (runId: string, status: string) => (messages: SseMessage[]) =>
   parsed(messages).some((e) => e.runId === runId && e.type === 'status' && e.status === status);
 
+const endedWithMessage = (runId: string) => (message: SseMessage) => endedWith(runId, 'succeeded')([message]);
+
 /** Stream entry ids ("ms-seq") in stream order. */
 function compareIds(a: string, b: string): number {
   const [am, as] = a.split('-').map(BigInt);
@@ -87,7 +89,7 @@ describe('run events over SSE across two API replicas', () => {
     expect(tenantStream.status).toBe(200);
     expect(otherStream.status).toBe(200);
 
-    const submitted = await cluster.call('POST', '/runs', { kind: 'train', dataset: 'mnist', model: 'mlp', epochs: 3, batchSize: 64, seed: 7 });
+    const submitted = await cluster.call('POST', '/runs', { kind: 'train', dataset: 'mnist', model: 'mlp', epochs: 5, batchSize: 64, seed: 7 });
     expect(submitted.status).toBe(201);
     const runId = submitted.body.id as string;
 
@@ -98,13 +100,15 @@ describe('run events over SSE across two API replicas', () => {
     // The run's own stream, cut after its first checkpoint and resumed from the last id received.
     const first = await sse(`/runs/${runId}/events`, cluster.auth);
     expect(first.status).toBe(200);
-    expect(first.comments).toContain('connected');
     await first.until((ms) => parsed(ms).some((e) => e.type === 'checkpoint'), 240_000);
     first.close();
     const beforeCut = [...first.messages];
     const lastId = beforeCut[beforeCut.length - 1].id!;
     const resumed = await sse(`/runs/${runId}/events`, { ...cluster.auth, 'Last-Event-ID': lastId });
     await resumed.until(endedWith(runId, 'succeeded'), 240_000);
+    // The cut fell mid-run: the resumed stream had events of its own to deliver.
+    expect(beforeCut.some(endedWithMessage(runId))).toBe(false);
+    expect(resumed.messages.length).toBeGreaterThan(0);
     await tenantStream.until(endedWith(runId, 'succeeded'), 30_000);
 
     // A fresh stream from the start replays everything retained: the reference the others are held to.

@@ -58,6 +58,9 @@ function fieldOf(fields: readonly string[], name: string): string | undefined {
   return undefined;
 }
 
+/** A worker's publish that gets no answer within this long is dropped: a run never waits on its live view. */
+export const WORKER_PUBLISH_TIMEOUT_MS = 2000;
+
 /**
  * Appends events to their tenant's stream. Never rejects: Postgres holds what the event reports,
  * so a publish that fails (Redis down or slow: give it a fail-fast connection) is logged, once
@@ -65,15 +68,19 @@ function fieldOf(fields: readonly string[], name: string): string | undefined {
  */
 export class RedisRunEventPublisher implements RunEventSink {
   private failing = false;
+  private ready: Promise<void> | undefined;
 
   constructor(
     private readonly client: Redis,
     private readonly prefix: string,
     private readonly log: (line: string) => void,
+    /** How long a publish waits for the connection to come up (a fail-fast client refuses commands until then). */
+    private readonly connectTimeoutMs = WORKER_PUBLISH_TIMEOUT_MS,
   ) {}
 
   async publish(tenantId: string, event: RunEvent): Promise<void> {
     try {
+      await this.connected();
       await this.client.xadd(runEventStreamKey(this.prefix, tenantId), 'MAXLEN', '~', RUN_EVENT_STREAM_MAXLEN, '*', ...encodeRunEvent(event));
       if (this.failing) this.log('run events: publishing again');
       this.failing = false;
@@ -82,10 +89,26 @@ export class RedisRunEventPublisher implements RunEventSink {
       this.failing = true;
     }
   }
-}
 
-/** A worker's publish that gets no answer within this long is dropped: a run never waits on its live view. */
-export const WORKER_PUBLISH_TIMEOUT_MS = 2000;
+  /** A process's first events come right after it connected: wait for the connection once rather than lose them. */
+  private connected(): Promise<void> {
+    if (this.client.status === 'ready') return Promise.resolve();
+    this.ready ??= new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.client.off('ready', onReady);
+        reject(new Error(`redis did not connect within ${this.connectTimeoutMs} ms`));
+      }, this.connectTimeoutMs);
+      const onReady = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.client.once('ready', onReady);
+    }).finally(() => {
+      this.ready = undefined;
+    });
+    return this.ready;
+  }
+}
 
 /** A publisher on its own fail-fast connection (the worker's processes; the API builds its own with STORE_TIMEOUT_MS), and how to close it. */
 export function connectRunEventPublisher(redisUrl: string, prefix: string, log: (line: string) => void): { sink: RunEventSink; close: () => void } {

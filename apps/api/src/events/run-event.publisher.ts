@@ -18,7 +18,7 @@ export class ApiRunEventPublisher implements RunEventSink, OnApplicationShutdown
   constructor(@Inject(API_CONFIG) config: ApiConfig) {
     this.client = new Redis({ ...failFastRedisOptions(config.redisUrl, config.storeTimeoutMs), connectionName: 'bulwark-api-event-publisher' });
     this.client.on('error', () => undefined);
-    this.publisher = new RedisRunEventPublisher(this.client, config.queuePrefix, (line) => this.logger.warn(line));
+    this.publisher = new RedisRunEventPublisher(this.client, config.queuePrefix, (line) => this.logger.warn(line), config.storeTimeoutMs);
   }
 
   publish(tenantId: string, event: RunEvent): Promise<void> {
