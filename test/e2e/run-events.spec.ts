@@ -56,7 +56,8 @@ describe('run events over SSE across two API replicas', () => {
     cluster = await startTestCluster('e2e-events');
     const port = await freePort();
     baseB = `http://127.0.0.1:${port}`;
-    replicaB = startProcess(API_MAIN, { ...cluster.env, API_PORT: String(port) });
+    // A grace well under HTTP keep-alive's 5 s: a stream's connection left open at shutdown would hold the close past it (exit 1).
+    replicaB = startProcess(API_MAIN, { ...cluster.env, API_PORT: String(port), API_SHUTDOWN_GRACE_MS: '3000' });
     await waitFor('replica B to be healthy', async () => (await fetch(`${baseB}/health`).catch(() => undefined))?.ok, 60_000);
     otherTenant = { Authorization: `Bearer ${await createTestKeyAt(cluster.env.DATABASE_URL, { tenant: `events-other-${port}` })}` };
   });
@@ -149,7 +150,7 @@ describe('run events over SSE across two API replicas', () => {
   it('ends open streams when the API shuts down, so it stops within its grace period', async () => {
     const open = await sse('/events', cluster.auth);
     expect(open.status).toBe(200);
-    // Past API_SHUTDOWN_GRACE_MS (10 s) the API would exit 1: a stream left open holds the HTTP server's close.
+    // Past API_SHUTDOWN_GRACE_MS the API would exit 1: a stream left open holds the HTTP server's close.
     expect(await replicaB.stop(30_000)).toBe(0);
     await open.ended;
   });

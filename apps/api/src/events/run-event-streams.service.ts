@@ -90,7 +90,7 @@ export class RunEventStreams implements BeforeApplicationShutdown {
 
     let left = false;
     // Read through a call: the loop checks, after each await, what the close handler wrote meanwhile.
-    const gone = () => left || this.closing;
+    const gone = () => left || this.isClosing();
     const end = () => {
       left = true;
       release();
@@ -129,7 +129,10 @@ export class RunEventStreams implements BeforeApplicationShutdown {
     } finally {
       req.off('close', end);
       release();
-      res.end();
+      // Shutting down, the connection goes too: kept alive, it would hold the HTTP server's close for its keep-alive timeout.
+      const socket = req.socket;
+      if (this.isClosing()) res.end(() => socket.destroy());
+      else res.end();
     }
   }
 
@@ -138,6 +141,11 @@ export class RunEventStreams implements BeforeApplicationShutdown {
     this.closing = true;
     for (const held of this.open.values()) for (const redis of held) redis.disconnect();
     this.open.clear();
+  }
+
+  /** Read through a call: `closing` changes while a stream awaits. */
+  private isClosing(): boolean {
+    return this.closing;
   }
 
   private async newestId(redis: Redis, key: string): Promise<string> {
