@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { createApiApp } from '../../apps/api/src/bootstrap-api';
 import { ApiConfig } from '../../libs/config/src';
 import { EvaluationResultRepository, Run, RunRepository, dataSourceOptions } from '../../libs/database/src';
-import { RedisRunEventPublisher, connectRunEventPublisher, decodeRunEvent, runEventStreamKey } from '../../libs/queue/src/index';
+import { RedisRunEventPublisher, connectRunEventPublisher, decodeRunEvent, encodeRunEvent, runEventStreamKey } from '../../libs/queue/src/index';
 import type { RunEvent, RunEventSink, RunSpec } from '../../libs/spec/src';
 import { createTestKey } from '../support/api-keys';
 import { freePort } from '../support/processes';
@@ -186,12 +186,13 @@ describe('run events (real Postgres and Redis)', () => {
     let proxy: TcpProxy;
     let base: string;
     let auth: { Authorization: string };
+    let config: ApiConfig;
 
     beforeAll(async () => {
       const redis = new URL(process.env.REDIS_URL!);
       proxy = await startTcpProxy({ host: redis.hostname, port: Number(redis.port || 6379) });
       redis.port = String(proxy.port);
-      const config: ApiConfig = testApiConfig('events', { REDIS_URL: redis.toString(), EVENT_STREAMS_PER_KEY: '2', STORE_TIMEOUT_MS: '500' });
+      config = testApiConfig('events', { REDIS_URL: redis.toString(), EVENT_STREAMS_PER_KEY: '2', STORE_TIMEOUT_MS: '500' });
       app = await createApiApp(config, ['error']);
       await app.listen(0, '127.0.0.1');
       base = await app.getUrl();
@@ -215,6 +216,31 @@ describe('run events (real Postgres and Redis)', () => {
       expect([200, 429]).toContain(again.status);
       again.close();
       open[1].close();
+    });
+
+    it('resumes after Last-Event-ID, and says so when the events after it were trimmed away', async () => {
+      const [{ id: tenantId }] = await app.get(DataSource).query<{ id: string }[]>(`SELECT id FROM tenants WHERE name = 'default'`);
+      const key = runEventStreamKey(config.queuePrefix, tenantId);
+      const redis = new Redis(process.env.REDIS_URL!);
+      try {
+        const event = (progress: number): RunEvent => ({ type: 'progress', runId: 'r', kind: 'train', at: new Date().toISOString(), progress });
+        const ids: string[] = [];
+        for (const p of [0.1, 0.2, 0.3, 0.4]) ids.push((await redis.xadd(key, '*', ...encodeRunEvent(event(p))))!);
+
+        const resumed = await openSse(`${base}/events`, { ...auth, 'Last-Event-ID': ids[1] });
+        const messages = await resumed.until((ms) => ms.length >= 2, 10_000);
+        resumed.close();
+        expect(messages.map((m) => m.id)).toEqual(ids.slice(2));
+
+        await redis.xtrim(key, 'MAXLEN', 2);
+        const late = await openSse(`${base}/events?lastEventId=${ids[0]}`, auth);
+        const afterGap = await late.until((ms) => ms.length >= 3, 10_000);
+        late.close();
+        expect(afterGap[0]).toEqual({ event: 'gap', data: JSON.stringify({ type: 'gap', after: ids[0], oldest: ids[2] }) });
+        expect(afterGap.slice(1).map((m) => m.id)).toEqual(ids.slice(2));
+      } finally {
+        redis.disconnect();
+      }
     });
 
     it('ends open streams and answers 503 at once while Redis is down', async () => {

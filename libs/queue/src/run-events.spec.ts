@@ -1,5 +1,5 @@
 import type { RunEvent } from '@bulwark/spec';
-import { decodeRunEvent, encodeRunEvent, isStreamEntryId, runEventStreamKey, runIdOfEntry } from './run-events';
+import { compareStreamIds, decodeRunEvent, encodeRunEvent, isStreamEntryId, runEventStreamKey, runIdOfEntry } from './run-events';
 
 const metric: RunEvent = { type: 'metric', runId: 'r1', kind: 'train', at: '2026-12-06T14:00:00.000Z', key: 'loss', step: 2, value: 0.25 };
 
@@ -29,5 +29,13 @@ describe('run event codec', () => {
     expect(isStreamEntryId('1764700000123-0')).toBe(true);
     expect(isStreamEntryId('0')).toBe(true);
     for (const bad of ['', '$', '>', '+', '-', '12', '1-2-3', 'abc-1', '1-', ' 1-0', `${'9'.repeat(21)}-0`]) expect(isStreamEntryId(bad)).toBe(false);
+  });
+
+  it('orders stream ids numerically, "0" first', () => {
+    expect(compareStreamIds('9-0', '10-0')).toBeLessThan(0);
+    expect(compareStreamIds('10-2', '10-10')).toBeLessThan(0);
+    expect(compareStreamIds('10-1', '10-1')).toBe(0);
+    expect(compareStreamIds('1764700000123-5', '1764700000123-4')).toBeGreaterThan(0);
+    expect(compareStreamIds('0', '0-1')).toBeLessThan(0);
   });
 });

@@ -22,6 +22,14 @@ export function isStreamEntryId(value: string): boolean {
   return /^(0|\d{1,20}-\d{1,20})$/.test(value);
 }
 
+/** Stream entry ids in stream order: negative when `a` comes first. */
+export function compareStreamIds(a: string, b: string): number {
+  const [am, as = 0n] = a.split('-').map(BigInt);
+  const [bm, bs = 0n] = b.split('-').map(BigInt);
+  if (am !== bm) return am < bm ? -1 : 1;
+  return as === bs ? 0 : as < bs ? -1 : 1;
+}
+
 /** The fields of a stream entry: the run and type stand apart so a reader can filter without parsing, the event itself as JSON. */
 export function encodeRunEvent(event: RunEvent): string[] {
   return ['run', event.runId, 'type', event.type, 'event', JSON.stringify(event)];

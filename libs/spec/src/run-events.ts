@@ -34,6 +34,17 @@ export const RUN_EVENT_TYPES: readonly RunEventType[] = ['status', 'progress', '
 export type RunEvent = RunEventBody & { runId: string; kind: RunKind; at: string };
 
 /**
+ * Sent (as `event: gap`, without an id) right after a stream opens when its Last-Event-ID is older
+ * than the oldest event the stream still retains: events after it may have been trimmed away, so
+ * the client re-reads what it shows over REST. `oldest` is the id of the oldest retained event.
+ */
+export interface RunEventGap {
+  type: 'gap';
+  after: string;
+  oldest: string;
+}
+
+/**
  * Where the run repositories hand their events once a write has committed. Implementations
  * (a Redis stream in @bulwark/queue) never reject: a lost event must not fail the write it reports.
  */

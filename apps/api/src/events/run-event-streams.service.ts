@@ -2,10 +2,11 @@ import { BadRequestException, BeforeApplicationShutdown, HttpException, HttpStat
 import type { Request, Response } from 'express';
 import { Redis } from 'ioredis';
 import type { ApiConfig } from '@bulwark/config';
-import { decodeRunEvent, failFastRedisOptions, isStreamEntryId, runEventStreamKey, runIdOfEntry } from '@bulwark/queue';
+import { compareStreamIds, decodeRunEvent, failFastRedisOptions, isStreamEntryId, runEventStreamKey, runIdOfEntry } from '@bulwark/queue';
 import { API_CONFIG } from '../common/api-config';
 import { StoreUnavailableError, withinStoreTimeout } from '../common/store-unavailable';
-import { sseComment, sseEvent, sseRetry } from './sse-framing';
+import type { RunEventGap } from '@bulwark/spec';
+import { sseComment, sseEvent, sseGap, sseRetry } from './sse-framing';
 
 /** A blocking read returns after this long without events, and the stream gets a heartbeat comment. */
 export const HEARTBEAT_MS = 15_000;
@@ -79,10 +80,12 @@ export class RunEventStreams implements BeforeApplicationShutdown {
     };
 
     let cursor: string;
+    let gap: RunEventGap | undefined;
     try {
       await withinStoreTimeout('redis', redis.connect(), this.config.storeTimeoutMs);
       // A run's stream replays the run's retained history; the tenant's starts at its newest entry, so nothing written from now on is missed.
       cursor = stream.lastEventId ?? (stream.runId ? '0' : await this.newestId(redis, key));
+      if (stream.lastEventId) gap = await this.gapAfter(redis, key, stream.lastEventId);
     } catch (err) {
       release();
       throw err instanceof StoreUnavailableError ? err : new StoreUnavailableError('redis', (err as Error).message);
@@ -103,7 +106,7 @@ export class RunEventStreams implements BeforeApplicationShutdown {
     // nginx and similar proxies buffer responses unless told not to; events would arrive in bursts.
     res.setHeader('X-Accel-Buffering', 'no');
     res.flushHeaders();
-    await this.write(res, sseRetry(RECONNECT_MS) + sseComment('connected'));
+    await this.write(res, sseRetry(RECONNECT_MS) + sseComment('connected') + (gap ? sseGap(gap) : ''));
 
     try {
       while (!gone()) {
@@ -146,6 +149,16 @@ export class RunEventStreams implements BeforeApplicationShutdown {
   /** Read through a call: `closing` changes while a stream awaits. */
   private isClosing(): boolean {
     return this.closing;
+  }
+
+  /**
+   * Whether events after `after` may be gone: it is older than the oldest entry retained, so it was
+   * trimmed (MAXLEN), and so was whatever followed it before that entry. "0" asks for what is retained.
+   */
+  private async gapAfter(redis: Redis, key: string, after: string): Promise<RunEventGap | undefined> {
+    if (after === '0') return undefined;
+    const oldest = (await redis.xrange(key, '-', '+', 'COUNT', 1)).at(0)?.[0];
+    return oldest !== undefined && compareStreamIds(after, oldest) < 0 ? { type: 'gap', after, oldest } : undefined;
   }
 
   private async newestId(redis: Redis, key: string): Promise<string> {

@@ -1,5 +1,5 @@
 import type { RunEvent } from '@bulwark/spec';
-import { sseComment, sseEvent, sseRetry } from './sse-framing';
+import { sseComment, sseEvent, sseGap, sseRetry } from './sse-framing';
 
 /** A minimal SSE parser as the spec describes it: what a browser or the CLI makes of the bytes. */
 function parse(text: string): { id?: string; event?: string; data: string }[] {
@@ -44,5 +44,10 @@ describe('SSE framing', () => {
     expect(parse(text).map((m) => m.id)).toEqual(['1-0']);
     expect(sseComment('a\nb')).toBe(': a b\n\n');
     expect(sseRetry(2000)).toBe('retry: 2000\n\n');
+  });
+
+  it('frames a gap notice without an id, so the client resumes from the last event it received', () => {
+    const [message] = parse(sseGap({ type: 'gap', after: '1-0', oldest: '5-0' }));
+    expect(message).toEqual({ id: undefined, event: 'gap', data: '{"type":"gap","after":"1-0","oldest":"5-0"}' });
   });
 });

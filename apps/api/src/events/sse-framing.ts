@@ -1,4 +1,4 @@
-import type { RunEvent } from '@bulwark/spec';
+import type { RunEvent, RunEventGap } from '@bulwark/spec';
 
 /**
  * Server-Sent Events framing (WHATWG HTML §9.2). An event's JSON holds no raw newline (JSON.stringify
@@ -6,6 +6,11 @@ import type { RunEvent } from '@bulwark/spec';
  */
 export function sseEvent(id: string, event: RunEvent): string {
   return `id: ${id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
+}
+
+/** A gap notice carries no id: the client's Last-Event-ID stays the last event it received. */
+export function sseGap(gap: RunEventGap): string {
+  return `event: gap\ndata: ${JSON.stringify(gap)}\n\n`;
 }
 
 /** A comment line: clients ignore it; it keeps proxies and load balancers from closing an idle stream. */
