@@ -43,6 +43,8 @@ describe('run events over SSE across two API replicas', () => {
   let replicaB: ManagedProcess;
   let baseB: string;
   let otherTenant: { Authorization: string };
+  /** The trained run of the second test, evaluated by the third. */
+  let trainedRunId: string | undefined;
   const streams: SseStream[] = [];
 
   const sse = async (path: string, headers: Record<string, string>) => {
@@ -93,6 +95,7 @@ describe('run events over SSE across two API replicas', () => {
     const submitted = await cluster.call('POST', '/runs', { kind: 'train', dataset: 'mnist', model: 'mlp', epochs: 5, batchSize: 64, seed: 7 });
     expect(submitted.status).toBe(201);
     const runId = submitted.body.id as string;
+    trainedRunId = runId;
 
     // Another tenant cannot open the run's stream: it does not exist for them.
     const foreign = await fetch(`${baseB}/runs/${runId}/events`, { headers: otherTenant });
@@ -145,6 +148,34 @@ describe('run events over SSE across two API replicas', () => {
     // The other tenant's stream was live all along and saw none of it.
     expect(otherStream.messages).toEqual([]);
     expect(otherStream.comments).toContain('connected');
+  });
+
+  it('streams an evaluation’s shards as they are stored, to the end', async () => {
+    expect(trainedRunId).toBeDefined();
+    // 600 examples in shards of 256: three shard jobs.
+    const submitted = await cluster.call('POST', '/evaluations', {
+      runId: trainedRunId,
+      epsilons: [0, 0.1],
+      suite: 'quick',
+      examples: 600,
+      shardSize: 256,
+      seed: 3,
+      params: { pgd: { steps: 5 } },
+    });
+    expect(submitted.status).toBe(201);
+    const evaluationId = submitted.body.id as string;
+    const stream = await sse(`/runs/${evaluationId}/events`, cluster.auth);
+    await stream.until(endedWith(evaluationId, 'succeeded'), 240_000);
+
+    const events = parsed(stream.messages) as (StreamedEvent & { done?: number; total?: number; index?: number })[];
+    expect(events.every((e) => e.runId === evaluationId && e.kind === 'evaluation')).toBe(true);
+    expect(events.filter((e) => e.type === 'status').map((e) => e.status)).toEqual(['queued', 'running', 'succeeded']);
+    const shards = events.filter((e) => e.type === 'shard');
+    const counts = (await cluster.call('GET', `/evaluations/${evaluationId}`)).body.shards as { done: number; total: number };
+    expect(counts.total).toBeGreaterThanOrEqual(3);
+    expect(shards).toHaveLength(counts.total);
+    expect(shards.map((e) => e.done)).toEqual(Array.from({ length: counts.total }, (_, i) => i + 1));
+    expect(shards.every((e) => e.total === counts.total)).toBe(true);
   });
 
   it('ends open streams when the API shuts down, so it stops within its grace period', async () => {

@@ -49,6 +49,8 @@ describe('run events (real Postgres and Redis)', () => {
     it('a run from queued to succeeded: status, progress, every metric point, every checkpoint', async () => {
       const run = await newRun();
       await runs.markRunning(run.id, backend, 1);
+      // A second delivery of a running run's job (after a crash) changes no status.
+      await runs.markRunning(run.id, backend, 2);
       await runs.setProgress(run.id, 0.5);
       await runs.upsertMetrics(run.id, [
         { key: 'loss', step: 1, value: 0.7 },
@@ -146,13 +148,20 @@ describe('run events (real Postgres and Redis)', () => {
       const { sink: publisher, close } = connectRunEventPublisher(process.env.REDIS_URL!, prefix, () => undefined);
       const reader = new Redis(process.env.REDIS_URL!);
       try {
-        const event: RunEvent = { type: 'progress', runId: 'r1', kind: 'train', at: new Date().toISOString(), progress: 0.25 };
-        await publisher.publish('tenant-a', event);
+        const events: RunEvent[] = [0.25, 0.5, 0.75].map((progress) => ({
+          type: 'progress',
+          runId: 'r1',
+          kind: 'train',
+          at: new Date().toISOString(),
+          progress,
+        }));
+        // Published at once on a connection still coming up, without waiting: they arrive all the same, in order.
+        for (const event of events) await publisher.publish('tenant-a', event);
+        await close();
         const entries = await reader.xrange(runEventStreamKey(prefix, 'tenant-a'), '-', '+');
-        expect(entries.map(([, fields]) => decodeRunEvent(fields))).toEqual([event]);
+        expect(entries.map(([, fields]) => decodeRunEvent(fields))).toEqual(events);
         expect(await reader.exists(runEventStreamKey(prefix, 'tenant-b'))).toBe(0);
       } finally {
-        close();
         reader.disconnect();
       }
     });

@@ -6,14 +6,14 @@ import type { RunEvent, RunEventSink } from '@bulwark/spec';
 
 /** The worker process's own events (a failed or retried run, a stranded one re-queued), on a connection it closes at shutdown. */
 class WorkerRunEventPublisher implements RunEventSink, OnApplicationShutdown {
-  constructor(private readonly connection: { sink: RunEventSink; close: () => void }) {}
+  constructor(private readonly connection: { sink: RunEventSink; close: () => Promise<void> }) {}
 
   publish(tenantId: string, event: RunEvent): Promise<void> {
     return this.connection.sink.publish(tenantId, event);
   }
 
-  onApplicationShutdown(): void {
-    this.connection.close();
+  onApplicationShutdown(): Promise<void> {
+    return this.connection.close();
   }
 }
 

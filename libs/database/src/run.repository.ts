@@ -168,6 +168,8 @@ export class RunRepository {
    * epoch at the first start is where the crash budget's idea of progress begins.
    */
   async markRunning(runId: string, backend: RunBackend, attempt: number): Promise<Run | null> {
+    // A run already running (a retry after a crash, an evaluation woken when its shards are done) does not change status: no event.
+    const before = await this.dataSource.getRepository(Run).findOne({ where: { id: runId }, select: { id: true, status: true } });
     const result = await this.dataSource
       .createQueryBuilder()
       .update(Run)
@@ -184,7 +186,7 @@ export class RunRepository {
       .execute();
     if (!result.affected) return null;
     const run = await this.find(runId);
-    if (run) await this.events.emit(runId, [{ type: 'status', status: 'running', error: null }], run);
+    if (run && before?.status !== 'running') await this.events.emit(runId, [{ type: 'status', status: 'running', error: null }], run);
     return run;
   }
 

@@ -77,6 +77,7 @@ export const WORKER_PUBLISH_TIMEOUT_MS = 2000;
 export class RedisRunEventPublisher implements RunEventSink {
   private failing = false;
   private ready: Promise<void> | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
     private readonly client: Redis,
@@ -86,7 +87,18 @@ export class RedisRunEventPublisher implements RunEventSink {
     private readonly connectTimeoutMs = WORKER_PUBLISH_TIMEOUT_MS,
   ) {}
 
-  async publish(tenantId: string, event: RunEvent): Promise<void> {
+  publish(tenantId: string, event: RunEvent): Promise<void> {
+    const sent = this.send(tenantId, event).finally(() => this.inFlight.delete(sent));
+    this.inFlight.add(sent);
+    return sent;
+  }
+
+  /** Resolves once every publish begun so far has been answered or given up. */
+  async settled(): Promise<void> {
+    await Promise.all([...this.inFlight]);
+  }
+
+  private async send(tenantId: string, event: RunEvent): Promise<void> {
     try {
       await this.connected();
       await this.client.xadd(runEventStreamKey(this.prefix, tenantId), 'MAXLEN', '~', RUN_EVENT_STREAM_MAXLEN, '*', ...encodeRunEvent(event));
@@ -118,10 +130,36 @@ export class RedisRunEventPublisher implements RunEventSink {
   }
 }
 
-/** A publisher on its own fail-fast connection (the worker's processes; the API builds its own with STORE_TIMEOUT_MS), and how to close it. */
-export function connectRunEventPublisher(redisUrl: string, prefix: string, log: (line: string) => void): { sink: RunEventSink; close: () => void } {
-  const client = new Redis({ ...failFastRedisOptions(redisUrl, WORKER_PUBLISH_TIMEOUT_MS), connectionName: 'bulwark-run-events' });
+/**
+ * A publisher on its own fail-fast connection, for a process whose writes must not wait on Redis
+ * (the worker's processes, the API's requests): its sink hands each event to the connection and
+ * returns at once, without waiting for Redis's answer. Events still reach Redis in the order they
+ * were published (one connection sends its commands in order). `close` lets what is in flight
+ * finish (each publish gives up within `timeoutMs`) before the connection goes.
+ */
+export function connectRunEventPublisher(
+  redisUrl: string,
+  prefix: string,
+  log: (line: string) => void,
+  timeoutMs = WORKER_PUBLISH_TIMEOUT_MS,
+): { sink: RunEventSink; close: () => Promise<void> } {
+  const client = new Redis({ ...failFastRedisOptions(redisUrl, timeoutMs), connectionName: 'bulwark-run-events' });
   // Failures surface (once per outage) through publish; the client's own error events would only repeat them.
   client.on('error', () => undefined);
-  return { sink: new RedisRunEventPublisher(client, prefix, log), close: () => client.disconnect() };
+  const publisher = new RedisRunEventPublisher(client, prefix, log, timeoutMs);
+  return {
+    sink: {
+      publish: (tenantId, event) => {
+        void publisher.publish(tenantId, event);
+        return Promise.resolve();
+      },
+    },
+    close: async () => {
+      await publisher.settled();
+      await client.quit().then(
+        () => undefined,
+        () => client.disconnect(),
+      );
+    },
+  };
 }
