@@ -252,6 +252,17 @@ describe('run events (real Postgres and Redis)', () => {
       }
     });
 
+    it('sends a heartbeat comment when nothing happens for 15 s', async () => {
+      const quiet = await openSse(`${base}/events`, auth);
+      try {
+        await quiet.until(() => quiet.comments.includes('keep-alive'), 25_000);
+        expect(quiet.messages).toEqual([]);
+        expect(quiet.comments).toEqual(['connected', 'keep-alive']);
+      } finally {
+        quiet.close();
+      }
+    });
+
     it('ends open streams and answers 503 at once while Redis is down', async () => {
       const stream = await openSse(`${base}/events`, auth);
       expect(stream.status).toBe(200);

@@ -99,6 +99,8 @@ export class RunEventStreams implements BeforeApplicationShutdown {
       release();
     };
     req.on('close', end);
+    // A client that left while the stream was being set up has already closed: nothing will say so again.
+    if (req.socket.destroyed) end();
     res.status(200);
     res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
     res.setHeader('Cache-Control', 'no-cache, no-transform');
@@ -108,15 +110,12 @@ export class RunEventStreams implements BeforeApplicationShutdown {
     res.flushHeaders();
     await this.write(res, sseRetry(RECONNECT_MS) + sseComment('connected') + (gap ? sseGap(gap) : ''));
 
+    let wroteAt = Date.now();
     try {
       while (!gone()) {
         const reply = await redis.xread('COUNT', READ_COUNT, 'BLOCK', HEARTBEAT_MS, 'STREAMS', key, cursor);
         if (gone()) break;
         const entries = reply?.[0]?.[1] ?? [];
-        if (!entries.length) {
-          await this.write(res, sseComment('keep-alive'));
-          continue;
-        }
         let chunk = '';
         for (const [id, fields] of entries) {
           cursor = id;
@@ -124,7 +123,12 @@ export class RunEventStreams implements BeforeApplicationShutdown {
           const event = decodeRunEvent(fields);
           if (event) chunk += sseEvent(id, event);
         }
-        if (chunk) await this.write(res, chunk);
+        // A run's stream skips its tenant's other runs: busy as the tenant may be, this one can be quiet for long.
+        if (!chunk && (!entries.length || Date.now() - wroteAt >= HEARTBEAT_MS)) chunk = sseComment('keep-alive');
+        if (chunk) {
+          await this.write(res, chunk);
+          wroteAt = Date.now();
+        }
       }
     } catch (err) {
       // The client left (its connection closed under the read) or Redis went: either way the stream ends here.
@@ -168,7 +172,7 @@ export class RunEventStreams implements BeforeApplicationShutdown {
 
   /** Writes, waiting for the socket to drain when it is full: a slow client reads its backlog from Redis, not from this process's memory. */
   private async write(res: Response, text: string): Promise<void> {
-    if (res.write(text)) return;
+    if (res.destroyed || res.write(text)) return;
     await new Promise<void>((resolve) => {
       const done = () => {
         res.off('drain', done);
