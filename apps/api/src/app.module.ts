@@ -10,6 +10,7 @@ import { API_CONFIG } from './common/api-config';
 import { HealthController } from './health/health.controller';
 import { DatasetsModule } from './datasets/datasets.module';
 import { EvaluationsModule } from './evaluations/evaluations.module';
+import { EventsModule } from './events/events.module';
 import { LineageModule } from './lineage/lineage.module';
 import { ModelsModule } from './models/models.module';
 import { QueuesModule } from './queues/queues.module';
@@ -52,6 +53,7 @@ export class AppModule {
         ModelsModule,
         DatasetsModule,
         QueuesModule,
+        EventsModule,
       ],
       controllers: [HealthController],
     };

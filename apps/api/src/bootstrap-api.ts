@@ -27,7 +27,7 @@ export async function createApiApp(config: ApiConfig, logger: LogLevel[] | false
   if (config.corsOrigins.length) {
     app.enableCors({
       origin: config.corsOrigins,
-      allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key'],
+      allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'Last-Event-ID'],
       exposedHeaders: ['Retry-After', 'Idempotent-Replayed', 'Digest', 'Content-Disposition'],
       maxAge: 600,
     });

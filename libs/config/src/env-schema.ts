@@ -84,6 +84,14 @@ export const ENV_SCHEMA: readonly EnvVarSpec[] = [
     default: '600',
     description: 'Heavy reads per API key per window: run and evaluation lists, metrics, lineage, evaluations with their galleries, checkpoint downloads',
   },
+  {
+    name: 'EVENT_STREAMS_PER_KEY',
+    apps: ['api'],
+    required: false,
+    default: '10',
+    description:
+      'Live event streams (GET /events, /runs/:id/events) one API key may hold open on one API replica; one more gets 429. Each holds a Redis connection',
+  },
   { name: 'MAX_EPOCHS', apps: ['api'], required: false, default: '100', description: 'Largest `epochs` a run may ask for' },
   { name: 'MAX_BATCH_SIZE', apps: ['api'], required: false, default: '1024', description: 'Largest `batchSize` a run may ask for' },
   {

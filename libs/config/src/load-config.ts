@@ -32,6 +32,8 @@ export interface ApiConfig extends CommonConfig {
   corsOrigins: string[];
   /** Per-API-key limits within one window, held in Redis so they hold across API replicas. */
   rateLimits: { windowMs: number; submits: number; heavyReads: number };
+  /** Open SSE streams per API key on one replica (each holds its own Redis connection). */
+  eventStreamsPerKey: number;
 }
 
 export interface WorkerConfig extends CommonConfig {
@@ -132,6 +134,7 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
       submits: integer(env, 'RATE_LIMIT_SUBMITS', 1, 1_000_000),
       heavyReads: integer(env, 'RATE_LIMIT_HEAVY_READS', 1, 1_000_000),
     },
+    eventStreamsPerKey: integer(env, 'EVENT_STREAMS_PER_KEY', 1, 1000),
   };
 }
 

@@ -1,10 +1,11 @@
 import { DataSource, EntityManager, In, IsNull, Not } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
-import type { EvaluationView } from '@bulwark/spec';
+import type { EvaluationView, RunEventSink } from '@bulwark/spec';
 import { AdversarialExample } from './entities/adversarial-example.entity';
 import { RobustnessResult } from './entities/robustness-result.entity';
 import { EvaluationShard } from './entities/evaluation-shard.entity';
 import { Run, type RunBackend } from './entities/run.entity';
+import { RunEventEmitter } from './run-event-emitter';
 
 export type RobustnessRow = Pick<RobustnessResult, 'attack' | 'n' | 'cleanCorrect' | 'robustCorrect' | 'seconds' | 'details'>;
 export type GalleryExample = Omit<AdversarialExample, 'id' | 'runId' | 'view' | 'epsilon' | 'run'>;
@@ -38,7 +39,15 @@ export interface ShardCounts {
  * gallery of adversarial examples. A plain class over a DataSource, like RunRepository.
  */
 export class EvaluationResultRepository {
-  constructor(private readonly dataSource: DataSource) {}
+  private readonly events: RunEventEmitter;
+
+  /** `events` hears of each stored shard (see RunRepository). */
+  constructor(
+    private readonly dataSource: DataSource,
+    events?: RunEventSink,
+  ) {
+    this.events = new RunEventEmitter(dataSource, events);
+  }
 
   /** One ε of a robustness curve: rows upserted and the gallery rewritten as a whole, so a re-delivered job never duplicates them. */
   async saveRobustnessPoint(runId: string, view: EvaluationView, epsilon: number, rows: RobustnessRow[], gallery: GalleryExample[]): Promise<void> {
@@ -79,7 +88,7 @@ export class EvaluationResultRepository {
    * and progress never goes back. True when this call stored it.
    */
   async saveShard(runId: string, shard: ShardRecord, share = 1): Promise<boolean> {
-    return this.dataSource.transaction(async (em) => {
+    const saved = await this.dataSource.transaction(async (em) => {
       await em.query('SELECT 1 FROM runs WHERE id = $1 FOR UPDATE', [runId]);
       const [rows]: [unknown[], number] = await em.query(
         `UPDATE evaluation_shards SET result = $4, seconds = $5, backend = $6, finished_at = now()
@@ -87,9 +96,18 @@ export class EvaluationResultRepository {
         [runId, shard.view, shard.shardIndex, JSON.stringify(shard.result), shard.seconds, JSON.stringify(shard.backend)],
       );
       const { done, total } = (await this.countShards(em, [runId])).get(runId) ?? { done: 0, total: 0 };
-      if (total) await em.update(Run, { id: runId, status: 'running' }, { progress: Math.min(1, (share * done) / total) });
-      return rows.length > 0;
+      const progress = Math.min(1, (share * done) / total);
+      const moved = total > 0 && ((await em.update(Run, { id: runId, status: 'running' }, { progress })).affected ?? 0) > 0;
+      return { stored: rows.length > 0, done, total, progress: moved ? progress : undefined };
     });
+    if (saved.stored) {
+      const { done, total, progress } = saved;
+      await this.events.emit(runId, [
+        { type: 'shard', view: shard.view, index: shard.shardIndex, done, total },
+        ...(progress === undefined ? [] : [{ type: 'progress' as const, progress }]),
+      ]);
+    }
+    return saved.stored;
   }
 
   /** Whether a shard's results are stored. */

@@ -1,8 +1,9 @@
 import { DataSource, EntityManager, In, Not, QueryFailedError, SelectQueryBuilder } from 'typeorm';
-import type { RunKind, RunSpec } from '@bulwark/spec';
+import type { RunEventBody, RunEventSink, RunKind, RunSpec } from '@bulwark/spec';
 import { Checkpoint } from './entities/checkpoint.entity';
 import { Metric } from './entities/metric.entity';
 import { IDEMPOTENCY_KEY_CONSTRAINT, Run, RunBackend, RunStatus, TERMINAL_STATUSES } from './entities/run.entity';
+import { RunEventEmitter } from './run-event-emitter';
 
 export type CheckpointWithData = Checkpoint & { data: Buffer };
 
@@ -67,9 +68,18 @@ const UNIQUE_VIOLATION = '23505';
  * status. Each transition is one guarded UPDATE, so a late or re-delivered job, or a cancel
  * racing a worker, cannot resurrect a run that has ended. A plain class over a DataSource: the
  * worker's sandboxed child processes build one without Nest (DatabaseModule provides it elsewhere).
+ * Every change a live view shows (status, progress, metric points, checkpoints) goes to `events`
+ * once it has committed; without a sink (scripts, tests of the store alone) nothing is published.
  */
 export class RunRepository {
-  constructor(private readonly dataSource: DataSource) {}
+  private readonly events: RunEventEmitter;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    events?: RunEventSink,
+  ) {
+    this.events = new RunEventEmitter(dataSource, events);
+  }
 
   find(runId: string, kind?: RunKind): Promise<Run | null> {
     return this.dataSource.getRepository(Run).findOneBy({ id: runId, ...(kind && { kind }) });
@@ -137,6 +147,7 @@ export class RunRepository {
         }
         return stored;
       });
+      await this.events.emit(saved.id, [{ type: 'status', status: 'queued', error: null }], saved);
       return { run: saved, created: true };
     } catch (err) {
       // Two requests with the same key raced past the caller's lookup: the loser gets the winner's run.
@@ -157,6 +168,8 @@ export class RunRepository {
    * epoch at the first start is where the crash budget's idea of progress begins.
    */
   async markRunning(runId: string, backend: RunBackend, attempt: number): Promise<Run | null> {
+    // A run already running (a retry after a crash, an evaluation woken when its shards are done) does not change status: no event.
+    const before = await this.dataSource.getRepository(Run).findOne({ where: { id: runId }, select: { id: true, status: true } });
     const result = await this.dataSource
       .createQueryBuilder()
       .update(Run)
@@ -171,7 +184,10 @@ export class RunRepository {
       })
       .where("id = :runId AND status IN ('queued', 'running') AND cancel_requested_at IS NULL", { runId, attempt })
       .execute();
-    return result.affected ? this.find(runId) : null;
+    if (!result.affected) return null;
+    const run = await this.find(runId);
+    if (run && before?.status !== 'running') await this.events.emit(runId, [{ type: 'status', status: 'running', error: null }], run);
+    return run;
   }
 
   /**
@@ -193,10 +209,13 @@ export class RunRepository {
    * job, whose stalled counter starts again at zero. Null when the run has ended meanwhile.
    */
   async requeueStranded(runId: string, reason: string): Promise<CrashCount | null> {
-    return this.countCrash("cancel_requested_at IS NULL AND status = 'running'", [runId, reason.slice(0, 4000)], {
+    const error = reason.slice(0, 4000);
+    const count = await this.countCrash("cancel_requested_at IS NULL AND status = 'running'", [runId, error], {
       crashes: '1',
       set: "stalls_counted = 0, status = 'queued', error = $2, next_attempt_at = now()",
     });
+    if (count) await this.events.emit(runId, [{ type: 'status', status: 'queued', error }]);
+    return count;
   }
 
   /**
@@ -214,11 +233,12 @@ export class RunRepository {
   }
 
   async setProgress(runId: string, progress: number): Promise<void> {
-    await this.dataSource.getRepository(Run).update({ id: runId, status: 'running' }, { progress: clamp01(progress) });
+    const result = await this.dataSource.getRepository(Run).update({ id: runId, status: 'running' }, { progress: clamp01(progress) });
+    if (result.affected) await this.events.emit(runId, [{ type: 'progress', progress: clamp01(progress) }]);
   }
 
   async markSucceeded(runId: string, result?: Record<string, unknown>): Promise<boolean> {
-    return this.finish(this.dataSource.manager, runId, succeeded(result));
+    return this.ended(runId, await this.finish(this.dataSource.manager, runId, succeeded(result)), 'succeeded');
   }
 
   /**
@@ -226,27 +246,31 @@ export class RunRepository {
    * import's accepted model replaces its upload): a re-delivered job finds both done or neither.
    */
   async markSucceededWithCheckpoint(runId: string, checkpoint: CheckpointBytes, result?: Record<string, unknown>): Promise<boolean> {
-    return this.dataSource.transaction(async (em) => {
-      if (!(await this.finish(em, runId, succeeded(result)))) return false;
-      await this.upsertCheckpoint(em, runId, checkpoint);
-      return true;
+    const stored = await this.dataSource.transaction(async (em) => {
+      if (!(await this.finish(em, runId, succeeded(result)))) return null;
+      return this.upsertCheckpoint(em, runId, checkpoint);
     });
+    if (stored) await this.events.emit(runId, [checkpointEvent(stored, checkpoint)]);
+    return this.ended(runId, stored !== null, 'succeeded');
   }
 
   /** A worker ends its run as cancelled (it saw the cancel flag, or was asked to start a cancelled run). */
   async markCancelled(runId: string): Promise<boolean> {
-    return this.finish(this.dataSource.manager, runId, { status: 'cancelled' });
+    return this.ended(runId, await this.finish(this.dataSource.manager, runId, { status: 'cancelled' }), 'cancelled');
   }
 
   async markFailed(runId: string, error: string): Promise<boolean> {
-    return this.finish(this.dataSource.manager, runId, { status: 'failed', error: error.slice(0, 4000) });
+    const reason = error.slice(0, 4000);
+    return this.ended(runId, await this.finish(this.dataSource.manager, runId, { status: 'failed', error: reason }), 'failed', reason);
   }
 
   /** A failed attempt that BullMQ will retry at `nextAttemptAt`: the run waits again, keeping the reason. */
   async markRetrying(runId: string, error: string, nextAttemptAt: Date): Promise<void> {
-    await this.dataSource
+    const reason = error.slice(0, 4000);
+    const result = await this.dataSource
       .getRepository(Run)
-      .update({ id: runId, status: In(['queued', 'running']) }, { status: 'queued', error: error.slice(0, 4000), nextAttemptAt });
+      .update({ id: runId, status: In(['queued', 'running']) }, { status: 'queued', error: reason, nextAttemptAt });
+    if (result.affected) await this.events.emit(runId, [{ type: 'status', status: 'queued', error: reason }]);
   }
 
   /**
@@ -264,7 +288,11 @@ export class RunRepository {
         finishedAt: () => "CASE WHEN status = 'queued' THEN now() ELSE finished_at END",
       })
       .where("id = :runId AND status IN ('queued', 'running')", { runId })
+      .returning(['status'])
       .execute();
+    // A queued run ended here; a running one ends (and says so) when its worker sees the flag.
+    const rows = result.raw as { status: RunStatus }[];
+    if (rows.some((row) => row.status === 'cancelled')) await this.events.emit(runId, [{ type: 'status', status: 'cancelled', error: null }]);
     return (result.affected ?? 0) > 0;
   }
 
@@ -292,6 +320,10 @@ export class RunRepository {
       .values(points.map((p) => ({ runId, key: p.key, step: p.step, value: p.value, recordedAt: new Date() })))
       .orUpdate(['value', 'recorded_at'], ['run_id', 'key', 'step'])
       .execute();
+    await this.events.emit(
+      runId,
+      points.map(({ key, step, value }) => ({ type: 'metric', key, step, value })),
+    );
   }
 
   /** A run's metric points, ordered by key then step; one series when `key` is given. */
@@ -300,7 +332,8 @@ export class RunRepository {
   }
 
   async saveCheckpoint(runId: string, epoch: number, data: Buffer, sha256: string, format: string): Promise<void> {
-    await this.upsertCheckpoint(this.dataSource.manager, runId, { epoch, data, sha256, format });
+    const stored = await this.upsertCheckpoint(this.dataSource.manager, runId, { epoch, data, sha256, format });
+    await this.events.emit(runId, [checkpointEvent(stored, { epoch, data, sha256 })]);
   }
 
   /** A run's checkpoints in epoch order, without their bytes. */
@@ -339,15 +372,23 @@ export class RunRepository {
     return query.getOne();
   }
 
-  /** One row per (run, epoch): rewriting an epoch keeps the checkpoint's id, so references to it stay valid. */
-  private async upsertCheckpoint(manager: EntityManager, runId: string, { epoch, data, sha256, format }: CheckpointBytes): Promise<void> {
-    await manager
+  /** One row per (run, epoch): rewriting an epoch keeps the checkpoint's id, so references to it stay valid. Returns that id. */
+  private async upsertCheckpoint(manager: EntityManager, runId: string, { epoch, data, sha256, format }: CheckpointBytes): Promise<{ id: string }> {
+    const result = await manager
       .createQueryBuilder()
       .insert()
       .into(Checkpoint)
       .values({ runId, epoch, data, sha256, sizeBytes: data.length, format })
       .orUpdate(['data', 'sha256', 'size_bytes', 'format', 'created_at'], ['run_id', 'epoch'])
+      .returning(['id'])
       .execute();
+    return { id: (result.raw as { id: string }[])[0].id };
+  }
+
+  /** Says that a run ended, when `changed` (its guarded UPDATE took): an ended run never changes again, so neither does its stream. */
+  private async ended(runId: string, changed: boolean, status: RunStatus, error: string | null = null): Promise<boolean> {
+    if (changed) await this.events.emit(runId, [{ type: 'status', status, error }]);
+    return changed;
   }
 
   /** One guarded UPDATE that counts a crash against the run's newest checkpoint (see recordStalls); $1 is the run's id. */
@@ -377,6 +418,10 @@ export class RunRepository {
       .execute();
     return (result.affected ?? 0) > 0;
   }
+}
+
+function checkpointEvent(stored: { id: string }, { epoch, data, sha256 }: Pick<CheckpointBytes, 'epoch' | 'data' | 'sha256'>): RunEventBody {
+  return { type: 'checkpoint', checkpointId: stored.id, epoch, sizeBytes: data.length, sha256 };
 }
 
 function succeeded(result?: Record<string, unknown>): Partial<Run> {

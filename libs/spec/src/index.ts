@@ -12,3 +12,4 @@ export * from './run-spec';
 export * from './resolve-run-spec';
 export * from './resolve-evaluation-spec';
 export * from './dataset-upload.schema';
+export * from './run-events';

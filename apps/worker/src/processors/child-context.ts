@@ -3,7 +3,7 @@ import { Queue, UnrecoverableError, type SandboxedJob } from 'bullmq';
 import { DataSource } from 'typeorm';
 import { WorkerConfig, loadWorkerConfig } from '@bulwark/config';
 import { DatasetRepository, EvaluationResultRepository, RunRepository, dataSourceOptions } from '@bulwark/database';
-import { redisConnectionOptions } from '@bulwark/queue';
+import { connectRunEventPublisher, redisConnectionOptions } from '@bulwark/queue';
 import { BackendInfo, describeBackend, selectBackend } from '@bulwark/tfjs-runtime';
 import { EvaluationInputs } from '../evaluation/evaluation-inputs';
 import type { JobContext } from '../job-context';
@@ -52,12 +52,14 @@ async function createChildContext(): Promise<ChildContext> {
   const backend = await selectBackend({ forced: config.forcedBackend, log });
   const dataSource = await new DataSource(dataSourceOptions(config.databaseUrl, 'bulwark-worker-job')).initialize();
   log(`ready: backend ${describeBackend(backend)}`);
-  const runs = new RunRepository(dataSource);
+  // Lives as long as the child: BullMQ ends it with the worker, and the OS closes its socket.
+  const events = connectRunEventPublisher(config.redisUrl, config.queuePrefix, log).sink;
+  const runs = new RunRepository(dataSource, events);
   const uploadedDatasets = new DatasetRepository(dataSource);
   const queues = new Map<string, Queue>();
   return {
     runs,
-    evaluationResults: new EvaluationResultRepository(dataSource),
+    evaluationResults: new EvaluationResultRepository(dataSource, events),
     uploadedDatasets,
     backend,
     config,
