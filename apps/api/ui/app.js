@@ -205,10 +205,17 @@ function runsView(root, { live, navigate }) {
     if (rows.length === 0) tbody.append(h('tr', {}, h('td', { colSpan: COLUMNS.length + 1, class: 'muted' }, 'No runs match.')));
   }
 
+  // One request at a time; a load asked for meanwhile (a filter changed while a live refresh was
+  // in flight) runs once the current one ends, so the table never keeps an answer to old filters.
   let loading = false;
+  let again = false;
   async function load() {
-    if (loading) return;
+    if (loading) {
+      again = true;
+      return;
+    }
     loading = true;
+    again = false;
     try {
       const query = new URLSearchParams({ limit: '200' });
       if (status.value) query.set('status', status.value);
@@ -221,6 +228,7 @@ function runsView(root, { live, navigate }) {
       total.replaceChildren(errorBox(err));
     } finally {
       loading = false;
+      if (again) void load();
     }
   }
   status.addEventListener('change', load);
