@@ -56,7 +56,8 @@ describe('dashboard in Chromium (API + worker processes)', () => {
     assertBuilt();
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (scripts/lib/machine.sh does)`);
     mkdirSync(SCREENSHOTS, { recursive: true });
-    cluster = await startTestCluster('e2e-dashboard');
+    // A tenant of its own: the default one holds other test files' runs, cancelled ones among them.
+    cluster = await startTestCluster('e2e-dashboard', {}, { tenant: `dashboard-${Date.now().toString(36)}` });
     memberKey = cluster.auth.Authorization.replace('Bearer ', '');
     // Another tenant's run, cancelled at once so the worker never spends time on it: it exists, and must show nowhere.
     const otherKey = await createTestKeyAt(cluster.env.DATABASE_URL, { tenant: `other-${Date.now().toString(36)}` });

@@ -26,6 +26,8 @@ export interface TestClusterOptions {
   workers?: number;
   /** Start each worker as the leader of its own process group (for killProcessGroup). */
   workerProcessGroups?: boolean;
+  /** The tenant of `auth` and `call` (default "default", which other test files share). */
+  tenant?: string;
 }
 
 /**
@@ -65,7 +67,7 @@ export async function startTestCluster(queuePrefix: string, extraEnv: Record<str
     await Promise.all([api.stop(), ...workers.map((w) => w.stop())]);
     throw error;
   }
-  const auth = { Authorization: `Bearer ${await createTestKeyAt(env.DATABASE_URL)}` };
+  const auth = { Authorization: `Bearer ${await createTestKeyAt(env.DATABASE_URL, options.tenant ? { tenant: options.tenant } : {})}` };
   return {
     api,
     worker: workers[0],
