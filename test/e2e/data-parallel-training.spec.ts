@@ -28,16 +28,7 @@ describe('data-parallel training end to end (API + 1, 2 and 4 worker processes)'
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped JSON from the API
   const getRun = async (id: string): Promise<any> => (await cluster.call('GET', `/runs/${id}`)).body;
-  const finished = (id: string) =>
-    waitFor(
-      `run ${id} to finish`,
-      async () => {
-        const run = await getRun(id);
-        return ['succeeded', 'failed', 'cancelled'].includes(run.status as string) && run;
-      },
-      300_000,
-      500,
-    );
+  const finished = (id: string) => cluster.runEnded(id, 300_000);
 
   /** Trains `spec` to the end; returns the sha256 of its final checkpoint (weights, Adam state, RNG). */
   async function train(onRunning?: (runId: string) => Promise<void>): Promise<{ sha256: string; runId: string }> {

@@ -4,7 +4,7 @@ import { loadMnistDigits, makeBatch } from '../../libs/data/src';
 import { saveLayersModel } from '../../libs/models/src';
 import { selectBackend } from '../../libs/tfjs-runtime/src';
 import { startTestCluster, TestCluster } from '../support/cluster';
-import { assertBuilt, waitFor } from '../support/processes';
+import { assertBuilt } from '../support/processes';
 
 jest.setTimeout(180_000);
 
@@ -22,16 +22,7 @@ interface Metric {
 describe('imported models end to end (API + worker processes)', () => {
   let cluster: TestCluster;
   const call: TestCluster['call'] = (method, path, body) => cluster.call(method, path, body);
-  const waitForEnd = (id: string, timeoutMs: number) =>
-    waitFor(
-      `run ${id} to end`,
-      async () => {
-        const run = (await call('GET', `/runs/${id}`)).body;
-        return ['succeeded', 'failed', 'cancelled'].includes(run.status) && run;
-      },
-      timeoutMs,
-      300,
-    );
+  const waitForEnd = (id: string, timeoutMs: number) => cluster.runEnded(id, timeoutMs, 300);
   const metrics = async (id: string): Promise<Metric[]> => (await call('GET', `/runs/${id}/metrics`)).body.items;
 
   /** A model.json + weights body as tensorflowjs_converter's output would make it. */

@@ -20,18 +20,7 @@ describe('a Postgres outage mid-run, end to end (API + worker through a proxy to
   let database: ScratchDatabase;
   let proxy: TcpProxy;
   let cluster: TestCluster;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped JSON from the API
-  const getRun = async (id: string): Promise<any> => (await cluster.call('GET', `/runs/${id}`)).body;
-  const finished = (id: string, timeoutMs: number) =>
-    waitFor(
-      `run ${id} to finish`,
-      async () => {
-        const run = await getRun(id);
-        return ['succeeded', 'failed', 'cancelled'].includes(run.status as string) && run;
-      },
-      timeoutMs,
-      500,
-    );
+  const finished = (id: string, timeoutMs: number) => cluster.runEnded(id, timeoutMs);
   const checkpoints = async (id: string) => (await cluster.call('GET', `/runs/${id}/checkpoints`)).body.items as { epoch: number; sha256: string }[];
   const trainLoss = async (id: string) =>
     ((await cluster.call('GET', `/runs/${id}/metrics?key=train_loss`)).body.items as { step: number; value: number }[]).map((p) => [p.step, p.value]);

@@ -4,7 +4,7 @@ import { encodeIdx, encodeNpy, loadFashionMnist, makeBatch, subsetDataset, type 
 import { saveLayersModel } from '../../libs/models/src';
 import { selectBackend } from '../../libs/tfjs-runtime/src';
 import { startTestCluster, TestCluster } from '../support/cluster';
-import { assertBuilt, waitFor } from '../support/processes';
+import { assertBuilt } from '../support/processes';
 
 jest.setTimeout(300_000);
 
@@ -27,16 +27,7 @@ describe('uploaded datasets end to end (API + worker processes)', () => {
   let cluster: TestCluster;
   let fashion: Dataset;
   const call: TestCluster['call'] = (method, path, body) => cluster.call(method, path, body);
-  const waitForEnd = (id: string, timeoutMs: number) =>
-    waitFor(
-      `run ${id} to end`,
-      async () => {
-        const run = (await call('GET', `/runs/${id}`)).body;
-        return ['succeeded', 'failed', 'cancelled'].includes(run.status) && run;
-      },
-      timeoutMs,
-      300,
-    );
+  const waitForEnd = (id: string, timeoutMs: number) => cluster.runEnded(id, timeoutMs, 300);
   const metricAt = async (id: string, key: string, step: number): Promise<number | undefined> =>
     ((await call('GET', `/runs/${id}/metrics`)).body.items as Metric[]).find((m) => m.key === key && m.step === step)?.value;
   /** A multipart upload, as curl -F sends one. */

@@ -20,16 +20,7 @@ describe('worker crashes end to end (API + worker processes, SIGKILL)', () => {
   let cluster: TestCluster;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped JSON from the API
   const getRun = async (id: string): Promise<any> => (await cluster.call('GET', `/runs/${id}`)).body;
-  const finished = (id: string) =>
-    waitFor(
-      `run ${id} to finish`,
-      async () => {
-        const run = await getRun(id);
-        return ['succeeded', 'failed', 'cancelled'].includes(run.status as string) && run;
-      },
-      600_000,
-      500,
-    );
+  const finished = (id: string) => cluster.runEnded(id, 600_000);
   const checkpoints = async (id: string) => (await cluster.call('GET', `/runs/${id}/checkpoints`)).body.items as { epoch: number; sha256: string }[];
   const metrics = async (id: string) => (await cluster.call('GET', `/runs/${id}/metrics`)).body.items as MetricPoint[];
 

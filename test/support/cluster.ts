@@ -1,6 +1,7 @@
 import { createTestKeyAt } from './api-keys';
 import { API_MAIN, ManagedProcess, WORKER_MAIN, freePort, startProcess, waitFor } from './processes';
 import { TEST_RATE_LIMITS, uniqueQueuePrefix } from './test-config';
+import { RunStatus, TERMINAL_STATUSES } from '../../libs/database/src';
 
 export interface TestCluster {
   api: ManagedProcess;
@@ -16,6 +17,9 @@ export interface TestCluster {
   /** One HTTP call, authenticated; the body is whatever the API returned (the tests' assertions are its type check). */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped JSON, as supertest's `body` is
   call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
+  /** Polls GET /runs/:id until the run (or evaluation) has ended; resolves with its last body. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped JSON, as `call`'s body
+  runEnded(id: string, timeoutMs: number, intervalMs?: number): Promise<any>;
   /** Starts one more worker process with the cluster's environment; resolves once it is ready. */
   startWorker(): Promise<ManagedProcess>;
   stop(): Promise<void>;
@@ -68,6 +72,14 @@ export async function startTestCluster(queuePrefix: string, extraEnv: Record<str
     throw error;
   }
   const auth = { Authorization: `Bearer ${await createTestKeyAt(env.DATABASE_URL, options.tenant ? { tenant: options.tenant } : {})}` };
+  const call: TestCluster['call'] = async (method, path, body) => {
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: body ? { ...auth, 'content-type': 'application/json' } : auth,
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    return { status: res.status, body: await res.json() };
+  };
   return {
     api,
     worker: workers[0],
@@ -75,13 +87,17 @@ export async function startTestCluster(queuePrefix: string, extraEnv: Record<str
     base,
     env,
     auth,
-    async call(method, path, body) {
-      const res = await fetch(`${base}${path}`, {
-        method,
-        headers: body ? { ...auth, 'content-type': 'application/json' } : auth,
-        body: body ? JSON.stringify(body) : undefined,
-      });
-      return { status: res.status, body: await res.json() };
+    call,
+    runEnded(id, timeoutMs, intervalMs = 500) {
+      return waitFor(
+        `run ${id} to end`,
+        async () => {
+          const run = (await call('GET', `/runs/${id}`)).body as { status: RunStatus };
+          return TERMINAL_STATUSES.includes(run.status) && run;
+        },
+        timeoutMs,
+        intervalMs,
+      );
     },
     async startWorker() {
       const worker = startProcess(WORKER_MAIN, env, workerOptions);
