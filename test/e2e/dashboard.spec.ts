@@ -185,7 +185,6 @@ describe('dashboard in Chromium (API + worker processes)', () => {
     const spec = await page.textContent('#spec');
     for (const field of ['epochs', 'batchSize', 'seed', 'learningRate', 'attack.epsilon', 'optimizer.name']) expect(spec).toContain(field);
     expect(await page.$$eval('#lineage [data-lineage-run]', (nodes) => nodes.map((n) => n.getAttribute('data-lineage-run')))).toEqual([runId]);
-    await page.screenshot({ path: join(SCREENSHOTS, 'run.png'), fullPage: false });
 
     // Downloads go through fetch with the key (a plain link could not send it): the bytes are the checkpoint's.
     const first = (await cluster.call('GET', `/runs/${runId}/checkpoints`)).body.items[0];
@@ -238,19 +237,114 @@ describe('dashboard in Chromium (API + worker processes)', () => {
         text: card.textContent,
       })),
     );
-    expect(examples).toHaveLength(stored.examples.length);
+    // At ε = 0 an "adversarial" example is the clean input itself: the gallery leaves those out.
+    const shownExamples = (stored.examples as Array<{ epsilon: number }>).filter((e) => e.epsilon > 0);
+    expect(examples).toHaveLength(shownExamples.length);
     expect(examples.length).toBeGreaterThan(0);
     expect(examples[0].images).toEqual(['clean:28x28', 'adversarial:28x28', 'perturbation:28x28']);
-    expect(examples[0].text).toContain(`clean → ${stored.examples[0].cleanPrediction}`);
-    expect(examples[0].text).toContain(`adversarial → ${stored.examples[0].adversarialPrediction}`);
+    const first = stored.examples.find((e: { epsilon: number }) => e.epsilon > 0);
+    expect(examples[0].text).toContain(`clean → ${first.cleanPrediction}`);
+    expect(examples[0].text).toContain(`adversarial → ${first.adversarialPrediction}`);
     // The adversarial image is the stored one, pixel for pixel.
     const drawn = await page.evaluate(`(() => {
       const c = document.querySelector('#gallery .example canvas[data-image="adversarial"]');
       const rgba = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
       return Array.from({ length: c.width * c.height }, (_, i) => rgba[i * 4]);
     })()`);
-    expect(drawn).toEqual([...Buffer.from(stored.examples[0].adversarial, 'base64')]);
+    expect(drawn).toEqual([...Buffer.from(first.adversarial, 'base64')]);
     await page.screenshot({ path: join(SCREENSHOTS, 'evaluation.png'), fullPage: true });
+  });
+
+  let hardenedId: string;
+  let distilledId: string;
+
+  it('draws the lineage base → hardened → distilled, each node with its robustness', async () => {
+    const checkpoints = (await cluster.call('GET', `/runs/${runId}/checkpoints`)).body.items as Array<{ id: string; epoch: number }>;
+    const last = checkpoints.reduce((a, b) => (b.epoch > a.epoch ? b : a));
+    const common = { dataset: 'mnist', model: 'mlp', epochs: 1, batchSize: 64, seed: 5 };
+    const hardened = await cluster.call('POST', '/runs', {
+      ...common,
+      kind: 'adversarial-training',
+      attack: { name: 'fgsm', epsilon: 0.1 },
+      fromCheckpoint: last.id,
+    });
+    expect(hardened.status).toBe(201);
+    hardenedId = hardened.body.id;
+    expect((await cluster.runEnded(hardenedId, 120_000, 300)).status).toBe('succeeded');
+    const teacher = ((await cluster.call('GET', `/runs/${hardenedId}/checkpoints`)).body.items as Array<{ id: string }>)[0];
+    const distilled = await cluster.call('POST', '/runs', { ...common, kind: 'distillation', temperature: 20, teacherCheckpoint: teacher.id });
+    expect(distilled.status).toBe(201);
+    distilledId = distilled.body.id;
+    expect((await cluster.runEnded(distilledId, 120_000, 300)).status).toBe('succeeded');
+
+    await page.goto(`${cluster.base}/ui/#/runs/${distilledId}`);
+    await page.waitForSelector(`#lineage [data-lineage-run="${runId}"]`);
+    expect(await page.$$eval('#lineage [data-lineage-run]', (nodes) => nodes.map((n) => n.getAttribute('data-lineage-run')))).toEqual([
+      runId,
+      hardenedId,
+      distilledId,
+    ]);
+    const texts = await page.$$eval('#lineage [data-lineage-run]', (nodes) => nodes.map((n) => n.textContent));
+    expect(texts[1]).toContain('adversarial training (fgsm, ε = 0.1)');
+    expect(texts[2]).toContain('distillation at T = 20');
+    // The base model's node carries its evaluation's worst case at the largest ε.
+    const worst = (await cluster.call('GET', `/evaluations/${evaluationId}`)).body.curve.at(-1);
+    expect(await page.textContent(`#lineage [data-lineage-robustness="${runId}"]`)).toBe(
+      `ε ${worst.epsilon}: robust ${(worst.robustAccuracy.suite * 100).toFixed(1)}% · clean ${(worst.cleanAccuracy * 100).toFixed(1)}%`,
+    );
+    expect(await page.textContent(`#lineage [data-lineage-robustness="${hardenedId}"]`)).toBe('not evaluated yet');
+
+    // From the base, the hardened run hangs off it as a child.
+    await page.goto(`${cluster.base}/ui/#/runs/${runId}`);
+    await page.waitForSelector(`#lineage [data-lineage-run="${hardenedId}"]`);
+    await page.screenshot({ path: join(SCREENSHOTS, 'run.png'), fullPage: false });
+  });
+
+  let detectorEvaluationId: string;
+
+  it('evaluates with a detector through the form, shows detection rates and asks the deployed stack about an example', async () => {
+    await page.goto(`${cluster.base}/ui/#/submit/evaluation?runId=${runId}`);
+    await page.waitForSelector('#evaluation-form');
+    await page.fill('#evaluation-form-epsilons', '0.2');
+    await page.fill('#evaluation-form-examples', '30');
+    await page.fill('#evaluation-form-extra', '{"detectors":[{"kind":"confidence"}],"validationExamples":5}');
+    await page.click('#evaluation-form-submit');
+    // The API's message about the too-small validation set, shown on the form.
+    await page.waitForSelector('#evaluation-form-errors:has-text("validationExamples")');
+    await page.fill('#evaluation-form-extra', '{"detectors":[{"kind":"confidence"}],"validationExamples":100}');
+    await page.click('#evaluation-form-submit');
+    await page.waitForURL(/#\/evaluations\/[0-9a-f-]{36}$/);
+    detectorEvaluationId = page.url().split('/').pop()!;
+    await page.waitForSelector('#evaluation-headline [data-status="succeeded"]', { timeout: 180_000 });
+    await page.waitForSelector('#detection .detector[data-detector="confidence"]');
+
+    const stored = (await cluster.call('GET', `/evaluations/${detectorEvaluationId}`)).body;
+    const point = stored.detection.detectors[0].points[0];
+    const attacks = await page.$$eval('#detection .detection-table tbody tr', (trs) => trs.map((tr) => tr.getAttribute('data-attack')));
+    expect(attacks).toEqual([...point.outcomes.map((o: { attack: string }) => o.attack), 'worst-case']);
+    expect(attacks).toContain('detector-aware-pgd');
+    const worstCell = await page.textContent('#detection tr[data-attack="worst-case"] td:last-child');
+    expect(worstCell).toBe(`${point.worstCase.stackRobust} / ${point.n} (${((100 * point.worstCase.stackRobust) / point.n).toFixed(1)}%)`);
+
+    // The stack's answer on the page is the API's for the same pixels.
+    const example = stored.examples.find((e: { epsilon: number }) => e.epsilon > 0);
+    await page.click(`#gallery .example[data-example-id="${example.id}"] button:has-text("Ask the stack")`);
+    await page.waitForSelector(`#gallery .stack-answer[data-example-id="${example.id}"] [data-input="adversarial"]`, { timeout: 60_000 });
+    const toInput = (b64: string) => [...Buffer.from(b64, 'base64')].map((v) => v / 255);
+    const answer = await cluster.call('POST', `/evaluations/${detectorEvaluationId}/predict`, {
+      inputs: [toInput(example.clean), toInput(example.adversarial)],
+      detector: 'confidence',
+    });
+    expect(answer.status).toBe(200);
+    const shown = await page.$$eval(`#gallery .stack-answer[data-example-id="${example.id}"] [data-input]`, (rows) =>
+      rows.map((row) => row.getAttribute('data-rejected')),
+    );
+    expect(shown).toEqual(answer.body.predictions.map((p: { rejected: boolean }) => String(p.rejected)));
+    await page.screenshot({ path: join(SCREENSHOTS, 'detection.png'), fullPage: true });
+    if (!answer.body.predictions[1].rejected)
+      expect(await page.textContent(`#gallery .stack-answer[data-example-id="${example.id}"] [data-input="adversarial"]`)).toContain(
+        `class ${answer.body.predictions[1].label}`,
+      );
   });
 
   it('compares the run with its evaluation, and shows the queues as a member may see them', async () => {
@@ -260,6 +354,14 @@ describe('dashboard in Chromium (API + worker processes)', () => {
     await page.click('#compare');
     await page.waitForSelector('#compare-specs');
     expect(await page.$$eval('#compare-specs thead th', (ths) => ths.length)).toBe(3);
+
+    // Two evaluations of one model: their worst cases on one chart, per ε side by side.
+    await page.goto(`${cluster.base}/ui/#/compare?ids=${evaluationId},${detectorEvaluationId}`);
+    await page.waitForSelector('#compare-table');
+    expect((await chartSeries(page, 'compare-curve')).length).toBe(2);
+    const epsilons = await page.$$eval('#compare-table tbody th', (ths) => ths.map((th) => th.textContent));
+    expect(epsilons).toEqual(expect.arrayContaining(['worst case at ε = 0.1', 'worst case at ε = 0.2']));
+    await page.click('a[href="#/runs"]');
 
     await page.click('a[href="#/queues"]');
     await page.waitForSelector('#queues-admin-only');

@@ -1,5 +1,6 @@
 import { api } from './api.js';
 import { lineChart } from './charts.js';
+import { askTheStack, detectionSection } from './detection-view.js';
 import { errorBox, h, pct, progressBar, short, statusBadge, when } from './dom.js';
 import { specTable } from './run-view.js';
 
@@ -83,7 +84,10 @@ function pixels(example, which) {
   return canvas;
 }
 
-function gallery(examples) {
+/** `stack`: the evaluation's id and detector kinds when its stack can be asked about an example (a succeeded evaluation with detectors). */
+function gallery(stored, stack) {
+  // At ε = 0 the "adversarial" image is the clean one: nothing to look at.
+  const examples = stored.filter((e) => e.epsilon > 0);
   if (examples.length === 0) return h('p', { class: 'muted' }, 'No examples stored (galleryPerEpsilon was 0, or the evaluation has not finished).');
   return h(
     'div',
@@ -105,6 +109,7 @@ function gallery(examples) {
           `label ${e.label} · ε = ${e.epsilon} · ${e.attack ? `broken by ${e.attack}` : 'not broken'} · ${e.view}`,
         ),
         h('p', { class: 'muted mono' }, `‖δ‖∞ = ${e.linfNorm.toFixed(4)} · ‖δ‖₂ = ${e.l2Norm.toFixed(3)} · example #${e.exampleIndex}`),
+        stack ? askTheStack(stack.evaluationId, e, stack.detectors) : null,
       ),
     ),
   );
@@ -151,6 +156,7 @@ export async function evaluationView(root, id, { live }) {
   const flags = h('div');
   const examples = h('div');
   const adaptive = h('div');
+  const detection = h('div');
   const spec = evaluation.run.spec;
   root.append(
     h('h1', {}, 'Evaluation ', h('span', { class: 'mono' }, short(id))),
@@ -159,6 +165,7 @@ export async function evaluationView(root, id, { live }) {
     h('div', { class: 'charts' }, chart.element),
     table,
     adaptive,
+    detection,
     h('h2', {}, 'Validity flags'),
     flags,
     h('h2', {}, 'Adversarial gallery'),
@@ -202,8 +209,10 @@ export async function evaluationView(root, id, { live }) {
         curveTable(e.adaptiveCurve, 'adaptive-table'),
       );
     }
+    detection.replaceChildren(...[detectionSection(e.detection)].filter(Boolean));
     flags.replaceChildren(flagList(e.flags));
-    examples.replaceChildren(gallery(e.examples));
+    const detectors = (r.spec.detectors ?? []).map((d) => d.kind);
+    examples.replaceChildren(gallery(e.examples, r.status === 'succeeded' && detectors.length ? { evaluationId: r.id, detectors } : undefined));
   }
   draw(evaluation);
 

@@ -235,10 +235,22 @@ export function specTable(spec) {
   );
 }
 
+/**
+ * A lineage node's headline: the worst case at the largest ε of its newest succeeded evaluation
+ * (n is on the evaluation's page),
+ * so base → hardened → distilled reads as a change in robustness, not only in names.
+ */
+function robustnessLine(evaluations) {
+  const done = (evaluations ?? []).filter((e) => e.status === 'succeeded' && e.points.length);
+  if (!done.length) return evaluations ? 'not evaluated yet' : '';
+  const point = done[done.length - 1].points.at(-1);
+  return `ε ${point.epsilon}: robust ${pct(point.robust)} · clean ${pct(point.clean)}`;
+}
+
 /** base → hardened → distilled, left to right, with the run's direct descendants after it. */
 function lineageGraph(lineage) {
-  const W = 210;
-  const H = 58;
+  const W = 250;
+  const H = 74;
   const GAP = 50;
   const nodes = lineage.chain.map((n, i) => ({ ...n, x: 10 + i * (W + GAP), y: 10, current: n.id === lineage.runId }));
   const last = nodes[nodes.length - 1];
@@ -254,10 +266,12 @@ function lineageGraph(lineage) {
     h(
       'a',
       { svg: true, href: runHref(n), dataset: { lineageRun: n.id } },
+      h('title', { svg: true }, `${n.kind} run ${n.id}: ${n.training}`),
       h('rect', { svg: true, x: n.x, y: n.y, width: W, height: H, rx: 6, class: n.current ? 'current' : undefined }),
-      h('text', { svg: true, x: n.x + 8, y: n.y + 18 }, `${n.kind} · ${short(n.id)} · ${n.status}`),
-      h('text', { svg: true, x: n.x + 8, y: n.y + 34 }, n.training.length > 30 ? `${n.training.slice(0, 29)}…` : n.training),
+      h('text', { svg: true, x: n.x + 8, y: n.y + 18 }, `${short(n.id)} · ${n.status}`),
+      h('text', { svg: true, x: n.x + 8, y: n.y + 34 }, n.training.length > 37 ? `${n.training.slice(0, 36)}…` : n.training),
       h('text', { svg: true, x: n.x + 8, y: n.y + 50 }, n.dataset ? `${n.dataset} · ${n.model}` : ''),
+      h('text', { svg: true, x: n.x + 8, y: n.y + 66, class: 'robustness', dataset: { lineageRobustness: n.id } }, robustnessLine(n.evaluations)),
     );
   nodes.forEach((n, i) => {
     if (i > 0) svg.append(...arrow(nodes[i - 1].x + W, nodes[i - 1].y + H / 2, n.x, n.y + H / 2));
