@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
+import { Client } from 'pg';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { encodeIdx } from '../../libs/data/src';
 import { createTestKeyAt } from '../support/api-keys';
@@ -422,6 +423,33 @@ describe('dashboard in Chromium (API + worker processes)', () => {
     expect(await page.content()).not.toContain('mnist · mlp');
     await page.goto(`${cluster.base}/ui/#/compare?ids=${runId},${otherTenantRun}`);
     await page.waitForSelector('[data-not-found]');
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('pages through more runs than one request returns', async () => {
+    // 250 ended copies of the run, older than everything else, written straight to the table (the worker never sees them).
+    const db = new Client({ connectionString: cluster.env.DATABASE_URL });
+    await db.connect();
+    try {
+      await db.query(
+        `INSERT INTO runs (tenant_id, kind, status, spec, progress, finished_at, created_at)
+         SELECT tenant_id, kind, 'cancelled', spec, 0, now(), created_at - make_interval(days => g)
+         FROM runs, generate_series(1, 250) AS g WHERE id = $1`,
+        [runId],
+      );
+    } finally {
+      await db.end();
+    }
+    const total = (await cluster.call('GET', '/runs?limit=1')).body.total as number;
+    await page.goto(`${cluster.base}/ui/#/runs`);
+    await page.reload();
+    await page.waitForSelector(`#runs-table tr[data-run-id="${runId}"]`);
+    const rows = () => page.$$eval('#runs-table tbody tr[data-run-id]', (trs) => trs.length);
+    expect(await rows()).toBe(200);
+    await page.click('#runs-more');
+    await waitFor('the second page', async () => (await rows()) === total, 10_000, 100);
+    expect(await page.isHidden('#runs-more')).toBe(true);
+    expect(await page.textContent('#runs-table + p')).toContain(`${total} run(s)`);
     expect(pageErrors).toEqual([]);
   });
 });

@@ -9,6 +9,8 @@ import { DATASETS_PATH, apiPaths } from './capabilities.js';
 import { datasetsView } from './datasets-view.js';
 
 const view = document.getElementById('view');
+/** Runs per request of the runs table: the API's largest page. */
+const PAGE_SIZE = 200;
 const live = new Live(document.getElementById('live-state'));
 const signOut = document.getElementById('sign-out');
 let cleanup = () => undefined;
@@ -97,7 +99,8 @@ const COLUMNS = [
 ];
 
 function runsView(root, { live, navigate }) {
-  const state = { sort: 'createdAt', dir: -1, selected: new Set(), runs: [] };
+  // `pages`: how many pages of PAGE_SIZE the table holds; "Show more" adds one, and live refreshes reload them all.
+  const state = { sort: 'createdAt', dir: -1, selected: new Set(), runs: [], pages: 1 };
   const status = h(
     'select',
     { id: 'filter-status' },
@@ -137,7 +140,21 @@ function runsView(root, { live, navigate }) {
       ),
     ),
   );
-  const total = h('p', { class: 'muted' });
+  const total = h('span');
+  const more = h(
+    'button',
+    {
+      type: 'button',
+      class: 'secondary',
+      id: 'runs-more',
+      hidden: true,
+      onclick: () => {
+        state.pages += 1;
+        void load();
+      },
+    },
+    `Show ${PAGE_SIZE} more`,
+  );
   root.append(
     h('h1', {}, 'Runs'),
     h(
@@ -149,7 +166,7 @@ function runsView(root, { live, navigate }) {
       compare,
     ),
     h('table', { id: 'runs-table' }, h('thead', {}, header), tbody),
-    total,
+    h('p', { class: 'muted' }, total, ' ', more),
   );
 
   function draw() {
@@ -217,12 +234,21 @@ function runsView(root, { live, navigate }) {
     loading = true;
     again = false;
     try {
-      const query = new URLSearchParams({ limit: '200' });
-      if (status.value) query.set('status', status.value);
-      if (kind.value) query.set('kind', kind.value);
-      const page = await api('GET', `/runs?${query}`);
-      state.runs = page.items;
-      total.textContent = `${page.total} run(s)${page.total > page.items.length ? `, the newest ${page.items.length} shown` : ''}`;
+      const runs = [];
+      let count = 0;
+      for (let page = 0; page < state.pages; page++) {
+        const query = new URLSearchParams({ limit: String(PAGE_SIZE), offset: String(page * PAGE_SIZE) });
+        if (status.value) query.set('status', status.value);
+        if (kind.value) query.set('kind', kind.value);
+        const answer = await api('GET', `/runs?${query}`);
+        runs.push(...answer.items);
+        count = answer.total;
+        if (runs.length >= count) break;
+      }
+      // A run created between two pages shifts the next page by one: keep the first copy.
+      state.runs = [...new Map(runs.map((r) => [r.id, r])).values()];
+      total.textContent = `${count} run(s)${count > state.runs.length ? `, the newest ${state.runs.length} shown` : ''}`;
+      more.hidden = count <= state.runs.length;
       draw();
     } catch (err) {
       total.replaceChildren(errorBox(err));
@@ -231,8 +257,12 @@ function runsView(root, { live, navigate }) {
       if (again) void load();
     }
   }
-  status.addEventListener('change', load);
-  kind.addEventListener('change', load);
+  const reload = () => {
+    state.pages = 1;
+    void load();
+  };
+  status.addEventListener('change', reload);
+  kind.addEventListener('change', reload);
   text.addEventListener('input', draw);
   void load();
   return live.subscribe(() => void load());
