@@ -181,6 +181,8 @@ describe('dashboard in Chromium (API + worker processes)', () => {
     await page.click(`#runs-table tr[data-run-id="${runId}"] a`);
     await page.waitForSelector('#checkpoints tr[data-checkpoint-id]');
     expect(await page.$$eval('#checkpoints tr[data-checkpoint-id]', (rows) => rows.length)).toBe(EPOCHS);
+    // Metrics and checkpoints load side by side: the chart may be drawn a moment after the table.
+    await waitFor('the accuracy chart', async () => (await chartSeries(page, 'accuracy')).length > 0, 10_000, 100);
     const points = await chartSeries(page, 'accuracy');
     expect(points).toEqual(expect.arrayContaining([['test_clean_accuracy', EPOCHS]]));
     const spec = await page.textContent('#spec');
@@ -348,6 +350,19 @@ describe('dashboard in Chromium (API + worker processes)', () => {
       );
   });
 
+  let cancelledEvaluationId: string;
+
+  it('cancels an evaluation from its page', async () => {
+    const submitted = await cluster.call('POST', '/evaluations', { runId, epsilons: [0.1, 0.2, 0.3], examples: 1024, suite: 'standard' });
+    expect(submitted.status).toBe(201);
+    const id = submitted.body.id as string;
+    cancelledEvaluationId = id;
+    await page.goto(`${cluster.base}/ui/#/evaluations/${id}`);
+    await page.click('#evaluation-cancel');
+    await page.waitForSelector('#evaluation-headline [data-status="cancelled"]', { timeout: 60_000 });
+    expect((await cluster.call('GET', `/runs/${id}`)).body.status).toBe('cancelled');
+  });
+
   it('compares the run with its evaluation, and shows the queues as a member may see them', async () => {
     await page.click('a[href="#/runs"]');
     await page.check(`#runs-table tr[data-run-id="${runId}"] input[type=checkbox]`);
@@ -413,7 +428,16 @@ describe('dashboard in Chromium (API + worker processes)', () => {
   it("never shows another tenant's run", async () => {
     await page.click('a[href="#/runs"]');
     await page.waitForSelector(`#runs-table tr[data-run-id="${runId}"]`);
+    // The other tenant's run is cancelled too: the filter shows this tenant's cancelled evaluation alone.
     await page.selectOption('#filter-status', 'cancelled');
+    await waitFor(
+      'the cancelled filter',
+      async () =>
+        (await page.$$eval('#runs-table tbody tr[data-run-id]', (trs) => trs.map((tr) => tr.getAttribute('data-run-id')))).join() === cancelledEvaluationId,
+      10_000,
+      100,
+    );
+    await page.selectOption('#filter-status', 'failed');
     await page.waitForSelector('#runs-table td:has-text("No runs match.")');
     await page.selectOption('#filter-status', '');
     await page.waitForSelector(`#runs-table tr[data-run-id="${runId}"]`);

@@ -180,6 +180,7 @@ export async function evaluationView(root, id, { live }) {
       ...[
         h('p', {}, statusBadge(r.status), ' ', progressBar(r.progress, r.id), e.shards ? ` shards ${e.shards.done}/${e.shards.total}` : ''),
         r.error ? h('p', { class: 'error' }, r.error) : null,
+        ENDED.includes(r.status) ? null : cancelButton(r),
         h(
           'p',
           { class: 'muted' },
@@ -214,6 +215,32 @@ export async function evaluationView(root, id, { live }) {
     const detectors = (r.spec.detectors ?? []).map((d) => d.kind);
     examples.replaceChildren(gallery(e.examples, r.status === 'succeeded' && detectors.length ? { evaluationId: r.id, detectors } : undefined));
   }
+  /** Shards that have not started compute nothing once the evaluation is cancelled; the page follows its status. */
+  function cancelButton(r) {
+    const button = h(
+      'button',
+      {
+        type: 'button',
+        class: 'secondary',
+        id: 'evaluation-cancel',
+        disabled: Boolean(r.cancelRequestedAt),
+        onclick: async () => {
+          button.disabled = true;
+          try {
+            await api('POST', `/runs/${r.id}/cancel`);
+            evaluation = await api('GET', `/evaluations/${id}`);
+            draw(evaluation);
+          } catch (err) {
+            headline.append(errorBox(err));
+            button.disabled = false;
+          }
+        },
+      },
+      r.cancelRequestedAt ? 'Cancel requested' : 'Cancel',
+    );
+    return h('p', {}, button);
+  }
+
   draw(evaluation);
 
   let busy = false;
@@ -222,6 +249,32 @@ export async function evaluationView(root, id, { live }) {
     busy = true;
     try {
       evaluation = await api('GET', `/evaluations/${id}`);
+      /** Shards that have not started compute nothing once the evaluation is cancelled; the page follows its status. */
+      function cancelButton(r) {
+        const button = h(
+          'button',
+          {
+            type: 'button',
+            class: 'secondary',
+            id: 'evaluation-cancel',
+            disabled: Boolean(r.cancelRequestedAt),
+            onclick: async () => {
+              button.disabled = true;
+              try {
+                await api('POST', `/runs/${r.id}/cancel`);
+                evaluation = await api('GET', `/evaluations/${id}`);
+                draw(evaluation);
+              } catch (err) {
+                headline.append(errorBox(err));
+                button.disabled = false;
+              }
+            },
+          },
+          r.cancelRequestedAt ? 'Cancel requested' : 'Cancel',
+        );
+        return h('p', {}, button);
+      }
+
       draw(evaluation);
     } catch (err) {
       headline.append(errorBox(err));
