@@ -3,7 +3,7 @@
  * their slice at boot (`loadConfig`), docker-compose.yml is checked against this list by a
  * test, and the README's table is written from it.
  */
-export type AppName = 'api' | 'worker' | 'migrate';
+export type AppName = 'api' | 'worker' | 'migrate' | 'board';
 
 export interface EnvVarSpec {
   readonly name: string;
@@ -15,10 +15,10 @@ export interface EnvVarSpec {
 
 export const ENV_SCHEMA: readonly EnvVarSpec[] = [
   { name: 'DATABASE_URL', apps: ['api', 'worker', 'migrate'], required: true, description: 'Postgres connection URL (postgres://user:pass@host:port/db)' },
-  { name: 'REDIS_URL', apps: ['api', 'worker'], required: true, description: 'Redis connection URL (redis://host:port[/db])' },
+  { name: 'REDIS_URL', apps: ['api', 'worker', 'board'], required: true, description: 'Redis connection URL (redis://host:port[/db])' },
   {
     name: 'QUEUE_PREFIX',
-    apps: ['api', 'worker'],
+    apps: ['api', 'worker', 'board'],
     required: false,
     default: 'bulwark',
     description: 'Redis key prefix for every BullMQ queue (tests use their own)',
@@ -31,6 +31,14 @@ export const ENV_SCHEMA: readonly EnvVarSpec[] = [
     description: 'Interface the HTTP server binds: loopback unless set (docker-compose.yml sets 0.0.0.0 inside the container)',
   },
   { name: 'API_PORT', apps: ['api'], required: false, default: '3000', description: 'HTTP port' },
+  {
+    name: 'BOARD_HOST',
+    apps: ['board'],
+    required: false,
+    default: '127.0.0.1',
+    description: "Interface `npm run board` (bull-board, every tenant's raw jobs, for operators) binds: loopback unless set",
+  },
+  { name: 'BOARD_PORT', apps: ['board'], required: false, default: '3001', description: "`npm run board`'s HTTP port" },
   {
     name: 'BODY_LIMIT_BYTES',
     apps: ['api'],

@@ -1,4 +1,4 @@
-import { ConfigError, loadApiConfig, loadWorkerConfig } from './load-config';
+import { ConfigError, loadApiConfig, loadBoardConfig, loadWorkerConfig } from './load-config';
 
 const base = { DATABASE_URL: 'postgres://u@localhost:5432/db', REDIS_URL: 'redis://localhost:6379' };
 
@@ -74,5 +74,24 @@ describe('loadWorkerConfig', () => {
     expect(loadWorkerConfig({ ...base, CRASH_BUDGET: '0', RECONCILE_INTERVAL_MS: '2000' })).toMatchObject({ crashBudget: 0, reconcileIntervalMs: 2000 });
     expect(() => loadWorkerConfig({ ...base, CRASH_BUDGET: '-1' })).toThrow(/CRASH_BUDGET must be an integer in \[0, 1000\]/);
     expect(() => loadWorkerConfig({ ...base, RECONCILE_INTERVAL_MS: '10' })).toThrow(/RECONCILE_INTERVAL_MS/);
+  });
+});
+
+describe('loadBoardConfig', () => {
+  it('needs Redis but not Postgres, and binds loopback by default', () => {
+    expect(loadBoardConfig({ REDIS_URL: 'redis://localhost:6379' })).toEqual({
+      redisUrl: 'redis://localhost:6379',
+      queuePrefix: 'bulwark',
+      host: '127.0.0.1',
+      port: 3001,
+    });
+  });
+
+  it.each([
+    [{}, /REDIS_URL is required/],
+    [{ REDIS_URL: 'redis://x', BOARD_PORT: '0' }, /BOARD_PORT must be an integer in \[1, 65535\]/],
+    [{ REDIS_URL: 'redis://x', QUEUE_PREFIX: 'a:b' }, /QUEUE_PREFIX/],
+  ])('rejects %p naming the variable', (env, message) => {
+    expect(() => loadBoardConfig(env)).toThrow(message);
   });
 });

@@ -100,17 +100,17 @@ function integer(env: Env, name: string, min: number, max: number): number {
   return n;
 }
 
-function common(env: Env): CommonConfig {
+function queues(env: Env): Pick<CommonConfig, 'redisUrl' | 'queuePrefix'> {
   const queuePrefix = present(env, 'QUEUE_PREFIX');
   // BullMQ joins prefix and queue name with ':'; a ':' inside the prefix would split keys wrongly.
   if (!/^[A-Za-z0-9_.-]+$/.test(queuePrefix)) {
     throw new ConfigError(`QUEUE_PREFIX may hold only letters, digits, '_', '.', '-' (got "${queuePrefix}")`);
   }
-  return {
-    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
-    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
-    queuePrefix,
-  };
+  return { redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']), queuePrefix };
+}
+
+function common(env: Env): CommonConfig {
+  return { databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']), ...queues(env) };
 }
 
 export function loadApiConfig(env: Env = process.env): ApiConfig {
@@ -199,6 +199,18 @@ function workerQueues(env: Env): QueueName[] {
     throw new ConfigError(`WORKER_QUEUES must list one or more of ${QUEUE_NAMES.join(', ')}, comma-separated (got "${value}")`);
   }
   return names as QueueName[];
+}
+
+/** `npm run board`: Redis and the queues' prefix, and where to listen (loopback unless BOARD_HOST says otherwise). */
+export interface BoardConfig {
+  redisUrl: string;
+  queuePrefix: string;
+  host: string;
+  port: number;
+}
+
+export function loadBoardConfig(env: Env = process.env): BoardConfig {
+  return { ...queues(env), host: present(env, 'BOARD_HOST'), port: integer(env, 'BOARD_PORT', 1, 65535) };
 }
 
 export function loadMigrateConfig(env: Env = process.env): Pick<CommonConfig, 'databaseUrl'> {

@@ -46,6 +46,8 @@ export const GPU_QUEUES = {
 export type GpuQueueName = (typeof GPU_QUEUES)[QueueName];
 /** Every queue a run's job can be on. */
 export type RunQueueName = QueueName | GpuQueueName;
+/** The plain queues, then their GPU twins. */
+export const RUN_QUEUE_NAMES: readonly RunQueueName[] = [...QUEUE_NAMES, ...QUEUE_NAMES.map((name) => GPU_QUEUES[name])];
 
 export const DATASET_NAMES = ['mnist', 'fashion-mnist', 'cifar10'] as const;
 export const datasetNameSchema = z.enum(DATASET_NAMES);

@@ -4,14 +4,11 @@ import { once } from 'node:events';
 import { Redis } from 'ioredis';
 import type { ApiConfig } from '@bulwark/config';
 import { failFastRedisOptions, liveWorkers } from '@bulwark/queue';
-import { GPU_QUEUES, QUEUE_NAMES } from '@bulwark/spec';
+import { RUN_QUEUE_NAMES } from '@bulwark/spec';
 import { API_CONFIG } from '../common/api-config';
 import { StoreUnavailableError, withinStoreTimeout } from '../common/store-unavailable';
 import { type JobCounts, toQueuesResponse } from './queues.mapper';
 import type { QueuesResponse } from './queues.response';
-
-/** Every queue a job can be on: the plain ones, then their GPU twins. */
-const ALL_QUEUES: readonly string[] = [...QUEUE_NAMES, ...QUEUE_NAMES.map((name) => GPU_QUEUES[name])];
 
 /**
  * Counts of BullMQ's queues and the workers' announcements, for the dashboard's queue view. One
@@ -41,7 +38,7 @@ export class QueuesService implements OnModuleDestroy {
 
   private async read(): Promise<QueuesResponse> {
     const client = await this.connected();
-    this.queues ??= ALL_QUEUES.map((name) => new Queue(name, { connection: client, prefix: this.config.queuePrefix }));
+    this.queues ??= RUN_QUEUE_NAMES.map((name) => new Queue(name, { connection: client, prefix: this.config.queuePrefix }));
     const queues = this.queues;
     const [workers, counts] = await Promise.all([
       liveWorkers(client, this.config.queuePrefix),
