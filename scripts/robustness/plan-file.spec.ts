@@ -153,7 +153,7 @@ describe('a plan file of your own', () => {
       }),
     );
     expect(message.split('\n')).toEqual([
-      'my-plan.json: ',
+      'my-plan.json: 2 problems',
       '  trainings[0] ("plain"): body is required (the POST /runs body: kind, model, epochs …)',
       '  evaluations[1] ("eval-hardened"): epsilons must be a non-empty array of numbers',
     ]);

@@ -87,7 +87,7 @@ export function parsePlan(text: string, file: string): PlanEntries {
     return evaluation ? [evaluation] : [];
   });
   for (const id of parentCycle(trainings)) problems.push(`trainings: ${quoted(id)} builds on itself through its parents`);
-  if (problems.length) throw new PlanFileError(`${file}: ${problems.length === 1 ? problems[0] : `\n  ${problems.join('\n  ')}`}`);
+  if (problems.length) throw new PlanFileError(`${file}: ${problems.length === 1 ? problems[0] : `${problems.length} problems\n  ${problems.join('\n  ')}`}`);
   return { trainings, evaluations };
 }
 

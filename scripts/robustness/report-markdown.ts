@@ -216,6 +216,8 @@ function sampleLine(rows: ReportRow[]): string {
 /** docs/robustness.md (or a user's plan's robustness.md): generated, never edited by hand. */
 export function reportMarkdown(context: ReportContext): string {
   const { rows, trainings, userPlan } = context;
+  // A user's plan may lighten PGD (extra.params); the built-in plan runs the default 20 steps.
+  const pgd = userPlan ? 'PGD' : 'PGD-20';
   const out: string[] = ['# Robustness report', '', ...(userPlan ? userPlanIntro(context, userPlan) : builtInIntro(context))];
   for (const { ref: dataset, title, details } of context.datasets) {
     const tableRows = rows.filter((r) => r.dataset === dataset && !r.curveOnly);
@@ -225,7 +227,7 @@ export function reportMarkdown(context: ReportContext): string {
     if (!tableRows.length) continue;
     out.push(`## ${title}`, '');
     if (userPlan) out.push(...(details ? [details, ''] : []), sampleLine(tableRows), '');
-    out.push(...resultTable(results, userPlan ? 'PGD' : 'PGD-20'), '');
+    out.push(...resultTable(results, pgd), '');
     if (seeded.length) {
       const defenses = [...new Set(seeded.map((g) => g.defense))].join(' and ');
       const seeds = [...new Set(seeded.flatMap((g) => g.seeds.filter((x) => x !== 0)))].join(' and ');
@@ -256,7 +258,16 @@ export function reportMarkdown(context: ReportContext): string {
       );
     }
     const figure = context.figures.find((f) => f.dataset === dataset);
-    if (figure) out.push(`![Accuracy against ε on ${title}](${figure.file})`, '', figureCaption(rows.filter((r) => r.dataset === dataset)), '');
+    if (figure)
+      out.push(
+        `![Accuracy against ε on ${title}](${figure.file})`,
+        '',
+        figureCaption(
+          rows.filter((r) => r.dataset === dataset),
+          pgd,
+        ),
+        '',
+      );
   }
   if (context.evaluationOptions.length) {
     out.push(
@@ -268,7 +279,7 @@ export function reportMarkdown(context: ReportContext): string {
       '',
     );
   }
-  out.push('## Attack names', '', ...Object.entries(ATTACK_NOTES).map(([name, note]) => `- \`${name}\`: ${note}.`), '');
+  out.push('## Attack names', '', ...attackNotes(rows, userPlan).map(([name, note]) => `- \`${name}\`: ${note}.`), '');
   out.push(
     '## Runs',
     '',
@@ -305,14 +316,28 @@ function userPlanReproduce(userPlan: UserPlanContext): string[] {
   ];
 }
 
+/**
+ * Every attack name for the built-in plan; for a user's, the names its rows use, the standard
+ * suite's without the default settings an evaluation's options may have changed.
+ */
+function attackNotes(rows: ReportRow[], userPlan: UserPlanContext | undefined): Array<[string, string]> {
+  if (!userPlan) return Object.entries(ATTACK_NOTES);
+  const used = new Set(rows.map((r) => r.attack));
+  return Object.entries(ATTACK_NOTES)
+    .filter(([name]) => used.has(name))
+    .map(([name, note]): [string, string] =>
+      name === 'standard' ? [name, 'the standard suite on the model itself: per example, the worst of FGSM, PGD, APGD-CE, APGD-T and Square'] : [name, note],
+    );
+}
+
 /** Says on how many examples the figure's points were measured (the curve-only ε use fewer than the table). */
-function figureCaption(rows: ReportRow[]): string {
+function figureCaption(rows: ReportRow[], pgd: string): string {
   const sizes = (curveOnly: boolean) => [...new Set(rows.filter((r) => !!r.curveOnly === curveOnly).map((r) => r.n))].sort((a, b) => a - b).join(' / ');
   const table = sizes(false);
   const extra = sizes(true);
   const epsilons = [...new Set(rows.filter((r) => r.curveOnly).map((r) => r.epsilon))].sort((a, b) => a - b).join(', ');
   return extra === '' || extra === table
-    ? `Every point: the same seeded n = ${table} test examples. Naive views dashed, as PGD-20 alone sees them.`
+    ? `Every point: the same seeded n = ${table} test examples. Naive views dashed, as ${pgd} alone sees them.`
     : `The table's ε: n = ${table} seeded test examples; the extra points (ε = ${epsilons}): the first n = ${extra} of the same seeded draw. ` +
-        'Naive views dashed, as PGD-20 alone sees them.';
+        `Naive views dashed, as ${pgd} alone sees them.`;
 }
