@@ -41,7 +41,7 @@ const count = (n: number) => n.toLocaleString('en-US');
 
 function splitOf({ testSplit }: UploadedDataset): string {
   if (testSplit.kind === 'official') return 'test split uploaded with it';
-  if (testSplit.kind === 'seeded') return `test split held out at upload (${Math.round(100 * (testSplit.testFraction ?? 0))}%, seed ${testSplit.seed ?? 0})`;
+  if (testSplit.kind === 'seeded') return `test split held out at upload: ${Math.round(100 * (testSplit.testFraction ?? 0))}%, seed ${testSplit.seed ?? 0}`;
   return 'test split fixed at upload';
 }
 
