@@ -4,6 +4,7 @@
  * entry's id and fingerprint (plan-fingerprint.ts). Each entry says in one line why it is
  * planned as it is; the measurements that chose it are in its `study` page (docs/experiments).
  */
+import type { DatasetRef } from '@bulwark/spec';
 
 /** The same seeded subset of the test split for every defense compared (architecture page). */
 export const EVALUATION_EXAMPLES = 1000;
@@ -15,15 +16,14 @@ export const EVALUATION_SEED = 0;
  */
 export const CURVE_EXAMPLES = 500;
 
-export type PlanDataset = 'fashion-mnist' | 'mnist';
-
 /** A page of docs/experiments: the history and figures of one recipe study. */
 export type StudyPage = `docs/experiments/${string}.md`;
 
 export interface PlannedTraining {
   /** Unique within the plan; part of the idempotency key. */
   id: string;
-  dataset: PlanDataset;
+  /** A built-in dataset's name or an upload's `upload:<id>`: the report's section its rows go to. */
+  dataset: DatasetRef;
   /** The defense this run's model stands for in the report (absent: a helper, e.g. a teacher). */
   defense?: string;
   /** POST /runs body, except the checkpoint id that comes from `parent`. */
@@ -53,6 +53,8 @@ export interface PlannedEvaluation {
   extra?: Record<string, unknown>;
   /** Only the curve figure uses it (points at other ε than the table's); it runs on CURVE_EXAMPLES. */
   curveOnly?: boolean;
+  /** Test examples it attacks (default: EVALUATION_EXAMPLES, or CURVE_EXAMPLES for a curve-only point); a user's plan may set it. */
+  examples?: number;
   /**
    * Its priority once its source is trained: wave 1 (default) before wave 2, curve-only points
    * last (report-schedule.ts), so the long evaluations of a cheap model (the detectors run every
@@ -320,6 +322,6 @@ export const EVALUATIONS: PlannedEvaluation[] = [
 
 /** The POST /evaluations body of a planned evaluation, given its source run's id. */
 export function evaluationBody(evaluation: PlannedEvaluation, sourceRunId: string): Record<string, unknown> {
-  const examples = evaluation.curveOnly ? CURVE_EXAMPLES : EVALUATION_EXAMPLES;
+  const examples = evaluation.examples ?? (evaluation.curveOnly ? CURVE_EXAMPLES : EVALUATION_EXAMPLES);
   return { runId: sourceRunId, epsilons: evaluation.epsilons, suite: 'standard', examples, seed: EVALUATION_SEED, ...evaluation.extra };
 }

@@ -55,6 +55,15 @@ describe('report:robustness options', () => {
     expect(options(['--store', 'elsewhere.json']).storePath).toBe('elsewhere.json');
   });
 
+  it("takes a plan file of the user's own, whose report goes where --out says", () => {
+    expect(options(['--plan', 'my-plan.json', '--out', 'my-report'])).toMatchObject({
+      planFile: 'my-plan.json',
+      out: 'my-report',
+      storePath: 'my-report/robustness-store.json',
+    });
+    expect(options([]).planFile).toBeUndefined();
+  });
+
   it('answers --help and -h', () => {
     expect(parseReportArgs(['--no-wait', '--help'], {})).toEqual({ kind: 'help' });
     expect(parseReportArgs(['-h'], {})).toEqual({ kind: 'help' });
@@ -69,6 +78,7 @@ describe('report:robustness options', () => {
     [['--evaluation-slots', 'two'], "--evaluation-slots must be a positive integer, got 'two'"],
     [['--retry-failed', '1.5'], "--retry-failed must be a positive integer, got '1.5'"],
     [['--hold', ','], '--hold needs at least one plan id'],
+    [['--plan', 'my-plan.json'], '--plan needs --out DIR'],
   ])('refuses %j, naming the flag', (args, message) => {
     expect(() => parseReportArgs(args, {})).toThrow(UsageError);
     expect(() => parseReportArgs(args, {})).toThrow(message);

@@ -4,13 +4,17 @@ import type { Slots } from './report-schedule';
 
 export const USAGE = `Usage: node dist/scripts/robustness/report.js [options]   (npm run report:robustness -- [options])
 
-Makes sure every run and evaluation of scripts/robustness/plan.ts exists (submitting what is
-missing over the API), waits for them and writes robustness.{json,md} and the curve figures.
-Entries whose fingerprint matches the store are taken from it instead of being measured again.
+Makes sure every run and evaluation of scripts/robustness/plan.ts (or of --plan's file) exists
+(submitting what is missing over the API), waits for them and writes robustness.{json,md} and the
+curve figures. Entries whose fingerprint matches the store are taken from it instead of being
+measured again.
 
 Options:
   --api URL                  the Bulwark API (default: $BULWARK_API, else http://127.0.0.1:3000)
-  --out DIR                  where the report is written (default: docs)
+  --plan FILE                a plan of your own instead of the built-in one: JSON
+                             { "trainings": [...], "evaluations": [...] } (docs/examples/robustness-plan.json);
+                             needs --out
+  --out DIR                  where the report is written (default: docs, the built-in plan's)
   --store FILE               the report store (default: <out>/robustness-store.json)
   --only ID[,ID]             just these evaluations and the runs they need, measured anew;
                              prints their rows and writes nothing
@@ -30,6 +34,8 @@ $BULWARK_API_KEY (report.sh creates one of tenant "default" when it starts the c
 /** What one invocation is asked to do. */
 export interface ReportOptions {
   api: string;
+  /** --plan's file: a user's plan instead of plan.ts; undefined: the built-in plan. */
+  planFile?: string;
   out: string;
   storePath: string;
   /** --only's evaluation ids; undefined: the whole plan. */
@@ -64,6 +70,7 @@ function idList(flag: string, values: string[] | undefined): string[] | undefine
 
 const FLAGS = {
   api: { type: 'string' },
+  plan: { type: 'string' },
   out: { type: 'string' },
   store: { type: 'string' },
   only: { type: 'string', multiple: true },
@@ -89,11 +96,14 @@ function flagValues(args: string[]) {
 export function parseReportArgs(args: string[], env: Record<string, string | undefined>): ParsedCommand {
   const values = flagValues(args);
   if (values.help) return { kind: 'help' };
+  // docs/ holds the built-in plan's report and store: a plan of one's own must not overwrite them.
+  if (values.plan !== undefined && values.out === undefined) throw new UsageError('--plan needs --out DIR (the report of your own plan never goes to docs/)');
   const out = values.out ?? 'docs';
   return {
     kind: 'report',
     options: {
       api: values.api ?? env.BULWARK_API ?? 'http://127.0.0.1:3000',
+      ...(values.plan !== undefined && { planFile: values.plan }),
       out,
       storePath: values.store ?? join(out, 'robustness-store.json'),
       only: idList('only', values.only),

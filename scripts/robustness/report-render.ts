@@ -1,5 +1,6 @@
 import { curveSeries, curveSvg } from './curve-figure';
-import { reportMarkdown } from './report-markdown';
+import { BUILT_IN_PLAN_DATASETS, figureFileOf } from './report-datasets';
+import { reportMarkdown, UserPlanContext } from './report-markdown';
 import type { ReportRow, StoredEvaluation, StoredTraining } from './report-rows';
 import { checkTargets } from './report-targets';
 
@@ -12,6 +13,8 @@ export interface RenderInput {
   evaluations: StoredEvaluation[];
   /** Planned entries that have not succeeded (yet), with their status (report-schedule.ts, pendingEntries). */
   pending: string[];
+  /** A user's plan (--plan); absent: the built-in plan, with issue 5's targets. */
+  userPlan?: UserPlanContext;
 }
 
 /** A file of the report: its name in the output folder and its content. */
@@ -20,16 +23,17 @@ export interface RenderedFile {
   content: string;
 }
 
-const FIGURE_DATASETS = ['fashion-mnist', 'mnist'];
-
 /** Every file of the report, from the rows and their records alone: the curve figures, robustness.json and robustness.md. */
 export function renderReport(input: RenderInput): RenderedFile[] {
-  const { rows, trainings, evaluations } = input;
-  const figures = FIGURE_DATASETS.flatMap((dataset) => {
-    const series = curveSeries(rows, dataset);
+  const { rows, trainings, evaluations, userPlan } = input;
+  const datasets = userPlan?.datasets ?? BUILT_IN_PLAN_DATASETS;
+  const figures = datasets.flatMap(({ ref, title }) => {
+    const series = curveSeries(rows, ref);
     if (!series.length) return [];
-    const name = `robustness-curve-${dataset}.svg`;
-    return [{ dataset, name, content: curveSvg(series, `${dataset}, cnn-small: accuracy under the standard suite`) }];
+    const models = [...new Set(rows.filter((r) => r.dataset === ref).map((r) => r.model))].join(', ');
+    // The built-in plan's figures name the dataset as runs do; a user's by its section's title (an upload's own name).
+    const label = userPlan ? title : ref;
+    return [{ dataset: ref, name: figureFileOf(ref), content: curveSvg(series, `${label}, ${models}: accuracy under the standard suite`) }];
   });
   const backends = [
     ...new Set(trainings.flatMap(({ run: { backend } }) => (backend ? [`${backend.name} (${backend.threads} thread(s), tfjs ${backend.tfjsVersion})`] : []))),
@@ -38,7 +42,8 @@ export function renderReport(input: RenderInput): RenderedFile[] {
     generatedAt: input.generatedAt,
     rows,
     trainings,
-    targets: checkTargets(rows),
+    datasets,
+    ...(userPlan ? { userPlan } : { targets: checkTargets(rows) }),
     figures: figures.map(({ dataset, name }) => ({ dataset, file: name })),
     pending: input.pending,
     backend: backends.join('; ') || 'unknown',

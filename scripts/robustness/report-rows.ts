@@ -85,8 +85,16 @@ export const ATTACK_NOTES: Record<string, string> = {
   'standard+detector-aware': "the stack's worst case per example over every attack above and the detector-aware one",
 };
 
-export function reportCommand(evaluationId: string): string {
-  return `npm run report:robustness -- --only ${evaluationId}`;
+/** A user's plan file and report folder, which the commands that repeat a row must name. */
+export interface PlanFileLocation {
+  planFile: string;
+  out: string;
+}
+
+/** The command that measures one evaluation of the plan again (the built-in plan's, or a user's file's). */
+export function reportCommand(evaluationId: string, location?: PlanFileLocation): string {
+  const plan = location ? `--plan ${location.planFile} --out ${location.out} ` : '';
+  return `npm run report:robustness -- ${plan}--only ${evaluationId}`;
 }
 
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
@@ -170,10 +178,10 @@ interface DetectorResult {
 }
 
 /**
- * The report's rows from stored runs and evaluations, in plan order. Only succeeded
- * evaluations of succeeded runs count; nothing here is typed in by hand.
+ * The report's rows from stored runs and evaluations, in plan order (`location`: a user's plan
+ * file's). Only succeeded evaluations of succeeded runs count; nothing here is typed in by hand.
  */
-export function buildRows(trainings: StoredTraining[], evaluations: StoredEvaluation[]): ReportRow[] {
+export function buildRows(trainings: StoredTraining[], evaluations: StoredEvaluation[], location?: PlanFileLocation): ReportRow[] {
   const trainingById = new Map(trainings.map((t) => [t.plan.id, t]));
   const rows: ReportRow[] = [];
   for (const evaluation of evaluations) {
@@ -188,7 +196,7 @@ export function buildRows(trainings: StoredTraining[], evaluations: StoredEvalua
       trainSeconds: trainSecondsOf(source),
       trainWallSeconds: trainWallSecondsOf(source),
       seed: Number(source.run.spec.seed),
-      command: reportCommand(evaluation.plan.id),
+      command: reportCommand(evaluation.plan.id, location),
       runId: source.run.id,
       evaluationId: evaluation.run.id,
       evaluationSeed: Number(evaluation.run.spec.seed),

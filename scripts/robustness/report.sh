@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # npm run report:robustness [-- --only <evaluation> | --no-wait | --help …]: regenerates
 # docs/robustness.{md,json} and the curve figures from stored runs, submitting (and waiting for)
-# the ones that are missing.
+# the ones that are missing. With --plan FILE --out DIR, the same for a plan of your own.
 # On a fresh machine that is hours of CPU training (the runs resume if interrupted). With
 # BULWARK_API set it talks to that running cluster; otherwise it starts an API and a worker
 # (two jobs at a time per queue) against the local Postgres and Redis. Its calls send BULWARK_API_KEY;

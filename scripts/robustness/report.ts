@@ -1,15 +1,19 @@
 /**
  * `npm run report:robustness` (report.sh runs it with --api): makes sure every run and evaluation
- * of the plan exists, waits for them and writes docs/robustness.{json,md} and the curve figures
- * from what is stored. `--help` lists the options (report-options.ts).
+ * of the plan (plan.ts, or a user's --plan file) exists, waits for them and writes
+ * robustness.{json,md} and the curve figures from what is stored, into docs/ or --out. `--help`
+ * lists the options (report-options.ts).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { apiClient } from '../lib/api-client';
 import { EVALUATIONS, TRAININGS } from './plan';
+import { loadPlanFile, PlanFileError } from './plan-file';
 import { planFingerprints } from './plan-fingerprint';
+import { describeDatasets, planDatasets } from './report-datasets';
 import { fetchStored, inProgressTrainings } from './report-fetch';
 import { ParsedCommand, parseReportArgs, ReportOptions, USAGE, UsageError } from './report-options';
+import type { UserPlanContext } from './report-markdown';
 import { renderReport } from './report-render';
 import { buildRows } from './report-rows';
 import { checkHeld, heldBackBy, pendingEntries, PlanEntries, selectEntries, trainingsFor } from './report-schedule';
@@ -20,12 +24,20 @@ import { ensureRuns } from './report-submission';
 /** How often a waiting invocation asks the API about the jobs it follows. */
 const POLL_MS = 15_000;
 
-async function report(options: ReportOptions): Promise<void> {
-  const plan: PlanEntries = { trainings: TRAININGS, evaluations: EVALUATIONS };
+async function report(options: ReportOptions, plan: PlanEntries): Promise<void> {
   checkHeld(plan, options.hold);
   const requested = selectEntries(plan, options.only);
+  const api = apiClient(options.api);
+  // A user's plan: its uploads are looked up before anything is submitted (one the caller cannot see fails here).
+  const location = options.planFile === undefined ? undefined : { planFile: options.planFile, out: options.out };
+  const userPlan: UserPlanContext | undefined = location && {
+    ...location,
+    storeLink: relative(options.out, options.storePath),
+    datasets: await describeDatasets(api, planDatasets(plan)),
+    evaluationIds: plan.evaluations.map((e) => e.id),
+  };
   const session: ReportSession = {
-    api: apiClient(options.api),
+    api,
     apiBase: options.api,
     plan,
     fingerprints: planFingerprints(plan.trainings, plan.evaluations),
@@ -52,14 +64,21 @@ async function report(options: ReportOptions): Promise<void> {
     pollMs: POLL_MS,
   });
   const stored = mergeStored(plan, carried, await fetchStored(session, entries, runs));
-  const rows = buildRows(stored.trainings, stored.evaluations);
+  const rows = buildRows(stored.trainings, stored.evaluations, location);
   if (options.only) {
     session.log(JSON.stringify(rows, null, 2));
     return;
   }
 
   const pending = pendingEntries(plan, entries, { runs, refused, heldBack });
-  const files = renderReport({ generatedAt: new Date().toISOString(), rows, trainings: stored.trainings, evaluations: stored.evaluations, pending });
+  const files = renderReport({
+    generatedAt: new Date().toISOString(),
+    rows,
+    trainings: stored.trainings,
+    evaluations: stored.evaluations,
+    pending,
+    ...(userPlan && { userPlan }),
+  });
   await mkdir(options.out, { recursive: true });
   for (const file of files) await writeFile(join(options.out, file.name), file.content);
   const inProgress = [
@@ -101,7 +120,17 @@ async function main(args: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  await report(command.options);
+  let plan: PlanEntries = { trainings: TRAININGS, evaluations: EVALUATIONS };
+  if (command.options.planFile !== undefined) {
+    try {
+      plan = await loadPlanFile(command.options.planFile);
+    } catch (error) {
+      if (!(error instanceof PlanFileError)) throw error;
+      console.error(`report:robustness: ${error.message}`);
+      return 2;
+    }
+  }
+  await report(command.options, plan);
   return 0;
 }
 
