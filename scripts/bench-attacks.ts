@@ -55,7 +55,7 @@ async function main(): Promise<void> {
     Uint32Array.from({ length: BATCH }, (_, i) => i),
   );
 
-  const attacks: Array<[string, () => AttackResult & { queries?: Int32Array }]> = [
+  const attacks: Array<[string, () => Promise<AttackResult & { queries?: Int32Array }>]> = [
     ['FGSM', () => fgsm({ model: logits, inputs: x, labels: y, epsilon: EPSILON })],
     ['PGD-20', () => pgd({ model: logits, inputs: x, labels: y, epsilon: EPSILON, steps: 20, stepSize: (2.5 * EPSILON) / 20, seed: 1 })],
     ['APGD-CE-100', () => apgd({ model: logits, inputs: x, labels: y, epsilon: EPSILON, loss: 'ce', steps: 100, seed: 1 })],
@@ -69,7 +69,7 @@ async function main(): Promise<void> {
     let last: (AttackResult & { queries?: Int32Array }) | undefined;
     for (let r = 0; r < repeats; r += 1) {
       const started = performance.now();
-      const result = run();
+      const result = await run();
       await result.adversarial.data();
       best = Math.min(best, (performance.now() - started) / 1000);
       last?.adversarial.dispose();

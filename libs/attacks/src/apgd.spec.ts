@@ -26,10 +26,10 @@ describe('apgd', () => {
     expect(apgdCheckpoints(1000)).toEqual(paper(1000));
   });
 
-  it('on a 2-class linear model reaches the analytic L∞ optimum x − ε·sign(w_y − w_other), exactly where it is not adversarial', () => {
+  it('on a 2-class linear model reaches the analytic L∞ optimum x − ε·sign(w_y − w_other), exactly where it is not adversarial', async () => {
     const epsilon = 0.05;
     const problem = linearProblem({ features: 12, classes: 2, examples: 40, epsilon, seed: 3 });
-    const result = apgd({ model: problem.model, inputs: problem.inputs, labels: problem.labels, epsilon, steps: 20 });
+    const result = await apgd({ model: problem.model, inputs: problem.inputs, labels: problem.labels, epsilon, steps: 20 });
 
     const adversarial = result.adversarial.arraySync() as number[][];
     let checkedOptimum = 0;
@@ -51,10 +51,10 @@ describe('apgd', () => {
     problem.dispose();
   });
 
-  it('on a 2-class linear model reaches the analytic L2 optimum x − ε·d/‖d‖₂', () => {
+  it('on a 2-class linear model reaches the analytic L2 optimum x − ε·d/‖d‖₂', async () => {
     const epsilon = 0.1;
     const problem = linearProblem({ features: 6, classes: 2, examples: 30, epsilon, seed: 5 });
-    const result = apgd({ model: problem.model, inputs: problem.inputs, labels: problem.labels, epsilon, norm: 'l2', steps: 30 });
+    const result = await apgd({ model: problem.model, inputs: problem.inputs, labels: problem.labels, epsilon, norm: 'l2', steps: 30 });
 
     const adversarial = result.adversarial.arraySync() as number[][];
     let checkedOptimum = 0;
@@ -72,7 +72,7 @@ describe('apgd', () => {
       }
     });
     expect(checkedOptimum).toBeGreaterThan(5);
-    expect(verifyPerturbation({ inputs: problem.inputs, adversarial: result.adversarial, epsilon, norm: 'l2' })).toEqual(new Array(30).fill(true));
+    expect(await verifyPerturbation({ inputs: problem.inputs, adversarial: result.adversarial, epsilon, norm: 'l2' })).toEqual(new Array(30).fill(true));
     result.adversarial.dispose();
     problem.dispose();
   });
@@ -80,10 +80,10 @@ describe('apgd', () => {
   it.each([
     ['dlr', {}],
     ['dlr', { targetClasses: 3 }],
-  ] as const)('on a 5-class linear model with loss %s %j succeeds exactly where an L∞ adversarial example exists', (loss, extra) => {
+  ] as const)('on a 5-class linear model with loss %s %j succeeds exactly where an L∞ adversarial example exists', async (loss, extra) => {
     const epsilon = 0.04;
     const problem = linearProblem({ features: 10, classes: 5, examples: 40, epsilon, seed: 8 });
-    const result = apgd({ model: problem.model, inputs: problem.inputs, labels: problem.labels, epsilon, steps: 40, loss, ...extra });
+    const result = await apgd({ model: problem.model, inputs: problem.inputs, labels: problem.labels, epsilon, steps: 40, loss, ...extra });
 
     let decided = 0;
     problem.rows.forEach((row, i) => {
@@ -99,12 +99,12 @@ describe('apgd', () => {
     problem.dispose();
   });
 
-  it('with cross-entropy on a 5-class linear model never claims an impossible success and finds most possible ones', () => {
+  it('with cross-entropy on a 5-class linear model never claims an impossible success and finds most possible ones', async () => {
     // CE is convex in δ here, so its ascent ends at some vertex of the L∞ box, not always one
     // where a single class overtakes the label: why AutoAttack follows APGD-CE with DLR stages.
     const epsilon = 0.04;
     const problem = linearProblem({ features: 10, classes: 5, examples: 40, epsilon, seed: 8 });
-    const result = apgd({ model: problem.model, inputs: problem.inputs, labels: problem.labels, epsilon, steps: 40, loss: 'ce' });
+    const result = await apgd({ model: problem.model, inputs: problem.inputs, labels: problem.labels, epsilon, steps: 40, loss: 'ce' });
 
     const margins = problem.rows.map((row, i) => worstMargin(problem.weights, row, problem.labelValues[i], epsilon, 'linf', problem.bias).margin);
     expect(result.success.filter((s, i) => s && margins[i] >= 0)).toEqual([]);
@@ -114,14 +114,14 @@ describe('apgd', () => {
     problem.dispose();
   });
 
-  it('with explicit targets counts a success only where the target is predicted', () => {
+  it('with explicit targets counts a success only where the target is predicted', async () => {
     const epsilon = 0.1;
     const problem = linearProblem({ features: 10, classes: 5, examples: 20, epsilon, seed: 9 });
     const targets = tf.tensor1d(
       problem.labelValues.map((y) => (y + 1) % 5),
       'int32',
     );
-    const result = apgd({ model: problem.model, inputs: problem.inputs, labels: problem.labels, targets, epsilon, steps: 20, loss: 'ce' });
+    const result = await apgd({ model: problem.model, inputs: problem.inputs, labels: problem.labels, targets, epsilon, steps: 20, loss: 'ce' });
     const predicted = predictLabels({ model: problem.model, inputs: result.adversarial });
 
     const hitTarget = Array.from(tf.tidy(() => tf.equal(predicted, targets)).dataSync(), (v) => v === 1);
@@ -131,27 +131,27 @@ describe('apgd', () => {
     problem.dispose();
   });
 
-  it('is deterministic for a seed, leaks no tensors and keeps every example inside the threat model', () => {
+  it('is deterministic for a seed, leaks no tensors and keeps every example inside the threat model', async () => {
     const epsilon = 0.08;
     const problem = linearProblem({ features: 10, classes: 5, examples: 16, epsilon, seed: 10 });
     const run = (seed: number) =>
       apgd({ model: problem.model, inputs: problem.inputs, labels: problem.labels, epsilon, steps: 10, restarts: 2, loss: 'dlr', seed });
     const before = tf.memory().numTensors;
 
-    const first = run(7);
+    const first = await run(7);
     expect(tf.memory().numTensors).toBe(before + 1);
-    const second = run(7);
+    const second = await run(7);
 
     expect(Array.from(second.adversarial.dataSync())).toEqual(Array.from(first.adversarial.dataSync()));
     expect(second.success).toEqual(first.success);
     expect(Math.max(...first.linfNorms)).toBeLessThanOrEqual(epsilon + 1e-5);
-    expect(verifyPerturbation({ inputs: problem.inputs, adversarial: first.adversarial, epsilon, norm: 'linf' })).toEqual(new Array(16).fill(true));
+    expect(await verifyPerturbation({ inputs: problem.inputs, adversarial: first.adversarial, epsilon, norm: 'linf' })).toEqual(new Array(16).fill(true));
     tf.dispose([first.adversarial, second.adversarial]);
     expect(tf.memory().numTensors).toBe(before);
     problem.dispose();
   });
 
-  it('leaves examples that are misclassified to begin with untouched, and counts them as successes', () => {
+  it('leaves examples that are misclassified to begin with untouched, and counts them as successes', async () => {
     const { model, dispose } = linearModel([
       [1, 0, 0],
       [0, 1, 0],
@@ -162,7 +162,7 @@ describe('apgd', () => {
       [0.1, 0.9, 0.1],
     ]);
     const labels = tf.tensor1d([0, 0], 'int32');
-    const result = apgd({ model, inputs, labels, epsilon: 0.05, steps: 5, loss: 'dlr' });
+    const result = await apgd({ model, inputs, labels, epsilon: 0.05, steps: 5, loss: 'dlr' });
 
     expect(result.success).toEqual([false, true]);
     expect(Array.from(result.adversarial.dataSync()).slice(3)).toEqual(Array.from(inputs.dataSync()).slice(3));
@@ -170,16 +170,16 @@ describe('apgd', () => {
     dispose();
   });
 
-  it('rejects settings the losses cannot support', () => {
+  it('rejects settings the losses cannot support', async () => {
     const { model, dispose } = linearModel([
       [1, 0],
       [0, 1],
     ]);
     const inputs = tf.tensor2d([[0.6, 0.4]]);
     const labels = tf.tensor1d([0], 'int32');
-    expect(() => apgd({ model, inputs, labels, epsilon: 0.1, loss: 'dlr' })).toThrow(/at least 3 classes/);
-    expect(() => apgd({ model, inputs, labels, epsilon: 0.1, targetClasses: 2 })).toThrow(/targetClasses/);
-    expect(() => apgd({ model, inputs, labels, epsilon: 0.1, steps: 0 })).toThrow(/steps/);
+    await expect(apgd({ model, inputs, labels, epsilon: 0.1, loss: 'dlr' })).rejects.toThrow(/at least 3 classes/);
+    await expect(apgd({ model, inputs, labels, epsilon: 0.1, targetClasses: 2 })).rejects.toThrow(/targetClasses/);
+    await expect(apgd({ model, inputs, labels, epsilon: 0.1, steps: 0 })).rejects.toThrow(/steps/);
     tf.dispose([inputs, labels]);
     dispose();
   });

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { assertClasses, crossEntropyObjective, dlrObjective, dlrTargetedObjective, lossAndGradient, type LogitsObjective } from './attack-losses';
 import type { AttackResult, PerturbationNorm } from './attack-result';
-import { assertSteps, finishAttack, hits, readAndDispose } from './finish-attack';
+import { assertSteps, finishAttack, hits } from './finish-attack';
 import { assertLabelsMatch, type LogitsModel } from './logits-model';
 import {
   ascentDirection,
@@ -14,6 +14,7 @@ import {
   replaceState,
   selectExamples,
 } from './perturbation-ops';
+import { readAllAndDispose, readAndDispose } from './read-tensors';
 import { createSeededRandom } from './seeded-random';
 import { assertEpsilon, assertNorm } from './verify-perturbation';
 
@@ -78,7 +79,7 @@ export function apgdCheckpoints(steps: number): number[] {
  * step from x_0 (the paper's definition). Per example the result is the last misclassified
  * iterate if any, else the highest-loss point.
  */
-export function apgd(options: ApgdOptions): AttackResult {
+export async function apgd(options: ApgdOptions): Promise<AttackResult> {
   const { model, inputs, labels, epsilon, norm = 'linf', steps = 100, restarts = 1, loss = 'ce', rho = 0.75, seed = 0 } = options;
   const { targetClasses, targets } = options;
   assertEpsilon(epsilon);
@@ -104,7 +105,7 @@ export function apgd(options: ApgdOptions): AttackResult {
     if (targetClasses !== undefined && targetClasses > numClasses - 1) {
       throw new Error(`apgd: targetClasses ${targetClasses} exceeds the ${numClasses - 1} classes other than the top one`);
     }
-    robust = Array.from(readAndDispose(tf.tidy(() => tf.logicalNot(hits(cleanLogits, labels, targets)))), (v) => v === 1);
+    robust = Array.from(await readAndDispose(tf.tidy(() => tf.logicalNot(hits(cleanLogits, labels, targets)))), (v) => v === 1);
     // Class ids sorted by clean logit, largest first: APGD-T's target ranks come from here.
     ranked = targetClasses === undefined ? undefined : tf.tidy(() => tf.topk(cleanLogits, targetClasses + 1).indices);
   } finally {
@@ -120,15 +121,18 @@ export function apgd(options: ApgdOptions): AttackResult {
         const active = indicesWhere(robust);
         if (active.length === 0) break;
         const startSeed = rng.tensorSeed();
-        const run = tf.tidy(() => {
-          const x = gatherExamples(inputs, active);
-          const y = gatherExamples(labels, active);
-          const t = targets !== undefined ? gatherExamples(targets, active) : rankTargets(ranked, rank, active);
+        const x = gatherExamples(inputs, active);
+        const y = gatherExamples(labels, active);
+        const t = targets !== undefined ? gatherExamples(targets, active) : rankTargets(ranked, rank, active);
+        let run: SingleRunResult;
+        try {
           const objective = chooseObjective(loss, y, t);
-          return apgdSingleRun({ model, x, y, objective, epsilon, norm, steps, rho, startSeed, successTargets: targets === undefined ? undefined : t });
-        });
-        const found = run.found.dataSync();
-        const runLoss = run.loss.dataSync();
+          run = await apgdSingleRun({ model, x, y, objective, epsilon, norm, steps, rho, startSeed, successTargets: targets === undefined ? undefined : t });
+        } finally {
+          tf.dispose([x, y]);
+          t?.dispose();
+        }
+        const [found, runLoss] = await readAllAndDispose([run.found, run.loss]);
         // Per example: a success replaces whatever was kept; otherwise the highest loss wins.
         const replace = active.map((i, j) => found[j] === 1 || runLoss[j] > bestLoss[i]);
         const take = indicesWhere(replace);
@@ -147,7 +151,7 @@ export function apgd(options: ApgdOptions): AttackResult {
           bestLoss[active[j]] = runLoss[j];
           if (found[j] === 1) robust[active[j]] = false;
         }
-        tf.dispose([run.adversarial, run.found, run.loss]);
+        run.adversarial.dispose();
       }
     }
   } catch (error) {
@@ -193,7 +197,7 @@ type SingleRunResult = {
 };
 
 /** One APGD run from a random start (AutoAttack's attack_single_run for L∞ and L2). */
-function apgdSingleRun({ model, x, y, objective, epsilon, norm, steps, rho, startSeed, successTargets }: SingleRunOptions): SingleRunResult {
+async function apgdSingleRun({ model, x, y, objective, epsilon, norm, steps, rho, startSeed, successTargets }: SingleRunOptions): Promise<SingleRunResult> {
   const batch = x.shape[0];
   const checkpoints = new Set(apgdCheckpoints(steps));
   const intervals = apgdCheckpoints(steps).map((w, j, all) => w - (j === 0 ? 0 : all[j - 1]));
@@ -206,7 +210,7 @@ function apgdSingleRun({ model, x, y, objective, epsilon, norm, steps, rho, star
     return { loss, gradient, hit: hits(logits, y, successTargets) };
   });
   const stepSizes = new Float32Array(batch).fill(2 * epsilon);
-  const lossHistory: Float32Array[] = [first.loss.dataSync() as Float32Array];
+  const lossHistory: Float32Array[] = [(await first.loss.data()) as Float32Array];
   let state = {
     xAdv: start,
     xOld: tf.clone(start),
@@ -242,14 +246,13 @@ function apgdSingleRun({ model, x, y, objective, epsilon, norm, steps, rho, star
         loss: evaluated.loss,
       };
     });
-    lossHistory.push(next.loss.dataSync() as Float32Array);
-    next.loss.dispose();
+    lossHistory.push((await readAndDispose(next.loss)) as Float32Array);
     const { loss: _, ...nextState } = next;
     state = replaceState(state, nextState);
     if (checkpoints.has(i + 1)) {
       const window = intervals[checkpointIndex];
       checkpointIndex += 1;
-      const bestNow = state.lossBest.dataSync() as Float32Array;
+      const bestNow = (await state.lossBest.data()) as Float32Array;
       const reduce = new Array<boolean>(batch);
       for (let b = 0; b < batch; b += 1) {
         let increases = 0;

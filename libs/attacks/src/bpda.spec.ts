@@ -34,7 +34,7 @@ describe('bpda', () => {
     tf.dispose([x, weights, masked, straight, doubled]);
   });
 
-  it('is a LogitsModel every gradient attack accepts, with results judged on the real defended model', () => {
+  it('is a LogitsModel every gradient attack accepts, with results judged on the real defended model', async () => {
     const { model, dispose } = linearModel([
       [1, 0],
       [0, 1],
@@ -46,9 +46,9 @@ describe('bpda', () => {
     ]);
     const labels = tf.tensor1d([0, 0], 'int32');
 
-    const naive = mifgsm({ model: defended, inputs, labels, epsilon: 0.15, steps: 5 });
-    const adaptive = apgd({ model: bpda({ model, preprocess: quantise }), inputs, labels, epsilon: 0.15, steps: 5 });
-    const momentum = mifgsm({ model: bpda({ model, preprocess: quantise }), inputs, labels, epsilon: 0.15, steps: 5 });
+    const naive = await mifgsm({ model: defended, inputs, labels, epsilon: 0.15, steps: 5 });
+    const adaptive = await apgd({ model: bpda({ model, preprocess: quantise }), inputs, labels, epsilon: 0.15, steps: 5 });
+    const momentum = await mifgsm({ model: bpda({ model, preprocess: quantise }), inputs, labels, epsilon: 0.15, steps: 5 });
 
     // Rounding zeroes the gradient: the naive attack cannot move at all; through BPDA it can.
     expect(naive.success).toEqual([false, false]);

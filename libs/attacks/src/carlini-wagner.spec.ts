@@ -7,10 +7,10 @@ import { verifyPerturbation } from './verify-perturbation';
 describe('carliniWagner', () => {
   beforeAll(useCpuBackend);
 
-  it('on a 2-class linear model finds close to the analytic minimum L2 distance to the boundary, (z_y − z_o)/‖w_y − w_o‖₂', () => {
+  it('on a 2-class linear model finds close to the analytic minimum L2 distance to the boundary, (z_y − z_o)/‖w_y − w_o‖₂', async () => {
     const problem = linearProblem({ features: 6, classes: 2, examples: 12, epsilon: 0.25, seed: 41 });
     const before = tf.memory().numTensors;
-    const result = carliniWagner({
+    const result = await carliniWagner({
       model: problem.model,
       inputs: problem.inputs,
       labels: problem.labels,
@@ -36,12 +36,14 @@ describe('carliniWagner', () => {
       expect(result.l2Norms[i]).toBeGreaterThanOrEqual(minimal[i] - 1e-4);
       expect(result.l2Norms[i]).toBeLessThanOrEqual(minimal[i] * 1.1 + 1e-3);
     });
-    expect(verifyPerturbation({ inputs: problem.inputs, adversarial: result.adversarial, epsilon: Infinity, norm: 'l2' })).toEqual(new Array(12).fill(true));
+    expect(await verifyPerturbation({ inputs: problem.inputs, adversarial: result.adversarial, epsilon: Infinity, norm: 'l2' })).toEqual(
+      new Array(12).fill(true),
+    );
     result.adversarial.dispose();
     problem.dispose();
   });
 
-  it('wins by at least the confidence κ, is deterministic, and with an ε counts only perturbations within it', () => {
+  it('wins by at least the confidence κ, is deterministic, and with an ε counts only perturbations within it', async () => {
     const problem = linearProblem({ features: 6, classes: 3, examples: 10, epsilon: 0.25, seed: 42 });
     const options = {
       model: problem.model,
@@ -53,8 +55,8 @@ describe('carliniWagner', () => {
       initialConst: 1,
       confidence: 0.5,
     };
-    const a = carliniWagner(options);
-    const b = carliniWagner(options);
+    const a = await carliniWagner(options);
+    const b = await carliniWagner(options);
     expect(Array.from(a.adversarial.dataSync())).toEqual(Array.from(b.adversarial.dataSync()));
 
     const adversarial = a.adversarial.arraySync() as number[][];
@@ -67,7 +69,7 @@ describe('carliniWagner', () => {
     expect(a.success.filter(Boolean).length).toBeGreaterThan(3);
 
     const budget = 0.5 * Math.max(...a.l2Norms);
-    const bounded = carliniWagner({ ...options, epsilon: budget });
+    const bounded = await carliniWagner({ ...options, epsilon: budget });
     bounded.success.forEach((s, i) => expect(s).toBe(a.success[i] && bounded.l2Norms[i] <= budget + 1e-5));
     tf.dispose([a.adversarial, b.adversarial, bounded.adversarial]);
     problem.dispose();

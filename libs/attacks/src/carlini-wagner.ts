@@ -40,7 +40,7 @@ export interface CarliniWagnerOptions {
  * with Adam, and binary-searching c per example (×10 until the first success, then bisect).
  * Per example the result is the smallest-L2 success over all steps, else the clean input.
  */
-export function carliniWagner(options: CarliniWagnerOptions): AttackResult {
+export async function carliniWagner(options: CarliniWagnerOptions): Promise<AttackResult> {
   const { model, inputs, labels, targets, confidence = 0, binarySearchSteps = 9, maxIterations = 1000 } = options;
   const { learningRate = 1e-2, initialConst = 1e-3, abortEarly = true, epsilon } = options;
   assertLabelsMatch(inputs, labels);
@@ -102,9 +102,8 @@ export function carliniWagner(options: CarliniWagnerOptions): AttackResult {
             margin: own(captured.margin) as tf.Tensor1D,
           };
         });
-        const loss = step.loss.dataSync()[0];
-        const l2 = step.l2.dataSync();
-        const margin = step.margin.dataSync();
+        const [lossValue, l2, margin] = await Promise.all([step.loss.data(), step.l2.data(), step.margin.data()]);
+        const loss = lossValue[0];
         const improved = new Array<boolean>(batch).fill(false);
         for (let i = 0; i < batch; i += 1) {
           if (!(margin[i] > confidence)) continue;

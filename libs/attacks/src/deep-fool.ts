@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { labelLogit, lossAndGradient } from './attack-losses';
 import type { AttackResult, PerturbationNorm } from './attack-result';
-import { assertSteps, finishAttack, hits, readAndDispose } from './finish-attack';
+import { assertSteps, finishAttack, hits } from './finish-attack';
 import { assertLabelsMatch, type LogitsModel } from './logits-model';
 import { l2NormPerExample, perExample, replaceState, selectExamples } from './perturbation-ops';
+import { readAndDispose } from './read-tensors';
 import { assertEpsilon, assertNorm } from './verify-perturbation';
 
 export interface DeepFoolOptions {
@@ -34,7 +35,7 @@ export interface DeepFoolOptions {
  * arg-max still reads as the label) and never crosses it.
  * A minimum-norm attack: norms are reported, not bounded (unless `epsilon` is given).
  */
-export function deepFool(options: DeepFoolOptions): AttackResult {
+export async function deepFool(options: DeepFoolOptions): Promise<AttackResult> {
   const { model, inputs, labels, norm = 'l2', overshoot = 0.02, steps = 50, candidates = 10, epsilon } = options;
   assertNorm(norm);
   assertLabelsMatch(inputs, labels);
@@ -51,38 +52,49 @@ export function deepFool(options: DeepFoolOptions): AttackResult {
   });
   const candidateClasses = tf.tidy(() => tf.unstack(others, 1) as tf.Tensor1D[]);
   others.dispose();
+  // The linearised distance to class k's boundary is measured on z_k − z_label.
+  const margin = (k: tf.Tensor1D) => (z: tf.Tensor2D) => tf.sub<tf.Tensor1D>(labelLogit(z, k), labelLogit(z, labels));
   let state = { x: tf.clone(inputs), total: tf.zerosLike(inputs) };
   try {
     for (let step = 0; step < steps; step += 1) {
       const { x, total } = state;
-      const next = tf.tidy(() => {
-        let bestDistance: tf.Tensor1D = tf.fill<tf.Rank.R1>([batch], Infinity);
-        let bestStep: tf.Tensor = tf.zerosLike(inputs);
-        let adversarial: tf.Tensor1D | undefined;
-        for (const k of candidateClasses) {
-          const { logits, loss, gradient } = lossAndGradient(model, (z) => tf.sub<tf.Tensor1D>(labelLogit(z, k), labelLogit(z, labels)), x);
-          if (adversarial === undefined) {
-            adversarial = hits(logits, labels);
-            if (readAndDispose(tf.all(adversarial)).every((v) => v === 1)) return undefined;
-          }
-          const flat = tf.reshape(gradient, [batch, -1]);
-          const dual = norm === 'l2' ? l2NormPerExample(gradient) : tf.sum<tf.Tensor1D>(tf.abs(flat), 1);
-          const distance = tf.div<tf.Tensor1D>(tf.add(tf.abs(loss), 1e-4), tf.add(dual, 1e-8));
-          const length = tf.add<tf.Tensor1D>(distance, 1e-4);
-          const stepToBoundary =
-            norm === 'l2'
-              ? tf.mul(gradient, perExample(tf.div<tf.Tensor1D>(length, tf.add(dual, 1e-8)), inputs.rank))
-              : tf.mul(tf.sign(gradient), perExample(length, inputs.rank));
-          const closer = tf.less<tf.Tensor1D>(distance, bestDistance);
-          bestStep = selectExamples(closer, stepToBoundary, bestStep);
-          bestDistance = tf.minimum<tf.Tensor1D>(distance, bestDistance);
-        }
-        const totalNext = tf.add(total, bestStep);
-        const moved = tf.clipByValue(tf.add(inputs, tf.mul(totalNext, 1 + overshoot)), 0, 1);
-        return { x: selectExamples(adversarial as tf.Tensor1D, x, moved), total: totalNext };
+      // The first candidate's pass also says which examples are adversarial already; once all are, the attack stops.
+      const first = tf.tidy(() => {
+        const { logits, loss, gradient } = lossAndGradient(model, margin(candidateClasses[0]), x);
+        const adversarial = hits(logits, labels);
+        return { adversarial, everyAdversarial: tf.all(adversarial), loss, gradient };
       });
-      // Undefined once every example is adversarial.
-      if (next === undefined) break;
+      if ((await readAndDispose(first.everyAdversarial)).every((v) => v === 1)) {
+        tf.dispose([first.adversarial, first.loss, first.gradient]);
+        break;
+      }
+      const firstTensors = [first.adversarial, first.loss, first.gradient];
+      let next: typeof state;
+      try {
+        next = tf.tidy(() => {
+          let bestDistance: tf.Tensor1D = tf.fill<tf.Rank.R1>([batch], Infinity);
+          let bestStep: tf.Tensor = tf.zerosLike(inputs);
+          for (const [index, k] of candidateClasses.entries()) {
+            const { loss, gradient } = index === 0 ? first : lossAndGradient(model, margin(k), x);
+            const flat = tf.reshape(gradient, [batch, -1]);
+            const dual = norm === 'l2' ? l2NormPerExample(gradient) : tf.sum<tf.Tensor1D>(tf.abs(flat), 1);
+            const distance = tf.div<tf.Tensor1D>(tf.add(tf.abs(loss), 1e-4), tf.add(dual, 1e-8));
+            const length = tf.add<tf.Tensor1D>(distance, 1e-4);
+            const stepToBoundary =
+              norm === 'l2'
+                ? tf.mul(gradient, perExample(tf.div<tf.Tensor1D>(length, tf.add(dual, 1e-8)), inputs.rank))
+                : tf.mul(tf.sign(gradient), perExample(length, inputs.rank));
+            const closer = tf.less<tf.Tensor1D>(distance, bestDistance);
+            bestStep = selectExamples(closer, stepToBoundary, bestStep);
+            bestDistance = tf.minimum<tf.Tensor1D>(distance, bestDistance);
+          }
+          const totalNext = tf.add(total, bestStep);
+          const moved = tf.clipByValue(tf.add(inputs, tf.mul(totalNext, 1 + overshoot)), 0, 1);
+          return { x: selectExamples(first.adversarial, x, moved), total: totalNext };
+        });
+      } finally {
+        tf.dispose(firstTensors);
+      }
       state = replaceState(state, next);
     }
   } catch (error) {

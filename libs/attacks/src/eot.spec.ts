@@ -55,7 +55,7 @@ describe('eot', () => {
     tf.dispose([x, gradient]);
   });
 
-  it('composes with BPDA for a randomised, non-differentiable defense and with the gradient attacks', () => {
+  it('composes with BPDA for a randomised, non-differentiable defense and with the gradient attacks', async () => {
     const { model, dispose } = linearModel([
       [1, 0],
       [0, 1],
@@ -69,7 +69,7 @@ describe('eot', () => {
     ]);
     const labels = tf.tensor1d([0, 0], 'int32');
     const defended = eot({ model, transform: randomisedRounding, samples: 16, seed: 2 });
-    const result = apgd({ model: defended, inputs, labels, epsilon: 0.15, steps: 10 });
+    const result = await apgd({ model: defended, inputs, labels, epsilon: 0.15, steps: 10 });
     // 0.6 − 0.15 < 0.4 + 0.15 can flip; 0.8 − 0.15 > 0.2 + 0.15 cannot.
     expect(result.success).toEqual([true, false]);
     tf.dispose([inputs, labels, result.adversarial]);

@@ -49,7 +49,7 @@ describe('fgsm', () => {
     dispose();
   });
 
-  it('counts a success only where the adversarial input is misclassified', () => {
+  it('counts a success only where the adversarial input is misclassified', async () => {
     // logits = [x0, x1]: the margin of class 0 is x0 - x1 and FGSM removes 2ε from it.
     const { model, dispose } = linearModel([
       [1, 0],
@@ -61,8 +61,8 @@ describe('fgsm', () => {
     ]);
     const labels = tf.tensor1d([0, 0], 'int32');
 
-    const weak = fgsm({ model, inputs, labels, epsilon: 0.05 });
-    const strong = fgsm({ model, inputs, labels, epsilon: 0.15 });
+    const weak = await fgsm({ model, inputs, labels, epsilon: 0.05 });
+    const strong = await fgsm({ model, inputs, labels, epsilon: 0.15 });
 
     expect(weak.success).toEqual([false, false]);
     expect(strong.success).toEqual([true, false]);
@@ -71,7 +71,7 @@ describe('fgsm', () => {
     dispose();
   });
 
-  it('never counts an example outside the threat model as a success', () => {
+  it('never counts an example outside the threat model as a success', async () => {
     const { model, dispose } = linearModel([
       [1, 0],
       [0, 1],
@@ -83,7 +83,7 @@ describe('fgsm', () => {
     ]);
     const labels = tf.tensor1d([0, 0], 'int32');
 
-    const result = fgsm({ model, inputs, labels, epsilon: 0.1 });
+    const result = await fgsm({ model, inputs, labels, epsilon: 0.1 });
 
     expect(result.success).toEqual([false, true]);
     expect(result.linfNorms[0]).toBeCloseTo(0.5, 6);
@@ -91,21 +91,21 @@ describe('fgsm', () => {
     dispose();
   });
 
-  it.each([0, 0.03, 0.3])('respects ε = %p on a random model and random inputs, leaking no tensors', (epsilon) => {
+  it.each([0, 0.03, 0.3])('respects ε = %p on a random model and random inputs, leaking no tensors', async (epsilon) => {
     const weights = tf.randomNormal([25, 10], 0, 1, 'float32', 7);
     const model = (x: tf.Tensor) => tf.tidy(() => tf.matMul<tf.Tensor2D>(tf.reshape(x, [x.shape[0], -1]), weights));
     const inputs = tf.randomUniform([8, 5, 5, 1], 0, 1, 'float32', 11);
     const labels = tf.tensor1d([0, 1, 2, 3, 4, 5, 6, 7], 'int32');
     const before = tf.memory().numTensors;
 
-    const result = fgsm({ model, inputs, labels, epsilon });
+    const result = await fgsm({ model, inputs, labels, epsilon });
 
     expect(tf.memory().numTensors).toBe(before + 1);
     expect(Array.from(result.linfNorms).every((n) => n <= epsilon + PERTURBATION_TOLERANCE)).toBe(true);
     const values = result.adversarial.dataSync();
     expect(Math.min(...values)).toBeGreaterThanOrEqual(0);
     expect(Math.max(...values)).toBeLessThanOrEqual(1);
-    expect(verifyPerturbation({ inputs, adversarial: result.adversarial, epsilon, norm: 'linf' })).toEqual(new Array(8).fill(true));
+    expect(await verifyPerturbation({ inputs, adversarial: result.adversarial, epsilon, norm: 'linf' })).toEqual(new Array(8).fill(true));
     if (epsilon === 0) {
       expect(Array.from(values)).toEqual(Array.from(inputs.dataSync()));
     } else {

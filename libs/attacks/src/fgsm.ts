@@ -37,7 +37,7 @@ export function craftFgsm({ model, inputs, labels, epsilon, norm = 'linf' }: Fgs
 }
 
 /** Untargeted FGSM (or L2 FGM) with the result re-verified per example. */
-export function fgsm(options: FgsmOptions): AttackResult {
+export async function fgsm(options: FgsmOptions): Promise<AttackResult> {
   const adversarial = craftFgsm(options);
   return finishAttack({ ...options, norm: options.norm ?? 'linf', adversarial });
 }

@@ -6,7 +6,7 @@ import { linearModel } from './linear-model.fixture';
 describe('finishAttack', () => {
   beforeAll(useCpuBackend);
 
-  it('counts a success only for a misclassified example inside the ball and the box, in the attack norm', () => {
+  it('counts a success only for a misclassified example inside the ball and the box, in the attack norm', async () => {
     const { model, dispose } = linearModel([
       [1, 0],
       [0, 1],
@@ -25,9 +25,9 @@ describe('finishAttack', () => {
       [0.45, 1.1], // fooled, but outside [0,1]
     ]);
 
-    const l2 = finishAttack({ model, inputs, labels, adversarial: tf.clone(adversarial), epsilon: 0.2, norm: 'l2' });
-    const linf = finishAttack({ model, inputs, labels, adversarial: tf.clone(adversarial), epsilon: 0.3, norm: 'linf' });
-    const unbounded = finishAttack({ model, inputs, labels, adversarial: tf.clone(adversarial), epsilon: Infinity, norm: 'l2' });
+    const l2 = await finishAttack({ model, inputs, labels, adversarial: tf.clone(adversarial), epsilon: 0.2, norm: 'l2' });
+    const linf = await finishAttack({ model, inputs, labels, adversarial: tf.clone(adversarial), epsilon: 0.3, norm: 'linf' });
+    const unbounded = await finishAttack({ model, inputs, labels, adversarial: tf.clone(adversarial), epsilon: Infinity, norm: 'l2' });
 
     expect(l2.success).toEqual([true, false, false, false]);
     expect(linf.success).toEqual([true, true, false, false]);
@@ -37,7 +37,7 @@ describe('finishAttack', () => {
     dispose();
   });
 
-  it('for a targeted attack, counts only the target class', () => {
+  it('for a targeted attack, counts only the target class', async () => {
     const { model, dispose } = linearModel([
       [1, 0, 0],
       [0, 1, 0],
@@ -53,7 +53,7 @@ describe('finishAttack', () => {
       [0.4, 0.45, 0.3],
       [0.4, 0.4, 0.45],
     ]);
-    const result = finishAttack({ model, inputs, labels, targets, adversarial, epsilon: 0.2, norm: 'linf' });
+    const result = await finishAttack({ model, inputs, labels, targets, adversarial, epsilon: 0.2, norm: 'linf' });
     expect(result.success).toEqual([false, true]);
     tf.dispose([inputs, labels, targets, adversarial]);
     dispose();

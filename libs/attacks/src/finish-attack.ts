@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { AttackResult, PerturbationNorm } from './attack-result';
 import { predictLabels, type LogitsModel } from './logits-model';
+import { readAndDispose } from './read-tensors';
 import { checkPerturbation } from './verify-perturbation';
 
 export interface FinishAttackOptions {
@@ -22,15 +23,15 @@ export interface FinishAttackOptions {
  * model, and counts a success only for a valid example the model gets wrong (or, targeted,
  * classifies as the target). No attack reports success any other way.
  */
-export function finishAttack({ model, inputs, labels, adversarial, epsilon, norm, targets }: FinishAttackOptions): AttackResult {
+export async function finishAttack({ model, inputs, labels, adversarial, epsilon, norm, targets }: FinishAttackOptions): Promise<AttackResult> {
   try {
-    const { valid, linfNorms, l2Norms } = checkPerturbation({ inputs, adversarial, epsilon, norm });
-    const hitTensor = tf.tidy(() => {
-      const predicted = predictLabels({ model, inputs: adversarial });
-      return targets === undefined ? tf.notEqual(predicted, labels) : tf.equal(predicted, targets);
-    });
-    const hit = hitTensor.dataSync();
-    hitTensor.dispose();
+    const { valid, linfNorms, l2Norms } = await checkPerturbation({ inputs, adversarial, epsilon, norm });
+    const hit = await readAndDispose(
+      tf.tidy(() => {
+        const predicted = predictLabels({ model, inputs: adversarial });
+        return targets === undefined ? tf.notEqual(predicted, labels) : tf.equal(predicted, targets);
+      }),
+    );
     // An example outside the threat model is never a success, however wrong the model is on it.
     const success = valid.map((isValid, i) => isValid && hit[i] === 1);
     return { adversarial, success, linfNorms, l2Norms };
@@ -38,13 +39,6 @@ export function finishAttack({ model, inputs, labels, adversarial, epsilon, norm
     adversarial.dispose();
     throw error;
   }
-}
-
-/** Reads a small tensor into a plain array and disposes it. */
-export function readAndDispose(tensor: tf.Tensor): Float32Array | Int32Array | Uint8Array {
-  const values = tensor.dataSync();
-  tensor.dispose();
-  return values;
 }
 
 /** Per example: untargeted, the prediction differs from the label; targeted, it is the target. */

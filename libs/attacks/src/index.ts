@@ -16,6 +16,7 @@ export { deepFool, type DeepFoolOptions } from './deep-fool';
 export { eot, type EotOptions, type RandomTransform } from './eot';
 export { craftFgsm, fgsm, type FgsmOptions } from './fgsm';
 export { finishAttack, type FinishAttackOptions } from './finish-attack';
+export { readAllAndDispose, readAndDispose, type TensorValues } from './read-tensors';
 export { mifgsm, type MifgsmOptions } from './mifgsm';
 export { createSeededRandom, restoreSeededRandom, type SeededRandom } from './seeded-random';
 export { square, squareFraction, type SquareOptions, type SquareResult } from './square';

@@ -8,7 +8,7 @@ describe('logits helpers', () => {
     await tf.setBackend('cpu');
   });
 
-  it('predicts the arg-max class and measures accuracy against labels', () => {
+  it('predicts the arg-max class and measures accuracy against labels', async () => {
     const { model, dispose } = linearModel([
       [1, 0],
       [0, 1],
@@ -23,7 +23,7 @@ describe('logits helpers', () => {
 
     expect(Array.from(predicted.dataSync())).toEqual([0, 1, 0]);
     expect(predicted.dtype).toBe('int32');
-    expect(accuracy({ model, inputs, labels })).toBeCloseTo(2 / 3, 10);
+    expect(await accuracy({ model, inputs, labels })).toBeCloseTo(2 / 3, 10);
     tf.dispose([inputs, labels, predicted]);
     dispose();
   });

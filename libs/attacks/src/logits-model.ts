@@ -23,14 +23,14 @@ export function predictLabels({ model, inputs }: PredictOptions): tf.Tensor1D {
 }
 
 /** Fraction of `inputs` the model classifies as `labels`. */
-export function accuracy({ model, inputs, labels }: AccuracyOptions): number {
+export async function accuracy({ model, inputs, labels }: AccuracyOptions): Promise<number> {
   assertLabelsMatch(inputs, labels);
   if (labels.shape[0] === 0) {
     // An accuracy on zero examples is not a number anyone should store.
     throw new Error('accuracy: empty batch');
   }
   const correct = tf.tidy(() => tf.sum(tf.cast(tf.equal(predictLabels({ model, inputs }), labels), 'int32')));
-  const count = correct.dataSync()[0];
+  const count = (await correct.data())[0];
   correct.dispose();
   return count / labels.shape[0];
 }

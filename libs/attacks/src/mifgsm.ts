@@ -34,7 +34,7 @@ export interface MifgsmOptions {
  * Deterministic (no random start). Per example the result is the first iterate that
  * succeeded, else the last one.
  */
-export function mifgsm(options: MifgsmOptions): AttackResult {
+export async function mifgsm(options: MifgsmOptions): Promise<AttackResult> {
   const { model, inputs, labels, epsilon, norm = 'linf', steps = 10, decay = 1.0, loss = 'ce', targets } = options;
   assertEpsilon(epsilon);
   assertNorm(norm);

@@ -32,7 +32,7 @@ describe('pgd', () => {
     return { model, inputs, labels, dispose: () => tf.dispose([weights, inputs, labels]) };
   }
 
-  it('never does worse than FGSM on a linear model, and stays in the ε-ball and in [0,1]', () => {
+  it('never does worse than FGSM on a linear model, and stays in the ε-ball and in [0,1]', async () => {
     // Two classes: the loss is monotone in one linear margin, so FGSM's corner of the box is the
     // optimum, which PGD (10 × 0.025 ≥ 2ε of travel) must reach from any random start too.
     const { model, inputs, labels, dispose } = linearProblem(2);
@@ -42,7 +42,7 @@ describe('pgd', () => {
 
     const fgsmLoss = perExampleLoss(model, fgsmAdversarial, labels);
     perExampleLoss(model, pgdAdversarial, labels).forEach((loss, i) => expect(loss).toBeGreaterThanOrEqual(fgsmLoss[i] - 1e-5));
-    expect(verifyPerturbation({ inputs, adversarial: pgdAdversarial, epsilon, norm: 'linf' })).toEqual(new Array(64).fill(true));
+    expect(await verifyPerturbation({ inputs, adversarial: pgdAdversarial, epsilon, norm: 'linf' })).toEqual(new Array(64).fill(true));
     const values = pgdAdversarial.dataSync();
     expect(Math.min(...values)).toBeGreaterThanOrEqual(0);
     expect(Math.max(...values)).toBeLessThanOrEqual(1);
@@ -108,10 +108,10 @@ describe('pgd', () => {
     dispose();
   });
 
-  it('with norm l2 stays in the L2 ball and in [0,1], and raises the loss', () => {
+  it('with norm l2 stays in the L2 ball and in [0,1], and raises the loss', async () => {
     const { model, inputs, labels, dispose } = linearProblem(4);
 
-    const result = pgd({ model, inputs, labels, epsilon: 0.5, stepSize: 0.1, steps: 10, norm: 'l2', seed: 5 });
+    const result = await pgd({ model, inputs, labels, epsilon: 0.5, stepSize: 0.1, steps: 10, norm: 'l2', seed: 5 });
 
     expect(Math.max(...result.l2Norms)).toBeLessThanOrEqual(0.5 + PERTURBATION_TOLERANCE);
     expect(Math.max(...result.l2Norms)).toBeGreaterThan(0.4);
@@ -124,7 +124,7 @@ describe('pgd', () => {
     dispose();
   });
 
-  it('reports per-example success only for valid, misclassified adversarial inputs', () => {
+  it('reports per-example success only for valid, misclassified adversarial inputs', async () => {
     // logits = [x0, x1]: the margin of class 0 is x0 − x1, and PGD removes up to 2ε from it.
     const { model, dispose } = linearModel([
       [1, 0],
@@ -136,7 +136,7 @@ describe('pgd', () => {
     ]);
     const labels = tf.tensor1d([0, 0], 'int32');
 
-    const result = pgd({ model, inputs, labels, epsilon: 0.15, stepSize: 0.05, steps: 5, seed: 1 });
+    const result = await pgd({ model, inputs, labels, epsilon: 0.15, stepSize: 0.05, steps: 5, seed: 1 });
 
     expect(result.success).toEqual([true, false]);
     expect(Array.from(result.linfNorms)).toEqual([expect.closeTo(0.15, 6), expect.closeTo(0.15, 6)]);
@@ -163,13 +163,13 @@ describe('pgd', () => {
 describe('pgd: losses, targets, restarts and BIM', () => {
   beforeAll(useCpuBackend);
 
-  it('on a 2-class linear model reaches the analytic L∞ optimum x − ε·sign(w_y − w_other), with either loss, from any start', () => {
+  it('on a 2-class linear model reaches the analytic L∞ optimum x − ε·sign(w_y − w_other), with either loss, from any start', async () => {
     const epsilon = 0.05;
     const problem = analytic.linearProblem({ features: 10, classes: 2, examples: 30, epsilon, seed: 71 });
     for (const loss of ['ce', 'margin'] as const) {
       for (const attack of [
-        pgd({ ...problem, epsilon, loss, steps: 8, stepSize: 0.02, seed: 2 }),
-        bim({ ...problem, epsilon, loss, steps: 3, stepSize: 0.02 }),
+        await pgd({ ...problem, epsilon, loss, steps: 8, stepSize: 0.02, seed: 2 }),
+        await bim({ ...problem, epsilon, loss, steps: 3, stepSize: 0.02 }),
       ]) {
         const adversarial = attack.adversarial.arraySync() as number[][];
         let optimal = 0;
@@ -191,13 +191,13 @@ describe('pgd: losses, targets, restarts and BIM', () => {
     problem.dispose();
   });
 
-  it('with the margin loss on 5 classes never claims an impossible success, and restarts only add successes', () => {
+  it('with the margin loss on 5 classes never claims an impossible success, and restarts only add successes', async () => {
     const epsilon = 0.04;
     const problem = analytic.linearProblem({ features: 10, classes: 5, examples: 40, epsilon, seed: 72 });
     const margins = problem.rows.map((row, i) => analytic.worstMargin(problem.weights, row, problem.labelValues[i], epsilon, 'linf', problem.bias).margin);
-    const once = pgd({ ...problem, epsilon, loss: 'margin', steps: 10, seed: 3 });
+    const once = await pgd({ ...problem, epsilon, loss: 'margin', steps: 10, seed: 3 });
     const before = tf.memory().numTensors;
-    const thrice = pgd({ ...problem, epsilon, loss: 'margin', steps: 10, seed: 3, restarts: 3 });
+    const thrice = await pgd({ ...problem, epsilon, loss: 'margin', steps: 10, seed: 3, restarts: 3 });
     expect(tf.memory().numTensors).toBe(before + 1);
 
     expect(thrice.success.filter((s, i) => s && margins[i] >= 0)).toEqual([]);
@@ -207,7 +207,7 @@ describe('pgd: losses, targets, restarts and BIM', () => {
     problem.dispose();
   });
 
-  it('targeted, counts a success only where the target is predicted', () => {
+  it('targeted, counts a success only where the target is predicted', async () => {
     const epsilon = 0.1;
     const problem = analytic.linearProblem({ features: 10, classes: 5, examples: 20, epsilon, seed: 73 });
     // Towards the class with the third-largest logit: reachable for some examples, not all.
@@ -216,7 +216,7 @@ describe('pgd: losses, targets, restarts and BIM', () => {
       return z.map((v, k) => [v, k]).sort((a, b) => b[0] - a[0])[2][1];
     });
     const targets = tf.tensor1d(thirdLargest, 'int32');
-    const result = pgd({ ...problem, targets, epsilon, loss: 'margin', steps: 20 });
+    const result = await pgd({ ...problem, targets, epsilon, loss: 'margin', steps: 20 });
     const predicted = tf.tidy(() => tf.argMax(problem.model(result.adversarial), 1));
     const onTarget = Array.from(tf.tidy(() => tf.equal(predicted, targets)).dataSync(), (v) => v === 1);
     expect(result.success).toEqual(onTarget);
@@ -225,15 +225,15 @@ describe('pgd: losses, targets, restarts and BIM', () => {
     problem.dispose();
   });
 
-  it('defaults to 10 steps of 2.5·ε/10, stays put at ε = 0, and BIM needs no seed', () => {
+  it('defaults to 10 steps of 2.5·ε/10, stays put at ε = 0, and BIM needs no seed', async () => {
     const problem = analytic.linearProblem({ features: 6, classes: 3, examples: 8, epsilon: 0.1, seed: 74 });
-    const zero = pgd({ ...problem, epsilon: 0 });
+    const zero = await pgd({ ...problem, epsilon: 0 });
     expect(Array.from(zero.adversarial.dataSync())).toEqual(Array.from(problem.inputs.dataSync()));
     const explicit = craftPgd({ ...problem, epsilon: 0.1, steps: 10, stepSize: 0.025, seed: 5 });
     const defaulted = craftPgd({ ...problem, epsilon: 0.1, seed: 5 });
     expect(Array.from(defaulted.dataSync())).toEqual(Array.from(explicit.dataSync()));
-    const a = bim({ ...problem, epsilon: 0.1 });
-    const b = pgd({ ...problem, epsilon: 0.1, randomStart: false, seed: 99 });
+    const a = await bim({ ...problem, epsilon: 0.1 });
+    const b = await pgd({ ...problem, epsilon: 0.1, randomStart: false, seed: 99 });
     expect(Array.from(a.adversarial.dataSync())).toEqual(Array.from(b.adversarial.dataSync()));
     tf.dispose([zero.adversarial, explicit, defaulted, a.adversarial, b.adversarial]);
     problem.dispose();

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { lossAndGradient, lossObjective, type AttackLoss, type LogitsObjective } from './attack-losses';
 import type { AttackResult, PerturbationNorm } from './attack-result';
-import { assertSteps, finishAttack, hits, readAndDispose } from './finish-attack';
+import { assertSteps, finishAttack, hits } from './finish-attack';
 import { assertLabelsMatch, type LogitsModel } from './logits-model';
 import {
   ascentDirection,
@@ -13,6 +13,7 @@ import {
   replaceState,
   selectExamples,
 } from './perturbation-ops';
+import { readAllAndDispose, readAndDispose } from './read-tensors';
 import { createSeededRandom } from './seeded-random';
 import { assertEpsilon, assertNorm } from './verify-perturbation';
 
@@ -69,7 +70,7 @@ export function craftPgd(options: PgdOptions): tf.Tensor {
  * targeted), else an earlier iterate that succeeded, else the highest-loss last iterate over
  * the restarts: never weaker than Madry et al.'s last iterate. Re-verified per example.
  */
-export function pgd(options: PgdEvaluationOptions): AttackResult {
+export async function pgd(options: PgdEvaluationOptions): Promise<AttackResult> {
   const settings = resolve(options);
   const { model, inputs, labels, targets } = options;
   const restarts = options.restarts ?? 1;
@@ -77,7 +78,7 @@ export function pgd(options: PgdEvaluationOptions): AttackResult {
   const batch = inputs.shape[0];
   // Restart 0 uses `seed` itself, so a single run is exactly craftPgd's; later ones derive from it.
   const rng = createSeededRandom(settings.seed);
-  const robust = Array.from(readAndDispose(tf.tidy(() => tf.logicalNot(hits(model(inputs), labels, targets)))), (v) => v === 1);
+  const robust = Array.from(await readAndDispose(tf.tidy(() => tf.logicalNot(hits(model(inputs), labels, targets)))), (v) => v === 1);
   const bestLoss = new Float32Array(batch).fill(-Infinity);
   let adversarial = tf.clone(inputs);
   try {
@@ -96,8 +97,7 @@ export function pgd(options: PgdEvaluationOptions): AttackResult {
         const result = selectExamples(lastHit, last, selectExamples(found as tf.Tensor1D, best as tf.Tensor, last));
         return { result, found: tf.logicalOr<tf.Tensor1D>(lastHit, found as tf.Tensor1D), loss: settings.objectiveFor(t ?? y, t !== undefined)(logits) };
       });
-      const found = readAndDispose(run.found);
-      const loss = readAndDispose(run.loss);
+      const [found, loss] = await readAllAndDispose([run.found, run.loss]);
       const take = indicesWhere(active.map((i, j) => found[j] === 1 || loss[j] > bestLoss[i]));
       const merged = tf.tidy(() =>
         mergeExamples(
@@ -122,7 +122,7 @@ export function pgd(options: PgdEvaluationOptions): AttackResult {
 }
 
 /** BIM / I-FGSM (Kurakin et al., 2017): PGD without the random start. */
-export function bim(options: BimOptions): AttackResult {
+export async function bim(options: BimOptions): Promise<AttackResult> {
   return pgd({ ...options, randomStart: false });
 }
 

@@ -27,10 +27,10 @@ describe('square', () => {
     expect(squareFraction(100, 1000, 0.8)).toBe(squareFraction(1000, 10000, 0.8));
   });
 
-  it('without gradients, finds the L∞ adversarial examples of a linear model exactly where they exist', () => {
+  it('without gradients, finds the L∞ adversarial examples of a linear model exactly where they exist', async () => {
     const epsilon = 0.05;
     const problem = linearProblem({ features: 8, classes: 3, examples: 24, epsilon, seed: 31 });
-    const result = square({ model: gradientFree(problem.model), inputs: problem.inputs, labels: problem.labels, epsilon, queries: 400, seed: 1 });
+    const result = await square({ model: gradientFree(problem.model), inputs: problem.inputs, labels: problem.labels, epsilon, queries: 400, seed: 1 });
 
     let decided = 0;
     problem.rows.forEach((row, i) => {
@@ -47,7 +47,7 @@ describe('square', () => {
     problem.dispose();
   });
 
-  it('attacks images window by window, inside the ball and the box, deterministically for a seed', () => {
+  it('attacks images window by window, inside the ball and the box, deterministically for a seed', async () => {
     const weights = tf.randomNormal([4 * 4 * 3, 5], 0, 1, 'float32', 3);
     const model: LogitsModel = (x) => tf.tidy(() => tf.matMul<tf.Tensor2D>(tf.reshape(x, [x.shape[0], -1]), weights));
     const inputs = tf.randomUniform([6, 4, 4, 3], 0, 1, 'float32', 4);
@@ -55,12 +55,12 @@ describe('square', () => {
     const epsilon = 0.05;
     const before = tf.memory().numTensors;
 
-    const a = square({ model, inputs, labels, epsilon, queries: 60, seed: 9 });
+    const a = await square({ model, inputs, labels, epsilon, queries: 60, seed: 9 });
     expect(tf.memory().numTensors).toBe(before + 1);
-    const b = square({ model, inputs, labels, epsilon, queries: 60, seed: 9 });
+    const b = await square({ model, inputs, labels, epsilon, queries: 60, seed: 9 });
 
     expect(Array.from(a.adversarial.dataSync())).toEqual(Array.from(b.adversarial.dataSync()));
-    expect(verifyPerturbation({ inputs, adversarial: a.adversarial, epsilon, norm: 'linf' })).toEqual(new Array(6).fill(true));
+    expect(await verifyPerturbation({ inputs, adversarial: a.adversarial, epsilon, norm: 'linf' })).toEqual(new Array(6).fill(true));
     // Every coordinate sits on a vertex of the ball (x ± ε) or on the box, as the attack only ever sets whole windows to x ± ε.
     const x = inputs.dataSync();
     const adv = a.adversarial.dataSync();

@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { labelLogit, largestOtherLogit } from './attack-losses';
 import type { AttackResult } from './attack-result';
-import { assertSteps, finishAttack, hits, readAndDispose } from './finish-attack';
+import { assertSteps, finishAttack, hits } from './finish-attack';
 import { assertLabelsMatch, type LogitsModel } from './logits-model';
 import { gatherExamples, indicesWhere, mergeExamples, selectExamples } from './perturbation-ops';
+import { readAllAndDispose, readAndDispose } from './read-tensors';
 import { createSeededRandom, type SeededRandom } from './seeded-random';
 import { softmaxCrossEntropy } from './softmax-cross-entropy';
 import { assertEpsilon } from './verify-perturbation';
@@ -72,7 +73,7 @@ export function squareFraction(iteration: number, queries: number, pInit: number
  * one window across the batch), and every position 0..H−s is reachable.
  * Flat [B, D] inputs are treated as one row: the "square" is a run of round(p·D) ≥ 1 features.
  */
-export function square(options: SquareOptions): SquareResult {
+export async function square(options: SquareOptions): Promise<SquareResult> {
   const { model, inputs, labels, epsilon, queries = 5000, pInit = 0.8, restarts = 1, loss = 'margin', targets, seed = 0 } = options;
   assertEpsilon(epsilon);
   assertLabelsMatch(inputs, labels);
@@ -85,7 +86,7 @@ export function square(options: SquareOptions): SquareResult {
   const rng = createSeededRandom(seed);
   const imageModel: LogitsModel = (x) => model(tf.reshape(x, [x.shape[0], ...inputs.shape.slice(1)]));
   const images = tf.reshape<tf.Rank.R4>(inputs, [batch, ...imageShape]);
-  const robust = Array.from(readAndDispose(tf.tidy(() => tf.logicalNot(hits(model(inputs), labels, targets)))), (v) => v === 1);
+  const robust = Array.from(await readAndDispose(tf.tidy(() => tf.logicalNot(hits(model(inputs), labels, targets)))), (v) => v === 1);
   const spent = new Int32Array(batch);
   const bestLoss = new Float32Array(batch).fill(Infinity);
   let adversarial: tf.Tensor = tf.clone(images);
@@ -98,7 +99,7 @@ export function square(options: SquareOptions): SquareResult {
       const t = targets === undefined ? undefined : gatherExamples(targets, active);
       let run: SingleRunResult;
       try {
-        run = squareSingleRun({ model: imageModel, x, y, targets: t, epsilon, queries, pInit, loss, rng });
+        run = await squareSingleRun({ model: imageModel, x, y, targets: t, epsilon, queries, pInit, loss, rng });
       } finally {
         tf.dispose([x, y]);
         t?.dispose();
@@ -125,7 +126,7 @@ export function square(options: SquareOptions): SquareResult {
   }
   const shaped = tf.reshape(adversarial, inputs.shape);
   adversarial.dispose();
-  return { ...finishAttack({ model, inputs, labels, adversarial: shaped, epsilon, norm: 'linf', targets }), queries: spent };
+  return { ...(await finishAttack({ model, inputs, labels, adversarial: shaped, epsilon, norm: 'linf', targets })), queries: spent };
 }
 
 /** [H, W, C] for the attack's windows: images as they are, flat vectors as one row. */
@@ -161,7 +162,7 @@ interface SingleRunResult {
   queries: Int32Array;
 }
 
-function squareSingleRun({ model, x, y, targets, epsilon, queries, pInit, loss, rng }: SingleRunOptions): SingleRunResult {
+async function squareSingleRun({ model, x, y, targets, epsilon, queries, pInit, loss, rng }: SingleRunOptions): Promise<SingleRunResult> {
   const [n, height, width, channels] = x.shape;
   const evaluate = (candidate: tf.Tensor, labels: tf.Tensor1D, goal: tf.Tensor1D | undefined) =>
     tf.tidy(() => {
@@ -176,9 +177,9 @@ function squareSingleRun({ model, x, y, targets, epsilon, queries, pInit, loss, 
   const stripes = Float32Array.from({ length: n * width * channels }, () => rng.sign() * epsilon);
   let xBest = tf.tidy(() => tf.clipByValue(tf.add(x, tf.tensor4d(stripes, [n, 1, width, channels])), 0, 1)) as tf.Tensor4D;
   const initial = evaluate(xBest, y, targets);
-  const margins = Float32Array.from(initial.margin.dataSync());
-  const losses = Float32Array.from(initial.loss.dataSync());
-  tf.dispose([initial.margin, initial.loss]);
+  const [initialMargins, initialLosses] = await readAllAndDispose([initial.margin, initial.loss]);
+  const margins = Float32Array.from(initialMargins);
+  const losses = Float32Array.from(initialLosses);
   const spent = new Int32Array(n).fill(1);
   const rows = tf.tidy(() => tf.reshape(tf.range(0, height, 1, 'int32'), [1, height, 1, 1]));
   const cols = tf.tidy(() => tf.reshape(tf.range(0, width, 1, 'int32'), [1, 1, width, 1]));
@@ -213,10 +214,9 @@ function squareSingleRun({ model, x, y, targets, epsilon, queries, pInit, loss, 
         accept,
       };
     });
-    const accepted = step.accept.dataSync();
-    const margin = step.margin.dataSync();
-    const lossValues = step.lossWork.dataSync();
-    tf.dispose([step.accept, step.margin, state.xBestWork, state.lossWork]);
+    tf.dispose([state.xBestWork, state.lossWork]);
+    const [accepted, margin, lossValues] = await Promise.all([step.accept.data(), step.margin.data(), step.lossWork.data()]);
+    tf.dispose([step.accept, step.margin]);
     state = { ...state, xBestWork: step.xBestWork, lossWork: step.lossWork };
     const fallen: number[] = [];
     work.forEach((i, j) => {

@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { apgd } from './apgd';
 import type { AttackResult, PerturbationNorm } from './attack-result';
-import { assertSteps, finishAttack, hits, readAndDispose } from './finish-attack';
+import { assertSteps, finishAttack, hits } from './finish-attack';
 import { assertLabelsMatch, type LogitsModel } from './logits-model';
 import { gatherExamples, indicesWhere, mergeExamples } from './perturbation-ops';
+import { readAndDispose } from './read-tensors';
 import { createSeededRandom } from './seeded-random';
 import { square } from './square';
 import { assertEpsilon, assertNorm } from './verify-perturbation';
@@ -65,7 +66,7 @@ export interface SuiteResult extends AttackResult {
  * and its adversarial input is the one the breaking stage found (the per-example worst case).
  * The assembled adversarial batch is re-verified as a whole before anything is reported.
  */
-export function standardSuite(options: StandardSuiteOptions): SuiteResult {
+export async function standardSuite(options: StandardSuiteOptions): Promise<SuiteResult> {
   const { model, inputs, labels, epsilon, norm = 'linf', seed = 0, stages = STANDARD_SUITE_STAGES, onStage } = options;
   const { apgdSteps = 100, apgdRestarts = 1, targetClasses = 3, squareQueries = 5000 } = options;
   assertEpsilon(epsilon);
@@ -80,7 +81,7 @@ export function standardSuite(options: StandardSuiteOptions): SuiteResult {
   const rng = createSeededRandom(seed);
   const cleanLogits = tf.tidy(() => model(inputs));
   const numClasses = cleanLogits.shape[1];
-  const wrong = readAndDispose(tf.tidy(() => hits(cleanLogits, labels)));
+  const wrong = await readAndDispose(tf.tidy(() => hits(cleanLogits, labels)));
   cleanLogits.dispose();
   const brokenBy: Array<SuiteStageName | 'clean' | null> = Array.from(wrong, (w) => (w === 1 ? 'clean' : null));
   const reports: SuiteStageReport[] = [];
@@ -110,7 +111,7 @@ export function standardSuite(options: StandardSuiteOptions): SuiteResult {
       const y = gatherExamples(labels, active);
       let result: AttackResult;
       try {
-        result = runStage(name, {
+        result = await runStage(name, {
           model,
           inputs: x,
           labels: y,
@@ -145,7 +146,7 @@ export function standardSuite(options: StandardSuiteOptions): SuiteResult {
     adversarial.dispose();
     throw error;
   }
-  const final = finishAttack({ model, inputs, labels, adversarial, epsilon, norm });
+  const final = await finishAttack({ model, inputs, labels, adversarial, epsilon, norm });
   // The final re-check is the verdict: a stage's success it cannot reproduce (a randomised
   // model, say) does not count.
   const confirmed = brokenBy.map((b, i) => (b === null || b === 'clean' || final.success[i] ? b : null));
@@ -166,7 +167,7 @@ interface StageSettings {
   squareQueries: number;
 }
 
-function runStage(name: SuiteStageName, s: StageSettings): AttackResult {
+function runStage(name: SuiteStageName, s: StageSettings): Promise<AttackResult> {
   const common = { model: s.model, inputs: s.inputs, labels: s.labels, epsilon: s.epsilon, seed: s.seed };
   switch (name) {
     case 'apgd-ce':

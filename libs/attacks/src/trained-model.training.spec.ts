@@ -43,11 +43,11 @@ describe('attacks on a trained classifier', () => {
     expect(rate(clean)).toBeGreaterThan(0.9);
   });
 
-  it('per example, robust under the standard suite ⇒ robust under PGD ⇒ robust under FGSM', () => {
+  it('per example, robust under the standard suite ⇒ robust under PGD ⇒ robust under FGSM', async () => {
     const epsilon = 0.1;
-    const single = robustUnder(fgsm({ ...mlp, epsilon }));
-    const iterative = robustUnder(pgd({ ...mlp, epsilon, steps: 10, seed: 1 }));
-    const suite = standardSuite({ ...mlp, epsilon, apgdSteps: 25, targetClasses: 3, squareQueries: 200 });
+    const single = robustUnder(await fgsm({ ...mlp, epsilon }));
+    const iterative = robustUnder(await pgd({ ...mlp, epsilon, steps: 10, seed: 1 }));
+    const suite = await standardSuite({ ...mlp, epsilon, apgdSteps: 25, targetClasses: 3, squareQueries: 200 });
     suite.adversarial.dispose();
 
     suite.robust.forEach((r, i) => expect([i, r && !iterative[i]]).toEqual([i, false]));
@@ -57,12 +57,12 @@ describe('attacks on a trained classifier', () => {
     expect(count(suite.robust)).toBeGreaterThan(0);
   });
 
-  it('C&W and DeepFool find smaller L2 perturbations than PGD-L2 at a budget where it breaks as many examples', () => {
-    const cw = carliniWagner({ ...mlp, binarySearchSteps: 4, maxIterations: 60, learningRate: 0.05, initialConst: 1 });
-    const df = deepFool({ ...mlp });
+  it('C&W and DeepFool find smaller L2 perturbations than PGD-L2 at a budget where it breaks as many examples', async () => {
+    const cw = await carliniWagner({ ...mlp, binarySearchSteps: 4, maxIterations: 60, learningRate: 0.05, initialConst: 1 });
+    const df = await deepFool({ ...mlp });
     // The budget at which PGD-L2 succeeds about as often as C&W did.
     const epsilon = Math.max(...Array.from(cw.l2Norms).filter((_, i) => cw.success[i]));
-    const pgdL2 = pgd({ ...mlp, epsilon, norm: 'l2', steps: 20, seed: 1 });
+    const pgdL2 = await pgd({ ...mlp, epsilon, norm: 'l2', steps: 20, seed: 1 });
     tf.dispose([cw.adversarial, df.adversarial, pgdL2.adversarial]);
 
     expect(count(pgdL2.success)).toBeGreaterThanOrEqual(count(cw.success) - 1);
@@ -77,34 +77,34 @@ describe('attacks on a trained classifier', () => {
   describe('behind input quantisation (a gradient-masking defense)', () => {
     const epsilon = 0.15;
 
-    it('raises the gradient-masking flags, which stay quiet on the plain model', () => {
+    it('raises the gradient-masking flags, which stay quiet on the plain model', async () => {
       const masked = quantised(mlp.model, 10).model;
-      const flags = (model: typeof mlp.model) => {
+      const flags = async (model: typeof mlp.model) => {
         const inputs = { ...mlp, model };
-        const single = fgsm({ ...inputs, epsilon });
-        const iterative = apgd({ ...inputs, epsilon, steps: 20 });
-        const targeted = apgd({ ...inputs, epsilon, steps: 20, loss: 'dlr', targetClasses: 3 });
-        const blackBox = square({ ...inputs, epsilon, queries: 300 });
-        const large = mifgsm({ ...inputs, epsilon: 0.5, steps: 5 });
+        const single = await fgsm({ ...inputs, epsilon });
+        const iterative = await apgd({ ...inputs, epsilon, steps: 20 });
+        const targeted = await apgd({ ...inputs, epsilon, steps: 20, loss: 'dlr', targetClasses: 3 });
+        const blackBox = await square({ ...inputs, epsilon, queries: 300 });
+        const large = await mifgsm({ ...inputs, epsilon: 0.5, steps: 5 });
         tf.dispose([single.adversarial, iterative.adversarial, targeted.adversarial, blackBox.adversarial, large.adversarial]);
         return {
-          gradients: gradientHealth(inputs).raised,
+          gradients: (await gradientHealth(inputs)).raised,
           blackBox: blackBoxBeatWhiteBox({ blackBox: blackBox.success, whiteBox: [single.success, iterative.success, targeted.success] }).raised,
           iterative: iterativeWeakerThanSingleStep({ singleStep: single.success, iterative: iterative.success }).raised,
           largeEpsilon: notBrokenAtLargeEpsilon({ curve: [{ epsilon: 0.5, robustAccuracy: 1 - rate(large.success) }] }).raised,
-          randomness: stochasticForwardPass(inputs).raised,
+          randomness: (await stochasticForwardPass(inputs)).raised,
         };
       };
 
-      expect(flags(mlp.model)).toEqual({ gradients: false, blackBox: false, iterative: false, largeEpsilon: false, randomness: false });
-      expect(flags(masked)).toEqual({ gradients: true, blackBox: true, iterative: false, largeEpsilon: true, randomness: false });
+      expect(await flags(mlp.model)).toEqual({ gradients: false, blackBox: false, iterative: false, largeEpsilon: false, randomness: false });
+      expect(await flags(masked)).toEqual({ gradients: true, blackBox: true, iterative: false, largeEpsilon: true, randomness: false });
     });
 
-    it('looks robust to the naive attack and is broken by BPDA', () => {
+    it('looks robust to the naive attack and is broken by BPDA', async () => {
       const { model: masked, preprocess } = quantised(mlp.model, 10);
-      expect(accuracy({ model: masked, inputs: mlp.inputs, labels: mlp.labels })).toBeGreaterThan(0.9);
-      const naive = robustUnder(pgd({ ...mlp, model: masked, epsilon, steps: 10, seed: 2 }));
-      const adaptiveResult = pgd({ ...mlp, model: bpda({ model: mlp.model, preprocess }), epsilon, steps: 10, seed: 2 });
+      expect(await accuracy({ model: masked, inputs: mlp.inputs, labels: mlp.labels })).toBeGreaterThan(0.9);
+      const naive = robustUnder(await pgd({ ...mlp, model: masked, epsilon, steps: 10, seed: 2 }));
+      const adaptiveResult = await pgd({ ...mlp, model: bpda({ model: mlp.model, preprocess }), epsilon, steps: 10, seed: 2 });
       // Judged on the real defended model, not on the BPDA surrogate.
       const wrongTensor = tf.tidy(() => tf.notEqual(tf.argMax(masked(adaptiveResult.adversarial), 1), mlp.labels));
       const wrong = Array.from(wrongTensor.dataSync(), (w) => w === 1);

@@ -58,7 +58,7 @@ describe('validity checks', () => {
     expect(blackBoxBeatWhiteBox({ blackBox: [true], whiteBox: [[true]] }).raised).toBe(false);
   });
 
-  it('flag zero input gradients on a rounding model and stay quiet on the plain one', () => {
+  it('flag zero input gradients on a rounding model and stay quiet on the plain one', async () => {
     const { model, dispose } = linearModel([
       [1, -1],
       [-1, 1],
@@ -71,9 +71,9 @@ describe('validity checks', () => {
     ]);
     const labels = tf.tensor1d([1, 0], 'int32');
 
-    const plain = gradientHealth({ model, inputs, labels });
-    const masked = gradientHealth({ model: rounding, inputs, labels });
-    const broken = gradientHealth({ model: (x) => tf.tidy(() => tf.mul<tf.Tensor2D>(model(x), NaN)), inputs, labels });
+    const plain = await gradientHealth({ model, inputs, labels });
+    const masked = await gradientHealth({ model: rounding, inputs, labels });
+    const broken = await gradientHealth({ model: (x) => tf.tidy(() => tf.mul<tf.Tensor2D>(model(x), NaN)), inputs, labels });
 
     expect(plain).toMatchObject({ raised: false, zero: [false, false], nonFinite: [false, false] });
     expect(masked).toMatchObject({ flag: 'zero-or-nan-gradients', raised: true, examples: [0, 1], zero: [true, true] });
@@ -82,7 +82,7 @@ describe('validity checks', () => {
     dispose();
   });
 
-  it('flag a model whose identical forward passes disagree, and not a deterministic one', () => {
+  it('flag a model whose identical forward passes disagree, and not a deterministic one', async () => {
     const { model, dispose } = linearModel([
       [1, 0],
       [0, 1],
@@ -96,8 +96,8 @@ describe('validity checks', () => {
       [0.5, 0.5],
       [0.1, 0.9],
     ]);
-    expect(stochasticForwardPass({ model, inputs })).toMatchObject({ flag: 'stochastic-forward-pass', raised: false });
-    expect(stochasticForwardPass({ model: randomised, inputs, repeats: 3 })).toMatchObject({ raised: true, examples: [0, 1] });
+    expect(await stochasticForwardPass({ model, inputs })).toMatchObject({ flag: 'stochastic-forward-pass', raised: false });
+    expect(await stochasticForwardPass({ model: randomised, inputs, repeats: 3 })).toMatchObject({ raised: true, examples: [0, 1] });
     tf.dispose(inputs);
     dispose();
   });

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { crossEntropyObjective, lossAndGradient } from './attack-losses';
-import { readAndDispose } from './finish-attack';
+import { readAllAndDispose, readAndDispose } from './read-tensors';
 import { assertLabelsMatch, type LogitsModel } from './logits-model';
 
 /**
@@ -115,7 +115,7 @@ export interface GradientHealth extends ValidityFlag {
  * (shattered or saturated gradients: quantisation, thresholds, softmax saturation) or not
  * finite. Either makes every gradient attack blind on that example.
  */
-export function gradientHealth({ model, inputs, labels }: { model: LogitsModel; inputs: tf.Tensor; labels: tf.Tensor1D }): GradientHealth {
+export async function gradientHealth({ model, inputs, labels }: { model: LogitsModel; inputs: tf.Tensor; labels: tf.Tensor1D }): Promise<GradientHealth> {
   assertLabelsMatch(inputs, labels);
   const batch = inputs.shape[0];
   let zero: boolean[];
@@ -126,8 +126,7 @@ export function gradientHealth({ model, inputs, labels }: { model: LogitsModel; 
       const flat = tf.reshape(gradient, [batch, -1]);
       return [tf.max<tf.Tensor1D>(tf.abs(flat), 1), tf.all<tf.Tensor1D>(tf.isFinite(flat), 1)];
     });
-    const magnitudes = readAndDispose(maxAbs);
-    const finiteFlags = readAndDispose(finite);
+    const [magnitudes, finiteFlags] = await readAllAndDispose([maxAbs, finite]);
     nonFinite = Array.from(finiteFlags, (f) => f !== 1);
     zero = Array.from(magnitudes, (m, i) => finiteFlags[i] === 1 && m === 0);
   } catch (error) {
@@ -151,7 +150,7 @@ export function gradientHealth({ model, inputs, labels }: { model: LogitsModel; 
  * `tolerance`) the model is randomised and its gradients must be averaged (EOT) before any
  * gradient attack result means anything.
  */
-export function stochasticForwardPass({
+export async function stochasticForwardPass({
   model,
   inputs,
   repeats = 2,
@@ -161,9 +160,9 @@ export function stochasticForwardPass({
   inputs: tf.Tensor;
   repeats?: number;
   tolerance?: number;
-}): ValidityFlag {
+}): Promise<ValidityFlag> {
   if (!Number.isInteger(repeats) || repeats < 2) throw new Error(`repeats must be an integer >= 2, got ${repeats}`);
-  const spread = readAndDispose(
+  const spread = await readAndDispose(
     tf.tidy(() => {
       const runs = Array.from({ length: repeats }, () => model(inputs));
       const stacked = tf.stack(runs);

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { PerturbationNorm } from './attack-result';
+import { readAllAndDispose } from './read-tensors';
 
 /** Slack on ‖δ‖ ≤ ε for float32 rounding of x + δ (ARCHITECTURE.md: within 1e-5). */
 export const PERTURBATION_TOLERANCE = 1e-5;
@@ -23,12 +24,12 @@ export interface PerturbationCheck {
  * the chosen norm, every value of x' in [0,1] and finite. An attack's own clipping is not
  * trusted: this re-measures what was actually produced.
  */
-export function verifyPerturbation(options: VerifyPerturbationOptions): boolean[] {
-  return checkPerturbation(options).valid;
+export async function verifyPerturbation(options: VerifyPerturbationOptions): Promise<boolean[]> {
+  return (await checkPerturbation(options)).valid;
 }
 
 /** verifyPerturbation plus both measured norms, for callers that report them. */
-export function checkPerturbation({ inputs, adversarial, epsilon, norm }: VerifyPerturbationOptions): PerturbationCheck {
+export async function checkPerturbation({ inputs, adversarial, epsilon, norm }: VerifyPerturbationOptions): Promise<PerturbationCheck> {
   assertNorm(norm);
   if (!(epsilon === Infinity)) {
     assertEpsilon(epsilon);
@@ -40,7 +41,7 @@ export function checkPerturbation({ inputs, adversarial, epsilon, norm }: Verify
   if (batch === 0) {
     return { valid: [], linfNorms: new Float32Array(0), l2Norms: new Float32Array(0) };
   }
-  const [linfTensor, l2Tensor, boxTensor] = tf.tidy(() => {
+  const read = tf.tidy(() => {
     const x = tf.reshape(inputs, [batch, -1]);
     const xAdv = tf.reshape(adversarial, [batch, -1]);
     const delta = tf.sub(xAdv, x);
@@ -53,10 +54,9 @@ export function checkPerturbation({ inputs, adversarial, epsilon, norm }: Verify
     );
     return [linf, l2, inBox];
   });
-  const linfNorms = linfTensor.dataSync() as Float32Array;
-  const l2Norms = l2Tensor.dataSync() as Float32Array;
-  const inBox = boxTensor.dataSync();
-  tf.dispose([linfTensor, l2Tensor, boxTensor]);
+  const [linfValues, l2Values, inBox] = await readAllAndDispose(read);
+  const linfNorms = linfValues as Float32Array;
+  const l2Norms = l2Values as Float32Array;
   const bound = epsilon + PERTURBATION_TOLERANCE;
   const measured = norm === 'linf' ? linfNorms : l2Norms;
   const valid = Array.from(measured, (n, i) => inBox[i] === 1 && n <= bound);

@@ -186,7 +186,7 @@ export const ENV_SCHEMA: readonly EnvVarSpec[] = [
     apps: ['worker'],
     required: false,
     description:
-      'Force a TensorFlow.js backend: node-gpu, node, webgpu, wasm or cpu (default: the first that loads; webgpu only when forced, see docs/gpu-workers.md)',
+      'Force a TensorFlow.js backend: node-gpu, node, webgpu, wasm or cpu (default: the first that loads; webgpu only on a GPU, see docs/gpu-workers.md)',
   },
   {
     name: 'FASHION_MNIST_DIR',

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { LogitsModel } from '@bulwark/attacks';
+import { readAndDispose, type LogitsModel } from '@bulwark/attacks';
 import type { Dataset } from '@bulwark/data';
 import { createDefense } from './create-defense';
 import type { DefenseSpec, DetectorDescription } from '@bulwark/spec';
@@ -27,7 +27,7 @@ export interface DefenseStack {
   detector?: Detector;
   description: DefenseStackDescription;
   /** Per example: rejected as adversarial by the detector, else the defended model's class. */
-  predict(inputs: tf.Tensor): StackPrediction[];
+  predict(inputs: tf.Tensor): Promise<StackPrediction[]>;
   /** Frees the detector's tensors; the classifier's weights stay with their owner. */
   dispose(): void;
 }
@@ -38,14 +38,10 @@ export function createDefenseStack({ defended, detector }: { defended: DefendedM
     defended,
     detector,
     description: { defense: defended.description, detector: detector ? detector.describe() : null },
-    predict: (inputs) => {
-      const labelTensor = tf.tidy(() => tf.argMax(defended.model(inputs), 1));
-      const labels = Array.from(labelTensor.dataSync());
-      labelTensor.dispose();
+    predict: async (inputs) => {
+      const labels = Array.from(await readAndDispose(tf.tidy(() => tf.argMax(defended.model(inputs), 1))));
       if (!detector) return labels.map((label) => ({ rejected: false, label, score: null }));
-      const scoreTensor = detector.score(inputs);
-      const scores = Array.from(scoreTensor.dataSync());
-      scoreTensor.dispose();
+      const scores = Array.from(await readAndDispose(detector.score(inputs)));
       return labels.map((label, i) => (scores[i] > detector.threshold ? { rejected: true, score: scores[i] } : { rejected: false, label, score: scores[i] }));
     },
     dispose: () => detector?.dispose(),
@@ -68,11 +64,11 @@ export interface FitDefenseStackOptions {
  * Builds a whole stack from its spec: the preprocessing and squash around `model`, then the
  * detector fitted behind the same preprocessing (see fitStackDetector).
  */
-export function fitDefenseStack({ model, spec, validation, statistics, batchSize, seed }: FitDefenseStackOptions): DefenseStack {
+export async function fitDefenseStack({ model, spec, validation, statistics, batchSize, seed }: FitDefenseStackOptions): Promise<DefenseStack> {
   const defended = createDefense({ model, spec: spec.defense });
   if (!spec.detector) return createDefenseStack({ defended });
   if (!validation) throw new Error('a stack with a detector needs clean validation data for its threshold');
-  return createDefenseStack({ defended, detector: fitStackDetector({ model, defended, spec: spec.detector, validation, statistics, batchSize, seed }) });
+  return createDefenseStack({ defended, detector: await fitStackDetector({ model, defended, spec: spec.detector, validation, statistics, batchSize, seed }) });
 }
 
 export interface FitStackDetectorOptions {
@@ -95,7 +91,7 @@ export interface FitStackDetectorOptions {
  * deployed; Mahalanobis reads the bare model's penultimate features. Several detectors fitted
  * this way to one defended model can be evaluated together (evaluateDetection).
  */
-export function fitStackDetector({ model, defended, spec, validation, statistics, batchSize, seed }: FitStackDetectorOptions): Detector {
+export function fitStackDetector({ model, defended, spec, validation, statistics, batchSize, seed }: FitStackDetectorOptions): Promise<Detector> {
   const { classifier, logits } = defended;
   const squashed: LogitsModel = logits ? (x) => tf.tidy(() => logits.apply(classifier(x))) : classifier;
   return fitDetectorFromSpec({

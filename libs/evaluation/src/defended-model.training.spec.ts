@@ -33,18 +33,18 @@ describe('preprocessing defenses around a trained classifier', () => {
     trained?.model.dispose();
   });
 
-  it('BPDA through bit-depth squeezing breaks what the naive attack cannot touch', () => {
+  it('BPDA through bit-depth squeezing breaks what the naive attack cannot touch', async () => {
     const defended = defendModel({ model: trained.model, preprocessing: [bitDepthPreprocessing({ bits: 3 })] });
-    const clean = accuracy({ model: defended.model, inputs: x, labels: y });
-    const robust = (model: typeof defended.model) => {
-      const result = pgd({ model, inputs: x, labels: y, epsilon: 0.2, steps: 20, seed: 1 });
+    const clean = await accuracy({ model: defended.model, inputs: x, labels: y });
+    const robust = async (model: typeof defended.model) => {
+      const result = await pgd({ model, inputs: x, labels: y, epsilon: 0.2, steps: 20, seed: 1 });
       // Judged on the deployed model, whichever view crafted the inputs.
-      const correct = accuracy({ model: defended.model, inputs: result.adversarial, labels: y });
+      const correct = await accuracy({ model: defended.model, inputs: result.adversarial, labels: y });
       result.adversarial.dispose();
       return correct;
     };
-    const naive = robust(naiveView(defended));
-    const adaptive = robust(adaptiveView(defended));
+    const naive = await robust(naiveView(defended));
+    const adaptive = await robust(adaptiveView(defended));
     expect(clean).toBeGreaterThan(0.8);
     // Rounding zeroes the gradient: only the random start moves the naive attack.
     expect(naive).toBeGreaterThan(0.5);
@@ -52,13 +52,13 @@ describe('preprocessing defenses around a trained classifier', () => {
     expect(naive - adaptive).toBeGreaterThan(0.5);
   });
 
-  it('naive views of the gradient-free steps have zero gradients, adaptive views do not', () => {
+  it('naive views of the gradient-free steps have zero gradients, adaptive views do not', async () => {
     const few = tf.slice(x, [0, 0, 0, 0], [8, -1, -1, -1]);
     const labels = tf.slice(y, [0], [8]);
     for (const step of [bitDepthPreprocessing({ bits: 2 }), jpegPreprocessing({ quality: 50 }), medianFilterPreprocessing({ size: 2 })]) {
       const defended = defendModel({ model: trained.model, preprocessing: [step] });
-      const naive = gradientHealth({ model: naiveView(defended), inputs: few, labels });
-      const adaptive = gradientHealth({ model: adaptiveView(defended), inputs: few, labels });
+      const naive = await gradientHealth({ model: naiveView(defended), inputs: few, labels });
+      const adaptive = await gradientHealth({ model: adaptiveView(defended), inputs: few, labels });
       if (step.spec.kind !== 'median-filter') expect(naive.zero.every(Boolean)).toBe(true);
       expect(adaptive.raised).toBe(false);
       // BPDA changes only the backward pass: the adaptive view predicts exactly as deployed.
@@ -69,10 +69,10 @@ describe('preprocessing defenses around a trained classifier', () => {
     tf.dispose([few, labels]);
   });
 
-  it('random noise makes two forward passes differ (flag raised) and EOT averages the draws', () => {
+  it('random noise makes two forward passes differ (flag raised) and EOT averages the draws', async () => {
     const defended = defendModel({ model: trained.model, preprocessing: [gaussianNoisePreprocessing({ sigma: 0.3, seed: 3 })] });
-    expect(stochasticForwardPass({ model: naiveView(defended), inputs: x }).raised).toBe(true);
-    expect(stochasticForwardPass({ model: asLogitsModel(trained.model), inputs: x }).raised).toBe(false);
+    expect((await stochasticForwardPass({ model: naiveView(defended), inputs: x })).raised).toBe(true);
+    expect((await stochasticForwardPass({ model: asLogitsModel(trained.model), inputs: x })).raised).toBe(false);
     // Spread between two passes: one draw each vs the mean of 16 draws each (~1/4 as large).
     const spread = (model: (t: tf.Tensor) => tf.Tensor2D) => tf.tidy(() => tf.mean(tf.abs(tf.sub(model(x), model(x)))).dataSync()[0]);
     const single = spread(naiveView(defended));
@@ -84,12 +84,12 @@ describe('preprocessing defenses around a trained classifier', () => {
     tf.dispose([a, b]);
   });
 
-  it('random resize-and-pad is random when deployed, differentiable through EOT, and keeps most decisions', () => {
+  it('random resize-and-pad is random when deployed, differentiable through EOT, and keeps most decisions', async () => {
     const defended = defendModel({ model: trained.model, preprocessing: [randomResizePadPreprocessing({ minSize: 24, maxSize: 28, seed: 1 })] });
-    expect(stochasticForwardPass({ model: naiveView(defended), inputs: x }).raised).toBe(true);
-    const health = gradientHealth({ model: adaptiveView(defended, { samples: 4 }), inputs: x, labels: y });
+    expect((await stochasticForwardPass({ model: naiveView(defended), inputs: x })).raised).toBe(true);
+    const health = await gradientHealth({ model: adaptiveView(defended, { samples: 4 }), inputs: x, labels: y });
     expect(health.raised).toBe(false);
-    expect(accuracy({ model: adaptiveView(defended, { samples: 8 }), inputs: x, labels: y })).toBeGreaterThan(0.5);
+    expect(await accuracy({ model: adaptiveView(defended, { samples: 8 }), inputs: x, labels: y })).toBeGreaterThan(0.5);
   });
 
   it('describes each defense for storage, and rebuilds it from its spec', () => {

@@ -24,9 +24,9 @@ describe('detectors', () => {
     trained = await trainTinyMlp();
     const { model, validation, train } = trained;
     detectors = {
-      confidence: fitDetector({ kind: 'confidence', model, validation, fpr: 0.05 }),
-      'feature-squeezing': fitDetector({ kind: 'feature-squeezing', model, validation, fpr: 0.05 }),
-      mahalanobis: fitDetector({ kind: 'mahalanobis', model, validation, statistics: train, fpr: 0.05 }),
+      confidence: await fitDetector({ kind: 'confidence', model, validation, fpr: 0.05 }),
+      'feature-squeezing': await fitDetector({ kind: 'feature-squeezing', model, validation, fpr: 0.05 }),
+      mahalanobis: await fitDetector({ kind: 'mahalanobis', model, validation, statistics: train, fpr: 0.05 }),
     };
   }, 60_000);
 
@@ -35,35 +35,35 @@ describe('detectors', () => {
     trained?.model.dispose();
   });
 
-  it('each fits with a threshold giving at most 5% false positives on its validation data, and about that on unseen data', () => {
+  it('each fits with a threshold giving at most 5% false positives on its validation data, and about that on unseen data', async () => {
     for (const [kind, detector] of Object.entries(detectors)) {
       const description = detector.describe();
       expect(description).toMatchObject({ kind, targetFpr: 0.05, validation: { n: 400 } });
       expect(description.validationFpr).toBeLessThanOrEqual(0.05);
       expect(description.validationFpr).toBeGreaterThan(0.03);
-      const validationScores = scoreDataset((x) => detector.score(x), trained.validation, 200);
+      const validationScores = await scoreDataset((x) => detector.score(x), trained.validation, 200);
       expect(validationScores.filter((s) => s > detector.threshold).length / validationScores.length).toBe(description.validationFpr);
-      const testScores = scoreDataset((x) => detector.score(x), trained.test, 200);
+      const testScores = await scoreDataset((x) => detector.score(x), trained.test, 200);
       expect(testScores.filter((s) => s > detector.threshold).length / testScores.length).toBeLessThan(0.1);
     }
   });
 
-  it('the Mahalanobis detector rejects what is far from the data: uniform noise images', () => {
+  it('the Mahalanobis detector rejects what is far from the data: uniform noise images', async () => {
     const noise = tf.randomUniform([20, 28, 28, 1], 0, 1, 'float32', 4);
-    expect(detectors.mahalanobis.reject(noise).filter(Boolean).length).toBeGreaterThanOrEqual(19);
+    expect((await detectors.mahalanobis.reject(noise)).filter(Boolean).length).toBeGreaterThanOrEqual(19);
     noise.dispose();
   });
 
-  it('the detector-aware attack is detected less often than the naive attack on the same examples, and is never weaker', () => {
+  it('the detector-aware attack is detected less often than the naive attack on the same examples, and is never weaker', async () => {
     const { x, y } = firstExamples(trained.test, 40);
     const model = asLogitsModel(trained.model);
     // Small enough that plain PGD's misclassifications are often unconfident (so detectable).
     const epsilon = 0.05;
     const rates: Record<string, { naive: number; aware: number }> = {};
     for (const [kind, detector] of Object.entries(detectors)) {
-      const naive = pgd({ model, inputs: x, labels: y, epsilon, steps: 30, seed: 1 });
-      const judged = judgeWithDetector({ deployed: model, detector, inputs: x, labels: y, adversarial: naive.adversarial, epsilon, norm: 'linf' });
-      const aware = detectorAwarePgd({ model, detector, inputs: x, labels: y, epsilon, steps: 30, seed: 1 });
+      const naive = await pgd({ model, inputs: x, labels: y, epsilon, steps: 30, seed: 1 });
+      const judged = await judgeWithDetector({ deployed: model, detector, inputs: x, labels: y, adversarial: naive.adversarial, epsilon, norm: 'linf' });
+      const aware = await detectorAwarePgd({ model, detector, inputs: x, labels: y, epsilon, steps: 30, seed: 1 });
       const detected = (r: typeof aware) => r.misclassified.filter((m, i) => m && r.rejected[i]).length / Math.max(1, r.misclassified.filter(Boolean).length);
       rates[kind] = { naive: detected(judged), aware: detected(aware) };
       // Success means fooled AND let through, re-judged on the deployed model and the exact score.
@@ -81,8 +81,8 @@ describe('detectors', () => {
     tf.dispose([x, y]);
   });
 
-  it('a deployed stack answers with a class or "rejected as adversarial"', () => {
-    const stack = fitDefenseStack({
+  it('a deployed stack answers with a class or "rejected as adversarial"', async () => {
+    const stack = await fitDefenseStack({
       model: trained.model,
       spec: { defense: { preprocessing: [{ kind: 'bit-depth', bits: 4 }] }, detector: { kind: 'mahalanobis', fpr: 0.05 } },
       validation: trained.validation,
@@ -90,7 +90,7 @@ describe('detectors', () => {
     });
     const { x, y } = firstExamples(trained.test, 20);
     const noise = tf.randomUniform([5, 28, 28, 1], 0, 1, 'float32', 8);
-    const answers = stack.predict(tf.concat([x, noise], 0));
+    const answers = await stack.predict(tf.concat([x, noise], 0));
     const labels = Array.from(y.dataSync());
     const clean = answers.slice(0, 20);
     expect(clean.filter((a, i) => !a.rejected && a.label === labels[i]).length).toBeGreaterThanOrEqual(15);
@@ -101,7 +101,7 @@ describe('detectors', () => {
     tf.dispose([x, y, noise]);
   });
 
-  it('frees every tensor it makes, through all five preprocessing steps at once', () => {
+  it('frees every tensor it makes, through all five preprocessing steps at once', async () => {
     const spec = {
       preprocessing: [
         { kind: 'bit-depth' as const, bits: 3 },
@@ -119,9 +119,9 @@ describe('detectors', () => {
     const { x, y } = firstExamples(trained.test, 4);
     const before = tf.memory().numTensors;
     for (const kind of ['feature-squeezing', 'mahalanobis'] as const) {
-      const stack = fitDefenseStack({ model: trained.model, spec: { defense: spec, detector: { kind } }, validation, statistics: validation });
-      stack.predict(x);
-      const attack = detectorAwarePgd({
+      const stack = await fitDefenseStack({ model: trained.model, spec: { defense: spec, detector: { kind } }, validation, statistics: validation });
+      await stack.predict(x);
+      const attack = await detectorAwarePgd({
         model: adaptiveView(stack.defended, { samples: 2 }),
         deployed: stack.defended.model,
         detector: stack.detector!,
@@ -145,7 +145,7 @@ describe('detectors', () => {
   };
 
   it('evaluates a stack per attack: detection rate at the fixed threshold, ROC AUC, robust accuracy with the detector', async () => {
-    const stack = fitDefenseStack({
+    const stack = await fitDefenseStack({
       model: trained.model,
       spec: { defense: { preprocessing: [] }, detector: { kind: 'feature-squeezing' } },
       validation: trained.validation,
@@ -194,7 +194,7 @@ describe('detectors', () => {
     const defended = createDefense({ model: trained.model, spec: { preprocessing: [{ kind: 'bit-depth', bits: 5 }] } });
     const fit = (kind: 'confidence' | 'mahalanobis') =>
       fitStackDetector({ model: trained.model, defended, spec: { kind }, validation: trained.validation, statistics: trained.train });
-    const both = [fit('confidence'), fit('mahalanobis')];
+    const both = [await fit('confidence'), await fit('mahalanobis')];
     const dataset = takeExamples(
       trained.test,
       Uint32Array.from({ length: 16 }, (_, i) => 200 + i),

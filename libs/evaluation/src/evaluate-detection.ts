@@ -122,35 +122,35 @@ export async function evaluateDetection(options: EvaluateDetectionOptions): Prom
     if (await options.shouldStop?.()) return { evaluations: [], stopped: true };
     const { x, y } = makeBatch(dataset, indices);
     try {
-      const clean = judgeOnClassifier({ deployed, inputs: x, labels: y, adversarial: x, epsilon: 0, norm });
+      const clean = await judgeOnClassifier({ deployed, inputs: x, labels: y, adversarial: x, epsilon: 0, norm });
       cleanCorrect.push(...clean.misclassified.map((m) => !m));
-      detectors.forEach((detector, k) => {
-        const { rejected, scores } = detectorVerdict(detector, x);
+      for (const [k, detector] of detectors.entries()) {
+        const { rejected, scores } = await detectorVerdict(detector, x);
         cleanRejected[k].push(...rejected);
         cleanScores[k].push(...scores);
-      });
+      }
       const batchSeed = seed + indices[0];
       for (const attack of options.attacks) {
         const started = performance.now();
-        const adversarial = craftUnaware(attack, { attackModel, x, y, epsilon, norm, params, seed: batchSeed });
+        const adversarial = await craftUnaware(attack, { attackModel, x, y, epsilon, norm, params, seed: batchSeed });
         try {
-          const { misclassified } = judgeOnClassifier({ deployed, inputs: x, labels: y, adversarial, epsilon, norm });
+          const { misclassified } = await judgeOnClassifier({ deployed, inputs: x, labels: y, adversarial, epsilon, norm });
           const crafted = (performance.now() - started) / 1000;
-          detectors.forEach((detector, k) => {
+          for (const [k, detector] of detectors.entries()) {
             const judging = performance.now();
-            const { rejected, scores } = detectorVerdict(detector, adversarial);
+            const { rejected, scores } = await detectorVerdict(detector, adversarial);
             record(mapEntry(tallies[k], attack), misclassified, rejected, scores, crafted + (performance.now() - judging) / 1000);
-          });
+          }
         } finally {
           adversarial.dispose();
         }
       }
-      detectors.forEach((detector, k) => {
+      for (const [k, detector] of detectors.entries()) {
         const started = performance.now();
-        const result = detectorAwarePgd({ model: attackModel, deployed, detector, inputs: x, labels: y, epsilon, norm, seed: batchSeed, ...adaptive });
+        const result = await detectorAwarePgd({ model: attackModel, deployed, detector, inputs: x, labels: y, epsilon, norm, seed: batchSeed, ...adaptive });
         result.adversarial.dispose();
         record(mapEntry(tallies[k], DETECTOR_AWARE), result.misclassified, result.rejected, result.scores, (performance.now() - started) / 1000);
-      });
+      }
     } finally {
       tf.dispose([x, y]);
     }
@@ -214,13 +214,13 @@ interface UnawareArgs {
 }
 
 /** One detector-unaware attack on the classifier's adaptive view: its adversarial inputs (the caller disposes them). */
-function craftUnaware(attack: EvaluationAttackName, { attackModel, x, y, epsilon, norm, params, seed }: UnawareArgs): tf.Tensor {
+async function craftUnaware(attack: EvaluationAttackName, { attackModel, x, y, epsilon, norm, params, seed }: UnawareArgs): Promise<tf.Tensor> {
   let result: AttackResult;
   if (attack === 'fgsm') {
-    result = fgsm({ model: attackModel, inputs: x, labels: y, epsilon, norm });
+    result = await fgsm({ model: attackModel, inputs: x, labels: y, epsilon, norm });
   } else if (attack === 'pgd') {
     const { steps, stepSizeFactor, restarts, loss } = params.pgd;
-    result = pgd({
+    result = await pgd({
       model: attackModel,
       inputs: x,
       labels: y,
@@ -234,7 +234,7 @@ function craftUnaware(attack: EvaluationAttackName, { attackModel, x, y, epsilon
       seed,
     });
   } else {
-    result = standardSuite({
+    result = await standardSuite({
       model: attackModel,
       inputs: x,
       labels: y,

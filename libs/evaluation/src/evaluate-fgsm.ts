@@ -34,7 +34,7 @@ export async function evaluateFgsm({ model, dataset, epsilon, batchSize = DEFAUL
       const correctTensor = tf.tidy(() => tf.equal(predictLabels({ model, inputs: x }), y));
       const correct = await correctTensor.data();
       correctTensor.dispose();
-      const attack = fgsm({ model, inputs: x, labels: y, epsilon });
+      const attack = await fgsm({ model, inputs: x, labels: y, epsilon });
       attack.adversarial.dispose();
       correct.forEach((isCorrect, i) => {
         if (isCorrect === 1) {

@@ -8,6 +8,7 @@ import {
   gradientHealth,
   pgd,
   predictLabels,
+  readAllAndDispose,
   standardSuite,
   stochasticForwardPass,
 } from '@bulwark/attacks';
@@ -53,7 +54,7 @@ export async function runShard(options: EvaluateShardOptions, onEpsilon?: (sofar
     labels,
     cleanPredictions,
     points: [],
-    checks: start === 0 ? { flags: modelFlags(model, dataset), probe: null } : null,
+    checks: start === 0 ? { flags: await modelFlags(model, dataset), probe: null } : null,
     stopped: false,
   };
   const totalWork = epsilons.length * batches.length;
@@ -131,7 +132,7 @@ async function largeEpsilonProbe(options: EvaluateRobustnessOptions, batchSize: 
   for (let start = 0; start < count; start += batchSize) {
     const indices = Uint32Array.from({ length: Math.min(batchSize, count - start) }, (_, i) => start + i);
     const { x, y } = makeBatch(dataset, indices);
-    const result = pgd({
+    const result = await pgd({
       model,
       inputs: x,
       labels: y,
@@ -181,8 +182,8 @@ async function attackBatch({ options, epsilon, attacks, indices, start, breaks, 
       const started = performance.now();
       const result =
         attack === 'fgsm'
-          ? fgsm({ model, inputs: x, labels: y, epsilon, norm })
-          : pgd({
+          ? await fgsm({ model, inputs: x, labels: y, epsilon, norm })
+          : await pgd({
               model,
               inputs: x,
               labels: y,
@@ -204,7 +205,7 @@ async function attackBatch({ options, epsilon, attacks, indices, start, breaks, 
 
     const stages = SUITE_STAGES.filter((s) => attacks.includes(s)) as SuiteStageName[];
     if (stages.length) {
-      const suite = standardSuite({
+      const suite = await standardSuite({
         model,
         inputs: x,
         labels: y,
@@ -264,9 +265,7 @@ async function collectGallery({ dataset, indices, result, attack, broken, galler
     const chosen = tf.gather(result.adversarial, picks);
     return [chosen, predictLabels({ model, inputs: chosen })];
   });
-  const values = await pixels.data();
-  const predicted = await predictions.data();
-  tf.dispose([pixels, predictions]);
+  const [values, predicted] = await readAllAndDispose([pixels, predictions]);
   const size = dataset.shape[0] * dataset.shape[1] * dataset.shape[2];
   picks.forEach((k, j) => {
     const index = indices[k];
@@ -302,11 +301,11 @@ function galleryEntry(
 }
 
 /** Flags about the model itself, on the first examples: gradients that are zero or NaN, and randomness. */
-export function modelFlags(model: LogitsModel, dataset: Dataset): EvaluationFlag[] {
+export async function modelFlags(model: LogitsModel, dataset: Dataset): Promise<EvaluationFlag[]> {
   const sample = Uint32Array.from({ length: Math.min(64, dataset.size) }, (_, i) => i);
   const { x, y } = makeBatch(dataset, sample);
   try {
-    return [asFlag(gradientHealth({ model, inputs: x, labels: y })), stochasticForwardPass({ model, inputs: x })];
+    return [asFlag(await gradientHealth({ model, inputs: x, labels: y })), await stochasticForwardPass({ model, inputs: x })];
   } finally {
     tf.dispose([x, y]);
   }

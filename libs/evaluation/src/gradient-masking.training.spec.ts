@@ -66,11 +66,11 @@ describe('gradient masking, shown for what it is', () => {
     expect(clean(result.adaptive)).toBe(clean(result.naive));
   });
 
-  it('saturated logits zero the cross-entropy gradient; attacking the logits before the squash restores it', () => {
+  it('saturated logits zero the cross-entropy gradient; attacking the logits before the squash restores it', async () => {
     const defended = maskGradients({ model: trained.model, spec: { kind: 'saturate-logits', temperature: 1e-4 } });
     const { x, y } = firstExamples(trained.test, 32);
-    const naive = gradientHealth({ model: naiveView(defended), inputs: x, labels: y });
-    const adaptive = gradientHealth({ model: adaptiveView(defended), inputs: x, labels: y });
+    const naive = await gradientHealth({ model: naiveView(defended), inputs: x, labels: y });
+    const adaptive = await gradientHealth({ model: adaptiveView(defended), inputs: x, labels: y });
     expect(naive.zero.filter(Boolean).length).toBeGreaterThan(24);
     expect(adaptive.raised).toBe(false);
     const [deployed, attacked] = [tf.argMax(defended.model(x), 1), tf.argMax(adaptiveView(defended)(x), 1)];

@@ -3,7 +3,7 @@ import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { cpus } from 'node:os';
 import { BACKEND_NAMES, type BackendName } from '@bulwark/spec';
 import { registerWasmTrainingKernels } from './wasm-kernels/register-wasm-training-kernels';
-import { describeAdapter, registerWebGpuBackend, webGpuSyncReadsMissing, type GpuAdapterInfo } from './webgpu-backend';
+import { describeAdapter, registerWebGpuBackend, type GpuAdapterInfo } from './webgpu-backend';
 
 export interface BackendInfo {
   name: BackendName;
@@ -38,7 +38,7 @@ export function isBackendName(value: string): value is BackendName {
 
 /**
  * Activates the fastest backend that loads: tfjs-node-gpu → tfjs-node → webgpu (hardware adapter
- * only, and only where it can read tensors synchronously) → wasm → cpu. A native package that is
+ * only) → wasm → cpu. A native package that is
  * missing or broken costs one log line, never a stack trace, because on machines without them
  * that is the normal case. A forced backend that fails is an error, never replaced by another.
  */
@@ -53,8 +53,6 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
     if (!attempt.ok) {
       throw new Error(`BULWARK_BACKEND=${forced} but that TensorFlow.js backend could not be loaded: ${attempt.reason}`);
     }
-    const syncReadsMissing = forced === 'webgpu' ? webGpuSyncReadsMissing() : undefined;
-    if (syncReadsMissing !== undefined) log(`BULWARK_BACKEND=webgpu: ${syncReadsMissing}, so runs fail at their first such read`);
     return info(forced, attempt);
   }
   for (const name of BACKEND_NAMES) {
@@ -72,11 +70,6 @@ async function tryBackend(name: BackendName, forced: boolean): Promise<Attempt> 
   try {
     if (nativePackage !== undefined) {
       loadOptionalPackage(nativePackage);
-    }
-    const syncReadsMissing = name === 'webgpu' && !forced ? webGpuSyncReadsMissing() : undefined;
-    if (syncReadsMissing !== undefined) {
-      // Checked before Dawn is loaded: on a machine without a GPU, selection then never touches EGL.
-      return { ok: false, reason: `${syncReadsMissing}; BULWARK_BACKEND=webgpu forces it` };
     }
     const adapter = name === 'webgpu' ? await registerWebGpuBackend({ allowSoftware: forced }) : undefined;
     const tfjsName = nativePackage !== undefined ? NATIVE_TFJS_BACKEND : name;

@@ -50,16 +50,13 @@ interface AcquiredAdapter {
 }
 
 /**
- * Why webgpu cannot run Bulwark's runs here, if it cannot: tfjs-backend-webgpu reads a tensor
- * synchronously (dataSync) through an OffscreenCanvas, which Node lacks, and every run's accuracy
- * and attack bookkeeping reads synchronously. Undefined where an OffscreenCanvas exists.
+ * Why webgpu cannot read a tensor synchronously here, if it cannot: tfjs-backend-webgpu's dataSync
+ * goes through an OffscreenCanvas, which Node lacks. Bulwark's runs read asynchronously; a
+ * synchronous read left somewhere must fail saying so. Undefined where an OffscreenCanvas exists.
  */
-export function webGpuSyncReadsMissing(): string | undefined {
+function syncReadsMissing(): string | undefined {
   if ('OffscreenCanvas' in globalThis) return undefined;
-  return (
-    'tfjs-backend-webgpu cannot read tensors synchronously without an OffscreenCanvas, which Node lacks, ' +
-    'and every run reads some (accuracies, attack results)'
-  );
+  return 'tfjs-backend-webgpu cannot read tensors synchronously without an OffscreenCanvas, which Node lacks';
 }
 
 let acquired: Promise<AcquiredAdapter> | undefined;
@@ -94,7 +91,7 @@ export async function registerWebGpuBackend(options: WebGpuOptions): Promise<Gpu
 
 /** A synchronous read fails naming the cause, instead of tfjs's "OffscreenCanvas is not defined". */
 function withSyncReadError(backend: WebGpuPackage.WebGPUBackend): WebGpuPackage.WebGPUBackend {
-  const reason = webGpuSyncReadsMissing();
+  const reason = syncReadsMissing();
   if (reason === undefined) return backend;
   const readSync = backend.readSync.bind(backend);
   backend.readSync = (dataId) => {
@@ -102,7 +99,7 @@ function withSyncReadError(backend: WebGpuPackage.WebGPUBackend): WebGpuPackage.
       return readSync(dataId);
     } catch (err) {
       if (err instanceof ReferenceError && err.message.includes('OffscreenCanvas')) {
-        throw new Error(`a synchronous tensor read (dataSync) on webgpu: ${reason}; run this on another backend`);
+        throw new Error(`a synchronous tensor read (dataSync) on webgpu: ${reason}; read it with await tensor.data(), or run this on another backend`);
       }
       throw err;
     }

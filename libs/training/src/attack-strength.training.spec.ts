@@ -24,9 +24,9 @@ describe('attack strength on a trained cnn-small (per example)', () => {
     );
     const clean = Array.from(await tf.tidy(() => tf.equal(tf.argMax(logits(x), 1), y)).data(), Boolean);
 
-    const single = fgsm({ model: logits, inputs: x, labels: y, epsilon: 0.1 });
-    const iterative = pgd({ model: logits, inputs: x, labels: y, epsilon: 0.1, steps: 20, stepSize: 0.0125, seed: 1 });
-    const suite = standardSuite({ model: logits, inputs: x, labels: y, epsilon: 0.1, seed: 1, apgdSteps: 30, targetClasses: 2, squareQueries: 200 });
+    const single = await fgsm({ model: logits, inputs: x, labels: y, epsilon: 0.1 });
+    const iterative = await pgd({ model: logits, inputs: x, labels: y, epsilon: 0.1, steps: 20, stepSize: 0.0125, seed: 1 });
+    const suite = await standardSuite({ model: logits, inputs: x, labels: y, epsilon: 0.1, seed: 1, apgdSteps: 30, targetClasses: 2, squareQueries: 200 });
     const robust = (success: boolean[]) => success.map((s, i) => clean[i] && !s);
     const [rFgsm, rPgd, rSuite] = [robust(single.success), robust(iterative.success), suite.robust];
 

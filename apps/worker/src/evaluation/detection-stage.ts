@@ -55,12 +55,12 @@ export interface FitDetectionStackOptions {
 }
 
 /** The spec's defense around `model`, then each detector fitted behind it. */
-export function fitDetectionStack({ model, spec, detectors, data }: FitDetectionStackOptions): DetectionStack {
+export async function fitDetectionStack({ model, spec, detectors, data }: FitDetectionStackOptions): Promise<DetectionStack> {
   const defended = createDefense({ model: asLogitsModel(model), spec: spec.defense ?? { preprocessing: [] } });
   const fitted: Detector[] = [];
   try {
     for (const detector of detectors) {
-      fitted.push(fitStackDetector({ model, defended, spec: detector, validation: data.validation, statistics: data.statistics, seed: spec.seed }));
+      fitted.push(await fitStackDetector({ model, defended, spec: detector, validation: data.validation, statistics: data.statistics, seed: spec.seed }));
     }
   } catch (error) {
     fitted.forEach((d) => d.dispose());
@@ -98,7 +98,7 @@ export interface DetectionStageOptions {
  * detector-aware PGD per detector. Returns null when stopped (cancellation).
  */
 export async function runDetectionStage({ spec, model, train, examples, onProgress, shouldStop }: DetectionStageOptions): Promise<DetectionResult | null> {
-  const stack = fitDetectionStack({ model, spec, detectors: spec.detectors, data: detectionData(train, spec) });
+  const stack = await fitDetectionStack({ model, spec, detectors: spec.detectors, data: detectionData(train, spec) });
   try {
     const epsilons = spec.epsilons.filter((e) => e > 0);
     const perEpsilon: DetectionEvaluation[][] = [];

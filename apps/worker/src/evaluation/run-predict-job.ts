@@ -37,7 +37,7 @@ export async function runPredictJob(data: PredictJobData, ctx: JobContext): Prom
     // Built exactly as the evaluation built it (zoo or imported topology): the prediction is the evaluated model's.
     const model = await loadCheckpointModel(ctx.runs, checkpoint, train);
     try {
-      const stack = fitDetectionStack({
+      const stack = await fitDetectionStack({
         model,
         spec,
         detectors: [detectorSpec],
@@ -68,7 +68,7 @@ export async function runPredictJob(data: PredictJobData, ctx: JobContext): Prom
   const inputs = tf.tensor4d(Float32Array.from(data.inputs.flat()), [data.inputs.length, h, w, c]);
   try {
     const { detector } = serving;
-    const predictions = serving.defense.predict(inputs).map((p, i): PredictAnswer => {
+    const predictions = (await serving.defense.predict(inputs)).map((p, i): PredictAnswer => {
       if (p.rejected) return { rejected: true, reason: 'rejected as adversarial', detector: detector.kind, score: p.score };
       // Cannot happen: a stack with a detector scores every input.
       if (p.score === null) throw new Error(`the ${detector.kind} stack left input ${i} unscored`);

@@ -39,7 +39,7 @@ export async function runGradientShardJob(data: GradientShardJobData, ctx: JobCo
   const weights = { trainable: arrays.slice(0, trainableCount), state: arrays.slice(trainableCount) };
   const examples = decodeExamples(examplesBlob, `run ${data.runId} step ${data.step} shard ${data.shard}`);
   const read = performance.now();
-  const outcome = computeShardGradient(model, createMethod, weights, { shard: data.shard, examples, epsilon: data.epsilon, seed: data.seed });
+  const outcome = await computeShardGradient(model, createMethod, weights, { shard: data.shard, examples, epsilon: data.epsilon, seed: data.seed });
   const computed = performance.now();
   await redis.set(data.keys.outcome, encodeOutcome(outcome), 'PX', SHARD_DATA_TTL_MS);
   const written = performance.now();

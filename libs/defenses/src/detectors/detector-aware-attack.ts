@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { checkPerturbation, createSeededRandom, type AttackResult, type LogitsModel, type PerturbationNorm } from '@bulwark/attacks';
+import { checkPerturbation, createSeededRandom, readAndDispose, type AttackResult, type LogitsModel, type PerturbationNorm } from '@bulwark/attacks';
 import type { Detector } from './detector';
 
 export interface DetectorAwarePgdOptions {
@@ -53,7 +53,7 @@ export interface DetectorAwareResult extends AttackResult {
  * last. Report it per example together with the detector-unaware attacks (evaluateDetection
  * does): an adaptive attack must never be credited with less than a naive one.
  */
-export function detectorAwarePgd(options: DetectorAwarePgdOptions): DetectorAwareResult {
+export async function detectorAwarePgd(options: DetectorAwarePgdOptions): Promise<DetectorAwareResult> {
   const { model, detector, inputs, labels, epsilon, norm = 'linf', steps = 50, seed = 0, confidence = 1, detectorWeight = 1 } = options;
   const deployed = options.deployed ?? model;
   const stepSize = options.stepSize ?? (2.5 * epsilon) / steps;
@@ -105,7 +105,7 @@ export function detectorAwarePgd(options: DetectorAwarePgdOptions): DetectorAwar
     }
     const adversarial = tf.tidy(() => tf.where(perExample(found, x.rank), best, x));
     tf.dispose([x, best, found]);
-    return judgeWithDetector({ deployed, detector, inputs, labels, adversarial, epsilon, norm });
+    return await judgeWithDetector({ deployed, detector, inputs, labels, adversarial, epsilon, norm });
   } catch (error) {
     tf.dispose([x, best, found]);
     throw error;
@@ -130,10 +130,10 @@ export interface JudgeOptions {
 }
 
 /** Re-measures and re-judges adversarial inputs against a deployed classifier and detector. */
-export function judgeWithDetector({ deployed, detector, inputs, labels, adversarial, epsilon, norm }: JudgeOptions): DetectorAwareResult {
+export async function judgeWithDetector({ deployed, detector, inputs, labels, adversarial, epsilon, norm }: JudgeOptions): Promise<DetectorAwareResult> {
   try {
-    const judged = judgeOnClassifier({ deployed, inputs, labels, adversarial, epsilon, norm });
-    const { rejected, scores } = detectorVerdict(detector, adversarial);
+    const judged = await judgeOnClassifier({ deployed, inputs, labels, adversarial, epsilon, norm });
+    const { rejected, scores } = await detectorVerdict(detector, adversarial);
     return { adversarial, success: judged.misclassified.map((m, i) => m && !rejected[i]), ...judged, rejected, scores };
   } catch (error) {
     adversarial.dispose();
@@ -153,19 +153,23 @@ export interface ClassifierJudgement {
  * classifier's verdict. Adversarial inputs crafted without the detector are judged by it once
  * and then shown to any number of detectors. Leaves `adversarial` to the caller.
  */
-export function judgeOnClassifier({ deployed, inputs, labels, adversarial, epsilon, norm }: Omit<JudgeOptions, 'detector'>): ClassifierJudgement {
-  const { valid, linfNorms, l2Norms } = checkPerturbation({ inputs, adversarial, epsilon, norm });
-  const wrong = tf.tidy(() => tf.notEqual(tf.argMax(deployed(adversarial), 1), labels));
-  const misclassified = Array.from(wrong.dataSync(), (v, i) => v === 1 && valid[i]);
-  wrong.dispose();
+export async function judgeOnClassifier({
+  deployed,
+  inputs,
+  labels,
+  adversarial,
+  epsilon,
+  norm,
+}: Omit<JudgeOptions, 'detector'>): Promise<ClassifierJudgement> {
+  const { valid, linfNorms, l2Norms } = await checkPerturbation({ inputs, adversarial, epsilon, norm });
+  const wrong = await readAndDispose(tf.tidy(() => tf.notEqual(tf.argMax(deployed(adversarial), 1), labels)));
+  const misclassified = Array.from(wrong, (v, i) => v === 1 && valid[i]);
   return { misclassified, linfNorms, l2Norms };
 }
 
 /** The detector's exact scores of `inputs` and which of them it rejects. */
-export function detectorVerdict(detector: Detector, inputs: tf.Tensor): { rejected: boolean[]; scores: Float32Array } {
-  const scoreTensor = detector.score(inputs);
-  const scores = scoreTensor.dataSync() as Float32Array;
-  scoreTensor.dispose();
+export async function detectorVerdict(detector: Detector, inputs: tf.Tensor): Promise<{ rejected: boolean[]; scores: Float32Array }> {
+  const scores = (await readAndDispose(detector.score(inputs))) as Float32Array;
   return { rejected: Array.from(scores, (s) => s > detector.threshold), scores };
 }
 

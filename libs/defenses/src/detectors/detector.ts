@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { readAndDispose } from '@bulwark/attacks';
 import { makeBatch, sequentialBatches, type Dataset } from '@bulwark/data';
 import { thresholdAtFpr } from './detection-metrics';
 import type { DetectorDescription, DetectorKind, PreprocessingStep } from '@bulwark/spec';
@@ -18,7 +19,7 @@ export interface Detector {
    */
   attackScore(inputs: tf.Tensor): tf.Tensor1D;
   /** Per example: score above the threshold. */
-  reject(inputs: tf.Tensor): boolean[];
+  reject(inputs: tf.Tensor): Promise<boolean[]>;
   describe(): DetectorDescription;
   /** Frees the detector's own tensors (never the classifier's weights). */
   dispose(): void;
@@ -42,20 +43,20 @@ export interface ThresholdOptions {
 }
 
 /** Scores every example of `dataset`, in batches. */
-export function scoreDataset(score: (inputs: tf.Tensor) => tf.Tensor1D, dataset: Dataset, batchSize: number): Float32Array {
+export async function scoreDataset(score: (inputs: tf.Tensor) => tf.Tensor1D, dataset: Dataset, batchSize: number): Promise<Float32Array> {
   const scores = new Float32Array(dataset.size);
   for (const { indices } of sequentialBatches(dataset, batchSize)) {
     const { x, y } = makeBatch(dataset, indices);
     const values = tf.tidy(() => score(x));
-    scores.set(values.dataSync(), indices[0]);
-    tf.dispose([x, y, values]);
+    tf.dispose([x, y]);
+    scores.set(await readAndDispose(values), indices[0]);
   }
   return scores;
 }
 
 /** Sets the threshold on the clean validation scores and wraps the score functions as a Detector. */
-export function thresholdDetector({ kind, functions, validation, fpr, preprocessing, batchSize }: ThresholdOptions): Detector {
-  const scores = scoreDataset(functions.score, validation, batchSize);
+export async function thresholdDetector({ kind, functions, validation, fpr, preprocessing, batchSize }: ThresholdOptions): Promise<Detector> {
+  const scores = await scoreDataset(functions.score, validation, batchSize);
   if (scores.some((s) => !Number.isFinite(s))) throw new Error(`${kind} detector: non-finite score on the validation data`);
   const threshold = thresholdAtFpr(scores, fpr);
   const mean = scores.reduce((a, b) => a + b, 0) / scores.length;
@@ -75,12 +76,7 @@ export function thresholdDetector({ kind, functions, validation, fpr, preprocess
     threshold,
     score: (inputs) => tf.tidy(() => functions.score(inputs)),
     attackScore: (inputs) => tf.tidy(() => functions.attackScore(inputs)),
-    reject: (inputs) => {
-      const above = tf.tidy(() => tf.greater(functions.score(inputs), threshold));
-      const flags = Array.from(above.dataSync(), (v) => v === 1);
-      above.dispose();
-      return flags;
-    },
+    reject: async (inputs) => Array.from(await readAndDispose(tf.tidy(() => tf.greater(functions.score(inputs), threshold))), (v) => v === 1),
     describe: () => structuredClone(description),
     dispose: functions.dispose,
   };

@@ -40,11 +40,11 @@ export type FitDetectorOptions = CommonFitOptions &
   );
 
 /** Fits a detector of `kind` to `model` and sets its threshold for `fpr` false positives on `validation`. */
-export function fitDetector(options: FitDetectorOptions): Detector {
+export async function fitDetector(options: FitDetectorOptions): Promise<Detector> {
   const { validation, fpr = DEFAULT_DETECTOR_FPR, preprocessing = [], batchSize = 256, seed = 0 } = options;
   if (!(fpr > 0 && fpr < 1)) throw new Error(`fpr must be in (0, 1), got ${fpr}`);
   if (validation.size === 0) throw new Error('fitDetector: empty validation set');
-  const functions = (() => {
+  const functions = await (async () => {
     switch (options.kind) {
       case 'confidence':
         return confidenceScores({ model: toLogitsModel(options.model), preprocessing, seed });
@@ -57,7 +57,7 @@ export function fitDetector(options: FitDetectorOptions): Detector {
     }
   })();
   try {
-    return thresholdDetector({ kind: options.kind, functions, validation, fpr, preprocessing: preprocessing.map((s) => ({ ...s.spec })), batchSize });
+    return await thresholdDetector({ kind: options.kind, functions, validation, fpr, preprocessing: preprocessing.map((s) => ({ ...s.spec })), batchSize });
   } catch (error) {
     functions.dispose();
     throw error;
@@ -72,7 +72,7 @@ export interface FitDetectorFromSpecOptions extends Omit<CommonFitOptions, 'fpr'
 }
 
 /** `fitDetector` from a stored spec; 'mahalanobis' needs `model` to be a LayersModel. */
-export function fitDetectorFromSpec({ spec, model, statistics, ...common }: FitDetectorFromSpecOptions): Detector {
+export async function fitDetectorFromSpec({ spec, model, statistics, ...common }: FitDetectorFromSpecOptions): Promise<Detector> {
   switch (spec.kind) {
     case 'confidence':
       return fitDetector({ ...common, kind: 'confidence', model, fpr: spec.fpr });

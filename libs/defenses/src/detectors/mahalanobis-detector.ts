@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { readAndDispose } from '@bulwark/attacks';
 import { makeBatch, sequentialBatches, type Dataset } from '@bulwark/data';
 import { DEFAULT_MAHALANOBIS_SHRINKAGE } from '@bulwark/spec';
 import type { ScoreFunctions } from './detector';
@@ -39,7 +40,7 @@ export interface MahalanobisOptions {
  * instead of the whole reference set, and it has no k to tune. Lee et al.'s input
  * preprocessing and multi-layer ensemble are left out: one layer, no tuning on attacks.
  */
-export function mahalanobisScores(options: MahalanobisOptions): ScoreFunctions {
+export async function mahalanobisScores(options: MahalanobisOptions): Promise<ScoreFunctions> {
   const { model, preprocessing, statistics, batchSize, seed } = options;
   const shrinkage = options.shrinkage ?? DEFAULT_MAHALANOBIS_SHRINKAGE;
   if (!(Number.isFinite(shrinkage) && shrinkage >= 0)) throw new Error(`shrinkage must be a finite number >= 0, got ${shrinkage}`);
@@ -52,7 +53,7 @@ export function mahalanobisScores(options: MahalanobisOptions): ScoreFunctions {
   const classes = statistics.classNames.length;
   const paths = detectorPaths(features, preprocessing, seed);
   // The statistics are of what the classifier sees: features of the preprocessed inputs.
-  const { means, precision, dimension } = classStatistics({ features: paths.exact, statistics, classes, shrinkage, batchSize });
+  const { means, precision, dimension } = await classStatistics({ features: paths.exact, statistics, classes, shrinkage, batchSize });
   const distance = (f: tf.Tensor2D) => minMahalanobis(f, means, precision);
   return {
     score: (inputs) => distance(paths.exact(inputs)),
@@ -94,11 +95,11 @@ interface ClassStatisticsOptions {
  * (tfjs has no matrix inverse). The float32 cancellation in E[ffᵀ] − μμᵀ is orders of
  * magnitude below the ridge that shrinkage adds.
  */
-function classStatistics({ features, statistics, classes, shrinkage, batchSize }: ClassStatisticsOptions): {
+async function classStatistics({ features, statistics, classes, shrinkage, batchSize }: ClassStatisticsOptions): Promise<{
   means: tf.Tensor2D;
   precision: tf.Tensor2D;
   dimension: number;
-} {
+}> {
   const counts = new Array<number>(classes).fill(0);
   statistics.labels.forEach((label) => (counts[label] += 1));
   const missing = counts.flatMap((c, k) => (c === 0 ? [k] : []));
@@ -142,8 +143,7 @@ function classStatistics({ features, statistics, classes, shrinkage, batchSize }
   });
   tf.dispose([sums, moments]);
   const dimension = covariance.shape[0];
-  const values = Float64Array.from(covariance.dataSync());
-  covariance.dispose();
+  const values = Float64Array.from(await readAndDispose(covariance));
   let trace = 0;
   for (let i = 0; i < dimension; i += 1) trace += values[i * dimension + i];
   const ridge = Math.max((shrinkage * trace) / dimension, 1e-6);

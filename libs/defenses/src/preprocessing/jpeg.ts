@@ -27,6 +27,7 @@ const MAX_JPEG_SIDE = 65535;
 export function jpegRecompress(inputs: tf.Tensor, quality: number): tf.Tensor4D {
   assertBatchImages(inputs, 'jpegRecompress');
   assertInteger(quality, 1, 100, 'quality');
+  refuseWebGpu();
   const [batch, height, width, channels] = inputs.shape;
   if (channels !== 1 && channels !== 3) throw new Error(`jpegRecompress: images need 1 or 3 channels, got ${channels}`);
   const codesTensor = tf.tidy(() => tf.round(tf.mul(tf.clipByValue(inputs, 0, 1), 255)));
@@ -65,9 +66,24 @@ export function jpegRecompress(inputs: tf.Tensor, quality: number): tf.Tensor4D 
   return tf.tidy(() => tf.add<tf.Tensor4D>(tf.mul(inputs, 0), tf.tensor4d(out, [batch, height, width, channels])));
 }
 
+/**
+ * JPEG needs the pixels in JavaScript inside a forward pass that attacks differentiate, so it
+ * reads them synchronously: something webgpu in Node cannot do (no OffscreenCanvas). Refused by
+ * name, when the defense is built and when it is applied, rather than failing mid-attack.
+ */
+function refuseWebGpu(): void {
+  if (tf.getBackend() === 'webgpu') {
+    throw new Error(
+      "the jpeg defense cannot run on the webgpu backend: it reads pixels synchronously inside the model's forward pass, " +
+        'which webgpu in Node cannot do; run it on a worker with another backend (BULWARK_BACKEND=wasm, cpu, node or node-gpu)',
+    );
+  }
+}
+
 /** JPEG compression as a defense; BPDA with the identity, since JPEG(x) ≈ x (Athalye et al. 2018). */
 export function jpegPreprocessing({ quality }: { quality: number }): Preprocessing {
   assertInteger(quality, 1, 100, 'quality');
+  refuseWebGpu();
   return {
     spec: { kind: 'jpeg', quality },
     apply: (x) => jpegRecompress(x, quality),

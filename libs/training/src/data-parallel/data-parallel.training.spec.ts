@@ -4,7 +4,7 @@ import { createModel, trainableVariables } from '@bulwark/models';
 import { selectBackend } from '@bulwark/tfjs-runtime';
 import { trainClassifier, trainingMethodFor } from '../train-classifier';
 import { fgsmAt01, weightsDigest } from '../training.fixture';
-import { computeShardGradient, localGradientExchange, readModelWeights, reduceShards, type GradientExchange } from '.';
+import { computeShardGradient, localGradientExchange, readModelWeights, reduceShards, type GradientExchange, type ShardOutcome } from '.';
 import type { AdversarialTraining } from '../methods/adversarial-training';
 
 const cnn = (seed: number) => createModel({ name: 'cnn-small', inputShape: [28, 28, 1], numClasses: 10, seed });
@@ -18,33 +18,36 @@ describe('data-parallel training', () => {
     ({ train, test } = splitDataset(subsetDataset(loadMnistDigits(), 200), { testFraction: 0.2, seed: 3 }));
   });
 
-  it('reduces shard gradients to the gradient of the whole minibatch, weighted by shard size', () => {
+  it('reduces shard gradients to the gradient of the whole minibatch, weighted by shard size', async () => {
     const model = cnn(1);
     const createMethod = trainingMethodFor(undefined);
-    const weights = readModelWeights(model);
+    const weights = await readModelWeights(model);
     const examples = takeExamples(
       train,
       Uint32Array.from({ length: 10 }, (_, i) => i),
       'ten',
     );
-    const whole = computeShardGradient(model, createMethod, weights, { shard: 0, examples, epsilon: 0, seed: 1 });
+    const whole = await computeShardGradient(model, createMethod, weights, { shard: 0, examples, epsilon: 0, seed: 1 });
     // Sizes 4, 3, 3: an unweighted mean of the shards would be off.
-    const parts = [
+    const parts: ShardOutcome[] = [];
+    for (const [shard, [from, to]] of [
       [0, 4],
       [4, 7],
       [7, 10],
-    ].map(([from, to], shard) =>
-      computeShardGradient(model, createMethod, weights, {
-        shard,
-        examples: takeExamples(
-          examples,
-          Uint32Array.from({ length: to - from }, (_, i) => from + i),
-          'part',
-        ),
-        epsilon: 0,
-        seed: 1,
-      }),
-    );
+    ].entries()) {
+      parts.push(
+        await computeShardGradient(model, createMethod, weights, {
+          shard,
+          examples: takeExamples(
+            examples,
+            Uint32Array.from({ length: to - from }, (_, i) => from + i),
+            'part',
+          ),
+          epsilon: 0,
+          seed: 1,
+        }),
+      );
+    }
     const reduced = reduceShards(parts);
     expect(reduced.loss).toBeCloseTo(whole.loss, 5);
     reduced.gradients.forEach((g, j) => {
@@ -86,11 +89,12 @@ describe('data-parallel training', () => {
       const workers = [cnn(100), cnn(200)];
       const createMethod = trainingMethodFor(adversarial);
       return {
-        computeShards: ({ weights, tasks }) => {
-          const outcomes = [...tasks]
-            .reverse()
-            .map((task) => ({ shard: task.shard, outcome: computeShardGradient(workers[task.shard % 2], createMethod, weights, task) }));
-          return Promise.resolve(outcomes.sort((a, b) => a.shard - b.shard).map((o) => o.outcome));
+        computeShards: async ({ weights, tasks }) => {
+          const outcomes: Array<{ shard: number; outcome: ShardOutcome }> = [];
+          for (const task of [...tasks].reverse()) {
+            outcomes.push({ shard: task.shard, outcome: await computeShardGradient(workers[task.shard % 2], createMethod, weights, task) });
+          }
+          return outcomes.sort((a, b) => a.shard - b.shard).map((o) => o.outcome);
         },
       };
     });

@@ -24,10 +24,12 @@ export interface GradientExchange {
 /** Every shard in this process, one after the other: the reference the distributed exchange must match byte for byte. */
 export function localGradientExchange(model: tf.LayersModel, createMethod: CreateTrainingMethod): GradientExchange {
   return {
-    computeShards: ({ weights, tasks }) => {
-      const outcomes = tasks.map((task) => computeShardGradient(model, createMethod, weights, task));
+    computeShards: async ({ weights, tasks }) => {
+      const outcomes: ShardOutcome[] = [];
+      // One after the other: each writes the step's weights into the same model before its pass.
+      for (const task of tasks) outcomes.push(await computeShardGradient(model, createMethod, weights, task));
       // The shards wrote their own state into the model: the reduced state replaces it.
-      return Promise.resolve(outcomes);
+      return outcomes;
     },
   };
 }
@@ -53,7 +55,7 @@ export interface DataParallelStepOptions {
  */
 export async function dataParallelStep(options: DataParallelStepOptions): Promise<number> {
   const { model, optimizer, variables, train, indices, epsilon, seed, shards, step, exchange } = options;
-  const weights = readModelWeights(model);
+  const weights = await readModelWeights(model);
   const tasks = splitIntoShards(indices.length, shards).map(({ start, size }, shard) => ({
     shard,
     examples: takeExamples(train, indices.subarray(start, start + size), `${train.name} step ${step} shard ${shard}`),

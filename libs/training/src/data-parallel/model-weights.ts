@@ -9,9 +9,14 @@ export interface ModelWeights {
   state: Float32Array[];
 }
 
-export function readModelWeights(model: tf.LayersModel): ModelWeights {
-  const read = (weights: tf.LayerVariable[]) => weights.map((w) => Float32Array.from(w.read().dataSync()));
-  return { trainable: read(model.trainableWeights), state: read(model.nonTrainableWeights) };
+export async function readModelWeights(model: tf.LayersModel): Promise<ModelWeights> {
+  const [trainable, state] = await Promise.all([readWeights(model.trainableWeights), readWeights(model.nonTrainableWeights)]);
+  return { trainable, state };
+}
+
+/** Copies of the weights' current values (a copy: the variables change with the next step). */
+export function readWeights(weights: tf.LayerVariable[]): Promise<Float32Array[]> {
+  return Promise.all(weights.map(async (w) => Float32Array.from(await w.read().data())));
 }
 
 export function writeModelWeights(model: tf.LayersModel, { trainable, state }: ModelWeights): void {

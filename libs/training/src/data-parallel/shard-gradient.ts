@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createRng, makeBatch, type Dataset } from '@bulwark/data';
 import { trainableVariables } from '@bulwark/models';
 import type { TrainingContext, TrainingMethod } from '../methods/training-method';
-import { writeModelWeights, type ModelWeights } from './model-weights';
+import { readWeights, writeModelWeights, type ModelWeights } from './model-weights';
 
 /** Builds the run's training method for a context; a shard builds a fresh one per task. */
 export type CreateTrainingMethod = (context: TrainingContext) => TrainingMethod;
@@ -30,7 +30,12 @@ export interface ShardOutcome {
  * examples against those weights (random starts seeded by the task alone) and differentiates.
  * Every input is set from the task, so any process computes the same bytes.
  */
-export function computeShardGradient(model: tf.LayersModel, createMethod: CreateTrainingMethod, weights: ModelWeights, task: ShardTask): ShardOutcome {
+export async function computeShardGradient(
+  model: tf.LayersModel,
+  createMethod: CreateTrainingMethod,
+  weights: ModelWeights,
+  task: ShardTask,
+): Promise<ShardOutcome> {
   writeModelWeights(model, weights);
   const variables = trainableVariables(model);
   const method = createMethod({ model, variables, rng: createRng(task.seed) });
@@ -40,16 +45,18 @@ export function computeShardGradient(model: tf.LayersModel, createMethod: Create
   try {
     const { loss, grads } = method.gradients({ x, y, epsilon: task.epsilon });
     try {
-      return {
-        size: task.examples.size,
-        loss: loss.dataSync()[0],
-        gradients: variables.map((v) => {
-          const grad = grads[v.name] as tf.Tensor | undefined;
-          // A variable the loss does not reach has a zero gradient, as tf's optimizers treat it.
-          return grad ? Float32Array.from(grad.dataSync()) : new Float32Array(v.size);
-        }),
-        state: model.nonTrainableWeights.map((w) => Float32Array.from(w.read().dataSync())),
-      };
+      const [lossValue, gradients, state] = await Promise.all([
+        loss.data(),
+        Promise.all(
+          variables.map(async (v) => {
+            const grad = grads[v.name] as tf.Tensor | undefined;
+            // A variable the loss does not reach has a zero gradient, as tf's optimizers treat it.
+            return grad ? Float32Array.from(await grad.data()) : new Float32Array(v.size);
+          }),
+        ),
+        readWeights(model.nonTrainableWeights),
+      ]);
+      return { size: task.examples.size, loss: lossValue[0], gradients, state };
     } finally {
       tf.dispose([loss, grads]);
     }
