@@ -14,7 +14,8 @@ describe('GPU routing end to end (API + a worker without a GPU)', () => {
 
   beforeAll(async () => {
     assertBuilt();
-    cluster = await startTestCluster('e2e-gpu');
+    // No BULWARK_BACKEND: the worker selects on its own, as on a user's machine.
+    cluster = await startTestCluster('e2e-gpu', { BULWARK_BACKEND: '' });
     redis = new Redis(redisClientOptions(cluster.env.REDIS_URL));
   });
 
@@ -53,6 +54,10 @@ describe('GPU routing end to end (API + a worker without a GPU)', () => {
       startedAt: null,
       waitingFor: expect.stringMatching(/^no worker with a GPU/),
     });
+    // The job's process ran on the probe's choice without asking Dawn for an adapter again.
+    const output = cluster.worker.output();
+    expect(output).toMatch(/\[worker child \d+\] ready: backend wasm/);
+    expect(output.match(/tfjs backend webgpu/g)).toHaveLength(1);
   });
 
   it('withdraws the announcement when the worker stops', async () => {

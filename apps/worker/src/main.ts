@@ -12,6 +12,9 @@ async function main(): Promise<void> {
   await assertServicesReachable(config);
   const backend = await probeBackend(config.forcedBackend, (line) => Logger.log(line, 'backend probe'));
   Logger.log(`job processes will run on ${describeBackend(backend)}`, 'backend probe');
+  // Job processes inherit the probe's choice instead of probing again: on a machine without a GPU,
+  // asking Dawn for an adapter loads a software rasteriser into every process for nothing.
+  process.env.BULWARK_BACKEND = backend.name;
   // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- Nest types its options as a class but reads a plain object.
   const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config, backend), { logger: ['error', 'warn', 'log'] });
   closeOnSignals(app, 'bulwark-worker');
