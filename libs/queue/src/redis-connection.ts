@@ -24,9 +24,10 @@ export function redisClientOptions(redisUrl: string): RedisOptions {
 
 /**
  * Options for connections that serve requests (the API's queues and presence reads): while Redis
- * is down or frozen a command fails within `timeoutMs` instead of waiting in ioredis's offline
- * queue for a reconnect, so a request can be answered 503 at once. Not for workers' blocking
- * connections (BullMQ requires those to wait) nor for QueueEvents' blocking reads.
+ * is down a command fails at once instead of waiting in ioredis's offline queue for a reconnect,
+ * so a request can be answered 503 at once; while it is frozen, the caller races each command
+ * against `timeoutMs`. Not for workers' blocking connections (BullMQ requires those to wait) nor
+ * for QueueEvents' blocking reads.
  */
 export function failFastRedisOptions(redisUrl: string, timeoutMs: number): RedisOptions {
   return {
@@ -34,7 +35,10 @@ export function failFastRedisOptions(redisUrl: string, timeoutMs: number): Redis
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     connectTimeout: timeoutMs,
-    commandTimeout: timeoutMs,
+    // A backstop that clears commands a frozen Redis never answers. The request's own bound is the
+    // caller's race (the API's withinStoreTimeout), which, unlike this timer, waits for a reply that
+    // arrived while the event loop was busy.
+    commandTimeout: 5 * timeoutMs,
     // Keep trying to come back, but never more than a few seconds apart, so an outage's end is seen soon.
     retryStrategy: (times: number) => Math.min(100 * 2 ** times, 2000),
   };

@@ -5,13 +5,18 @@ import Redis from 'ioredis';
 import type { ApiConfig } from '@bulwark/config';
 import { redisClientOptions } from '@bulwark/queue';
 import { API_CONFIG } from '../common/api-config';
-import { StoreUnavailableError } from '../common/store-unavailable';
+import { StoreUnavailableError, withinStoreTimeout } from '../common/store-unavailable';
 import type { RateLimitClass } from './rate-limit';
 
 type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
 
-/** A command that Redis does not answer in this long is given up: a rate limit must never be why a request hangs. */
+/** A count that Redis does not answer in this long is given up: a rate limit must never be why a request hangs. */
 const COMMAND_TIMEOUT_MS = 500;
+/**
+ * ioredis's own timeout only clears commands a frozen Redis never answers. It is not the bound a
+ * request waits: its timer fires before a reply that came while the event loop was busy is read.
+ */
+const COMMAND_BACKSTOP_MS = 10 * COMMAND_TIMEOUT_MS;
 const SUBMITS: RateLimitClass = 'submits';
 
 /**
@@ -35,7 +40,7 @@ export class RateLimitStorage implements ThrottlerStorage, OnModuleDestroy {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       connectTimeout: 1000,
-      commandTimeout: COMMAND_TIMEOUT_MS,
+      commandTimeout: COMMAND_BACKSTOP_MS,
       retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
     });
     // Without a listener ioredis prints every failed reconnection; the warning below says it once.
@@ -45,7 +50,7 @@ export class RateLimitStorage implements ThrottlerStorage, OnModuleDestroy {
 
   async increment(key: string, ttl: number, limit: number, blockDuration: number, throttlerName: string): Promise<ThrottlerStorageRecord> {
     try {
-      return await this.store.increment(key, ttl, limit, blockDuration, throttlerName);
+      return await withinStoreTimeout('redis', this.store.increment(key, ttl, limit, blockDuration, throttlerName), COMMAND_TIMEOUT_MS);
     } catch (err) {
       // A submit needs Redis for its job anyway: refusing it now keeps a frozen Redis from costing
       // it this wait and the enqueue's too, which together would pass the one-second bound.

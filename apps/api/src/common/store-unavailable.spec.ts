@@ -1,4 +1,7 @@
 import { BadRequestException } from '@nestjs/common';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { QueryFailedError } from 'typeorm';
 import { StoreUnavailableError, unavailableStore, withinStoreTimeout } from './store-unavailable';
 
@@ -48,5 +51,30 @@ describe('withinStoreTimeout', () => {
   it('passes an answer and a failure through unchanged', async () => {
     await expect(withinStoreTimeout('postgres', Promise.resolve(42), 1000)).resolves.toBe(42);
     await expect(withinStoreTimeout('postgres', Promise.reject(new Error('boom')), 1000)).rejects.toThrow('boom');
+  });
+
+  it('takes an answer that arrived while the event loop was blocked past the timeout', async () => {
+    // A server in another process (as Redis is) that answers at once; the answer lands while this test hogs the loop.
+    const server = spawn(process.execPath, [
+      '-e',
+      "const s = require('net').createServer((c) => c.on('error', () => {}).on('data', () => c.end('pong')));" +
+        " s.listen(0, '127.0.0.1', () => console.log(s.address().port));",
+    ]);
+    try {
+      const [line] = (await once(server.stdout, 'data')) as [Buffer];
+      const client = connect(Number(line.toString()), '127.0.0.1').on('error', () => undefined);
+      await once(client, 'connect');
+      const answer = new Promise<string>((resolve) => client.once('data', (data: Buffer) => resolve(data.toString())));
+      client.write('ping');
+      const raced = withinStoreTimeout('redis', answer, 50);
+      const until = Date.now() + 300;
+      while (Date.now() < until) {
+        // Busy, as JSON.parse of a 32 MiB body keeps the loop from running timers and reading sockets.
+      }
+      await expect(raced).resolves.toBe('pong');
+      client.destroy();
+    } finally {
+      server.kill();
+    }
   });
 });

@@ -67,11 +67,20 @@ export function unavailableStore(err: unknown, redisPort: number): StoreName | u
   return undefined;
 }
 
-/** Races `work` against `timeoutMs`; past it, the store counts as down (`work` is left to settle or fail on its own). */
+/**
+ * Races `work` against `timeoutMs`; past it, the store counts as down (`work` is left to settle or
+ * fail on its own). The timeout gives way to an answer that came while the event loop was busy
+ * (another request parsing a large body, say): Node runs due timers before it reads sockets, so
+ * a plain timer would call a store down whose answer is already waiting to be read.
+ */
 export async function withinStoreTimeout<T>(store: StoreName, work: Promise<T>, timeoutMs: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
+  let immediate: NodeJS.Immediate | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new StoreUnavailableError(store, `no answer within ${timeoutMs} ms`)), timeoutMs);
+    timer = setTimeout(() => {
+      // setImmediate runs after this turn's socket reads, and their promise callbacks.
+      immediate = setImmediate(() => reject(new StoreUnavailableError(store, `no answer within ${timeoutMs} ms`)));
+    }, timeoutMs);
   });
   // The loser of the race must not become an unhandled rejection.
   work.catch(() => undefined);
@@ -79,6 +88,7 @@ export async function withinStoreTimeout<T>(store: StoreName, work: Promise<T>, 
     return await Promise.race([work, timeout]);
   } finally {
     clearTimeout(timer);
+    if (immediate) clearImmediate(immediate);
   }
 }
 
