@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { LAYERS_UPLOAD_FORMAT, LayersModelJson, encodeLayersModel, layersModelJsonProblems, weightsManifestBytes } from '@bulwark/queue';
 import { DEFAULT_EVAL_ATTACK, DEFAULT_TEST_FRACTION, IMPORTED_MODEL, ImportModelRequest, ImportRunSpec } from '@bulwark/spec';
 import { CreateRunResult, RunsService } from '../runs/runs.service';
+import { decodeBase64 } from '../common/decode-base64';
 
 @Injectable()
 export class ModelsService {
@@ -17,7 +18,7 @@ export class ModelsService {
     const problems = layersModelJsonProblems(dto.modelJson, 'modelJson');
     if (problems.length) throw new BadRequestException(problems);
     const modelJson = dto.modelJson as LayersModelJson;
-    const weights = Buffer.from(dto.weights, 'base64');
+    const weights = await decodeBase64(dto.weights);
     const declared = weightsManifestBytes(modelJson.weightsManifest);
     if (weights.length !== declared) {
       throw new BadRequestException([

@@ -19,6 +19,7 @@ import { API_CONFIG } from '../common/api-config';
 import { StoreUnavailableError } from '../common/store-unavailable';
 import { DatasetsService } from '../datasets/datasets.service';
 import { RunJobsProducer } from './run-jobs.producer';
+import { decodeBase64 } from '../common/decode-base64';
 
 export interface CreateRunResult {
   run: Run;
@@ -90,7 +91,7 @@ export class RunsService {
     if (epoch >= spec.epochs) {
       throw new BadRequestException([`checkpoint.epoch: ${epoch} leaves nothing to resume of a run of ${spec.epochs} epochs`]);
     }
-    const data = Buffer.from(dto.checkpoint.data, 'base64');
+    const data = await decodeBase64(dto.checkpoint.data);
     const digest = createHash('sha256').update(data).digest('hex');
     if (digest !== dto.checkpoint.sha256.toLowerCase()) {
       throw new BadRequestException([`checkpoint.sha256 does not match the data (whose SHA-256 is ${digest}): the checkpoint was damaged or cut short`]);
