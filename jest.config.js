@@ -6,6 +6,9 @@
 //   e2e          test/e2e through HTTP and real API and worker processes from dist/
 //   chaos        test/chaos: API and worker processes from dist/ against a Redis and a Postgres
 //                of each test's own (test/support/private-services.ts), which it kills and stops
+//   latency      test/latency: bounds on how long a real API process keeps others waiting;
+//                scripts/test.sh runs them last and alone, so they measure the API, not the
+//                other tests sharing its cores
 const { pathsToModuleNameMapper } = require('ts-jest');
 const { compilerOptions } = require('./tsconfig.json');
 
@@ -54,5 +57,13 @@ module.exports = {
     },
     // No global setup: these tests never use the machine's Postgres and Redis.
     { ...shared, displayName: 'chaos', roots: ['<rootDir>/test/chaos'], testMatch: ['**/*.spec.ts'] },
+    {
+      ...shared,
+      displayName: 'latency',
+      roots: ['<rootDir>/test/latency'],
+      testMatch: ['**/*.spec.ts'],
+      globalSetup: '<rootDir>/test/support/global-setup.ts',
+      globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+    },
   ],
 };
