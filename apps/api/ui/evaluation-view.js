@@ -215,6 +215,7 @@ export async function evaluationView(root, id, { live }) {
     const detectors = (r.spec.detectors ?? []).map((d) => d.kind);
     examples.replaceChildren(gallery(e.examples, r.status === 'succeeded' && detectors.length ? { evaluationId: r.id, detectors } : undefined));
   }
+
   /** Shards that have not started compute nothing once the evaluation is cancelled; the page follows its status. */
   function cancelButton(r) {
     const button = h(
@@ -249,32 +250,6 @@ export async function evaluationView(root, id, { live }) {
     busy = true;
     try {
       evaluation = await api('GET', `/evaluations/${id}`);
-      /** Shards that have not started compute nothing once the evaluation is cancelled; the page follows its status. */
-      function cancelButton(r) {
-        const button = h(
-          'button',
-          {
-            type: 'button',
-            class: 'secondary',
-            id: 'evaluation-cancel',
-            disabled: Boolean(r.cancelRequestedAt),
-            onclick: async () => {
-              button.disabled = true;
-              try {
-                await api('POST', `/runs/${r.id}/cancel`);
-                evaluation = await api('GET', `/evaluations/${id}`);
-                draw(evaluation);
-              } catch (err) {
-                headline.append(errorBox(err));
-                button.disabled = false;
-              }
-            },
-          },
-          r.cancelRequestedAt ? 'Cancel requested' : 'Cancel',
-        );
-        return h('p', {}, button);
-      }
-
       draw(evaluation);
     } catch (err) {
       headline.append(errorBox(err));

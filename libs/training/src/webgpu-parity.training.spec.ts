@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runTypeScriptChild } from './typescript-child.fixture';
 import type { ParityReport } from './webgpu-parity.fixture';
+import { relativeError } from './relative-error.fixture';
 
 function installed(id: string): boolean {
   try {
@@ -16,17 +17,6 @@ function installed(id: string): boolean {
 /** Math.max of a large array (spreading 200k arguments overflows the stack). */
 function largest(values: number[]): number {
   return values.reduce((a, b) => Math.max(a, b), -Infinity);
-}
-
-/** Largest |a − b| over the largest |a|: the error relative to the tensor's scale. */
-function relativeError(expected: number[], actual: number[]): number {
-  let diff = 0;
-  let scale = 0;
-  expected.forEach((v, i) => {
-    diff = Math.max(diff, Math.abs(v - actual[i]));
-    scale = Math.max(scale, Math.abs(v));
-  });
-  return diff / (scale || 1);
 }
 
 // The only reason to skip: `webgpu` is an optional dependency (prebuilt Dawn binaries). Where it is

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runTypeScriptChild } from './typescript-child.fixture';
 import type { RunReport } from './webgpu-runs.fixture';
+import { relativeError } from './relative-error.fixture';
 
 function installed(id: string): boolean {
   try {
@@ -11,17 +12,6 @@ function installed(id: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** Largest |a − b| over the largest |a|. */
-function relativeError(expected: number[], actual: number[]): number {
-  let diff = 0;
-  let scale = 0;
-  expected.forEach((v, i) => {
-    diff = Math.max(diff, Math.abs(v - actual[i]));
-    scale = Math.max(scale, Math.abs(v));
-  });
-  return diff / (scale || 1);
 }
 
 // As webgpu-parity: skipped only where the optional `webgpu` package (Dawn for Node) is missing.
