@@ -187,6 +187,8 @@ describe('dashboard in Chromium (API + worker processes)', () => {
     expect(points).toEqual(expect.arrayContaining([['test_clean_accuracy', EPOCHS]]));
     const spec = await page.textContent('#spec');
     for (const field of ['epochs', 'batchSize', 'seed', 'learningRate', 'attack.epsilon', 'optimizer.name']) expect(spec).toContain(field);
+    // The lineage loads beside the checkpoints too.
+    await page.waitForSelector(`#lineage [data-lineage-run="${runId}"]`);
     expect(await page.$$eval('#lineage [data-lineage-run]', (nodes) => nodes.map((n) => n.getAttribute('data-lineage-run')))).toEqual([runId]);
 
     // Downloads go through fetch with the key (a plain link could not send it): the bytes are the checkpoint's.
