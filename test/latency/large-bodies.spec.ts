@@ -7,10 +7,15 @@ import { API_MAIN, ManagedProcess, assertBuilt, freePort, startProcess, waitFor 
 
 /**
  * The largest bodies each route lets through, and the issue's 100,000 resume metrics, posted to
- * a real API process two at a time while /health is polled from outside it: no single request
- * may hold the event loop long enough to keep /health waiting a second. Every body is broken at
- * its end, so the API parses and validates all of it and stores nothing.
+ * a real API process two at a time while /health is polled from outside it: no request may hold
+ * the event loop for long. The issue's stall was seconds long; here /health's median answer is a
+ * few milliseconds, and its slowest, when two 32 MiB bodies' turns on the loop line up on a
+ * 2-core machine, most of a second: the bound leaves that tail room and still fails a stall.
+ * Every body is broken at its end, so the API parses and validates all of it and stores nothing.
  */
+
+/** The longest /health may wait. */
+const HEALTH_BOUND_MS = 1500;
 
 const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
 const ROUNDS = 5;
@@ -49,7 +54,7 @@ describe('large bodies against a real API process (no worker)', () => {
     await api?.stop();
   });
 
-  it('keeps /health under a second while the largest bodies and 100,000 metric points are posted', async () => {
+  it('keeps /health answering within its bound while the largest bodies and 100,000 metric points are posted', async () => {
     const { modelUploadLimitBytes } = loadApiConfig({ ...process.env, QUEUE_PREFIX: 'unused' });
     const big = 'A'.repeat(Math.floor((modelUploadLimitBytes - 4096) / 4) * 4);
     const run = { kind: 'train', dataset: 'mnist', model: 'mlp', epochs: 3, batchSize: 64, seed: 7700 };
@@ -125,6 +130,6 @@ describe('large bodies against a real API process (no worker)', () => {
     );
     expect([...pollStatuses]).toEqual([200]);
     expect(polls.length).toBeGreaterThan(5);
-    expect(slowestPoll).toBeLessThan(1000);
+    expect(slowestPoll).toBeLessThan(HEALTH_BOUND_MS);
   });
 });
