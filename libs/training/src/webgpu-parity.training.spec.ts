@@ -3,16 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runTypeScriptChild } from './typescript-child.fixture';
 import type { ParityReport } from './webgpu-parity.fixture';
-import { relativeError } from './relative-error.fixture';
-
-function installed(id: string): boolean {
-  try {
-    require.resolve(id);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { installed, relativeError } from './webgpu-spec.fixture';
 
 /** Math.max of a large array (spreading 200k arguments overflows the stack). */
 function largest(values: number[]): number {

@@ -3,16 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runTypeScriptChild } from './typescript-child.fixture';
 import type { RunReport } from './webgpu-runs.fixture';
-import { relativeError } from './relative-error.fixture';
-
-function installed(id: string): boolean {
-  try {
-    require.resolve(id);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { installed, relativeError } from './webgpu-spec.fixture';
 
 // As webgpu-parity: skipped only where the optional `webgpu` package (Dawn for Node) is missing.
 const describeWithDawn = installed('webgpu') ? describe : describe.skip;

@@ -8,3 +8,13 @@ export function relativeError(expected: number[], actual: number[]): number {
   });
   return diff / (scale || 1);
 }
+
+/** Whether an optional package (here `webgpu`, Dawn for Node) is installed: the webgpu specs skip, saying so, where it is not. */
+export function installed(id: string): boolean {
+  try {
+    require.resolve(id);
+    return true;
+  } catch {
+    return false;
+  }
+}
